@@ -1,0 +1,10 @@
+//! Domain types: run artifacts and their parts, timestamps.
+
+pub mod run;
+pub mod time;
+
+pub use run::{
+    AdvisoryInputRef, ExplanationStatus, Hashes, JsonMap, RunArtifact, RunAttachment, RunDecision,
+    RunLineage, RunOutputs, RunStatus,
+};
+pub use time::Timestamp;

@@ -1,0 +1,319 @@
+//! Canonical JSON and SHA-256 helpers that agree with the reference implementation digit for
+//! digit.
+//!
+//! The reference hashes `json.dumps(obj, sort_keys=True, separators=(",", ":"),
+//! ensure_ascii=False)`. Reproducing that needs three things no JSON crate does for us:
+//! keys sorted by Unicode code point, Python's string escapes, and Python's `repr(float)`
+//! (shortest round-trip digits, exponent outside `1e-4 <= |x| < 1e16`). Numbers keep the
+//! int/float distinction of the source text (`1` and `1.0` hash differently) and integers of
+//! any size are written verbatim, which is why the crate enables serde_json's
+//! `arbitrary_precision`.
+
+use serde_json::{Map, Number, Value};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// Lower-case hex SHA-256 of raw bytes.
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+/// `sha256_of_text`: SHA-256 of the UTF-8 bytes of `text`, no normalization (CRLF kept).
+pub fn sha256_text(text: &str) -> String {
+    sha256_bytes(text.as_bytes())
+}
+
+/// `sha256_of_obj`: SHA-256 of the canonical JSON form of `value`.
+pub fn sha256_json(value: &Value) -> String {
+    sha256_bytes(canonical_json(value).as_bytes())
+}
+
+/// The reference's canonical JSON text of `value`.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => write_number(n, out),
+        Value::String(s) => write_string(s, out),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            // Byte order of UTF-8 equals code point order, which is Python's str order.
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// What a JSON number is to Python: an `int` (no fraction, no exponent) or a `float`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PyNumber {
+    /// Decimal digits of an integer of any size, normalized (`-0` is `0`).
+    Int(String),
+    /// A double, which may be infinite when the text overflowed (`1e400`).
+    Float(f64),
+}
+
+/// Classify a JSON number the way Python's `json.loads` does.
+pub fn py_number(n: &Number) -> PyNumber {
+    let text = n.to_string();
+    if text.contains(['.', 'e', 'E']) {
+        // Rust's parser rounds correctly, as Python's does; overflow gives ±inf like Python.
+        PyNumber::Float(text.parse::<f64>().unwrap_or(f64::NAN))
+    } else {
+        let digits = text.strip_prefix('-').unwrap_or(&text);
+        if digits.bytes().all(|b| b == b'0') {
+            PyNumber::Int("0".to_owned())
+        } else {
+            PyNumber::Int(text)
+        }
+    }
+}
+
+fn write_number(n: &Number, out: &mut String) {
+    match py_number(n) {
+        PyNumber::Int(digits) => out.push_str(&digits),
+        PyNumber::Float(f) => out.push_str(&python_float_repr(f)),
+    }
+}
+
+/// Python's `repr(float)` (also what `json.dumps` writes): shortest digits that round-trip,
+/// positional notation when `1e-4 <= |x| < 1e16` (with `.0` when integral), otherwise
+/// `d[.ddd]e±XX`. Non-finite values are written as Python's json module does.
+pub fn python_float_repr(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".to_owned();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return format!("{sign}0.0");
+    }
+    let (digits, decpt) = shortest_digits(f.abs());
+    let ndigits = digits.len() as i32;
+    let body = if (-3..=16).contains(&decpt) {
+        if decpt <= 0 {
+            format!("0.{}{}", "0".repeat((-decpt) as usize), digits)
+        } else if decpt >= ndigits {
+            format!("{}{}.0", digits, "0".repeat((decpt - ndigits) as usize))
+        } else {
+            let (int, frac) = digits.split_at(decpt as usize);
+            format!("{int}.{frac}")
+        }
+    } else {
+        let (first, rest) = digits.split_at(1);
+        let e = decpt - 1;
+        let esign = if e < 0 { '-' } else { '+' };
+        if rest.is_empty() {
+            format!("{first}e{esign}{:02}", e.abs())
+        } else {
+            format!("{first}.{rest}e{esign}{:02}", e.abs())
+        }
+    };
+    format!("{sign}{body}")
+}
+
+/// Shortest round-trip decimal digits of a finite positive double and the position of the
+/// decimal point (`0.d1d2… × 10^decpt`). Ryū breaks ties between equally short candidates
+/// toward the even digit, exactly like the dtoa behind Python's `repr` (Rust's `{:e}` does
+/// not: it prints `…848.3` where Python prints `…848.2`).
+fn shortest_digits(f: f64) -> (String, i32) {
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(f);
+    let (mantissa, exp) = match text.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().expect("ryu exponent is an integer")),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let all: String = format!("{int}{frac}");
+    let trimmed_start = all.trim_start_matches('0');
+    let digits = trimmed_start.trim_end_matches('0');
+    let trailing = (trimmed_start.len() - digits.len()) as i32;
+    // value = digits × 10^(exp − |frac| + trailing)
+    let scale = exp - frac.len() as i32 + trailing;
+    (digits.to_owned(), digits.len() as i32 + scale)
+}
+
+fn write_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Python truthiness of a JSON value (`{}`, `[]`, `""`, `0`, `0.0`, `false`, `null` are falsy).
+pub fn py_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => match py_number(n) {
+            PyNumber::Int(d) => d != "0",
+            PyNumber::Float(f) => f != 0.0,
+        },
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+/// Python's type name of a JSON value, as `str(type(x))` prints it.
+pub fn py_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "<class 'NoneType'>",
+        Value::Bool(_) => "<class 'bool'>",
+        Value::Number(n) => match py_number(n) {
+            PyNumber::Int(_) => "<class 'int'>",
+            PyNumber::Float(_) => "<class 'float'>",
+        },
+        Value::String(_) => "<class 'str'>",
+        Value::Array(_) => "<class 'list'>",
+        Value::Object(_) => "<class 'dict'>",
+    }
+}
+
+const SUMMARY_MAX_KEYS: usize = 50;
+const CONTEXT_COPIED_KEYS: [&str; 5] = [
+    "model_id",
+    "feasibility_engine_id",
+    "tool_id",
+    "material_id",
+    "machine_id",
+];
+
+/// The reference's `summarize_request`: a small, value-free description of a request that
+/// is safe to store in `request_summary` (keys only, plus a few identifying context ids).
+pub fn summarize_request(request: &Value) -> Value {
+    let Value::Object(req) = request else {
+        let mut m = Map::new();
+        m.insert("type".into(), Value::String(py_type_name(request).into()));
+        m.insert("note".into(), Value::String("non-dict request".into()));
+        return Value::Object(m);
+    };
+    let first_keys = |m: &Map<String, Value>| -> Value {
+        Value::Array(
+            m.keys()
+                .take(SUMMARY_MAX_KEYS)
+                .map(|k| Value::String(k.clone()))
+                .collect(),
+        )
+    };
+    let mut summary = Map::new();
+    summary.insert("keys".into(), first_keys(req));
+    if req.contains_key("feasibility") {
+        summary.insert(
+            "note".into(),
+            Value::String("client_feasibility_stripped".into()),
+        );
+    }
+    if let Some(Value::Object(design)) = req.get("design") {
+        summary.insert("design_keys".into(), first_keys(design));
+    }
+    let ctx = match req.get("context") {
+        Some(v) if py_truthy(v) => Some(v),
+        _ => req.get("ctx"),
+    };
+    if let Some(Value::Object(ctx)) = ctx {
+        summary.insert("context_keys".into(), first_keys(ctx));
+        for key in CONTEXT_COPIED_KEYS {
+            if let Some(v) = ctx.get(key) {
+                summary.insert(key.into(), v.clone());
+            }
+        }
+    }
+    Value::Object(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn float_repr_matches_python() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1e-7, "1e-07"),
+            (1e-5, "1e-05"),
+            (1e-4, "0.0001"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.2345678901234568e17, "1.2345678901234568e+17"),
+            (-0.0, "-0.0"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (123.456, "123.456"),
+            (-2.5e-10, "-2.5e-10"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (0.30000000000000004, "0.30000000000000004"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(python_float_repr(f), want, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn big_ints_and_negative_zero_int() {
+        let v: Value = serde_json::from_str(r#"{"a":-0,"b":18446744073709551616}"#).unwrap();
+        assert_eq!(canonical_json(&v), r#"{"a":0,"b":18446744073709551616}"#);
+    }
+
+    #[test]
+    fn overflowing_float_text_becomes_infinity_like_python() {
+        let v: Value = serde_json::from_str(r#"[1e400,-1e400]"#).unwrap();
+        assert_eq!(canonical_json(&v), "[Infinity,-Infinity]");
+    }
+
+    #[test]
+    fn summarize_non_dict_names_python_type() {
+        assert_eq!(
+            summarize_request(&json!(1.5)),
+            json!({"type": "<class 'float'>", "note": "non-dict request"})
+        );
+    }
+}

@@ -1,0 +1,461 @@
+//! The date-partitioned run artifact store (`runs/rmos/YYYY-MM-DD/<run_id>.json`).
+//!
+//! Files are the record. Writes are durable and create-only: a run_id that exists in *any*
+//! partition is refused, so an artifact is never overwritten nor duplicated across days
+//! (the reference only checks the target partition). Reads tolerate everything the
+//! reference writes; a file that does not parse or validate is reported with its path and
+//! reason, never fatal and never touched.
+
+use super::durable::{self, CreateError, FileLock};
+use crate::domain::{AdvisoryInputRef, RunArtifact};
+use crate::text::shorten;
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// Largest artifact file rmos reads or writes. The reference keeps inline G-code under
+/// ~200 KB by convention; anything near this limit belongs in an attachment.
+pub const MAX_ARTIFACT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Longest run_id rmos accepts (file names are limited to 255 bytes).
+pub const MAX_RUN_ID_LEN: usize = 128;
+
+/// Name of rmos's private directory inside the runs root. Like every `_`-prefixed directory
+/// it is never a partition, for the reference as for rmos.
+pub const PRIVATE_DIR: &str = "_rmos";
+
+/// Errors of the run store. Every message names the run or file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("run_id {run_id} already exists in partition {partition} ({path}): artifacts are immutable, record a new run instead")]
+    AlreadyExists {
+        run_id: String,
+        partition: String,
+        path: PathBuf,
+    },
+    #[error("invalid run_id {shown}: {reason}")]
+    InvalidRunId { shown: String, reason: String },
+    #[error("run {run_id} not found in {root} (no partition holds {run_id}.json)")]
+    NotFound { run_id: String, root: PathBuf },
+    #[error("run {run_id} exists at {path} but is not a valid artifact: {reason}")]
+    Invalid {
+        run_id: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("artifact {run_id} would be {size} bytes, over the {limit}-byte limit: store large outputs (G-code, plans) as attachments")]
+    TooLarge {
+        run_id: String,
+        size: u64,
+        limit: u64,
+    },
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl StoreError {
+    fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+        move |source| StoreError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// The reference's file-name form of a run_id (`/` and `\` replaced by `_`).
+pub fn safe_id(run_id: &str) -> String {
+    run_id.replace(['/', '\\'], "_")
+}
+
+fn shown_id(id: &str) -> String {
+    shorten(&format!("{id:?}"), 80)
+}
+
+/// Check a run_id before it is used to look a file up: nothing that could leave the
+/// partition (separators, `..`, NUL, control characters), and a bounded length.
+pub fn validate_lookup_id(run_id: &str) -> Result<(), StoreError> {
+    let fail = |reason: &str| {
+        Err(StoreError::InvalidRunId {
+            shown: shown_id(run_id),
+            reason: reason.to_owned(),
+        })
+    };
+    if run_id.is_empty() {
+        return fail("it is empty");
+    }
+    if run_id.len() > 200 {
+        return fail(&format!("it is {} bytes long (at most 200)", run_id.len()));
+    }
+    if run_id.contains('\0') {
+        return fail("it contains a NUL character");
+    }
+    if run_id.chars().any(|c| c.is_control()) {
+        return fail("it contains control characters");
+    }
+    if run_id.contains(['/', '\\']) {
+        return fail("it contains a path separator ('/' or '\\')");
+    }
+    if run_id.contains("..") || run_id.starts_with('.') {
+        return fail("it contains '..' or starts with '.'");
+    }
+    Ok(())
+}
+
+/// Check a run_id for a new artifact: the lookup rules plus a conservative alphabet
+/// (`A-Z a-z 0-9 _ - .`) and at most [`MAX_RUN_ID_LEN`] characters. Ids made by
+/// [`new_run_id`] (`run_` + 32 hex) always pass.
+pub fn validate_new_run_id(run_id: &str) -> Result<(), StoreError> {
+    validate_lookup_id(run_id)?;
+    if run_id.chars().count() > MAX_RUN_ID_LEN {
+        return Err(StoreError::InvalidRunId {
+            shown: shown_id(run_id),
+            reason: format!("it is longer than {MAX_RUN_ID_LEN} characters"),
+        });
+    }
+    if let Some(c) = run_id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+    {
+        return Err(StoreError::InvalidRunId {
+            shown: shown_id(run_id),
+            reason: format!("character {c:?} is not allowed (use A-Z a-z 0-9 _ - .)"),
+        });
+    }
+    Ok(())
+}
+
+/// A new run id in the reference's form: `run_` + 32 lower-case hex digits.
+pub fn new_run_id() -> String {
+    format!("run_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Is `name` a partition directory name (`YYYY-MM-DD`, a real date)?
+pub fn is_partition_name(name: &str) -> bool {
+    name.len() == 10 && chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").is_ok()
+}
+
+/// Is `name` an artifact file name (not a link file, not hidden, not a temp file)?
+pub fn is_artifact_file_name(name: &str) -> bool {
+    name.ends_with(".json") && !name.starts_with('.') && !name.contains("_advisory_")
+}
+
+/// One artifact file found in a partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactFile {
+    pub partition: String,
+    pub path: PathBuf,
+    /// File name without `.json` (the reference's safe run_id).
+    pub stem: String,
+    pub size: u64,
+    /// Modification time in nanoseconds since the epoch.
+    pub mtime_ns: i64,
+}
+
+/// Read and validate one artifact file. The error is the reason shown to the user.
+pub fn read_artifact_file(path: &Path) -> Result<RunArtifact, String> {
+    let bytes = read_limited(path)?;
+    parse_artifact(&bytes, path)
+}
+
+/// Validate bytes as an artifact stored at `path` (its name must match the run_id).
+pub fn parse_artifact(bytes: &[u8], path: &Path) -> Result<RunArtifact, String> {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("file is empty".into());
+    }
+    let artifact = RunArtifact::from_json_slice(bytes).map_err(|e| describe_json_error(&e))?;
+    if let Some(stem) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_suffix(".json"))
+    {
+        if safe_id(&artifact.run_id) != stem {
+            return Err(format!(
+                "file name {stem}.json does not match its run_id {}",
+                shorten(&artifact.run_id, 80)
+            ));
+        }
+    }
+    Ok(artifact)
+}
+
+/// A one-line description of a serde_json error with its position.
+pub fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Syntax => "malformed JSON",
+        Category::Eof => "truncated JSON",
+        Category::Data => "schema violation",
+        Category::Io => "read error",
+    };
+    format!("{what}: {e}")
+}
+
+/// Read a file of at most [`MAX_ARTIFACT_BYTES`].
+pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+    let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let len = f
+        .metadata()
+        .map(|m| m.len())
+        .map_err(|e| format!("cannot stat: {e}"))?;
+    if len > MAX_ARTIFACT_BYTES {
+        return Err(format!(
+            "file is {len} bytes, over the {MAX_ARTIFACT_BYTES}-byte limit for an artifact"
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(MAX_ARTIFACT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    Ok(bytes)
+}
+
+/// The run artifact store rooted at a runs directory (`<data>/runs/rmos` or `$RMOS_RUNS_DIR`).
+#[derive(Debug, Clone)]
+pub struct RunStore {
+    root: PathBuf,
+}
+
+impl RunStore {
+    /// A store over `root`. Nothing is created until the first write.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        RunStore { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn private_dir(&self) -> PathBuf {
+        self.root.join(PRIVATE_DIR)
+    }
+
+    /// Partition names, ascending. A missing root is an empty store.
+    pub fn partitions(&self) -> Result<Vec<String>, StoreError> {
+        let rd = match fs::read_dir(&self.root) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StoreError::Io {
+                    op: "list",
+                    path: self.root.clone(),
+                    source: e,
+                })
+            }
+        };
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(StoreError::io("list", &self.root))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if !is_partition_name(&name) {
+                continue;
+            }
+            // Symlinked partitions are not followed: the data root must not reach outside.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => out.push(name),
+                _ => {}
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub fn partition_dir(&self, partition: &str) -> PathBuf {
+        self.root.join(partition)
+    }
+
+    /// Artifact files of one partition, sorted by name. Link files, hidden and temp files
+    /// are skipped; symlinks are not followed.
+    pub fn partition_files(&self, partition: &str) -> Result<Vec<ArtifactFile>, StoreError> {
+        let dir = self.partition_dir(partition);
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StoreError::Io {
+                    op: "list",
+                    path: dir,
+                    source: e,
+                })
+            }
+        };
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(StoreError::io("list", &dir))?;
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            if !is_artifact_file_name(&name) {
+                continue;
+            }
+            let Ok(ft) = entry.file_type() else { continue };
+            if !ft.is_file() {
+                continue;
+            }
+            let (size, mtime_ns) = match entry.metadata() {
+                Ok(m) => (m.len(), mtime_ns(&m)),
+                Err(_) => (0, 0),
+            };
+            out.push(ArtifactFile {
+                partition: partition.to_owned(),
+                path: entry.path(),
+                stem: name.trim_end_matches(".json").to_owned(),
+                size,
+                mtime_ns,
+            });
+        }
+        out.sort_by(|a, b| a.stem.cmp(&b.stem));
+        Ok(out)
+    }
+
+    /// Every partition holding a file named `<run_id>.json`, newest partition first.
+    pub fn locate_all(&self, run_id: &str) -> Result<Vec<(String, PathBuf)>, StoreError> {
+        validate_lookup_id(run_id)?;
+        let name = format!("{}.json", safe_id(run_id));
+        let mut found = Vec::new();
+        for p in self.partitions()?.into_iter().rev() {
+            let path = self.root.join(&p).join(&name);
+            match fs::symlink_metadata(&path) {
+                Ok(_) => found.push((p, path)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(StoreError::Io {
+                        op: "check",
+                        path,
+                        source: e,
+                    })
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// Load a run as the reference's `get()` does: the newest partition whose file parses,
+    /// with the partition's advisory link files merged into `advisory_inputs`.
+    /// Returns the artifact and the path it came from.
+    pub fn get(&self, run_id: &str) -> Result<(RunArtifact, PathBuf), StoreError> {
+        let candidates = self.locate_all(run_id)?;
+        let mut first_invalid = None;
+        for (partition, path) in candidates {
+            match read_artifact_file(&path) {
+                Ok(mut artifact) => {
+                    self.merge_advisory_links(&partition, &mut artifact);
+                    return Ok((artifact, path));
+                }
+                Err(reason) => {
+                    first_invalid.get_or_insert((path, reason));
+                }
+            }
+        }
+        match first_invalid {
+            Some((path, reason)) => Err(StoreError::Invalid {
+                run_id: run_id.to_owned(),
+                path,
+                reason,
+            }),
+            None => Err(StoreError::NotFound {
+                run_id: run_id.to_owned(),
+                root: self.root.clone(),
+            }),
+        }
+    }
+
+    /// Advisory link files of a run in one partition (`<run>_advisory_<adv>.json`), parsed;
+    /// files that do not parse are skipped, as the reference does.
+    pub fn advisory_links(&self, partition: &str, run_id: &str) -> Vec<AdvisoryInputRef> {
+        let prefix = format!("{}_advisory_", safe_id(run_id));
+        let dir = self.partition_dir(partition);
+        let Ok(rd) = fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = rd
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| n.starts_with(&prefix) && n.ends_with(".json"))
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|n| {
+                let bytes = read_limited(&dir.join(n)).ok()?;
+                serde_json::from_slice::<AdvisoryInputRef>(&bytes).ok()
+            })
+            .collect()
+    }
+
+    fn merge_advisory_links(&self, partition: &str, artifact: &mut RunArtifact) {
+        for link in self.advisory_links(partition, &artifact.run_id) {
+            if !artifact
+                .advisory_inputs
+                .iter()
+                .any(|a| a.advisory_id == link.advisory_id)
+            {
+                artifact.advisory_inputs.push(link);
+            }
+        }
+    }
+
+    /// Durably persist a new artifact in the partition of its `created_at_utc`.
+    /// Refused when the run_id exists in any partition. Returns the file path.
+    pub fn put(&self, artifact: &RunArtifact) -> Result<PathBuf, StoreError> {
+        validate_new_run_id(&artifact.run_id)?;
+        let bytes = artifact.to_file_bytes();
+        if bytes.len() as u64 > MAX_ARTIFACT_BYTES {
+            return Err(StoreError::TooLarge {
+                run_id: artifact.run_id.clone(),
+                size: bytes.len() as u64,
+                limit: MAX_ARTIFACT_BYTES,
+            });
+        }
+        let partition = artifact.created_at_utc.partition();
+        let dest = self
+            .root
+            .join(&partition)
+            .join(format!("{}.json", artifact.run_id));
+        let private = self.private_dir();
+        let staged = durable::stage(&private.join("staging"), &artifact.run_id, &bytes)
+            .map_err(|e| create_error(e, artifact, &partition, &dest))?;
+        // The uniqueness check spans partitions, so check-and-rename is serialized across
+        // processes. Staging (the slow fsync of the data) happens outside the lock.
+        let lock_path = private.join("put.lock");
+        let _lock = FileLock::acquire(&lock_path).map_err(StoreError::io("lock", &lock_path))?;
+        if let Some((p, path)) = self.locate_all(&artifact.run_id)?.into_iter().next() {
+            return Err(StoreError::AlreadyExists {
+                run_id: artifact.run_id.clone(),
+                partition: p,
+                path,
+            });
+        }
+        staged
+            .commit(&dest)
+            .map_err(|e| create_error(e, artifact, &partition, &dest))?;
+        Ok(dest)
+    }
+}
+
+fn create_error(e: CreateError, a: &RunArtifact, partition: &str, dest: &Path) -> StoreError {
+    match e {
+        CreateError::Exists => StoreError::AlreadyExists {
+            run_id: a.run_id.clone(),
+            partition: partition.to_owned(),
+            path: dest.to_path_buf(),
+        },
+        CreateError::Io { op, path, source } => StoreError::Io { op, path, source },
+    }
+}
+
+/// Modification time of a file in nanoseconds since the epoch (0 when unknown).
+pub fn mtime_ns(m: &fs::Metadata) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    m.mtime()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(m.mtime_nsec())
+}
