@@ -14,7 +14,9 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod domain;
+pub mod filter;
 pub mod hashing;
 pub mod scoring;
 pub mod store;

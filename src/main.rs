@@ -9,7 +9,9 @@ fn main() -> ExitCode {
     match rmos::cli::run(cli) {
         Ok(code) => code,
         Err(f) => {
-            eprintln!("rmos: {}", rmos::text::sanitize(&f.message));
+            if !f.message.is_empty() {
+                eprintln!("rmos: {}", rmos::text::sanitize(&f.message));
+            }
             ExitCode::from(f.code)
         }
     }

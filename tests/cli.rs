@@ -242,3 +242,146 @@ fn usage_errors_exit_2() {
     let out = rmos(Path::new("."), &["runs", "frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn huge_file_in_a_partition_is_reported_not_read() {
+    let root = store_example_copy();
+    let huge = root.path().join("runs/rmos/2025-12-23/run_huge.json");
+    // A sparse 100 MB file: cheap to create, far over the artifact size limit.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(100 * 1024 * 1024)
+        .unwrap();
+    let out = rmos(root.path(), &["runs", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    let row = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_id"] == "run_huge")
+        .unwrap()
+        .clone();
+    assert_eq!(row["outcome"], "invalid");
+    assert!(
+        row["detail"].as_str().unwrap().contains("over the"),
+        "{row}"
+    );
+}
+
+#[test]
+fn logs_recent_lists_every_valid_run_of_a_reference_store() {
+    let root = store_example_copy();
+    let out = rmos(root.path(), &["logs", "recent", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = stdout_json(&out);
+    let api = read_json("api_responses.json");
+    assert_eq!(
+        v["entries"],
+        api["/api/rmos/logs/recent?limit=50"]["body"]["entries"]
+    );
+    assert_eq!(v["total"], 8);
+    assert_eq!(v["next_cursor"], Value::Null);
+    assert_eq!(v["filters_applied"]["mode"], Value::Null);
+
+    let out = rmos(
+        root.path(),
+        &[
+            "logs",
+            "recent",
+            "--mode",
+            "ART_STUDIO",
+            "--risk-level",
+            "yellow",
+            "--json",
+        ],
+    );
+    let v = stdout_json(&out);
+    let want = &api["/api/rmos/logs/recent?mode=ART_STUDIO&risk_level=yellow"]["body"];
+    assert_eq!(v["entries"], want["entries"]);
+    assert_eq!(v["filters_applied"]["mode"], "ART_STUDIO");
+}
+
+#[test]
+fn logs_recent_pages_with_the_cursor() {
+    let root = store_example_copy();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut args = vec!["logs", "recent", "--limit", "3", "--json"];
+        if let Some(c) = &cursor {
+            args.extend(["--cursor", c.as_str()]);
+        }
+        let v = stdout_json(&rmos(root.path(), &args));
+        seen.extend(
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["run_id"].as_str().unwrap().to_owned()),
+        );
+        match v["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 8);
+    let bad = rmos(root.path(), &["logs", "recent", "--cursor", "garbage"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains("invalid cursor"));
+}
+
+#[test]
+fn logs_recent_filter_errors_show_the_position() {
+    let root = store_example_copy();
+    let out = rmos(
+        root.path(),
+        &["logs", "recent", "--filter", "risk:red rsk:red"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("column 10") && stderr(&out).contains("unknown filter key"),
+        "{}",
+        stderr(&out)
+    );
+    let out = rmos(root.path(), &["logs", "recent", "--limit", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn db_and_index_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = rmos(dir.path(), &["db", "migrate", "--dry-run", "--json"]);
+    let v = stdout_json(&out);
+    assert!(v["applied"].as_array().unwrap().len() >= 3);
+    let out = rmos(dir.path(), &["db", "migrate"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = rmos(dir.path(), &["db", "migrate", "--json"]);
+    assert_eq!(stdout_json(&out)["applied"], serde_json::json!([]));
+    let out = rmos(dir.path(), &["db", "status", "--json"]);
+    let v = stdout_json(&out);
+    assert!(v["migrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|m| m["state"] == "applied"));
+
+    let root = store_example_copy();
+    let out = rmos(root.path(), &["index", "rebuild", "--json"]);
+    assert_eq!(stdout_json(&out)["parsed"], 8);
+    let out = rmos(root.path(), &["index", "status", "--json"]);
+    let v = stdout_json(&out);
+    assert_eq!(
+        (
+            v["runs"].as_u64(),
+            v["invalid"].as_u64(),
+            v["partitions"].as_u64()
+        ),
+        (Some(8), Some(0), Some(2))
+    );
+    let out = rmos(root.path(), &["sessions", "list", "--json"]);
+    assert_eq!(stdout_json(&out)["total"], 0);
+    let out = rmos(root.path(), &["sessions", "show", "ws_nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("ws_nope not found"));
+}

@@ -105,3 +105,80 @@ fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>
         println!("{}", pretty(&v));
     }
 }
+
+/// `rmos logs recent`: the reference's v1 filters and `--filter`, answered by the index.
+pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> {
+    use crate::filter::{Field, Filter, Predicate};
+    use crate::store::index::{Cursor, ReconcileMode, RunIndex, RunQuery};
+    let mut filter = match &args.filter {
+        Some(text) => {
+            Filter::parse(text).map_err(|e| Failure::usage(format!("--filter {text:?}: {e}")))?
+        }
+        None => Filter::default(),
+    };
+    for (field, value) in [
+        (Field::Mode, &args.mode),
+        (Field::Tool, &args.tool_id),
+        (Field::Risk, &args.risk_level),
+        (Field::Status, &args.status),
+        (Field::Source, &args.source),
+    ] {
+        if let Some(v) = value {
+            filter = filter.and(
+                false,
+                Predicate::Field {
+                    field,
+                    values: vec![v.clone()],
+                },
+            );
+        }
+    }
+    let cursor = args.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let mut index = RunIndex::open(&ctx.root)?;
+    super::progress::reconcile(&mut index, ReconcileMode::Quick)?;
+    let mut q = RunQuery::new(filter, args.limit as usize);
+    q.cursor = cursor;
+    let page = index.query(&q)?;
+    if ctx.json {
+        let entries: Vec<Value> = page.runs.iter().map(|r| r.log_entry()).collect();
+        print_json(&json!({
+            "entries": entries,
+            "total": page.runs.len(),
+            "filters_applied": {
+                "mode": args.mode, "tool_id": args.tool_id, "risk_level": args.risk_level,
+                "status": args.status, "source": args.source, "filter": args.filter,
+            },
+            "next_cursor": page.next_cursor,
+        }))?;
+    } else {
+        if page.runs.is_empty() {
+            eprintln!("no runs match");
+        }
+        for r in &page.runs {
+            let when = r.created_at.as_deref().unwrap_or("").replace('T', " ");
+            let when: String = when.chars().take(19).collect();
+            println!(
+                "{when}  {}  {:<10} {:<16} {:<7} {:<7} {:>6}  {}",
+                sanitize(&r.run_id),
+                sanitize(r.mode.as_deref().unwrap_or("")),
+                sanitize(r.tool_id.as_deref().unwrap_or("")),
+                r.status.as_deref().unwrap_or(""),
+                sanitize(r.risk_level.as_deref().unwrap_or("UNKNOWN")),
+                r.score
+                    .map(|s| format!("{s:.2}"))
+                    .unwrap_or_else(|| "-".into()),
+                sanitize(r.source.as_deref().unwrap_or("")),
+            );
+        }
+        if let Some(c) = &page.next_cursor {
+            eprintln!("more: --cursor '{c}'");
+        }
+    }
+    let invalid = index.invalid_count()?;
+    if invalid > 0 {
+        eprintln!(
+            "note: {invalid} invalid artifact files are not listed (rmos runs verify shows why)"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

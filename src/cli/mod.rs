@@ -3,9 +3,13 @@
 //! Contract (DESIGN.md §9): machine output on stdout (`--json`), human messages on stderr,
 //! exit 0 on success, 1 on failure or when violations were found, 2 on usage errors.
 
+mod db;
 mod hash;
+mod index;
 mod logs;
+mod progress;
 mod runs;
+mod sessions;
 pub use runs::VerifyRow;
 
 use crate::config::DataRoot;
@@ -41,6 +45,81 @@ pub enum Command {
     /// Run store maintenance: hash verification
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// The derived SQLite run index
+    #[command(subcommand)]
+    Index(IndexCommand),
+    /// Database migrations
+    #[command(subcommand)]
+    Db(DbCommand),
+    /// Workflow sessions
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IndexCommand {
+    /// Drop the index and rebuild it from the artifact files
+    Rebuild,
+    /// What the index holds
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Apply pending migrations
+    Migrate {
+        /// List what would be applied, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Applied, pending and changed migrations
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Workflow sessions, newest first
+    List {
+        /// Only this status (active, completed, cancelled, error)
+        #[arg(long)]
+        status: Option<String>,
+        /// Only this workflow type (rosette, fret_slotting, ...)
+        #[arg(long = "type", value_name = "TYPE")]
+        workflow_type: Option<String>,
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
+    /// One workflow session
+    Show { session_id: String },
+}
+
+/// Filters of `rmos logs recent` (the reference's logs v1 parameters plus `--filter`).
+#[derive(Debug, Args)]
+pub struct RecentArgs {
+    /// Mode, exact and case-insensitive (art_studio, saw, router, cam, ...)
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Tool id, exact and case-insensitive
+    #[arg(long)]
+    pub tool_id: Option<String>,
+    /// Risk level (GREEN, YELLOW, RED, UNKNOWN, ERROR), case-insensitive
+    #[arg(long)]
+    pub risk_level: Option<String>,
+    /// Status (OK, BLOCKED, ERROR), case-insensitive
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Source: meta.source or meta.workflow (`none` matches runs without one)
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Filter expression, e.g. 'risk:red,yellow -status:ok score<50 since:2d'
+    #[arg(long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Entries per page
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub limit: u32,
+    /// Continue after this cursor (the next_cursor of the previous page)
+    #[arg(long)]
+    pub cursor: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +139,8 @@ pub struct InputArg {
 
 #[derive(Debug, Subcommand)]
 pub enum LogsCommand {
+    /// Recent runs, newest first, filtered in the index (the reference's logs v1 shape)
+    Recent(RecentArgs),
     /// Everything about one run (the reference's run-details shape with --json)
     Show {
         /// The run id (e.g. run_0f3c2a9e7b5d4c1e8a6f2b3d4e5f6a7b)
@@ -132,6 +213,56 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Hash(HashCommand::Text(i))) => hash::text(&ctx, i.input.as_deref()),
         Some(Command::Logs(LogsCommand::Show { run_id })) => logs::show(&ctx, &run_id),
         Some(Command::Runs(RunsCommand::Verify)) => runs::verify(&ctx),
+        Some(Command::Logs(LogsCommand::Recent(args))) => logs::recent(&ctx, &args),
+        Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
+        Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
+        Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
+        Some(Command::Db(DbCommand::Status)) => db::status(&ctx),
+        Some(Command::Sessions(SessionsCommand::List {
+            status,
+            workflow_type,
+            limit,
+        })) => sessions::list(
+            &ctx,
+            status.as_deref(),
+            workflow_type.as_deref(),
+            limit as usize,
+        ),
+        Some(Command::Sessions(SessionsCommand::Show { session_id })) => {
+            sessions::show(&ctx, &session_id)
+        }
+    }
+}
+
+impl From<crate::store::index::IndexError> for Failure {
+    fn from(e: crate::store::index::IndexError) -> Self {
+        let code = if matches!(e, crate::store::index::IndexError::BadCursor { .. }) {
+            2
+        } else {
+            1
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<crate::db::DbError> for Failure {
+    fn from(e: crate::db::DbError) -> Self {
+        Failure::new(e.to_string())
+    }
+}
+
+/// A failure writing to stdout. A closed pipe (`rmos … | head`) ends the command quietly.
+pub(crate) fn output_error(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure {
+            code: 0,
+            message: String::new(),
+        }
+    } else {
+        Failure::new(format!("cannot write output: {e}"))
     }
 }
 
@@ -139,7 +270,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
 pub(crate) fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value)
-        .map_err(|e| Failure::new(format!("cannot write output: {e}")))?;
-    writeln!(out).map_err(|e| Failure::new(format!("cannot write output: {e}")))
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| output_error(e.into()))?;
+    writeln!(out).map_err(output_error)
 }

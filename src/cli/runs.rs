@@ -19,7 +19,7 @@ pub struct VerifyRow {
 
 pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let store = ctx.root.run_store();
-    let out_err = |e: std::io::Error| Failure::new(format!("cannot write output: {e}"));
+    let out_err = super::output_error;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut counts = [0u64; 4];
     let mut first = true;

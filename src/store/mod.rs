@@ -2,7 +2,9 @@
 
 pub mod durable;
 pub mod guard;
+pub mod index;
 pub mod runs;
+pub mod sessions;
 pub mod verify;
 
 pub use runs::{RunStore, StoreError};

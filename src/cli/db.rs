@@ -1,0 +1,59 @@
+//! `rmos db migrate|status`.
+
+use super::{print_json, Ctx, Failure};
+use crate::db::{self, migrate};
+use std::process::ExitCode;
+
+pub fn migrate(ctx: &Ctx, dry_run: bool) -> Result<ExitCode, Failure> {
+    let path = ctx.root.db_path();
+    let mut conn = db::connect(&path)?;
+    let names = migrate::migrate(&mut conn, &migrate::embedded(), dry_run)
+        .map_err(|e| Failure::new(format!("database {}: {e}", path.display())))?;
+    if ctx.json {
+        print_json(
+            &serde_json::json!({"dry_run": dry_run, "applied": names, "database": path.display().to_string()}),
+        )?;
+    } else if names.is_empty() {
+        eprintln!("{}: up to date, nothing to apply", path.display());
+    } else {
+        let verb = if dry_run { "would apply" } else { "applied" };
+        for n in &names {
+            println!("{verb} {n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let path = ctx.root.db_path();
+    let conn = db::connect(&path)?;
+    let rows = migrate::status(&conn, &migrate::embedded())
+        .map_err(|e| Failure::new(format!("database {}: {e}", path.display())))?;
+    let changed = rows
+        .iter()
+        .any(|r| matches!(r.state, migrate::MigrationState::Changed { .. }));
+    if ctx.json {
+        print_json(
+            &serde_json::json!({"database": path.display().to_string(), "migrations": rows}),
+        )?;
+    } else {
+        for r in &rows {
+            let state = match &r.state {
+                migrate::MigrationState::Applied { applied_at_utc } => {
+                    format!("applied {applied_at_utc}")
+                }
+                migrate::MigrationState::Pending => "pending".into(),
+                migrate::MigrationState::Changed { .. } => "CHANGED since it was applied".into(),
+                migrate::MigrationState::Unknown { applied_at_utc } => {
+                    format!("applied {applied_at_utc} by another rmos version (unknown here)")
+                }
+            };
+            println!("{:<36} {state}", r.name);
+        }
+    }
+    Ok(if changed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

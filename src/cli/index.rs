@@ -1,0 +1,54 @@
+//! `rmos index rebuild|status`.
+
+use super::{print_json, progress, Ctx, Failure};
+use crate::store::index::RunIndex;
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let mut index = RunIndex::open(&ctx.root)?;
+    let started = Instant::now();
+    index.clear()?;
+    let stats = progress::reconcile(&mut index, crate::store::index::ReconcileMode::Full)?;
+    index
+        .connection()
+        .execute_batch("ANALYZE")
+        .map_err(|e| Failure::new(format!("cannot analyze the index: {e}")))?;
+    let secs = started.elapsed().as_secs_f64();
+    if ctx.json {
+        let mut v = serde_json::to_value(&stats).expect("stats serialize");
+        v["seconds"] = serde_json::json!(secs);
+        print_json(&v)?;
+    }
+    eprintln!(
+        "index rebuilt from {}: {} files in {} partitions ({} invalid) in {secs:.2}s",
+        index.store().root().display(),
+        stats.parsed,
+        stats.partitions_scanned,
+        stats.invalid
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let index = RunIndex::open(&ctx.root)?;
+    let st = index.status()?;
+    if ctx.json {
+        print_json(&serde_json::to_value(&st).expect("status serializes"))?;
+    } else {
+        println!("database      {}", st.db_path);
+        println!("runs root     {}", st.runs_root);
+        println!("runs          {}", st.runs);
+        println!("invalid files {}", st.invalid);
+        println!("partitions    {}", st.partitions);
+        println!(
+            "last reconcile      {}",
+            st.last_reconcile_utc.as_deref().unwrap_or("never")
+        );
+        println!(
+            "last full reconcile {}",
+            st.last_full_reconcile_utc.as_deref().unwrap_or("never")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

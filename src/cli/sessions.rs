@@ -1,0 +1,50 @@
+//! `rmos sessions list|show`.
+
+use super::{print_json, Ctx, Failure};
+use crate::store::sessions::{self, SessionError};
+use crate::text::sanitize;
+use std::process::ExitCode;
+
+fn fail(e: SessionError) -> Failure {
+    Failure::new(e.to_string())
+}
+
+pub fn list(
+    ctx: &Ctx,
+    status: Option<&str>,
+    workflow_type: Option<&str>,
+    limit: usize,
+) -> Result<ExitCode, Failure> {
+    let conn = crate::db::open(&ctx.root.db_path())?;
+    let rows = sessions::list(&conn, status, workflow_type, limit).map_err(fail)?;
+    if ctx.json {
+        print_json(&serde_json::json!({"sessions": rows, "total": rows.len()}))?;
+    } else if rows.is_empty() {
+        eprintln!("no workflow sessions");
+    } else {
+        for s in &rows {
+            println!(
+                "{}  {:<10} {:<14} step {:<16} {} runs  {}",
+                sanitize(&s.session_id),
+                sanitize(&s.status),
+                sanitize(&s.workflow_type),
+                sanitize(&s.current_step),
+                s.run_ids.len(),
+                sanitize(&s.updated_at_utc)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn show(ctx: &Ctx, id: &str) -> Result<ExitCode, Failure> {
+    let conn = crate::db::open(&ctx.root.db_path())?;
+    let s = sessions::get(&conn, id).map_err(fail)?;
+    if ctx.json {
+        print_json(&serde_json::to_value(&s).expect("session serializes"))?;
+    } else {
+        let pretty = serde_json::to_string_pretty(&s).unwrap_or_default();
+        println!("{}", crate::text::sanitize_multiline(&pretty));
+    }
+    Ok(ExitCode::SUCCESS)
+}

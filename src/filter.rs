@@ -1,0 +1,825 @@
+//! The filter language shared by the TUI filter bar and `--filter` on the CLI.
+//!
+//! ```text
+//! risk:red,yellow -status:ok tool:rosette score<50 since:2d until:2025-12-24 id:run_5eed "tear-out"
+//! ```
+//!
+//! Terms separated by spaces are ANDed. `key:v1,v2` matches any of the values,
+//! case-insensitively and exactly, like the reference's logs filters. A leading `-`
+//! negates a term. `score` compares with `< <= > >= = !=`. `since:`/`until:` take a
+//! relative age (`30m`, `12h`, `2d`, `1w`) or a UTC date/time (`until:` a bare date
+//! includes that whole day). `id:` is a run_id prefix. Anything else is a case-insensitive
+//! substring searched in run_id, tool, warnings and block reason; double quotes keep
+//! spaces, commas and colons in a value.
+//!
+//! Parsing is pure (text → [`Filter`]); errors carry the character position. A filter
+//! prints back to text that parses to the same filter ([`Filter`]'s `Display`).
+//! [`Filter::to_sql`] compiles it for the SQLite index; [`Filter::matches`] evaluates it
+//! on one row with the same semantics.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use std::fmt;
+
+/// Fields that `key:value` terms match exactly (case-insensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    Mode,
+    Tool,
+    Status,
+    Risk,
+    Source,
+    Event,
+    Verify,
+}
+
+impl Field {
+    pub const ALL: [Field; 7] = [
+        Field::Risk,
+        Field::Mode,
+        Field::Tool,
+        Field::Status,
+        Field::Source,
+        Field::Event,
+        Field::Verify,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::Mode => "mode",
+            Field::Tool => "tool",
+            Field::Status => "status",
+            Field::Risk => "risk",
+            Field::Source => "source",
+            Field::Event => "event",
+            Field::Verify => "verify",
+        }
+    }
+
+    fn from_key(k: &str) -> Option<Field> {
+        Some(match k {
+            "mode" => Field::Mode,
+            "tool" | "tool_id" => Field::Tool,
+            "status" => Field::Status,
+            "risk" | "risk_level" => Field::Risk,
+            "source" => Field::Source,
+            "event" | "event_type" => Field::Event,
+            "verify" => Field::Verify,
+            _ => return None,
+        })
+    }
+}
+
+/// Comparison operators for `score`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl CmpOp {
+    fn as_str(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "=",
+            CmpOp::Ne => "!=",
+        }
+    }
+    fn eval(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+        }
+    }
+}
+
+/// A point in time as written in a filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimeSpec {
+    /// `2d`: this many seconds before now (the unit letter is kept for printing).
+    Ago { amount: u32, unit: char },
+    /// `2025-12-24`
+    Date(NaiveDate),
+    /// `2025-12-24T10:00[:00][Z]` (UTC)
+    At(NaiveDateTime),
+}
+
+impl TimeSpec {
+    fn unit_secs(unit: char) -> i64 {
+        match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => 7 * 86_400,
+        }
+    }
+
+    /// Start instant in UTC microseconds (for `since`).
+    fn start_us(&self, now: DateTime<Utc>) -> i64 {
+        match self {
+            TimeSpec::Ago { amount, unit } => {
+                now.timestamp_micros() - i64::from(*amount) * Self::unit_secs(*unit) * 1_000_000
+            }
+            TimeSpec::Date(d) => d
+                .and_hms_opt(0, 0, 0)
+                .expect("midnight")
+                .and_utc()
+                .timestamp_micros(),
+            TimeSpec::At(t) => t.and_utc().timestamp_micros(),
+        }
+    }
+
+    /// Exclusive end instant in UTC microseconds (for `until`: a date includes its day).
+    fn end_us(&self, now: DateTime<Utc>) -> i64 {
+        match self {
+            TimeSpec::Date(d) => {
+                d.and_hms_opt(0, 0, 0)
+                    .expect("midnight")
+                    .and_utc()
+                    .timestamp_micros()
+                    + 86_400_000_000
+            }
+            TimeSpec::At(t) => t.and_utc().timestamp_micros() + 1,
+            ago => ago.start_us(now) + 1,
+        }
+    }
+}
+
+impl fmt::Display for TimeSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TimeSpec::Ago { amount, unit } => write!(f, "{amount}{unit}"),
+            TimeSpec::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
+            TimeSpec::At(t) => write!(f, "{}Z", t.format("%Y-%m-%dT%H:%M:%S")),
+        }
+    }
+}
+
+/// One condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    /// Field equals any of the values (case-insensitive).
+    Field {
+        field: Field,
+        values: Vec<String>,
+    },
+    /// run_id starts with this prefix.
+    IdPrefix(String),
+    /// Score comparison (runs without a score never match).
+    Score {
+        op: CmpOp,
+        value: f64,
+    },
+    Since(TimeSpec),
+    Until(TimeSpec),
+    /// Case-insensitive substring of run_id, tool, warnings or block reason.
+    Text(String),
+}
+
+/// A possibly negated predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Term {
+    pub negated: bool,
+    pub predicate: Predicate,
+}
+
+/// A parsed filter: all terms must hold. The empty filter matches everything.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Filter {
+    pub terms: Vec<Term>,
+}
+
+/// A parse error at a character position of the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 0-based character offset where the problem is.
+    pub pos: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at column {}: {}", self.pos + 1, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+struct Parser<'a> {
+    chars: Vec<char>,
+    pos: usize,
+    _src: &'a str,
+}
+
+fn err<T>(pos: usize, message: impl Into<String>) -> Result<T, ParseError> {
+    Err(ParseError {
+        pos,
+        message: message.into(),
+    })
+}
+
+fn known_keys() -> String {
+    let mut keys: Vec<&str> = Field::ALL.iter().map(|f| f.key()).collect();
+    keys.extend(["id", "since", "until", "score"]);
+    keys.join(", ")
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn skip_ws(&mut self) {
+        while self.peek().is_some_and(char::is_whitespace) {
+            self.pos += 1;
+        }
+    }
+
+    /// A quoted string starting at `"`; returns its content.
+    fn quoted(&mut self) -> Result<String, ParseError> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            match self.peek() {
+                None => return err(start, "unterminated quote: add a closing \""),
+                Some('"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some('\\') => {
+                    self.pos += 1;
+                    match self.peek() {
+                        Some(c) => {
+                            out.push(c);
+                            self.pos += 1;
+                        }
+                        None => {
+                            return err(self.pos, "a backslash must be followed by a character")
+                        }
+                    }
+                }
+                Some(c) => {
+                    out.push(c);
+                    self.pos += 1;
+                }
+            }
+        }
+    }
+
+    /// A bare run of characters up to whitespace or one of `stops`.
+    fn bare(&mut self, stops: &[char]) -> String {
+        let mut out = String::new();
+        while let Some(c) = self.peek() {
+            if c.is_whitespace() || stops.contains(&c) || c == '"' {
+                break;
+            }
+            out.push(c);
+            self.pos += 1;
+        }
+        out
+    }
+
+    fn value(&mut self) -> Result<String, ParseError> {
+        let at = self.pos;
+        let v = if self.peek() == Some('"') {
+            self.quoted()?
+        } else {
+            self.bare(&[','])
+        };
+        if v.is_empty() {
+            return err(at, "expected a value");
+        }
+        Ok(v)
+    }
+
+    fn term(&mut self) -> Result<Term, ParseError> {
+        let start = self.pos;
+        let negated = self.peek() == Some('-');
+        if negated {
+            self.pos += 1;
+            if self.peek().is_none_or(char::is_whitespace) {
+                return err(start, "expected a term after '-'");
+            }
+        }
+        if self.peek() == Some('"') {
+            let text = self.quoted()?;
+            if text.is_empty() {
+                return err(start, "empty search text");
+            }
+            return Ok(Term {
+                negated,
+                predicate: Predicate::Text(text),
+            });
+        }
+        let word_start = self.pos;
+        let word = self.bare(&[':', '<', '>', '=', '!']);
+        match self.peek() {
+            Some(':') => {
+                self.pos += 1;
+                let key = word.to_lowercase();
+                let predicate = match key.as_str() {
+                    "id" => Predicate::IdPrefix(self.value()?),
+                    "since" => Predicate::Since(self.time()?),
+                    "until" => Predicate::Until(self.time()?),
+                    _ => {
+                        let Some(field) = Field::from_key(&key) else {
+                            return err(word_start, format!("unknown filter key {word:?} (known: {}; quote text containing ':')", known_keys()));
+                        };
+                        let mut values = vec![self.value()?];
+                        while self.peek() == Some(',') {
+                            self.pos += 1;
+                            values.push(self.value()?);
+                        }
+                        if field == Field::Verify {
+                            for v in &values {
+                                if !["ok", "mismatch", "placeholder", "invalid"]
+                                    .contains(&v.to_lowercase().as_str())
+                                {
+                                    return err(word_start, format!("verify:{v} is not one of ok, mismatch, placeholder, invalid"));
+                                }
+                            }
+                        }
+                        Predicate::Field { field, values }
+                    }
+                };
+                self.expect_end_of_term()?;
+                Ok(Term { negated, predicate })
+            }
+            Some('<' | '>' | '=' | '!') => {
+                if word.to_lowercase() != "score" {
+                    return err(
+                        word_start,
+                        format!("only score can be compared with < > = (got {word:?})"),
+                    );
+                }
+                let op_at = self.pos;
+                let op = self
+                    .bare(&[])
+                    .chars()
+                    .take_while(|c| "<>=!".contains(*c))
+                    .collect::<String>();
+                // `bare` consumed the number too; re-split operator and number.
+                self.pos = op_at + op.chars().count();
+                let op = match op.as_str() {
+                    "<" => CmpOp::Lt,
+                    "<=" => CmpOp::Le,
+                    ">" => CmpOp::Gt,
+                    ">=" => CmpOp::Ge,
+                    "=" | "==" => CmpOp::Eq,
+                    "!=" => CmpOp::Ne,
+                    other => {
+                        return err(
+                            op_at,
+                            format!("unknown comparison {other:?} (use < <= > >= = !=)"),
+                        )
+                    }
+                };
+                let num_at = self.pos;
+                let num = self.bare(&[]);
+                let value: f64 = match num.parse() {
+                    Ok(v) if f64::is_finite(v) => v,
+                    _ => {
+                        return err(
+                            num_at,
+                            format!("expected a number after score{}, got {num:?}", op.as_str()),
+                        )
+                    }
+                };
+                Ok(Term {
+                    negated,
+                    predicate: Predicate::Score { op, value },
+                })
+            }
+            _ => {
+                if word.is_empty() {
+                    return err(self.pos, "expected a term");
+                }
+                self.expect_end_of_term()?;
+                Ok(Term {
+                    negated,
+                    predicate: Predicate::Text(word),
+                })
+            }
+        }
+    }
+
+    fn expect_end_of_term(&self) -> Result<(), ParseError> {
+        match self.peek() {
+            None => Ok(()),
+            Some(c) if c.is_whitespace() => Ok(()),
+            Some(c) => err(
+                self.pos,
+                format!("unexpected {c:?}: separate terms with spaces"),
+            ),
+        }
+    }
+
+    fn time(&mut self) -> Result<TimeSpec, ParseError> {
+        let at = self.pos;
+        let v = self.value()?;
+        parse_time(&v).ok_or_else(|| ParseError {
+            pos: at,
+            message: format!(
+                "{v:?} is not a time: use an age like 30m, 12h, 2d, 1w or a date like 2025-12-24"
+            ),
+        })
+    }
+}
+
+fn parse_time(v: &str) -> Option<TimeSpec> {
+    if let Some(unit) = v.chars().last().filter(|c| "smhdw".contains(*c)) {
+        let digits = &v[..v.len() - 1];
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            let amount: u32 = digits.parse().ok()?;
+            if amount > 100_000 {
+                return None;
+            }
+            return Some(TimeSpec::Ago { amount, unit });
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Some(TimeSpec::Date(d));
+    }
+    let t = v.trim_end_matches(['Z', 'z']);
+    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
+            return Some(TimeSpec::At(dt));
+        }
+    }
+    None
+}
+
+impl Filter {
+    /// Parse filter text. The empty string is the empty filter.
+    pub fn parse(text: &str) -> Result<Filter, ParseError> {
+        let mut p = Parser {
+            chars: text.chars().collect(),
+            pos: 0,
+            _src: text,
+        };
+        let mut terms = Vec::new();
+        loop {
+            p.skip_ws();
+            if p.peek().is_none() {
+                break;
+            }
+            terms.push(p.term()?);
+        }
+        Ok(Filter { terms })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.terms.is_empty()
+    }
+
+    /// Add a term (AND).
+    pub fn and(mut self, negated: bool, predicate: Predicate) -> Self {
+        self.terms.push(Term { negated, predicate });
+        self
+    }
+
+    /// Compile to an SQL condition over `run_index` columns, with its parameters.
+    /// `now` anchors relative times.
+    pub fn to_sql(&self, now: DateTime<Utc>) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value as V;
+        let mut parts = Vec::new();
+        let mut params: Vec<V> = Vec::new();
+        for t in &self.terms {
+            let frag = match &t.predicate {
+                Predicate::Field { field, values } => {
+                    let (col, norm): (&str, fn(&str) -> String) = match field {
+                        Field::Mode => ("mode_key", |s| s.to_uppercase()),
+                        Field::Tool => ("tool_key", |s| s.to_uppercase()),
+                        Field::Status => ("upper(status)", |s| s.to_uppercase()),
+                        Field::Risk => ("risk_key", |s| s.to_uppercase()),
+                        Field::Source => ("source_key", |s| s.to_uppercase()),
+                        Field::Event => ("upper(event_type)", |s| s.to_uppercase()),
+                        Field::Verify => ("verify", |s| s.to_lowercase()),
+                    };
+                    let col = if *field == Field::Status {
+                        "status"
+                    } else {
+                        col
+                    };
+                    let marks = vec!["?"; values.len()].join(",");
+                    for v in values {
+                        params.push(V::Text(norm(v)));
+                    }
+                    format!("{col} IN ({marks})")
+                }
+                Predicate::IdPrefix(p) => {
+                    params.push(V::Text(p.clone()));
+                    params.push(V::Text(format!("{p}\u{10FFFF}")));
+                    "(run_id >= ? AND run_id < ?)".to_owned()
+                }
+                Predicate::Score { op, value } => {
+                    params.push(V::Real(*value));
+                    format!(
+                        "score {} ?",
+                        if *op == CmpOp::Ne { "<>" } else { op.as_str() }
+                    )
+                }
+                Predicate::Since(ts) => {
+                    params.push(V::Integer(ts.start_us(now)));
+                    "created_us >= ?".to_owned()
+                }
+                Predicate::Until(ts) => {
+                    params.push(V::Integer(ts.end_us(now)));
+                    "created_us < ?".to_owned()
+                }
+                Predicate::Text(s) => {
+                    params.push(V::Text(s.to_lowercase()));
+                    "instr(search_text, ?) > 0".to_owned()
+                }
+            };
+            parts.push(if t.negated {
+                format!("NOT coalesce(({frag}), 0)")
+            } else {
+                frag
+            });
+        }
+        if parts.is_empty() {
+            ("1".to_owned(), params)
+        } else {
+            (parts.join(" AND "), params)
+        }
+    }
+
+    /// Evaluate on one row with the same semantics as [`Filter::to_sql`].
+    pub fn matches(&self, row: &MatchRow<'_>, now: DateTime<Utc>) -> bool {
+        self.terms.iter().all(|t| {
+            let hit: Option<bool> = match &t.predicate {
+                Predicate::Field { field, values } => {
+                    let actual = match field {
+                        Field::Mode => row.mode.map(str::to_uppercase),
+                        Field::Tool => row.tool_id.map(str::to_uppercase),
+                        Field::Status => row.status.map(str::to_uppercase),
+                        Field::Risk => row.risk_level.map(str::to_uppercase),
+                        Field::Source => Some(
+                            row.source
+                                .map(str::to_uppercase)
+                                .unwrap_or_else(|| "NONE".into()),
+                        ),
+                        Field::Event => row.event_type.map(str::to_uppercase),
+                        Field::Verify => row.verify.map(str::to_lowercase),
+                    };
+                    let norm = |v: &String| {
+                        if *field == Field::Verify {
+                            v.to_lowercase()
+                        } else {
+                            v.to_uppercase()
+                        }
+                    };
+                    actual.map(|a| values.iter().any(|v| norm(v) == a))
+                }
+                Predicate::IdPrefix(p) => Some(row.run_id.starts_with(p.as_str())),
+                Predicate::Score { op, value } => row.score.map(|s| op.eval(s, *value)),
+                Predicate::Since(ts) => Some(row.created_us >= ts.start_us(now)),
+                Predicate::Until(ts) => Some(row.created_us < ts.end_us(now)),
+                Predicate::Text(s) => row.search_text.map(|h| h.contains(&s.to_lowercase())),
+            };
+            if t.negated {
+                !hit.unwrap_or(false)
+            } else {
+                hit.unwrap_or(false)
+            }
+        })
+    }
+}
+
+/// The columns a filter looks at, for [`Filter::matches`].
+#[derive(Debug, Clone, Default)]
+pub struct MatchRow<'a> {
+    pub run_id: &'a str,
+    pub created_us: i64,
+    pub mode: Option<&'a str>,
+    pub tool_id: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub risk_level: Option<&'a str>,
+    pub score: Option<f64>,
+    pub source: Option<&'a str>,
+    pub event_type: Option<&'a str>,
+    pub verify: Option<&'a str>,
+    pub search_text: Option<&'a str>,
+}
+
+fn needs_quotes(v: &str) -> bool {
+    v.is_empty()
+        || v.chars().any(|c| {
+            c.is_whitespace() || matches!(c, ',' | '"' | '\\' | ':' | '<' | '>' | '=' | '!')
+        })
+        || v.starts_with('-')
+}
+
+fn quote(v: &str) -> String {
+    if needs_quotes(v) {
+        let mut s = String::from("\"");
+        for c in v.chars() {
+            if c == '"' || c == '\\' {
+                s.push('\\');
+            }
+            s.push(c);
+        }
+        s.push('"');
+        s
+    } else {
+        v.to_owned()
+    }
+}
+
+fn fmt_number(v: f64) -> String {
+    let s = format!("{v}");
+    s
+}
+
+impl fmt::Display for Term {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.negated {
+            f.write_str("-")?;
+        }
+        match &self.predicate {
+            Predicate::Field { field, values } => {
+                let vals: Vec<String> = values.iter().map(|v| quote(v)).collect();
+                write!(f, "{}:{}", field.key(), vals.join(","))
+            }
+            Predicate::IdPrefix(p) => write!(f, "id:{}", quote(p)),
+            Predicate::Score { op, value } => {
+                write!(f, "score{}{}", op.as_str(), fmt_number(*value))
+            }
+            Predicate::Since(t) => write!(f, "since:{t}"),
+            Predicate::Until(t) => write!(f, "until:{t}"),
+            Predicate::Text(s) => {
+                // A bare word that looks like a key or starts with '-' must be quoted.
+                if needs_quotes(s) {
+                    write!(f, "{}", quote(s))
+                } else {
+                    f.write_str(s)
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.terms.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{t}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-12-24T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn parses_the_documented_examples() {
+        let f = Filter::parse(
+            "risk:red mode:art_studio tool:rosette status:blocked source:feasibility_batch",
+        )
+        .unwrap();
+        assert_eq!(f.terms.len(), 5);
+        let f = Filter::parse(
+            "-risk:green risk:red,yellow score<50 since:2d until:2025-12-24 id:run_5eed tear-out",
+        )
+        .unwrap();
+        assert_eq!(
+            f.terms,
+            vec![
+                Term {
+                    negated: true,
+                    predicate: Predicate::Field {
+                        field: Field::Risk,
+                        values: vec!["green".into()]
+                    }
+                },
+                Term {
+                    negated: false,
+                    predicate: Predicate::Field {
+                        field: Field::Risk,
+                        values: vec!["red".into(), "yellow".into()]
+                    }
+                },
+                Term {
+                    negated: false,
+                    predicate: Predicate::Score {
+                        op: CmpOp::Lt,
+                        value: 50.0
+                    }
+                },
+                Term {
+                    negated: false,
+                    predicate: Predicate::Since(TimeSpec::Ago {
+                        amount: 2,
+                        unit: 'd'
+                    })
+                },
+                Term {
+                    negated: false,
+                    predicate: Predicate::Until(TimeSpec::Date(
+                        NaiveDate::from_ymd_opt(2025, 12, 24).unwrap()
+                    ))
+                },
+                Term {
+                    negated: false,
+                    predicate: Predicate::IdPrefix("run_5eed".into())
+                },
+                Term {
+                    negated: false,
+                    predicate: Predicate::Text("tear-out".into())
+                },
+            ]
+        );
+        assert!(Filter::parse("   ").unwrap().is_empty());
+    }
+
+    #[test]
+    fn errors_carry_positions() {
+        let cases = [
+            ("risk:red rsk:red", 9, "unknown filter key"),
+            ("risk:", 5, "expected a value"),
+            ("score<abc", 6, "expected a number"),
+            ("score=>5", 5, "unknown comparison"),
+            ("tool<5", 0, "only score"),
+            ("since:yesterday", 6, "not a time"),
+            ("\"open", 0, "unterminated quote"),
+            ("- risk:red", 0, "expected a term after '-'"),
+            ("verify:maybe", 0, "verify:maybe"),
+            ("risk:red,", 9, "expected a value"),
+        ];
+        for (text, pos, needle) in cases {
+            let e = Filter::parse(text).unwrap_err();
+            assert_eq!(e.pos, pos, "{text}: {e}");
+            assert!(e.message.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn quoting_keeps_spaces_commas_and_colons() {
+        let f = Filter::parse(r#"tool:"saw:blade 10in" "a, b""#).unwrap();
+        assert_eq!(
+            f.terms[0].predicate,
+            Predicate::Field {
+                field: Field::Tool,
+                values: vec!["saw:blade 10in".into()]
+            }
+        );
+        assert_eq!(f.terms[1].predicate, Predicate::Text("a, b".into()));
+        assert_eq!(Filter::parse(&f.to_string()).unwrap(), f);
+    }
+
+    #[test]
+    fn matcher_semantics() {
+        let row = MatchRow {
+            run_id: "run_5eed01",
+            created_us: Timestamp_us("2025-12-23T18:00:00Z"),
+            mode: Some("art_studio"),
+            tool_id: Some("rosette"),
+            status: Some("OK"),
+            risk_level: Some("YELLOW"),
+            score: Some(67.73),
+            source: None,
+            event_type: Some("unknown"),
+            verify: Some("ok"),
+            search_text: Some("run_5eed01\nrosette\nchipload too low"),
+        };
+        let m = |s: &str| Filter::parse(s).unwrap().matches(&row, now());
+        assert!(m("mode:ART_STUDIO risk:yellow,red status:ok"));
+        assert!(m("source:none"), "the reference's missing-source quirk");
+        assert!(!m("source:snapshot"));
+        assert!(m("score<70 score>=67.73 -score=1"));
+        assert!(m("since:1d until:2025-12-23"));
+        assert!(!m("since:2025-12-24"));
+        assert!(m("id:run_5eed -id:run_6"));
+        assert!(m("CHIPLOAD"));
+        assert!(!m("-chipload"));
+        assert!(m("verify:ok"));
+    }
+
+    #[allow(non_snake_case)]
+    fn Timestamp_us(s: &str) -> i64 {
+        DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+}

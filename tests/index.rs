@@ -1,0 +1,608 @@
+//! Migrations, the run index (reconcile, queries, cursor), the filter language against
+//! SQL, the reference's v1 `/recent` responses, workflow sessions.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::{fixtures, read_json, store_example_copy};
+use proptest::prelude::*;
+use rmos::config::DataRoot;
+use rmos::db::migrate::{self, checksum, Migration, MigrationError, MigrationState};
+use rmos::domain::{RunArtifact, Timestamp};
+use rmos::filter::{Filter, MatchRow};
+use rmos::store::index::{Cursor, IndexedRun, ReconcileMode, RunIndex, RunQuery};
+use rmos::store::runs::RunStore;
+use rmos::store::sessions::{self, NewSession, SessionUpdate};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn noop() -> impl FnMut(&rmos::store::index::ReconcileProgress) {
+    |_| {}
+}
+
+fn open(root: &Path) -> RunIndex {
+    RunIndex::open(&DataRoot::at(root)).unwrap()
+}
+
+fn all(index: &RunIndex, filter: &str, include_invalid: bool) -> Vec<IndexedRun> {
+    let mut q = RunQuery::new(Filter::parse(filter).unwrap(), 10_000);
+    q.include_invalid = include_invalid;
+    index.query(&q).unwrap().runs
+}
+
+fn ids(runs: &[IndexedRun]) -> Vec<String> {
+    runs.iter().map(|r| r.run_id.clone()).collect()
+}
+
+// --- migrations -------------------------------------------------------------------------
+
+const M1: Migration = Migration {
+    name: "0001_a",
+    sql: "CREATE TABLE a (x INTEGER);",
+};
+const M2: Migration = Migration {
+    name: "0002_b",
+    sql: "CREATE TABLE b (y TEXT);\nINSERT INTO b VALUES ('v');",
+};
+
+fn table_exists(conn: &Connection, name: &str) -> bool {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?1",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap()
+        == 1
+}
+
+#[test]
+fn fresh_migrate_then_rerun_applies_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = rmos::db::connect(&dir.path().join("t.db")).unwrap();
+    assert_eq!(
+        migrate::migrate(&mut conn, &[M1, M2], true).unwrap(),
+        ["0001_a", "0002_b"],
+        "dry run lists"
+    );
+    assert!(!table_exists(&conn, "a"), "dry run changes nothing");
+    assert_eq!(
+        migrate::migrate(&mut conn, &[M1, M2], false).unwrap(),
+        ["0001_a", "0002_b"]
+    );
+    assert!(table_exists(&conn, "a") && table_exists(&conn, "b"));
+    assert!(migrate::migrate(&mut conn, &[M1, M2], false)
+        .unwrap()
+        .is_empty());
+    let rows: Vec<(String, String)> = conn
+        .prepare("SELECT name, checksum FROM applied_migrations ORDER BY name")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("0001_a".into(), checksum(M1.sql)),
+            ("0002_b".into(), checksum(M2.sql))
+        ]
+    );
+}
+
+#[test]
+fn edited_applied_migration_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = rmos::db::connect(&dir.path().join("t.db")).unwrap();
+    migrate::migrate(&mut conn, &[M1], false).unwrap();
+    let edited = Migration {
+        name: "0001_a",
+        sql: "CREATE TABLE a (x INTEGER, z TEXT);",
+    };
+    let err = migrate::migrate(&mut conn, &[edited, M2], false).unwrap_err();
+    assert!(matches!(err, MigrationError::Changed { ref name, .. } if name == "0001_a"));
+    assert!(err.to_string().contains("0001_a") && err.to_string().contains("must never be edited"));
+    assert!(
+        !table_exists(&conn, "b"),
+        "nothing after the refusal is applied"
+    );
+    let st = migrate::status(&conn, &[edited]).unwrap();
+    assert!(matches!(st[0].state, MigrationState::Changed { .. }));
+    // Line endings alone are not an edit.
+    let crlf = Migration {
+        name: "0001_a",
+        sql: "CREATE TABLE a (x INTEGER);",
+    };
+    assert_eq!(
+        checksum(crlf.sql),
+        checksum(&crlf.sql.replace('\n', "\r\n"))
+    );
+}
+
+#[test]
+fn failing_migration_rolls_back_fully() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = rmos::db::connect(&dir.path().join("t.db")).unwrap();
+    let bad = Migration {
+        name: "0002_bad",
+        sql: "CREATE TABLE half (x INTEGER);\nINSERT INTO missing VALUES (1);",
+    };
+    let err = migrate::migrate(&mut conn, &[M1, bad], false).unwrap_err();
+    assert!(
+        err.to_string().contains("0002_bad") && err.to_string().contains("rolled back"),
+        "{err}"
+    );
+    assert!(
+        table_exists(&conn, "a"),
+        "the good migration before it stays"
+    );
+    assert!(
+        !table_exists(&conn, "half"),
+        "no part of the failing file remains"
+    );
+    let st = migrate::status(&conn, &[M1, bad]).unwrap();
+    assert_eq!(st[1].state, MigrationState::Pending);
+}
+
+#[test]
+fn embedded_migrations_match_the_directory_and_the_reference_schema() {
+    let names: Vec<&str> = migrate::embedded().iter().map(|m| m.name).collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+            .unwrap()
+            .map(|e| {
+                e.unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .trim_end_matches(".sql")
+                    .to_owned()
+            })
+            .collect();
+    files.sort();
+    assert_eq!(names, files);
+    assert_eq!(
+        &names[..2],
+        ["0001_init_workflow_sessions", "0002_add_indexes"]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rmos::db::open(&dir.path().join("rmos.db")).unwrap();
+    let reference = read_json("migrations_behaviour.json");
+    let want = reference["table_info"]["workflow_sessions"]
+        .as_array()
+        .unwrap();
+    let got: Vec<Value> = conn
+        .prepare("SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('workflow_sessions')")
+        .unwrap()
+        .query_map([], |r| {
+            Ok(json!({"cid": r.get::<_, i64>(0)?, "name": r.get::<_, String>(1)?, "type": r.get::<_, String>(2)?,
+                      "notnull": r.get::<_, i64>(3)?, "dflt_value": r.get::<_, Option<String>>(4)?, "pk": r.get::<_, i64>(5)?}))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(&got, want);
+    for idx in [
+        "idx_workflow_sessions_status",
+        "idx_workflow_sessions_status_type",
+        "idx_workflow_sessions_created_at",
+    ] {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                [idx],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "{idx}");
+    }
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+// --- reconcile ---------------------------------------------------------------------------
+
+fn write_run(runs: &Path, id: &str, created: &str, risk: &str) -> RunArtifact {
+    let bytes = std::fs::read(fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = id.into();
+    a.created_at_utc = Timestamp::parse(created).unwrap();
+    a.decision.risk_level = risk.into();
+    RunStore::new(runs).put(&a).unwrap();
+    a
+}
+
+#[test]
+fn reconcile_tracks_added_modified_deleted_and_invalid_files() {
+    let root = store_example_copy();
+    let runs = root.path().join("runs/rmos");
+    let mut index = open(root.path());
+    let st = index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    assert_eq!((st.parsed, st.invalid, st.partitions_scanned), (8, 0, 2));
+    assert_eq!(all(&index, "", false).len(), 8);
+
+    // No change: a quick pass skips settled partitions, a full pass parses nothing.
+    let st = index.reconcile(ReconcileMode::Full, &mut noop()).unwrap();
+    assert_eq!(st.parsed, 0);
+    assert!(!st.changed());
+
+    // Add (new partition), break one file, delete one, edit one in place.
+    write_run(&runs, "run_new", "2025-12-24T09:00:00Z", "RED");
+    std::fs::write(runs.join("2025-12-23/run_bad.json"), b"{oops").unwrap();
+    std::fs::remove_file(runs.join("2025-12-23/run_5eed0000000000000000000000000006.json"))
+        .unwrap();
+    let p = runs.join("2025-12-22/run_5eed0000000000000000000000000001.json");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("\"score\": 67.73", "\"score\": 12.5");
+    std::fs::write(&p, text).unwrap();
+
+    let st = index.reconcile(ReconcileMode::Full, &mut noop()).unwrap();
+    assert_eq!(
+        (st.added_or_changed, st.removed, st.invalid),
+        (3, 1, 1),
+        "{st:?}"
+    );
+    let valid = ids(&all(&index, "", false));
+    assert!(valid.contains(&"run_new".to_string()));
+    assert!(!valid.contains(&"run_5eed0000000000000000000000000006".to_string()));
+    let first = index
+        .find("run_5eed0000000000000000000000000001")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.score, Some(12.5));
+    assert_eq!(
+        first.verify.as_deref(),
+        Some("mismatch"),
+        "the edit breaks the feasibility hash"
+    );
+    let invalid = index.invalid_files(10).unwrap();
+    assert_eq!(invalid.len(), 1);
+    assert!(invalid[0]
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("malformed JSON"));
+    assert_eq!(
+        all(&index, "", true).len(),
+        valid.len() + 1,
+        "invalid rows are listed on request"
+    );
+
+    // A deleted partition drops its runs.
+    std::fs::remove_dir_all(runs.join("2025-12-22")).unwrap();
+    let st = index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    assert_eq!(st.partitions_removed, 1);
+    assert!(index
+        .find("run_5eed0000000000000000000000000001")
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn index_follows_the_runs_root() {
+    let a = store_example_copy();
+    let b = tempfile::tempdir().unwrap();
+    write_run(
+        &b.path().join("runs/rmos"),
+        "run_only_b",
+        "2025-01-01T00:00:00Z",
+        "GREEN",
+    );
+    // One database (rmos data root `a`), pointed at another runs directory.
+    let mut root = DataRoot::at(a.path());
+    let mut index = RunIndex::open(&root).unwrap();
+    index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    assert_eq!(all(&index, "", false).len(), 8);
+    root.runs_dir = b.path().join("runs/rmos");
+    let mut index = RunIndex::open(&root).unwrap();
+    index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    assert_eq!(ids(&all(&index, "", false)), ["run_only_b"]);
+}
+
+// --- queries --------------------------------------------------------------------------------
+
+#[test]
+fn v1_recent_responses_are_reproduced_on_store_example() {
+    let root = store_example_copy();
+    let mut index = open(root.path());
+    index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    let api = read_json("api_responses.json");
+    let cases = [
+        ("/api/rmos/logs/recent?limit=50", ""),
+        (
+            "/api/rmos/logs/recent?mode=ART_STUDIO&risk_level=yellow",
+            "mode:ART_STUDIO risk:yellow",
+        ),
+        ("/api/rmos/logs/recent?source=snapshot", "source:snapshot"),
+        (
+            "/api/rmos/logs/recent?status=blocked&limit=5",
+            "status:blocked",
+        ),
+    ];
+    for (url, filter) in cases {
+        let got: Vec<Value> = all(&index, filter, false)
+            .iter()
+            .map(IndexedRun::log_entry)
+            .collect();
+        assert_eq!(Value::Array(got), api[url]["body"]["entries"], "{url}");
+    }
+    // The documented quirk: source=none matches runs without a source.
+    let none = &api["_filter_semantics_checks"]["/api/rmos/logs/recent?source=none"]["run_ids"];
+    assert_eq!(json!(ids(&all(&index, "source:none", false))), *none);
+    // v1 looks at meta.workflow too (v2 does not): source=snapshot finds the snapshot run.
+    let v1 = &api["_filter_semantics_checks"]["/api/rmos/logs/recent?source=snapshot"]["run_ids"];
+    assert_eq!(json!(ids(&all(&index, "source:snapshot", false))), *v1);
+}
+
+#[test]
+fn every_filter_in_sql_agrees_with_the_matcher() {
+    let root = store_example_copy();
+    let runs = root.path().join("runs/rmos");
+    for i in 0..40 {
+        let risk = ["GREEN", "YELLOW", "RED", "ERROR"][i % 4];
+        write_run(
+            &runs,
+            &format!("run_gen{i:02}"),
+            &format!("2025-11-{:02}T{:02}:00:00Z", 1 + i % 28, i % 24),
+            risk,
+        );
+    }
+    let mut index = open(root.path());
+    index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    let now = DateTime::parse_from_rfc3339("2025-12-24T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc);
+    let everything = {
+        let mut q = RunQuery::new(Filter::default(), 10_000);
+        q.include_invalid = true;
+        index.query(&q).unwrap().runs
+    };
+    let filters = [
+        "risk:red",
+        "risk:red,yellow",
+        "-risk:green",
+        "mode:ART_STUDIO",
+        "tool:rosette",
+        "tool:ENDMILL_6MM",
+        "status:blocked",
+        "status:ok,error",
+        "source:snapshot",
+        "source:none",
+        "-source:none",
+        "event:toolpaths",
+        "verify:placeholder",
+        "-verify:ok",
+        "score<50",
+        "score>=67.73",
+        "score!=95",
+        "-score<50",
+        "since:30d",
+        "until:2025-11-15",
+        "since:2025-11-10 until:2025-11-20",
+        "id:run_gen1",
+        "-id:run_5eed",
+        "coolant",
+        "\"Risk level RED\"",
+        "-heat",
+        "risk:red since:2025-11-05 -tool:x score<=42",
+    ];
+    for f in filters {
+        let filter = Filter::parse(f).unwrap();
+        let mut q = RunQuery::new(filter.clone(), 10_000);
+        q.now = now;
+        q.include_invalid = true;
+        let sql = ids(&index.query(&q).unwrap().runs);
+        let search: Vec<String> = everything
+            .iter()
+            .map(|r| {
+                let mut s = vec![
+                    r.run_id.to_lowercase(),
+                    r.tool_id.clone().unwrap_or_default().to_lowercase(),
+                ];
+                s.extend(r.warnings.iter().map(|w| w.to_lowercase()));
+                s.extend(r.block_reason.iter().map(|b| b.to_lowercase()));
+                s.join("\n")
+            })
+            .collect();
+        let mem: Vec<String> = everything
+            .iter()
+            .zip(&search)
+            .filter(|(r, s)| {
+                let row = MatchRow {
+                    run_id: &r.run_id,
+                    created_us: r.created_us,
+                    mode: r.mode.as_deref(),
+                    tool_id: r.tool_id.as_deref(),
+                    status: r.status.as_deref(),
+                    risk_level: r.risk_level.as_deref(),
+                    score: r.score,
+                    source: r.source.as_deref(),
+                    event_type: r.event_type.as_deref(),
+                    verify: r.verify.as_deref(),
+                    search_text: r.valid.then_some(s.as_str()),
+                };
+                r.valid && filter.matches(&row, now)
+            })
+            .map(|(r, _)| r.run_id.clone())
+            .collect();
+        assert_eq!(sql, mem, "filter {f}");
+        assert!(
+            f.starts_with('-') || f.contains("score!=") || sql.len() < everything.len(),
+            "{f} selects something specific"
+        );
+    }
+}
+
+#[test]
+fn cursor_walk_returns_every_run_once_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs/rmos");
+    let mut want = Vec::new();
+    for i in 0..137 {
+        // Many runs share a timestamp so the run_id tie-break matters.
+        let created = format!("2025-12-{:02}T10:00:0{}Z", 1 + i % 9, i % 3);
+        let a = write_run(&runs, &format!("run_{i:03}"), &created, "GREEN");
+        want.push((a.created_at_utc.epoch_micros(), a.run_id));
+    }
+    want.sort_by(|a, b| b.cmp(a));
+    let want: Vec<String> = want.into_iter().map(|(_, id)| id).collect();
+    let mut index = open(dir.path());
+    index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    for page_size in [1, 7, 50, 137, 500] {
+        let mut got = Vec::new();
+        let mut cursor = None;
+        loop {
+            let mut q = RunQuery::new(Filter::default(), page_size);
+            q.cursor = cursor.as_deref().map(|c| Cursor::parse(c).unwrap());
+            let page = index.query(&q).unwrap();
+            assert!(page.runs.len() <= page_size);
+            got.extend(ids(&page.runs));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(got, want, "page size {page_size}");
+    }
+    assert!(Cursor::parse("garbage").is_err());
+    assert!(Cursor::parse("2025-12-01T00:00:00+00:00|").is_err());
+}
+
+// --- filter language property tests ---------------------------------------------------------
+
+fn arb_value() -> impl Strategy<Value = String> {
+    prop_oneof!["[a-z_]{1,8}", "[A-Za-z0-9 ,:\"\\\\<>=!-]{1,10}"]
+}
+
+fn arb_term() -> impl Strategy<Value = rmos::filter::Term> {
+    use rmos::filter::{CmpOp, Field, Predicate, Term, TimeSpec};
+    let field = prop::sample::select(vec![
+        Field::Mode,
+        Field::Tool,
+        Field::Status,
+        Field::Risk,
+        Field::Source,
+        Field::Event,
+    ]);
+    let op = prop::sample::select(vec![
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+        CmpOp::Eq,
+        CmpOp::Ne,
+    ]);
+    let pred = prop_oneof![
+        (field, prop::collection::vec(arb_value(), 1..4))
+            .prop_map(|(field, values)| Predicate::Field { field, values }),
+        arb_value().prop_map(Predicate::IdPrefix),
+        (op, -1000.0f64..1000.0).prop_map(|(op, value)| Predicate::Score { op, value }),
+        (1u32..500, prop::sample::select(vec!['m', 'h', 'd', 'w']))
+            .prop_map(|(amount, unit)| Predicate::Since(TimeSpec::Ago { amount, unit })),
+        (2000i32..2100, 1u32..13, 1u32..29).prop_map(|(y, m, d)| Predicate::Until(TimeSpec::Date(
+            chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap()
+        ))),
+        arb_value().prop_map(Predicate::Text),
+    ];
+    (any::<bool>(), pred).prop_map(|(negated, predicate)| Term { negated, predicate })
+}
+
+proptest! {
+    /// parse → print → parse gives back the same filter.
+    #[test]
+    fn filter_print_parse_round_trip(terms in prop::collection::vec(arb_term(), 0..6)) {
+        let f = Filter { terms };
+        let text = f.to_string();
+        let back = Filter::parse(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        prop_assert_eq!(back, f);
+    }
+
+    /// The parser never panics and errors point inside the input.
+    #[test]
+    fn filter_parse_never_panics(text in "\\PC{0,40}") {
+        if let Err(e) = Filter::parse(&text) {
+            prop_assert!(e.pos <= text.chars().count());
+        }
+    }
+}
+
+// --- workflow sessions ------------------------------------------------------------------------
+
+#[test]
+fn workflow_session_lifecycle() {
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rmos::db::open(&dir.path().join("rmos.db")).unwrap();
+    let s = sessions::create(
+        &conn,
+        NewSession {
+            workflow_type: "rosette".into(),
+            current_step: "design".into(),
+            context: Some(json!({"material_id": "maple_hard"})),
+            material_id: Some("maple_hard".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.status, "active");
+    let s2 = sessions::update(
+        &conn,
+        &s.session_id,
+        SessionUpdate {
+            current_step: Some("feasibility".into()),
+            add_run_ids: vec!["run_1".into(), "run_1".into(), "run_2".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s2.run_ids, ["run_1", "run_2"]);
+    assert_eq!(s2.current_step, "feasibility");
+    assert!(sessions::update(
+        &conn,
+        &s.session_id,
+        SessionUpdate {
+            status: Some("done".into()),
+            ..Default::default()
+        }
+    )
+    .is_err());
+    sessions::update(
+        &conn,
+        &s.session_id,
+        SessionUpdate {
+            status: Some("completed".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    sessions::create(
+        &conn,
+        NewSession {
+            workflow_type: "inlay".into(),
+            current_step: "start".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(sessions::list(&conn, None, None, 10).unwrap().len(), 2);
+    assert_eq!(
+        sessions::list(&conn, Some("completed"), None, 10).unwrap()[0].session_id,
+        s.session_id
+    );
+    assert_eq!(
+        sessions::list(&conn, None, Some("inlay"), 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        sessions::get(&conn, "ws_missing"),
+        Err(sessions::SessionError::NotFound(_))
+    ));
+    // A row written by the reference's defaults (datetime('now'), no JSON) reads fine.
+    conn.execute("INSERT INTO workflow_sessions (session_id, workflow_type, current_step) VALUES ('legacy', 'fret_slotting', 'x')", []).unwrap();
+    let legacy = sessions::get(&conn, "legacy").unwrap();
+    assert!(legacy.run_ids.is_empty() && legacy.context.is_none());
+}
