@@ -41,7 +41,8 @@ CREATE INDEX idx_run_index_tool ON run_index(tool_key, created_us DESC, run_id D
 CREATE INDEX idx_run_index_status ON run_index(status, created_us DESC, run_id DESC);
 CREATE INDEX idx_run_index_risk ON run_index(risk_key, created_us DESC, run_id DESC);
 CREATE INDEX idx_run_index_source ON run_index(source_key, created_us DESC, run_id DESC);
-CREATE INDEX idx_run_index_valid ON run_index(valid, created_us DESC, run_id DESC);
+-- Invalid files are rare: a partial index finds them without scanning.
+CREATE INDEX idx_run_index_invalid ON run_index(created_us DESC) WHERE valid = 0;
 
 -- What was last seen of each partition directory: an unchanged directory mtime means no
 -- file was added, removed or renamed there, so a quick reconcile can skip it.

@@ -55,6 +55,27 @@ impl Field {
         }
     }
 
+    /// The index column and index name serving equality on this field, if any.
+    pub fn index(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Field::Mode => Some(("mode_key", "idx_run_index_mode")),
+            Field::Tool => Some(("tool_key", "idx_run_index_tool")),
+            Field::Status => Some(("status", "idx_run_index_status")),
+            Field::Risk => Some(("risk_key", "idx_run_index_risk")),
+            Field::Source => Some(("source_key", "idx_run_index_source")),
+            Field::Event | Field::Verify => None,
+        }
+    }
+
+    /// A filter value in the form stored in the field's column.
+    pub fn normalize(self, v: &str) -> String {
+        if self == Field::Verify {
+            v.to_lowercase()
+        } else {
+            v.to_uppercase()
+        }
+    }
+
     fn from_key(k: &str) -> Option<Field> {
         Some(match k {
             "mode" => Field::Mode,

@@ -15,10 +15,12 @@ use std::fmt::Write as _;
 
 /// Lower-case hex SHA-256 of raw bytes.
 pub fn sha256_bytes(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
     let mut out = String::with_capacity(64);
     for b in digest {
-        let _ = write!(out, "{b:02x}");
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
     }
     out
 }
@@ -30,7 +32,21 @@ pub fn sha256_text(text: &str) -> String {
 
 /// `sha256_of_obj`: SHA-256 of the canonical JSON form of `value`.
 pub fn sha256_json(value: &Value) -> String {
-    sha256_bytes(canonical_json(value).as_bytes())
+    // Canonicalize into a reused buffer; values are small (feasibility blocks), so one
+    // pass into memory then one digest is faster than streaming into the hasher.
+    thread_local! {
+        static BUF: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+    }
+    BUF.with(|b| {
+        let mut buf = b.borrow_mut();
+        buf.clear();
+        write_canonical(value, &mut buf);
+        let digest = sha256_bytes(buf.as_bytes());
+        if buf.capacity() > 1 << 20 {
+            *buf = String::new();
+        }
+        digest
+    })
 }
 
 /// The reference's canonical JSON text of `value`.
@@ -86,25 +102,55 @@ pub enum PyNumber {
 
 /// Classify a JSON number the way Python's `json.loads` does.
 pub fn py_number(n: &Number) -> PyNumber {
-    let text = n.to_string();
-    if text.contains(['.', 'e', 'E']) {
-        // Rust's parser rounds correctly, as Python's does; overflow gives ±inf like Python.
-        PyNumber::Float(text.parse::<f64>().unwrap_or(f64::NAN))
+    let text = n.as_str();
+    if is_float_text(text) {
+        PyNumber::Float(parse_float_text(text))
     } else {
-        let digits = text.strip_prefix('-').unwrap_or(&text);
-        if digits.bytes().all(|b| b == b'0') {
-            PyNumber::Int("0".to_owned())
-        } else {
-            PyNumber::Int(text)
-        }
+        PyNumber::Int(int_text(text).to_owned())
+    }
+}
+
+fn is_float_text(text: &str) -> bool {
+    text.contains(['.', 'e', 'E'])
+}
+
+/// Rust's parser rounds correctly, as Python's does; overflow gives ±inf like Python.
+fn parse_float_text(text: &str) -> f64 {
+    text.parse::<f64>().unwrap_or(f64::NAN)
+}
+
+/// An integer's canonical digits (`-0` is `0`; JSON has no leading zeros).
+fn int_text(text: &str) -> &str {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.bytes().all(|b| b == b'0') {
+        "0"
+    } else {
+        text
     }
 }
 
 fn write_number(n: &Number, out: &mut String) {
-    match py_number(n) {
-        PyNumber::Int(digits) => out.push_str(&digits),
-        PyNumber::Float(f) => out.push_str(&python_float_repr(f)),
+    let text = n.as_str();
+    if is_float_text(text) {
+        write_python_float(parse_float_text(text), out);
+    } else {
+        out.push_str(int_text(text));
     }
+}
+
+/// Append Python's `repr(f)` to `out`.
+fn write_python_float(f: f64, out: &mut String) {
+    // Fast path: for 1e-4 <= |x| < 1e16 Ryū's positional output (shortest digits, ties to
+    // even, ".0" on integral values) is exactly Python's repr.
+    if f.is_finite() && (f == 0.0 || f.abs() >= 1e-4) {
+        let mut buf = ryu::Buffer::new();
+        let s = buf.format_finite(f);
+        if !s.contains('e') {
+            out.push_str(s);
+            return;
+        }
+    }
+    out.push_str(&python_float_repr(f));
 }
 
 /// Python's `repr(float)` (also what `json.dumps` writes): shortest digits that round-trip,
@@ -168,6 +214,11 @@ fn shortest_digits(f: f64) -> (String, i32) {
 
 fn write_string(s: &str, out: &mut String) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -21,3 +21,4 @@ pub mod hashing;
 pub mod scoring;
 pub mod store;
 pub mod text;
+pub mod tui;

@@ -8,12 +8,7 @@ use std::time::Instant;
 pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let mut index = RunIndex::open(&ctx.root)?;
     let started = Instant::now();
-    index.clear()?;
-    let stats = progress::reconcile(&mut index, crate::store::index::ReconcileMode::Full)?;
-    index
-        .connection()
-        .execute_batch("ANALYZE")
-        .map_err(|e| Failure::new(format!("cannot analyze the index: {e}")))?;
+    let stats = progress::with_progress(|cb| index.rebuild(cb))?;
     let secs = started.elapsed().as_secs_f64();
     if ctx.json {
         let mut v = serde_json::to_value(&stats).expect("stats serialize");

@@ -203,12 +203,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         json: cli.json,
     };
     match cli.command {
-        None => {
-            use clap::CommandFactory;
-            let mut cmd = Cli::command();
-            eprintln!("{}", cmd.render_long_help());
-            Ok(ExitCode::SUCCESS)
-        }
+        None => console(&ctx),
         Some(Command::Hash(HashCommand::Json(i))) => hash::json(&ctx, i.input.as_deref()),
         Some(Command::Hash(HashCommand::Text(i))) => hash::text(&ctx, i.input.as_deref()),
         Some(Command::Logs(LogsCommand::Show { run_id })) => logs::show(&ctx, &run_id),
@@ -252,6 +247,24 @@ impl From<crate::db::DbError> for Failure {
     fn from(e: crate::db::DbError) -> Self {
         Failure::new(e.to_string())
     }
+}
+
+/// `rmos` with no subcommand: the console on a terminal; otherwise an explanation.
+fn console(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        use clap::CommandFactory;
+        eprintln!(
+            "rmos: the console needs a terminal (stdin and stdout are not both a TTY).\n\
+             Use the command-line interface instead, for example:\n  \
+             rmos logs recent --json\n  rmos logs show RUN_ID\n  rmos runs verify\n"
+        );
+        eprintln!("{}", Cli::command().render_help());
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::tui::run_terminal(ctx.root.clone())
+        .map_err(|e| Failure::new(format!("console: {e}")))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A failure writing to stdout. A closed pipe (`rmos … | head`) ends the command quietly.

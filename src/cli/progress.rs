@@ -1,19 +1,18 @@
 //! Reconcile progress on stderr (only when stderr is a terminal, at most 5 updates a second).
 
-use crate::store::index::{ReconcileMode, ReconcileProgress, ReconcileStats, RunIndex};
+use crate::store::index::{IndexError, ReconcileMode, ReconcileProgress, ReconcileStats, RunIndex};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-/// Reconcile `index`, showing progress on a terminal.
-pub fn reconcile(
-    index: &mut RunIndex,
-    mode: ReconcileMode,
-) -> Result<ReconcileStats, super::Failure> {
+/// Run `work` with a progress callback that draws on a terminal's stderr.
+pub fn with_progress<T>(
+    work: impl FnOnce(&mut dyn FnMut(&ReconcileProgress)) -> Result<T, IndexError>,
+) -> Result<T, super::Failure> {
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut last = Instant::now();
     let mut shown = false;
-    let stats = index.reconcile(mode, &mut |p: &ReconcileProgress| {
+    let result = work(&mut |p: &ReconcileProgress| {
         if tty
             && started.elapsed() > Duration::from_millis(300)
             && last.elapsed() > Duration::from_millis(200)
@@ -26,9 +25,17 @@ pub fn reconcile(
             );
             let _ = std::io::stderr().flush();
         }
-    })?;
+    });
     if shown {
         eprint!("\r\x1b[2K");
     }
-    Ok(stats)
+    Ok(result?)
+}
+
+/// Reconcile `index`, showing progress on a terminal.
+pub fn reconcile(
+    index: &mut RunIndex,
+    mode: ReconcileMode,
+) -> Result<ReconcileStats, super::Failure> {
+    with_progress(|cb| index.reconcile(mode, cb))
 }

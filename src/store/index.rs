@@ -100,6 +100,14 @@ pub struct IndexedRun {
 }
 
 impl IndexedRun {
+    /// This row's position in the list order.
+    pub fn key(&self) -> Cursor {
+        Cursor {
+            created_us: self.created_us,
+            run_id: self.run_id.clone(),
+        }
+    }
+
     /// The cursor that continues after this row.
     pub fn cursor(&self) -> String {
         let at = self
@@ -131,8 +139,8 @@ fn iso_from_us(us: i64) -> String {
         .unwrap_or_default()
 }
 
-/// A position in the (created_at desc, run_id desc) order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A position in the (created_at desc, run_id desc) order (compares as (created, run_id)).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cursor {
     pub created_us: i64,
     pub run_id: String,
@@ -177,6 +185,27 @@ impl RunQuery {
             now: Utc::now(),
         }
     }
+}
+
+/// Which way a page extends from its bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Towards older runs (the list's natural order).
+    Older,
+    /// Towards newer runs.
+    Newer,
+}
+
+/// A page request for the console's list window.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub filter: Filter,
+    pub include_invalid: bool,
+    pub direction: Direction,
+    /// Start after (or at, when inclusive) this position.
+    pub bound: Option<(Cursor, bool)>,
+    pub limit: usize,
+    pub now: DateTime<Utc>,
 }
 
 /// One page of results.
@@ -340,6 +369,252 @@ fn wrap<T>(path: &std::path::Path, r: rusqlite::Result<T>) -> Result<T, IndexErr
     })
 }
 
+/// Messages from the producer and parser threads to the writer.
+enum Msg {
+    /// A partition was diffed: `expected` rows will follow; then apply the rest.
+    Planned {
+        partition: String,
+        dir_mtime: i64,
+        file_count: usize,
+        expected: usize,
+        removed: Vec<String>,
+    },
+    Rows(Vec<Row>),
+    Failed(IndexError),
+}
+
+/// Files per work item and rows per message (fewer channel wake-ups).
+const CHUNK: usize = 64;
+
+fn plan_partitions(
+    store: &RunStore,
+    db_path: &std::path::Path,
+    plan: Vec<(String, i64)>,
+    out: &mpsc::SyncSender<Msg>,
+    work: &mpsc::SyncSender<Vec<ArtifactFile>>,
+) -> Result<(), IndexError> {
+    let conn = db::connect(db_path)?;
+    let mut stmt = wrap(
+        db_path,
+        conn.prepare("SELECT file_name, size, mtime_ns FROM run_index WHERE partition = ?1"),
+    )?;
+    for (partition, dir_mtime) in plan {
+        let files = store.partition_files(&partition)?;
+        let mut existing: HashMap<String, (i64, i64)> = {
+            let rows = wrap(
+                db_path,
+                stmt.query_map([&partition], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))),
+            )?;
+            wrap(db_path, rows.collect())?
+        };
+        let file_count = files.len();
+        let mut todo = Vec::new();
+        for f in files {
+            match existing.remove(&format!("{}.json", f.stem)) {
+                Some((size, mtime)) if size == f.size as i64 && mtime == f.mtime_ns => {}
+                _ => todo.push(f),
+            }
+        }
+        let removed = existing.into_keys().collect();
+        let planned = Msg::Planned {
+            partition,
+            dir_mtime,
+            file_count,
+            expected: todo.len(),
+            removed,
+        };
+        if out.send(planned).is_err() {
+            return Ok(());
+        }
+        let mut todo = todo.into_iter().peekable();
+        while todo.peek().is_some() {
+            if work.send(todo.by_ref().take(CHUNK).collect()).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
+struct PartitionState {
+    dir_mtime: i64,
+    file_count: usize,
+    expected: usize,
+    done: usize,
+    removed: Vec<String>,
+}
+
+fn finish_partition(
+    conn: &Connection,
+    db_path: &std::path::Path,
+    partition: &str,
+    st: &PartitionState,
+    stats: &mut ReconcileStats,
+) -> Result<(), IndexError> {
+    let mut del = wrap(
+        db_path,
+        conn.prepare_cached("DELETE FROM run_index WHERE partition = ?1 AND file_name = ?2"),
+    )?;
+    for name in &st.removed {
+        wrap(db_path, del.execute(params![partition, name]))?;
+    }
+    stats.removed += st.removed.len() as u64;
+    wrap(
+        db_path,
+        conn.execute(
+            "INSERT INTO run_index_partitions (partition, dir_mtime_ns, file_count, scanned_at_utc)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (partition) DO UPDATE SET dir_mtime_ns = excluded.dir_mtime_ns,
+               file_count = excluded.file_count, scanned_at_utc = excluded.scanned_at_utc",
+            params![
+                partition,
+                st.dir_mtime,
+                st.file_count as i64,
+                Timestamp::now().to_pydantic()
+            ],
+        ),
+    )?;
+    stats.partitions_scanned += 1;
+    Ok(())
+}
+
+fn write_pipeline(
+    conn: &Connection,
+    db_path: &std::path::Path,
+    rx: &mpsc::Receiver<Msg>,
+    stats: &mut ReconcileStats,
+    prog: &mut ReconcileProgress,
+    progress: &mut dyn FnMut(&ReconcileProgress),
+) -> Result<(), IndexError> {
+    let mut pending: HashMap<String, PartitionState> = HashMap::new();
+    let mut in_tx = 0usize;
+    wrap(db_path, conn.execute_batch("BEGIN"))?;
+    let mut body = || -> Result<(), IndexError> {
+        for msg in rx.iter() {
+            let done_partitions: Vec<String> = match msg {
+                Msg::Failed(e) => return Err(e),
+                Msg::Planned {
+                    partition,
+                    dir_mtime,
+                    file_count,
+                    expected,
+                    removed,
+                } => {
+                    stats.files_seen += file_count as u64;
+                    let st = PartitionState {
+                        dir_mtime,
+                        file_count,
+                        expected,
+                        done: 0,
+                        removed,
+                    };
+                    if expected == 0 {
+                        finish_partition(conn, db_path, &partition, &st, stats)?;
+                        vec![partition]
+                    } else {
+                        pending.insert(partition, st);
+                        Vec::new()
+                    }
+                }
+                Msg::Rows(rows) => {
+                    let mut done = Vec::new();
+                    for row in rows {
+                        upsert(conn, db_path, &row)?;
+                        stats.parsed += 1;
+                        stats.added_or_changed += 1;
+                        stats.invalid += u64::from(!row.valid);
+                        in_tx += 1;
+                        let partition = row.file.partition;
+                        let complete = pending.get_mut(&partition).is_some_and(|st| {
+                            st.done += 1;
+                            st.done == st.expected
+                        });
+                        if complete {
+                            let st = pending.remove(&partition).expect("present");
+                            finish_partition(conn, db_path, &partition, &st, stats)?;
+                            done.push(partition);
+                        }
+                    }
+                    done
+                }
+            };
+            for p in done_partitions {
+                prog.partitions_done += 1;
+                prog.files_parsed = stats.parsed;
+                prog.current = p;
+                progress(prog);
+            }
+            if in_tx >= BATCH {
+                wrap(db_path, conn.execute_batch("COMMIT; BEGIN"))?;
+                in_tx = 0;
+            }
+        }
+        Ok(())
+    };
+    let result = body();
+    // Rows already written are individually correct; the bookkeeping of unfinished
+    // partitions is missing, so they are rescanned next time.
+    let commit = wrap(db_path, conn.execute_batch("COMMIT"));
+    result.and(commit)
+}
+
+fn upsert(conn: &Connection, db_path: &std::path::Path, row: &Row) -> Result<(), IndexError> {
+    let mut stmt = wrap(db_path, conn.prepare_cached(UPSERT))?;
+    let up = |s: &Option<String>| s.as_ref().map(|v| v.to_uppercase());
+    let source_key = row.valid.then(|| {
+        row.source
+            .as_ref()
+            .map(|s| s.to_uppercase())
+            .unwrap_or_else(|| "NONE".into())
+    });
+    wrap(
+        db_path,
+        stmt.execute(params![
+            row.file.partition,
+            format!("{}.json", row.file.stem),
+            row.file.size as i64,
+            row.file.mtime_ns,
+            row.valid as i64,
+            row.error,
+            row.run_id,
+            row.created_us,
+            row.created_at,
+            row.mode,
+            row.tool_id,
+            row.status,
+            row.risk_level,
+            row.score,
+            row.source,
+            row.event_type,
+            row.workflow_session_id,
+            row.warnings_json,
+            row.block_reason,
+            row.verify,
+            up(&row.mode),
+            up(&row.tool_id),
+            up(&row.risk_level),
+            source_key,
+            row.search_text,
+        ]),
+    )?;
+    Ok(())
+}
+
+/// Peak resident set size of this process in kB (Linux; 0 elsewhere), for diagnostics.
+fn peak_rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Rows a probe counts at most before a term is considered unselective.
+const PROBE_LIMIT: u64 = 2_000;
+
 /// Rows written per transaction during reconcile.
 const BATCH: usize = 2_000;
 
@@ -410,6 +685,11 @@ impl RunIndex {
     }
 
     /// Bring the index in line with the files.
+    ///
+    /// A producer thread lists partitions (newest first) and diffs them against the
+    /// index, parser threads read and validate changed files, and this thread writes rows
+    /// in large transactions. A partition's bookkeeping (removed files, directory mtime)
+    /// is written only once all its rows are, so an interrupted pass is redone next time.
     pub fn reconcile(
         &mut self,
         mode: ReconcileMode,
@@ -432,36 +712,36 @@ impl RunIndex {
             self.sql(rows.collect())?
         };
         let now_ns = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
-        let mut prog = ReconcileProgress {
-            partitions_total: disk.len(),
-            ..Default::default()
-        };
+        let mut plan = Vec::new();
         for partition in disk.iter().rev() {
             let dir = self.store.partition_dir(partition);
             let dir_mtime = std::fs::metadata(&dir)
                 .map(|m| crate::store::runs::mtime_ns(&m))
                 .unwrap_or(0);
-            let unchanged =
+            let settled =
                 known.get(partition) == Some(&dir_mtime) && now_ns - dir_mtime > MTIME_SETTLE_NS;
-            prog.current = partition.clone();
-            if mode == ReconcileMode::Quick && unchanged {
+            if mode == ReconcileMode::Quick && settled {
                 stats.partitions_skipped += 1;
             } else {
-                self.reconcile_partition(partition, dir_mtime, &mut stats)?;
-                stats.partitions_scanned += 1;
+                plan.push((partition.clone(), dir_mtime));
             }
-            prog.partitions_done += 1;
-            prog.files_parsed = stats.parsed;
-            progress(&prog);
         }
+        let mut prog = ReconcileProgress {
+            partitions_total: plan.len(),
+            ..Default::default()
+        };
+        self.run_pipeline(plan, &mut stats, &mut prog, progress)?;
+
         let gone: Vec<&String> = known.keys().filter(|p| !disk.contains(p)).collect();
-        for p in gone {
+        if !gone.is_empty() {
             let tx = self.sql(self.conn.unchecked_transaction())?;
-            let n = self.sql(tx.execute("DELETE FROM run_index WHERE partition = ?1", [p]))?;
-            self.sql(tx.execute("DELETE FROM run_index_partitions WHERE partition = ?1", [p]))?;
+            for p in gone {
+                let n = self.sql(tx.execute("DELETE FROM run_index WHERE partition = ?1", [p]))?;
+                self.sql(tx.execute("DELETE FROM run_index_partitions WHERE partition = ?1", [p]))?;
+                stats.removed += n as u64;
+                stats.partitions_removed += 1;
+            }
             self.sql(tx.commit())?;
-            stats.removed += n as u64;
-            stats.partitions_removed += 1;
         }
         let now = Timestamp::now().to_pydantic();
         self.meta_set("last_reconcile_utc", &now)?;
@@ -471,182 +751,213 @@ impl RunIndex {
         Ok(stats)
     }
 
-    fn reconcile_partition(
+    fn run_pipeline(
         &mut self,
-        partition: &str,
-        dir_mtime: i64,
+        plan: Vec<(String, i64)>,
         stats: &mut ReconcileStats,
+        prog: &mut ReconcileProgress,
+        progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<(), IndexError> {
-        let files = self.store.partition_files(partition)?;
-        stats.files_seen += files.len() as u64;
-        let mut existing: HashMap<String, (i64, i64)> = {
-            let mut stmt = self.sql(self.conn.prepare_cached(
-                "SELECT file_name, size, mtime_ns FROM run_index WHERE partition = ?1",
-            ))?;
-            let rows =
-                self.sql(stmt.query_map([partition], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))))?;
-            self.sql(rows.collect())?
-        };
-        let file_count = files.len();
-        let mut todo = Vec::new();
-        for f in files {
-            let name = format!("{}.json", f.stem);
-            match existing.remove(&name) {
-                Some((size, mtime)) if size == f.size as i64 && mtime == f.mtime_ns => {}
-                _ => todo.push(f),
-            }
-        }
-        let removed: Vec<String> = existing.into_keys().collect();
-        let changed = self.write_rows(todo, stats)?;
-        stats.added_or_changed += changed;
-        let tx = self.sql(self.conn.unchecked_transaction())?;
-        {
-            let mut del = self.sql(
-                tx.prepare_cached("DELETE FROM run_index WHERE partition = ?1 AND file_name = ?2"),
-            )?;
-            for name in &removed {
-                self.sql(del.execute(params![partition, name]))?;
-            }
-        }
-        self.sql(tx.execute(
-            "INSERT INTO run_index_partitions (partition, dir_mtime_ns, file_count, scanned_at_utc)
-             VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (partition) DO UPDATE SET dir_mtime_ns = excluded.dir_mtime_ns,
-               file_count = excluded.file_count, scanned_at_utc = excluded.scanned_at_utc",
-            params![
-                partition,
-                dir_mtime,
-                file_count as i64,
-                Timestamp::now().to_pydantic()
-            ],
-        ))?;
-        self.sql(tx.commit())?;
-        stats.removed += removed.len() as u64;
-        Ok(())
-    }
-
-    /// Parse `files` on worker threads and upsert them in batched transactions.
-    fn write_rows(
-        &mut self,
-        files: Vec<ArtifactFile>,
-        stats: &mut ReconcileStats,
-    ) -> Result<u64, IndexError> {
-        if files.is_empty() {
-            return Ok(0);
+        if plan.is_empty() {
+            return Ok(());
         }
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
             .clamp(1, 8);
-        let queue = Mutex::new(files.into_iter());
-        let (tx, rx) = mpsc::sync_channel::<Row>(BATCH * 2);
+        let (out_tx, out_rx) = mpsc::sync_channel::<Msg>(2 * BATCH / CHUNK);
+        let (work_tx, work_rx) = mpsc::sync_channel::<Vec<ArtifactFile>>(BATCH / CHUNK);
+        let work_rx = std::sync::Arc::new(Mutex::new(work_rx));
         let db_path = self.db_path.clone();
+        let store = self.store.clone();
         let conn = &self.conn;
-        std::thread::scope(|s| -> Result<u64, IndexError> {
+        std::thread::scope(|s| -> Result<(), IndexError> {
+            {
+                let out_tx = out_tx.clone();
+                let db_path = db_path.clone();
+                s.spawn(move || {
+                    if let Err(e) = plan_partitions(&store, &db_path, plan, &out_tx, &work_tx) {
+                        let _ = out_tx.send(Msg::Failed(e));
+                    }
+                });
+            }
             for _ in 0..workers {
-                let (queue, tx) = (&queue, tx.clone());
+                let (work_rx, out_tx) = (work_rx.clone(), out_tx.clone());
                 s.spawn(move || loop {
-                    let next = queue.lock().expect("queue lock").next();
-                    let Some(file) = next else { break };
-                    if tx.send(Row::from_file(file)).is_err() {
+                    let next = work_rx.lock().expect("work queue lock").recv();
+                    let Ok(files) = next else { break };
+                    let rows = files.into_iter().map(Row::from_file).collect();
+                    if out_tx.send(Msg::Rows(rows)).is_err() {
                         break;
                     }
                 });
             }
-            drop(tx);
-            let mut written = 0u64;
-            let mut rows = rx.into_iter().peekable();
-            while rows.peek().is_some() {
-                let t = wrap(&db_path, conn.unchecked_transaction())?;
-                {
-                    let mut stmt = wrap(&db_path, t.prepare_cached(UPSERT))?;
-                    for row in rows.by_ref().take(BATCH) {
-                        stats.parsed += 1;
-                        if !row.valid {
-                            stats.invalid += 1;
-                        }
-                        let up = |s: &Option<String>| s.as_ref().map(|v| v.to_uppercase());
-                        let source_key = row
-                            .source
-                            .as_ref()
-                            .map(|s| s.to_uppercase())
-                            .unwrap_or_else(|| "NONE".into());
-                        wrap(
-                            &db_path,
-                            stmt.execute(params![
-                                row.file.partition,
-                                format!("{}.json", row.file.stem),
-                                row.file.size as i64,
-                                row.file.mtime_ns,
-                                row.valid as i64,
-                                row.error,
-                                row.run_id,
-                                row.created_us,
-                                row.created_at,
-                                row.mode,
-                                row.tool_id,
-                                row.status,
-                                row.risk_level,
-                                row.score,
-                                row.source,
-                                row.event_type,
-                                row.workflow_session_id,
-                                row.warnings_json,
-                                row.block_reason,
-                                row.verify,
-                                up(&row.mode),
-                                up(&row.tool_id),
-                                up(&row.risk_level),
-                                if row.valid { Some(source_key) } else { None },
-                                row.search_text,
-                            ]),
-                        )?;
-                        written += 1;
-                    }
-                }
-                wrap(&db_path, t.commit())?;
-            }
-            Ok(written)
+            drop(work_rx);
+            drop(out_tx);
+            let result = write_pipeline(conn, &db_path, &out_rx, stats, prog, progress);
+            drop(out_rx);
+            result
         })
     }
 
-    /// Drop the index and rebuild it from the files.
+    /// Drop the index and rebuild it from the files. Secondary indexes are dropped during
+    /// the bulk load and recreated afterwards (much faster than maintaining them per row).
     pub fn rebuild(
         &mut self,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
         self.clear()?;
-        let stats = self.reconcile(ReconcileMode::Full, progress)?;
-        self.sql(self.conn.execute_batch("ANALYZE"))?;
+        let indexes: Vec<(String, String)> = {
+            let mut stmt = self.sql(self.conn.prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'run_index' AND sql IS NOT NULL",
+            ))?;
+            let rows = self.sql(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))))?;
+            self.sql(rows.collect())?
+        };
+        for (name, _) in &indexes {
+            self.sql(
+                self.conn
+                    .execute_batch(&format!("DROP INDEX IF EXISTS \"{name}\"")),
+            )?;
+        }
+        let timing = std::env::var_os("RMOS_DEBUG_TIMING").is_some();
+        let t = std::time::Instant::now();
+        let result = self.reconcile(ReconcileMode::Full, progress);
+        let t_load = t.elapsed();
+        let hwm_load = if timing { peak_rss_kb() } else { 0 };
+        // Recreate the indexes whatever happened, so queries stay fast.
+        for (_, sql) in &indexes {
+            self.sql(self.conn.execute_batch(sql))?;
+        }
+        let t_indexes = t.elapsed() - t_load;
+        let stats = result?;
+        // Approximate statistics are enough for the planner and cost milliseconds.
+        self.sql(
+            self.conn
+                .execute_batch("PRAGMA analysis_limit = 1000; ANALYZE;"),
+        )?;
+        if timing {
+            eprintln!(
+                "rebuild timing: load {t_load:?} (peak RSS {hwm_load} kB), indexes {t_indexes:?}, analyze {:?} (peak RSS {} kB)",
+                t.elapsed() - t_load - t_indexes,
+                peak_rss_kb()
+            );
+        }
         Ok(stats)
+    }
+
+    /// Pick the index for a filtered, time-ordered page without trusting planner
+    /// statistics (which may be missing or stale): probe how many rows each positive
+    /// `key:value` term selects, up to [`PROBE_LIMIT`]. A small set is fetched through its
+    /// own index and sorted; otherwise a time-ordered scan is best — through a field index
+    /// when the term has a single value (that index is ordered by time within the value),
+    /// else through the time index.
+    fn choose_index(&self, filter: &Filter) -> Result<Option<&'static str>, IndexError> {
+        use crate::filter::Predicate;
+        let mut best: Option<(u64, &'static str)> = None;
+        let mut single_valued: Option<&'static str> = None;
+        let mut any = false;
+        for t in filter.terms.iter().filter(|t| !t.negated) {
+            let Predicate::Field { field, values } = &t.predicate else {
+                continue;
+            };
+            let Some((col, index)) = field.index() else {
+                continue;
+            };
+            any = true;
+            let marks = vec!["?"; values.len()].join(",");
+            let sql = format!(
+                "SELECT count(*) FROM (SELECT 1 FROM run_index INDEXED BY {index} WHERE {col} IN ({marks}) LIMIT {PROBE_LIMIT})"
+            );
+            let params: Vec<String> = values.iter().map(|v| field.normalize(v)).collect();
+            let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+            let n: i64 = self.sql(stmt.query_row(params_from_iter(params), |r| r.get(0)))?;
+            let n = n as u64;
+            if n < PROBE_LIMIT && best.is_none_or(|(b, _)| n < b) {
+                best = Some((n, index));
+            }
+            if values.len() == 1 {
+                single_valued.get_or_insert(index);
+            }
+        }
+        Ok(match best {
+            Some((_, index)) => Some(index),
+            None if any => Some(single_valued.unwrap_or("idx_run_index_time")),
+            None => None,
+        })
     }
 
     /// One page of runs, newest first.
     pub fn query(&self, q: &RunQuery) -> Result<RunPage, IndexError> {
-        let (cond, mut params) = q.filter.to_sql(q.now);
-        let mut sql = format!("SELECT {SELECT_COLS} FROM run_index WHERE ");
-        if !q.include_invalid {
-            sql.push_str("valid = 1 AND ");
-        }
-        sql.push_str(&format!("({cond})"));
-        if let Some(c) = &q.cursor {
-            sql.push_str(" AND (created_us, run_id) < (?, ?)");
-            params.push(rusqlite::types::Value::Integer(c.created_us));
-            params.push(rusqlite::types::Value::Text(c.run_id.clone()));
-        }
-        sql.push_str(" ORDER BY created_us DESC, run_id DESC LIMIT ?");
-        let limit = q.limit.max(1);
-        params.push(rusqlite::types::Value::Integer(limit as i64 + 1));
-        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
-        let rows = self.sql(stmt.query_map(params_from_iter(params), row_to_run))?;
-        let mut runs: Vec<IndexedRun> = self.sql(rows.collect())?;
-        let next_cursor = if runs.len() > limit {
-            runs.truncate(limit);
+        let req = PageRequest {
+            filter: q.filter.clone(),
+            include_invalid: q.include_invalid,
+            direction: Direction::Older,
+            bound: q.cursor.clone().map(|c| (c, false)),
+            limit: q.limit.max(1),
+            now: q.now,
+        };
+        let (runs, more) = self.page(&req)?;
+        let next_cursor = if more {
             runs.last().map(IndexedRun::cursor)
         } else {
             None
         };
         Ok(RunPage { runs, next_cursor })
+    }
+
+    /// Rows from a bound in one direction, in that direction's order (newest first for
+    /// [`Direction::Older`], oldest first for [`Direction::Newer`]), and whether more follow.
+    pub fn page(&self, req: &PageRequest) -> Result<(Vec<IndexedRun>, bool), IndexError> {
+        match self.page_with(req, true) {
+            // An index may be missing while another process rebuilds: let the planner choose.
+            Err(IndexError::Sql { source, .. }) if source.to_string().contains("no such index") => {
+                self.page_with(req, false)
+            }
+            other => other,
+        }
+    }
+
+    fn page_with(
+        &self,
+        req: &PageRequest,
+        hint: bool,
+    ) -> Result<(Vec<IndexedRun>, bool), IndexError> {
+        let (cond, mut params) = req.filter.to_sql(req.now);
+        let index = if hint {
+            self.choose_index(&req.filter)?
+        } else {
+            None
+        };
+        let indexed_by = index
+            .map(|i| format!(" INDEXED BY {i}"))
+            .unwrap_or_default();
+        let mut sql = format!("SELECT {SELECT_COLS} FROM run_index{indexed_by} WHERE ");
+        if !req.include_invalid {
+            sql.push_str("valid = 1 AND ");
+        }
+        sql.push_str(&format!("({cond})"));
+        let (cmp, order) = match req.direction {
+            Direction::Older => ("<", "DESC"),
+            Direction::Newer => (">", "ASC"),
+        };
+        if let Some((c, inclusive)) = &req.bound {
+            let eq = if *inclusive { "=" } else { "" };
+            sql.push_str(&format!(" AND (created_us, run_id) {cmp}{eq} (?, ?)"));
+            params.push(rusqlite::types::Value::Integer(c.created_us));
+            params.push(rusqlite::types::Value::Text(c.run_id.clone()));
+        }
+        sql.push_str(&format!(
+            " ORDER BY created_us {order}, run_id {order} LIMIT ?"
+        ));
+        let limit = req.limit.max(1);
+        params.push(rusqlite::types::Value::Integer(limit as i64 + 1));
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        let rows = self.sql(stmt.query_map(params_from_iter(params), row_to_run))?;
+        let mut runs: Vec<IndexedRun> = self.sql(rows.collect())?;
+        let more = runs.len() > limit;
+        runs.truncate(limit);
+        Ok((runs, more))
     }
 
     /// How many rows match (counts grow with the store: keep off hot paths).
@@ -663,6 +974,19 @@ impl RunIndex {
             "valid = 1 AND "
         };
         let sql = format!("SELECT count(*) FROM run_index WHERE {valid}({cond})");
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        self.sql(stmt.query_row(params_from_iter(params), |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+    }
+
+    /// How many rows matching `filter` are newer than `than` (counting stops at `cap`).
+    pub fn count_newer(&self, filter: &Filter, than: &Cursor, cap: u64) -> Result<u64, IndexError> {
+        let (cond, mut params) = filter.to_sql(Utc::now());
+        params.push(rusqlite::types::Value::Integer(than.created_us));
+        params.push(rusqlite::types::Value::Text(than.run_id.clone()));
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM run_index WHERE ({cond}) AND (created_us, run_id) > (?, ?) LIMIT {cap})"
+        );
         let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
         self.sql(stmt.query_row(params_from_iter(params), |r| r.get::<_, i64>(0)))
             .map(|n| n as u64)

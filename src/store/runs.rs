@@ -367,6 +367,28 @@ impl RunStore {
         }
     }
 
+    /// Load one artifact file by partition and file name, with its advisory links merged.
+    pub fn load(
+        &self,
+        partition: &str,
+        file_name: &str,
+    ) -> Result<(RunArtifact, PathBuf), (PathBuf, String)> {
+        let path = self.partition_dir(partition).join(file_name);
+        if !is_partition_name(partition)
+            || !is_artifact_file_name(file_name)
+            || file_name.contains(['/', '\\'])
+        {
+            return Err((path, "not an artifact file name".into()));
+        }
+        match read_artifact_file(&path) {
+            Ok(mut a) => {
+                self.merge_advisory_links(partition, &mut a);
+                Ok((a, path))
+            }
+            Err(reason) => Err((path, reason)),
+        }
+    }
+
     /// Advisory link files of a run in one partition (`<run>_advisory_<adv>.json`), parsed;
     /// files that do not parse are skipped, as the reference does.
     pub fn advisory_links(&self, partition: &str, run_id: &str) -> Vec<AdvisoryInputRef> {

@@ -18,6 +18,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Runtime files a local `rmos --data tests/fixtures/store_example` may have left.
+        if name.starts_with("rmos.db") || name == "_rmos" {
+            continue;
+        }
         let dest = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
             copy_tree(&entry.path(), &dest);

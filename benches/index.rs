@@ -1,0 +1,352 @@
+//! Run-index benchmark (not a test): generates N realistic artifacts, then measures a full
+//! index build (warm cache), no-change reconciles, `logs recent` query latency and peak RSS.
+//!
+//! ```sh
+//! cargo bench --bench index -- --runs 100000 --dir /tmp/rmos-bench-100k
+//! cargo bench --bench index -- --runs 1000000 --dir /tmp/rmos-bench-1m
+//! ```
+//! The generated tree is kept in `--dir` and reused by later runs with the same `--runs`.
+
+use rmos::config::DataRoot;
+use rmos::domain::{Hashes, RunArtifact, RunDecision, RunStatus, Timestamp};
+use rmos::filter::Filter;
+use rmos::hashing::sha256_json;
+use rmos::store::index::{Cursor, ReconcileMode, RunIndex, RunQuery};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const MODES: [&str; 7] = [
+    "art_studio",
+    "saw",
+    "router",
+    "cam",
+    "rosette",
+    "adaptive",
+    "helical",
+];
+const TOOLS: [&str; 9] = [
+    "rosette",
+    "default-vbit",
+    "vbit60",
+    "endmill_6mm",
+    "endmill_3mm",
+    "saw:blade_10in",
+    "ballnose_2mm",
+    "helical_gcode",
+    "rare_tool_x",
+];
+const SOURCES: [&str; 5] = [
+    "feasibility_batch",
+    "feasibility_single",
+    "snapshot",
+    "manual_check",
+    "api",
+];
+const WARNINGS: [&str; 6] = [
+    "Chipload: Chipload too low (0.033 mm); may cause burning",
+    "Heat: Moderate heat generation; consider coolant",
+    "Rim Speed: High rim speed (6672.7 m/min); reduce RPM to prevent burning",
+    "Geometry: High complexity; extended machining time expected",
+    "Channel: Channel depth (3.2mm) may need stepdown passes",
+    "Deflection: tool stickout near limit",
+];
+
+/// One artifact: 2–40 KB, most small (feasibility checks), a tail with inline G-code.
+fn artifact(rng: &mut Rng, i: u64, base: i64) -> RunArtifact {
+    let tool = if rng.below(1000) == 0 {
+        "rare_tool_x"
+    } else {
+        rng.pick(&TOOLS[..8])
+    };
+    let risk = match rng.below(100) {
+        0..=59 => "GREEN",
+        60..=84 => "YELLOW",
+        85..=96 => "RED",
+        97..=98 => "ERROR",
+        _ => "UNKNOWN",
+    };
+    let score = (rng.below(10_000) as f64) / 100.0;
+    let warnings: Vec<String> = (0..rng.below(4))
+        .map(|_| rng.pick(&WARNINGS).to_owned())
+        .collect();
+    let feasibility = json!({
+        "overall_score": score, "risk_bucket": risk, "material_efficiency": (rng.below(10_000) as f64) / 100.0,
+        "estimated_cut_time_min": (rng.below(6000) as f64) / 100.0, "warnings": warnings,
+        "details": {"chipload_mm": 0.0333, "heat_index": 4.5, "rim_speed_m_min": 5654.87},
+        "score": score, "risk_level": risk,
+    });
+    let status = match risk {
+        "RED" => RunStatus::Blocked,
+        "ERROR" => RunStatus::Error,
+        _ => RunStatus::Ok,
+    };
+    let mut decision = RunDecision::new(risk).unwrap();
+    decision.score = Some(score);
+    decision.warnings = warnings;
+    if status == RunStatus::Blocked {
+        decision.block_reason = Some("Risk level RED - operation blocked".into());
+    }
+    let feas = feasibility.as_object().unwrap().clone();
+    let hashes = Hashes::with_feasibility(sha256_json(&feasibility));
+    let mut a = RunArtifact::new(
+        format!(
+            "run_{:032x}",
+            (i as u128) * 0x9e37_79b9_7f4a_7c15 + rng.below(1 << 30) as u128
+        ),
+        rng.pick(&MODES).to_owned(),
+        tool.to_owned(),
+        status,
+        decision,
+        hashes,
+    );
+    // Spread over ~2 years, newest at `base`.
+    let secs = rng.below(730 * 86_400) as i64;
+    a.created_at_utc = Timestamp::from_utc(
+        chrono::DateTime::from_timestamp(base - secs, (i % 1000) as u32 * 1000).unwrap(),
+    );
+    a.feasibility = feas;
+    a.request_summary = json!({"keys": ["design", "context"], "design_keys": ["outer_diameter_mm", "inner_diameter_mm", "ring_params"],
+        "context_keys": ["material_id", "tool_id"], "tool_id": tool, "material_id": "maple_hard"})
+    .as_object()
+    .unwrap()
+    .clone();
+    a.meta
+        .insert("source".into(), Value::String(rng.pick(&SOURCES).into()));
+    // Size: 70% ~2 KB, 25% 4–12 KB, 5% up to 40 KB of G-code.
+    let extra = match rng.below(100) {
+        0..=69 => 0,
+        70..=94 => 2_000 + rng.below(10_000),
+        _ => 12_000 + rng.below(26_000),
+    } as usize;
+    if extra > 0 {
+        let mut g = String::with_capacity(extra + 32);
+        let mut n = 0u64;
+        while g.len() < extra {
+            n += 1;
+            g.push_str(&format!(
+                "G1 X{}.{:03} Y{}.{:03} F1200\n",
+                n % 300,
+                n * 7 % 1000,
+                n % 200,
+                n * 13 % 1000
+            ));
+        }
+        a.outputs.gcode_text = Some(g);
+    }
+    a
+}
+
+fn generate(runs_dir: &Path, n: u64) {
+    let marker = runs_dir.join(format!("_bench_{n}.done"));
+    if marker.exists() {
+        eprintln!("reusing {n} generated artifacts in {}", runs_dir.display());
+        return;
+    }
+    let _ = std::fs::remove_dir_all(runs_dir);
+    std::fs::create_dir_all(runs_dir).unwrap();
+    let started = Instant::now();
+    let base = chrono::Utc::now().timestamp();
+    let workers = 2u64;
+    let bytes = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        for w in 0..workers {
+            let bytes = &bytes;
+            s.spawn(move || {
+                let mut rng = Rng(0x5eed_0000_0000_0001 ^ ((w + 1) * 0x9e37_79b9));
+                let mut i = w;
+                while i < n {
+                    let a = artifact(&mut rng, i, base);
+                    let dir = runs_dir.join(a.created_at_utc.partition());
+                    let data = a.to_file_bytes();
+                    bytes.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    if std::fs::write(dir.join(format!("{}.json", a.run_id)), &data).is_err() {
+                        std::fs::create_dir_all(&dir).unwrap();
+                        std::fs::write(dir.join(format!("{}.json", a.run_id)), &data).unwrap();
+                    }
+                    i += workers;
+                }
+            });
+        }
+    });
+    std::fs::write(&marker, b"").unwrap();
+    let total = bytes.into_inner();
+    eprintln!(
+        "generated {n} artifacts ({:.2} GB, avg {:.1} KB) in {:.1}s",
+        total as f64 / 1e9,
+        total as f64 / n as f64 / 1024.0,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn warm(runs_dir: &Path) -> u64 {
+    let mut bytes = 0;
+    for p in std::fs::read_dir(runs_dir).unwrap().flatten() {
+        if p.file_type().unwrap().is_dir() {
+            for f in std::fs::read_dir(p.path()).unwrap().flatten() {
+                bytes += std::fs::read(f.path()).map(|b| b.len() as u64).unwrap_or(0);
+            }
+        }
+    }
+    bytes
+}
+
+fn rss_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn time_query(
+    index: &RunIndex,
+    filter: &str,
+    cursor: Option<Cursor>,
+    reps: usize,
+) -> (Duration, Duration, usize) {
+    let mut times = Vec::with_capacity(reps);
+    let mut n = 0;
+    for _ in 0..reps {
+        let mut q = RunQuery::new(Filter::parse(filter).unwrap(), 50);
+        q.cursor = cursor.clone();
+        let t = Instant::now();
+        let page = index.query(&q).unwrap();
+        times.push(t.elapsed());
+        n = page.runs.len();
+    }
+    times.sort();
+    (times[reps / 2], times[reps * 95 / 100], n)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let n: u64 = arg("--runs")
+        .map(|v| v.parse().expect("--runs N"))
+        .unwrap_or(100_000);
+    let dir = PathBuf::from(arg("--dir").unwrap_or_else(|| format!("/tmp/rmos-bench-{n}")));
+    let root = DataRoot::at(&dir);
+    generate(&root.runs_dir, n);
+
+    let queries_only = args.iter().any(|a| a == "--queries-only");
+    if queries_only {
+        let index = RunIndex::open(&root).unwrap();
+        run_queries(&index);
+        println!(
+            "peak RSS overall          {:.1} MB",
+            rss_kb("VmHWM:") as f64 / 1024.0
+        );
+        return;
+    }
+    let t = Instant::now();
+    let bytes = warm(&root.runs_dir);
+    eprintln!(
+        "warm-up read {:.2} GB in {:.1}s",
+        bytes as f64 / 1e9,
+        t.elapsed().as_secs_f64()
+    );
+
+    let _ = std::fs::remove_file(root.db_path());
+    let _ = std::fs::remove_file(dir.join("rmos.db-wal"));
+    let _ = std::fs::remove_file(dir.join("rmos.db-shm"));
+    let _ = std::fs::write("/proc/self/clear_refs", "5"); // reset the peak-RSS counter
+    let mut index = RunIndex::open(&root).unwrap();
+    let t = Instant::now();
+    let stats = index.rebuild(&mut |_| {}).unwrap();
+    let build = t.elapsed();
+    let peak_build = rss_kb("VmHWM:");
+    println!("runs                      {n}");
+    println!(
+        "full index build          {:.2}s  ({:.0} artifacts/s, {} invalid)",
+        build.as_secs_f64(),
+        stats.parsed as f64 / build.as_secs_f64(),
+        stats.invalid
+    );
+
+    let t = Instant::now();
+    let s = index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
+    println!(
+        "no-change reconcile full  {:.3}s  ({} files compared, {} parsed)",
+        t.elapsed().as_secs_f64(),
+        s.files_seen,
+        s.parsed
+    );
+    let t = Instant::now();
+    let s = index.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    println!(
+        "no-change reconcile quick {:.3}s  ({} partitions skipped)",
+        t.elapsed().as_secs_f64(),
+        s.partitions_skipped
+    );
+
+    run_queries(&index);
+    println!(
+        "peak RSS during build     {:.1} MB",
+        peak_build as f64 / 1024.0
+    );
+    println!(
+        "peak RSS overall          {:.1} MB",
+        rss_kb("VmHWM:") as f64 / 1024.0
+    );
+    let db_size = std::fs::metadata(root.db_path())
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!("index database size       {:.1} MB", db_size as f64 / 1e6);
+}
+
+fn run_queries(index: &RunIndex) {
+    let mid = index
+        .query(&RunQuery::new(Filter::default(), 5000))
+        .unwrap()
+        .runs
+        .last()
+        .map(|r| Cursor::parse(&r.cursor()).unwrap());
+    for (label, filter, cursor) in [
+        ("unselective (no filter)", "", None),
+        ("unselective, page 100", "", mid.clone()),
+        ("status:ok", "status:ok", None),
+        ("risk:red,yellow", "risk:red,yellow", None),
+        ("selective tool (0.1%)", "tool:rare_tool_x", None),
+        ("selective tool+risk", "tool:rare_tool_x risk:red", None),
+        ("two common fields", "tool:vbit60 risk:unknown", None),
+        ("disjoint common fields", "mode:saw tool:nonexistent", None),
+        (
+            "mode:saw -risk:green since:30d",
+            "mode:saw -risk:green since:30d",
+            None,
+        ),
+        ("text search 'stepdown'", "stepdown", None),
+        ("score<5 status:blocked", "score<5 status:blocked", None),
+    ] {
+        let (p50, p95, rows) = time_query(index, filter, cursor, 41);
+        println!(
+            "query {label:<32} p50 {:>7.3} ms  p95 {:>7.3} ms  ({rows} rows)",
+            p50.as_secs_f64() * 1e3,
+            p95.as_secs_f64() * 1e3
+        );
+    }
+}

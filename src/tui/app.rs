@@ -1,0 +1,1161 @@
+//! The console's state and its update function (Elm style).
+//!
+//! [`App::update`] takes a [`Msg`] — a key, a query result, a watcher notice, a clock tick —
+//! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
+//! so every behaviour is unit-testable. Background workers answer commands with messages.
+
+use super::keymap::{action_for, Action};
+use crate::domain::RunArtifact;
+use crate::filter::{Filter, ParseError};
+use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Rows kept in the list window around the selection.
+pub const WINDOW_MAX: usize = 1_000;
+/// Rows fetched per page.
+pub const PAGE: usize = 200;
+/// Fetch more when the selection is this close to the window's edge.
+pub const MARGIN: usize = 40;
+
+/// Where a page goes in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Anchor {
+    /// The newest rows (replaces the window).
+    Top,
+    /// The oldest rows (replaces the window).
+    Bottom,
+    /// Rows older than this key (appended).
+    After(Cursor),
+    /// Rows newer than this key (prepended).
+    Before(Cursor),
+    /// Rows around this key, keeping it selected (replaces the window).
+    Around(Cursor),
+}
+
+/// A page of rows from the query worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub anchor: Anchor,
+    pub rows: Vec<IndexedRun>,
+    /// More rows exist newer than the first row (Top: false).
+    pub more_before: bool,
+    /// More rows exist older than the last row.
+    pub more_after: bool,
+}
+
+/// What the details pane shows for one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    pub partition: String,
+    pub file_name: String,
+    pub path: String,
+    pub artifact: Option<Box<RunArtifact>>,
+    pub error: Option<String>,
+    pub verify: String,
+    pub verify_detail: Option<String>,
+}
+
+/// Messages into [`App::update`].
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    Page {
+        generation: u64,
+        page: Page,
+    },
+    QueryFailed {
+        generation: u64,
+        error: String,
+    },
+    Count {
+        generation: u64,
+        count: u64,
+    },
+    Newer {
+        count: u64,
+    },
+    Details {
+        partition: String,
+        file_name: String,
+        details: Box<Details>,
+    },
+    Record {
+        label: String,
+        text: Result<String, String>,
+    },
+    Copied {
+        label: String,
+        result: Result<String, String>,
+    },
+    Reconcile(ReconcileProgress),
+    ReconcileDone {
+        changed: bool,
+        invalid_total: u64,
+    },
+    ReconcileFailed(String),
+    WatcherNotice(String),
+    /// Clock tick with the current time in milliseconds (for expiring messages).
+    Tick {
+        now_ms: u64,
+    },
+}
+
+/// Commands out of [`App::update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    Query {
+        generation: u64,
+        filter: Filter,
+        anchor: Anchor,
+        limit: usize,
+    },
+    Count {
+        generation: u64,
+        filter: Filter,
+    },
+    CountNewer {
+        filter: Filter,
+        than: Cursor,
+    },
+    LoadDetails {
+        partition: String,
+        file_name: String,
+    },
+    LoadRecord {
+        partition: String,
+        file_name: String,
+        label: String,
+    },
+    Copy {
+        text: String,
+        label: String,
+    },
+    Rescan,
+    Quit,
+}
+
+/// The filter bar while editing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterInput {
+    pub text: String,
+    /// Cursor position in characters.
+    pub cursor: usize,
+    pub error: Option<ParseError>,
+    /// The filter text active when editing began (restored by Esc).
+    pub before: String,
+    /// Position in the history while browsing with ↑/↓.
+    pub history_pos: Option<usize>,
+}
+
+/// The details pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetailsPane {
+    pub partition: String,
+    pub file_name: String,
+    pub run_id: String,
+    pub content: Option<Box<Details>>,
+    pub scroll: u16,
+}
+
+/// The whole console state.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub root_label: String,
+    pub rows: Vec<IndexedRun>,
+    pub selected: usize,
+    pub offset: usize,
+    pub more_before: bool,
+    pub more_after: bool,
+    pub loading: bool,
+    /// Generation of the active filter; answers for older generations are dropped.
+    pub generation: u64,
+    pub filter: Filter,
+    pub filter_text: String,
+    pub input: Option<FilterInput>,
+    pub history: Vec<String>,
+    pub details: Option<DetailsPane>,
+    pub follow: bool,
+    /// Newest key seen while following (to count runs that arrived since).
+    pub newest_seen: Option<Cursor>,
+    pub new_runs: u64,
+    pub match_count: Option<u64>,
+    pub invalid_total: u64,
+    pub message: Option<(String, bool)>,
+    message_set_ms: Option<u64>,
+    pub now_ms: u64,
+    pub reconcile: Option<ReconcileProgress>,
+    pub help: bool,
+    pub quit: bool,
+    /// Rows visible in the list (set from the terminal size).
+    pub list_height: usize,
+    pub width: u16,
+    pub height: u16,
+    pub error: Option<String>,
+    /// Offset of local time from UTC, for display (injected: views read no clock).
+    pub utc_offset_secs: i32,
+}
+
+const MESSAGE_MS: u64 = 6_000;
+
+impl App {
+    pub fn new(root_label: String) -> App {
+        App {
+            root_label,
+            rows: Vec::new(),
+            selected: 0,
+            offset: 0,
+            more_before: false,
+            more_after: false,
+            loading: true,
+            generation: 0,
+            filter: Filter::default(),
+            filter_text: String::new(),
+            input: None,
+            history: Vec::new(),
+            details: None,
+            follow: true,
+            newest_seen: None,
+            new_runs: 0,
+            match_count: None,
+            invalid_total: 0,
+            message: None,
+            message_set_ms: None,
+            now_ms: 0,
+            reconcile: None,
+            help: false,
+            quit: false,
+            list_height: 20,
+            width: 80,
+            height: 24,
+            error: None,
+            utc_offset_secs: 0,
+        }
+    }
+
+    /// Commands to run at start: the first page and the match count.
+    pub fn init(&mut self) -> Vec<Cmd> {
+        self.loading = true;
+        vec![self.query(Anchor::Top), self.count()]
+    }
+
+    fn query(&self, anchor: Anchor) -> Cmd {
+        Cmd::Query {
+            generation: self.generation,
+            filter: self.filter.clone(),
+            anchor,
+            limit: PAGE,
+        }
+    }
+
+    fn count(&self) -> Cmd {
+        Cmd::Count {
+            generation: self.generation,
+            filter: self.filter.clone(),
+        }
+    }
+
+    pub fn selected_row(&self) -> Option<&IndexedRun> {
+        self.rows.get(self.selected)
+    }
+
+    fn say(&mut self, text: impl Into<String>, error: bool) {
+        self.message = Some((text.into(), error));
+        self.message_set_ms = Some(self.now_ms);
+    }
+
+    /// Apply one message.
+    pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
+        match msg {
+            Msg::Key(key) => self.on_key(key),
+            Msg::Resize { width, height } => {
+                self.width = width;
+                self.height = height;
+                // Header (1) + table header (1) + filter bar (1) + status (1) + borders (2).
+                self.list_height = (height as usize).saturating_sub(6).max(1);
+                self.clamp_offset();
+                Vec::new()
+            }
+            Msg::Page { generation, page } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.apply_page(page)
+            }
+            Msg::QueryFailed { generation, error } => {
+                if generation == self.generation {
+                    self.loading = false;
+                    self.say(format!("query failed: {error}"), true);
+                }
+                Vec::new()
+            }
+            Msg::Count { generation, count } => {
+                if generation == self.generation {
+                    self.match_count = Some(count);
+                }
+                Vec::new()
+            }
+            Msg::Newer { count } => {
+                if !self.follow {
+                    self.new_runs = count;
+                }
+                Vec::new()
+            }
+            Msg::Details {
+                partition,
+                file_name,
+                details,
+            } => {
+                if let Some(d) = self.details.as_mut() {
+                    if d.partition == partition && d.file_name == file_name {
+                        d.content = Some(details);
+                    }
+                }
+                Vec::new()
+            }
+            Msg::Record { label, text } => match text {
+                Ok(text) => vec![Cmd::Copy { text, label }],
+                Err(e) => {
+                    self.say(format!("cannot copy {label}: {e}"), true);
+                    Vec::new()
+                }
+            },
+            Msg::Copied { label, result } => {
+                match result {
+                    Ok(how) => self.say(format!("copied {label} ({how})"), false),
+                    Err(e) => self.say(format!("copy failed: {e}"), true),
+                }
+                Vec::new()
+            }
+            Msg::Reconcile(p) => {
+                self.reconcile = Some(p);
+                Vec::new()
+            }
+            Msg::ReconcileDone {
+                changed,
+                invalid_total,
+            } => {
+                self.reconcile = None;
+                self.invalid_total = invalid_total;
+                if self
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("indexing failed"))
+                {
+                    self.error = None;
+                }
+                if changed {
+                    self.refresh()
+                } else {
+                    Vec::new()
+                }
+            }
+            Msg::ReconcileFailed(e) => {
+                self.reconcile = None;
+                self.error = Some(format!("indexing failed: {e}"));
+                Vec::new()
+            }
+            Msg::WatcherNotice(text) => {
+                self.say(text, false);
+                Vec::new()
+            }
+            Msg::Tick { now_ms } => {
+                self.now_ms = now_ms;
+                if let Some(t) = self.message_set_ms {
+                    if now_ms.saturating_sub(t) > MESSAGE_MS {
+                        self.message = None;
+                        self.message_set_ms = None;
+                    }
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// The index changed: reload the window without moving the selection (or jump to the
+    /// newest run when following), and recount.
+    fn refresh(&mut self) -> Vec<Cmd> {
+        let mut cmds = vec![self.count()];
+        if self.follow || self.rows.is_empty() {
+            cmds.push(self.query(Anchor::Top));
+        } else if let Some(r) = self.selected_row() {
+            cmds.push(self.query(Anchor::Around(r.key())));
+            if let Some(seen) = &self.newest_seen {
+                cmds.push(Cmd::CountNewer {
+                    filter: self.filter.clone(),
+                    than: seen.clone(),
+                });
+            }
+        }
+        cmds
+    }
+
+    fn apply_page(&mut self, page: Page) -> Vec<Cmd> {
+        self.loading = false;
+        let keep = self.selected_row().map(IndexedRun::key);
+        match page.anchor {
+            Anchor::Top => {
+                self.rows = page.rows;
+                self.more_before = false;
+                self.more_after = page.more_after;
+                self.selected = match (&keep, self.follow) {
+                    (Some(k), false) => self.rows.iter().position(|r| r.key() == *k).unwrap_or(0),
+                    _ => 0,
+                };
+                if self.follow {
+                    self.newest_seen = self.rows.first().map(IndexedRun::key);
+                    self.new_runs = 0;
+                }
+            }
+            Anchor::Bottom => {
+                self.rows = page.rows;
+                self.more_before = page.more_before;
+                self.more_after = false;
+                self.selected = self.rows.len().saturating_sub(1);
+            }
+            Anchor::Around(key) => {
+                self.rows = page.rows;
+                self.more_before = page.more_before;
+                self.more_after = page.more_after;
+                let pos = self.rows.iter().position(|r| r.key() == key);
+                self.selected = match pos {
+                    Some(p) => p,
+                    // The selected run vanished: stay at the same place in the order.
+                    None => self
+                        .rows
+                        .iter()
+                        .position(|r| r.key() < key)
+                        .unwrap_or(self.rows.len().saturating_sub(1)),
+                };
+            }
+            Anchor::After(key) => {
+                if self.rows.last().map(IndexedRun::key) == Some(key) {
+                    self.rows.extend(page.rows);
+                    self.more_after = page.more_after;
+                    if self.rows.len() > WINDOW_MAX {
+                        let drop = self.rows.len() - WINDOW_MAX;
+                        self.rows.drain(..drop);
+                        self.selected = self.selected.saturating_sub(drop);
+                        self.offset = self.offset.saturating_sub(drop);
+                        self.more_before = true;
+                    }
+                }
+            }
+            Anchor::Before(key) => {
+                if self.rows.first().map(IndexedRun::key) == Some(key) {
+                    let n = page.rows.len();
+                    let mut rows = page.rows;
+                    rows.append(&mut self.rows);
+                    self.rows = rows;
+                    self.selected += n;
+                    self.offset += n;
+                    self.more_before = page.more_before;
+                    if self.rows.len() > WINDOW_MAX {
+                        self.rows.truncate(WINDOW_MAX);
+                        self.more_after = true;
+                    }
+                }
+            }
+        }
+        if self.selected >= self.rows.len() {
+            self.selected = self.rows.len().saturating_sub(1);
+        }
+        self.clamp_offset();
+        let mut cmds = Vec::new();
+        cmds.extend(self.edge_fetch());
+        cmds.extend(self.details_follow_selection());
+        cmds
+    }
+
+    /// Keep the selection visible.
+    fn clamp_offset(&mut self) {
+        let h = self.list_height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + h {
+            self.offset = self.selected + 1 - h;
+        }
+        let max_offset = self.rows.len().saturating_sub(h);
+        if self.offset > max_offset {
+            self.offset = max_offset;
+        }
+    }
+
+    /// Fetch the next page when the selection nears the window's edge.
+    fn edge_fetch(&mut self) -> Vec<Cmd> {
+        if self.loading {
+            return Vec::new();
+        }
+        if self.more_after && self.selected + MARGIN >= self.rows.len() {
+            if let Some(last) = self.rows.last() {
+                self.loading = true;
+                return vec![self.query(Anchor::After(last.key()))];
+            }
+        }
+        if self.more_before && self.selected < MARGIN {
+            if let Some(first) = self.rows.first() {
+                self.loading = true;
+                return vec![self.query(Anchor::Before(first.key()))];
+            }
+        }
+        Vec::new()
+    }
+
+    /// With details open, show the selected run's details.
+    fn details_follow_selection(&mut self) -> Vec<Cmd> {
+        let Some(row) = self.rows.get(self.selected) else {
+            return Vec::new();
+        };
+        let Some(d) = self.details.as_mut() else {
+            return Vec::new();
+        };
+        if d.partition == row.partition && d.file_name == row.file_name {
+            return Vec::new();
+        }
+        *d = DetailsPane {
+            partition: row.partition.clone(),
+            file_name: row.file_name.clone(),
+            run_id: row.run_id.clone(),
+            content: None,
+            scroll: 0,
+        };
+        vec![Cmd::LoadDetails {
+            partition: row.partition.clone(),
+            file_name: row.file_name.clone(),
+        }]
+    }
+
+    fn move_to(&mut self, target: usize) -> Vec<Cmd> {
+        if self.rows.is_empty() {
+            return Vec::new();
+        }
+        let target = target.min(self.rows.len() - 1);
+        if target != self.selected && self.follow {
+            self.follow = false;
+            self.say("follow off (F to follow the newest run)", false);
+        }
+        self.selected = target;
+        self.clamp_offset();
+        let mut cmds = self.edge_fetch();
+        cmds.extend(self.details_follow_selection());
+        cmds
+    }
+
+    fn move_by(&mut self, delta: isize) -> Vec<Cmd> {
+        let target = (self.selected as isize + delta).max(0) as usize;
+        self.move_to(target)
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if self.input.is_some() {
+            return self.on_input_key(key);
+        }
+        if self.help {
+            // Any key closes help; q and Ctrl-c still quit.
+            self.help = false;
+            return match action_for(&key) {
+                Some(Action::Quit) => self.quit_cmds(),
+                _ => Vec::new(),
+            };
+        }
+        let Some(action) = action_for(&key) else {
+            return Vec::new();
+        };
+        let page = self.list_height.max(1) as isize;
+        let details_open = self.details.is_some();
+        match action {
+            Action::Down if details_open => self.scroll_details(1),
+            Action::Up if details_open => self.scroll_details(-1),
+            Action::PageDown if details_open => self.scroll_details(page as i32),
+            Action::PageUp if details_open => self.scroll_details(-(page as i32)),
+            Action::Down => self.move_by(1),
+            Action::Up => self.move_by(-1),
+            Action::NextRecord => self.move_by(1),
+            Action::PrevRecord => self.move_by(-1),
+            Action::HalfPageDown => self.move_by(page / 2),
+            Action::HalfPageUp => self.move_by(-(page / 2)),
+            Action::PageDown => self.move_by(page),
+            Action::PageUp => self.move_by(-page),
+            Action::First => {
+                if self.more_before {
+                    self.loading = true;
+                    self.selected = 0;
+                    vec![self.query(Anchor::Top)]
+                } else {
+                    self.move_to(0)
+                }
+            }
+            Action::Last => {
+                self.follow = false;
+                if self.more_after {
+                    self.loading = true;
+                    vec![self.query(Anchor::Bottom)]
+                } else {
+                    self.move_to(self.rows.len().saturating_sub(1))
+                }
+            }
+            Action::OpenDetails => {
+                let Some(row) = self.rows.get(self.selected) else {
+                    return Vec::new();
+                };
+                if self.details.is_none() {
+                    self.details = Some(DetailsPane {
+                        partition: row.partition.clone(),
+                        file_name: row.file_name.clone(),
+                        run_id: row.run_id.clone(),
+                        content: None,
+                        scroll: 0,
+                    });
+                    return vec![Cmd::LoadDetails {
+                        partition: row.partition.clone(),
+                        file_name: row.file_name.clone(),
+                    }];
+                }
+                Vec::new()
+            }
+            Action::Close => {
+                self.details = None;
+                Vec::new()
+            }
+            Action::EditFilter => {
+                let text = self.filter_text.clone();
+                self.input = Some(FilterInput {
+                    cursor: text.chars().count(),
+                    text: text.clone(),
+                    error: None,
+                    before: text,
+                    history_pos: None,
+                });
+                Vec::new()
+            }
+            Action::CopyId => match self.selected_row() {
+                Some(r) => vec![Cmd::Copy {
+                    text: r.run_id.clone(),
+                    label: format!("run_id {}", r.run_id),
+                }],
+                None => {
+                    self.say("nothing selected to copy", true);
+                    Vec::new()
+                }
+            },
+            Action::CopyJson => match self.selected_row() {
+                Some(r) => vec![Cmd::LoadRecord {
+                    partition: r.partition.clone(),
+                    file_name: r.file_name.clone(),
+                    label: format!("record {} as JSON", r.run_id),
+                }],
+                None => {
+                    self.say("nothing selected to copy", true);
+                    Vec::new()
+                }
+            },
+            Action::ToggleFollow => {
+                self.follow = !self.follow;
+                if self.follow {
+                    self.new_runs = 0;
+                    self.say("following the newest run", false);
+                    self.loading = true;
+                    vec![self.query(Anchor::Top)]
+                } else {
+                    self.newest_seen = self.rows.first().map(IndexedRun::key);
+                    self.say("follow off", false);
+                    Vec::new()
+                }
+            }
+            Action::Rescan => {
+                self.say("rescanning every file…", false);
+                vec![Cmd::Rescan]
+            }
+            Action::Help => {
+                self.help = true;
+                Vec::new()
+            }
+            Action::Quit => self.quit_cmds(),
+        }
+    }
+
+    fn quit_cmds(&mut self) -> Vec<Cmd> {
+        self.quit = true;
+        vec![Cmd::Quit]
+    }
+
+    fn scroll_details(&mut self, delta: i32) -> Vec<Cmd> {
+        if let Some(d) = self.details.as_mut() {
+            d.scroll = (d.scroll as i32 + delta).clamp(0, u16::MAX as i32) as u16;
+        }
+        Vec::new()
+    }
+
+    /// Make `text` the active filter if it parses; returns the commands to reload.
+    fn try_apply_filter(&mut self, text: &str) -> Vec<Cmd> {
+        match Filter::parse(text) {
+            Ok(f) => {
+                if let Some(input) = self.input.as_mut() {
+                    input.error = None;
+                }
+                if f == self.filter && text.trim() == self.filter_text.trim() {
+                    return Vec::new();
+                }
+                self.filter = f;
+                self.filter_text = text.trim().to_owned();
+                self.generation += 1;
+                self.match_count = None;
+                self.loading = true;
+                self.selected = 0;
+                self.offset = 0;
+                self.follow = true;
+                self.new_runs = 0;
+                vec![self.query(Anchor::Top), self.count()]
+            }
+            Err(e) => {
+                if let Some(input) = self.input.as_mut() {
+                    input.error = Some(e);
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn on_input_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(input) = self.input.as_mut() else {
+            return Vec::new();
+        };
+        let byte_at =
+            |s: &str, ch: usize| s.char_indices().nth(ch).map(|(i, _)| i).unwrap_or(s.len());
+        match key.code {
+            KeyCode::Char('c') if ctrl => return self.quit_cmds(),
+            KeyCode::Esc => {
+                let before = input.before.clone();
+                self.input = None;
+                return self.try_apply_filter(&before);
+            }
+            KeyCode::Enter => {
+                if input.error.is_some() {
+                    return Vec::new();
+                }
+                let text = input.text.trim().to_owned();
+                self.input = None;
+                if !text.is_empty() && self.history.last() != Some(&text) {
+                    self.history.push(text.clone());
+                }
+                return self.try_apply_filter(&text);
+            }
+            KeyCode::Char('u') if ctrl => {
+                input.text.clear();
+                input.cursor = 0;
+            }
+            KeyCode::Char('a') if ctrl => input.cursor = 0,
+            KeyCode::Char('e') if ctrl => input.cursor = input.text.chars().count(),
+            KeyCode::Char(c) if !ctrl => {
+                let at = byte_at(&input.text, input.cursor);
+                input.text.insert(at, c);
+                input.cursor += 1;
+            }
+            KeyCode::Backspace => {
+                if input.cursor > 0 {
+                    let at = byte_at(&input.text, input.cursor - 1);
+                    input.text.remove(at);
+                    input.cursor -= 1;
+                }
+            }
+            KeyCode::Delete => {
+                if input.cursor < input.text.chars().count() {
+                    let at = byte_at(&input.text, input.cursor);
+                    input.text.remove(at);
+                }
+            }
+            KeyCode::Left => input.cursor = input.cursor.saturating_sub(1),
+            KeyCode::Right => input.cursor = (input.cursor + 1).min(input.text.chars().count()),
+            KeyCode::Home => input.cursor = 0,
+            KeyCode::End => input.cursor = input.text.chars().count(),
+            KeyCode::Up | KeyCode::Down => {
+                if self.history.is_empty() {
+                    return Vec::new();
+                }
+                let last = self.history.len() - 1;
+                let pos = match (key.code, input.history_pos) {
+                    (KeyCode::Up, None) => Some(last),
+                    (KeyCode::Up, Some(p)) => Some(p.saturating_sub(1)),
+                    (KeyCode::Down, Some(p)) if p < last => Some(p + 1),
+                    (KeyCode::Down, _) => None,
+                    _ => input.history_pos,
+                };
+                input.history_pos = pos;
+                input.text = match pos {
+                    Some(p) => self.history[p].clone(),
+                    None => input.before.clone(),
+                };
+                input.cursor = input.text.chars().count();
+            }
+            _ => return Vec::new(),
+        }
+        let text = input.text.clone();
+        self.try_apply_filter(&text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(i: usize) -> IndexedRun {
+        IndexedRun {
+            run_id: format!("run_{i:04}"),
+            partition: "2025-12-23".into(),
+            file_name: format!("run_{i:04}.json"),
+            valid: true,
+            error: None,
+            created_us: 1_000_000_000 - i as i64 * 1_000,
+            created_at: None,
+            mode: Some("router".into()),
+            tool_id: Some("t".into()),
+            status: Some("OK".into()),
+            risk_level: Some("GREEN".into()),
+            score: Some(90.0),
+            source: None,
+            event_type: Some("unknown".into()),
+            warnings: vec![],
+            block_reason: None,
+            verify: Some("ok".into()),
+        }
+    }
+
+    fn rows(range: std::ops::Range<usize>) -> Vec<IndexedRun> {
+        range.map(row).collect()
+    }
+
+    fn key(c: char) -> Msg {
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+    }
+
+    fn code(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn ctrl(c: char) -> Msg {
+        Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+    }
+
+    fn app_with(n: usize, more_after: bool) -> App {
+        let mut app = App::new("root".into());
+        app.update(Msg::Resize {
+            width: 120,
+            height: 40,
+        });
+        let cmds = app.init();
+        assert!(matches!(
+            cmds[0],
+            Cmd::Query {
+                anchor: Anchor::Top,
+                ..
+            }
+        ));
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Top,
+                rows: rows(0..n),
+                more_before: false,
+                more_after,
+            },
+        });
+        app
+    }
+
+    #[test]
+    fn j_k_move_and_moving_turns_follow_off() {
+        let mut app = app_with(10, false);
+        assert!(app.follow);
+        app.update(key('j'));
+        app.update(code(KeyCode::Down));
+        assert_eq!(app.selected, 2);
+        assert!(!app.follow);
+        app.update(key('k'));
+        assert_eq!(app.selected, 1);
+        app.update(key('G'));
+        assert_eq!(app.selected, 9);
+        app.update(key('j'));
+        assert_eq!(app.selected, 9, "stops at the end");
+        app.update(key('g'));
+        assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn nearing_the_window_edge_fetches_the_next_page() {
+        let mut app = app_with(PAGE, true);
+        let mut cmds = Vec::new();
+        for _ in 0..(PAGE - MARGIN) {
+            cmds.extend(app.update(key('j')));
+        }
+        let after: Vec<_> = cmds
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c,
+                    Cmd::Query {
+                        anchor: Anchor::After(_),
+                        ..
+                    }
+                )
+            })
+            .collect();
+        assert_eq!(after.len(), 1, "exactly one fetch while loading");
+        let Cmd::Query {
+            anchor: Anchor::After(k),
+            ..
+        } = after[0]
+        else {
+            unreachable!()
+        };
+        assert_eq!(k.run_id, format!("run_{:04}", PAGE - 1));
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::After(k.clone()),
+                rows: rows(PAGE..PAGE + 50),
+                more_before: true,
+                more_after: false,
+            },
+        });
+        assert_eq!(app.rows.len(), PAGE + 50);
+        assert!(!app.more_after);
+    }
+
+    #[test]
+    fn typing_in_the_filter_never_triggers_shortcuts() {
+        let mut app = app_with(5, false);
+        app.update(key('f'));
+        let mut cmds = Vec::new();
+        for c in "cqCjk".chars() {
+            cmds.extend(app.update(key(c)));
+        }
+        assert!(!app.quit);
+        assert!(
+            cmds.iter()
+                .all(|c| matches!(c, Cmd::Query { .. } | Cmd::Count { .. })),
+            "{cmds:?}"
+        );
+        assert_eq!(app.input.as_ref().unwrap().text, "cqCjk");
+        assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn filter_errors_keep_the_last_valid_filter_and_esc_restores() {
+        let mut app = app_with(5, false);
+        app.update(key('/'));
+        for c in "risk:red".chars() {
+            app.update(key(c));
+        }
+        assert_eq!(app.filter_text, "risk:red");
+        let gen = app.generation;
+        app.update(key(' '));
+        for c in "bad:".chars() {
+            app.update(key(c));
+        }
+        assert!(app.input.as_ref().unwrap().error.is_some());
+        assert!(app.filter_text.starts_with("risk:red"));
+        // Enter with an error keeps editing.
+        app.update(code(KeyCode::Enter));
+        assert!(app.input.is_some());
+        // Esc restores the filter active before editing.
+        let cmds = app.update(code(KeyCode::Esc));
+        assert!(app.input.is_none());
+        assert_eq!(app.filter_text, "");
+        assert!(app.generation > gen);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Cmd::Query {
+                anchor: Anchor::Top,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn enter_commits_to_history_and_arrows_recall_it() {
+        let mut app = app_with(5, false);
+        for text in ["risk:red", "mode:saw"] {
+            app.update(key('f'));
+            app.update(ctrl('u'));
+            for c in text.chars() {
+                app.update(key(c));
+            }
+            app.update(code(KeyCode::Enter));
+        }
+        assert_eq!(app.history, ["risk:red", "mode:saw"]);
+        app.update(key('f'));
+        app.update(code(KeyCode::Up));
+        assert_eq!(app.input.as_ref().unwrap().text, "mode:saw");
+        app.update(code(KeyCode::Up));
+        assert_eq!(app.input.as_ref().unwrap().text, "risk:red");
+        assert_eq!(app.filter_text, "risk:red", "recalled filters apply live");
+        app.update(code(KeyCode::Down));
+        app.update(code(KeyCode::Down));
+        assert_eq!(
+            app.input.as_ref().unwrap().text,
+            "mode:saw",
+            "back to the text before browsing"
+        );
+    }
+
+    #[test]
+    fn details_open_follow_selection_and_close_without_quitting() {
+        let mut app = app_with(5, false);
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(
+            cmds,
+            vec![Cmd::LoadDetails {
+                partition: "2025-12-23".into(),
+                file_name: "run_0000.json".into()
+            }]
+        );
+        let cmds = app.update(key('J'));
+        assert_eq!(app.selected, 1);
+        assert_eq!(
+            cmds,
+            vec![Cmd::LoadDetails {
+                partition: "2025-12-23".into(),
+                file_name: "run_0001.json".into()
+            }]
+        );
+        // j scrolls the pane instead of moving while details are open.
+        app.update(key('j'));
+        assert_eq!(app.selected, 1);
+        assert_eq!(app.details.as_ref().unwrap().scroll, 1);
+        app.update(key('K'));
+        assert_eq!(app.selected, 0);
+        app.update(code(KeyCode::Esc));
+        assert!(app.details.is_none());
+        app.update(code(KeyCode::Esc));
+        assert!(!app.quit, "Esc never quits");
+    }
+
+    #[test]
+    fn copy_commands() {
+        let mut app = app_with(3, false);
+        app.update(key('j'));
+        let cmds = app.update(key('c'));
+        assert_eq!(
+            cmds,
+            vec![Cmd::Copy {
+                text: "run_0001".into(),
+                label: "run_id run_0001".into()
+            }]
+        );
+        let cmds = app.update(key('C'));
+        assert!(
+            matches!(&cmds[..], [Cmd::LoadRecord { file_name, .. }] if file_name == "run_0001.json")
+        );
+        let cmds = app.update(Msg::Record {
+            label: "record".into(),
+            text: Ok("{}".into()),
+        });
+        assert_eq!(
+            cmds,
+            vec![Cmd::Copy {
+                text: "{}".into(),
+                label: "record".into()
+            }]
+        );
+        app.update(Msg::Copied {
+            label: "run_id run_0001".into(),
+            result: Ok("OSC 52".into()),
+        });
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "copied run_id run_0001 (OSC 52)"
+        );
+        app.update(Msg::Tick { now_ms: 60_000 });
+        assert!(app.message.is_none(), "messages expire");
+    }
+
+    #[test]
+    fn stale_pages_are_dropped() {
+        let mut app = app_with(3, false);
+        app.update(key('f'));
+        app.update(key('x'));
+        let old = app.generation - 1;
+        app.update(Msg::Page {
+            generation: old,
+            page: Page {
+                anchor: Anchor::Top,
+                rows: rows(0..50),
+                more_before: false,
+                more_after: false,
+            },
+        });
+        assert_eq!(app.rows.len(), 3);
+    }
+
+    #[test]
+    fn live_changes_keep_the_selection_unless_following() {
+        let mut app = app_with(10, false);
+        app.update(key('j'));
+        app.update(key('j'));
+        assert!(!app.follow);
+        let cmds = app.update(Msg::ReconcileDone {
+            changed: true,
+            invalid_total: 0,
+        });
+        let around = cmds.iter().find_map(|c| match c {
+            Cmd::Query {
+                anchor: Anchor::Around(k),
+                ..
+            } => Some(k.clone()),
+            _ => None,
+        });
+        assert_eq!(around.as_ref().map(|k| k.run_id.as_str()), Some("run_0002"));
+        assert!(cmds.iter().any(|c| matches!(c, Cmd::CountNewer { .. })));
+        // Two new runs arrive above: the same run stays selected.
+        let mut new_rows = vec![row(0), row(0)];
+        new_rows[0].run_id = "run_new2".into();
+        new_rows[0].created_us += 10_000;
+        new_rows[1].run_id = "run_new1".into();
+        new_rows[1].created_us += 5_000;
+        new_rows.extend(rows(0..10));
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Around(around.unwrap()),
+                rows: new_rows,
+                more_before: false,
+                more_after: false,
+            },
+        });
+        assert_eq!(app.selected_row().unwrap().run_id, "run_0002");
+        app.update(Msg::Newer { count: 2 });
+        assert_eq!(app.new_runs, 2);
+        // Following: jump to the newest.
+        let cmds = app.update(key('F'));
+        assert!(app.follow);
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Cmd::Query {
+                anchor: Anchor::Top,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn help_closes_on_any_key_and_quit_works_everywhere() {
+        let mut app = app_with(3, false);
+        app.update(key('?'));
+        assert!(app.help);
+        app.update(key('j'));
+        assert!(!app.help);
+        assert_eq!(
+            app.selected, 0,
+            "the key that closes help does nothing else"
+        );
+        app.update(key('f'));
+        let cmds = app.update(ctrl('c'));
+        assert_eq!(cmds, vec![Cmd::Quit]);
+        let mut app = app_with(3, false);
+        assert_eq!(app.update(key('q')), vec![Cmd::Quit]);
+    }
+}

@@ -1,0 +1,199 @@
+//! The keymap: one table drives key handling and the `?` help overlay, so help can never
+//! drift from what the keys do.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Everything a key can ask for in the run list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    Down,
+    Up,
+    First,
+    Last,
+    HalfPageDown,
+    HalfPageUp,
+    PageDown,
+    PageUp,
+    OpenDetails,
+    Close,
+    NextRecord,
+    PrevRecord,
+    EditFilter,
+    CopyId,
+    CopyJson,
+    ToggleFollow,
+    Rescan,
+    Help,
+    Quit,
+}
+
+/// One row of the keymap: the keys, what they do, and the help text.
+pub struct Binding {
+    pub keys: &'static [(KeyCode, KeyModifiers)],
+    pub label: &'static str,
+    pub action: Action,
+    pub help: &'static str,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+
+/// The run list's keymap (DESIGN.md §7).
+pub static KEYMAP: &[Binding] = &[
+    Binding {
+        keys: &[(KeyCode::Char('j'), NONE), (KeyCode::Down, NONE)],
+        label: "j / ↓",
+        action: Action::Down,
+        help: "move down",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('k'), NONE), (KeyCode::Up, NONE)],
+        label: "k / ↑",
+        action: Action::Up,
+        help: "move up",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('g'), NONE), (KeyCode::Home, NONE)],
+        label: "g / Home",
+        action: Action::First,
+        help: "first (newest) run",
+    },
+    Binding {
+        keys: &[
+            (KeyCode::Char('G'), SHIFT),
+            (KeyCode::Char('G'), NONE),
+            (KeyCode::End, NONE),
+        ],
+        label: "G / End",
+        action: Action::Last,
+        help: "last (oldest) run",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('d'), CTRL)],
+        label: "Ctrl-d",
+        action: Action::HalfPageDown,
+        help: "half a page down",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('u'), CTRL)],
+        label: "Ctrl-u",
+        action: Action::HalfPageUp,
+        help: "half a page up",
+    },
+    Binding {
+        keys: &[(KeyCode::PageDown, NONE)],
+        label: "PgDn",
+        action: Action::PageDown,
+        help: "a page down",
+    },
+    Binding {
+        keys: &[(KeyCode::PageUp, NONE)],
+        label: "PgUp",
+        action: Action::PageUp,
+        help: "a page up",
+    },
+    Binding {
+        keys: &[(KeyCode::Enter, NONE)],
+        label: "Enter",
+        action: Action::OpenDetails,
+        help: "open the details pane",
+    },
+    Binding {
+        keys: &[(KeyCode::Esc, NONE)],
+        label: "Esc",
+        action: Action::Close,
+        help: "close pane/help/input (never quits)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('J'), SHIFT), (KeyCode::Char('J'), NONE)],
+        label: "J",
+        action: Action::NextRecord,
+        help: "next run (details open)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('K'), SHIFT), (KeyCode::Char('K'), NONE)],
+        label: "K",
+        action: Action::PrevRecord,
+        help: "previous run (details open)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('f'), NONE), (KeyCode::Char('/'), NONE)],
+        label: "f or /",
+        action: Action::EditFilter,
+        help: "edit the filter (↑/↓ history)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('c'), NONE)],
+        label: "c",
+        action: Action::CopyId,
+        help: "copy the run_id (OSC 52)",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('C'), SHIFT), (KeyCode::Char('C'), NONE)],
+        label: "C",
+        action: Action::CopyJson,
+        help: "copy the record as JSON",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('F'), SHIFT), (KeyCode::Char('F'), NONE)],
+        label: "F",
+        action: Action::ToggleFollow,
+        help: "follow the newest run",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('r'), CTRL)],
+        label: "Ctrl-r",
+        action: Action::Rescan,
+        help: "rescan every file now",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('?'), NONE), (KeyCode::Char('?'), SHIFT)],
+        label: "?",
+        action: Action::Help,
+        help: "this help",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('q'), NONE), (KeyCode::Char('c'), CTRL)],
+        label: "q / Ctrl-c",
+        action: Action::Quit,
+        help: "quit",
+    },
+];
+
+/// The action bound to a key press, if any.
+pub fn action_for(key: &KeyEvent) -> Option<Action> {
+    // Terminals differ in whether an upper-case letter carries SHIFT; match both.
+    let mods = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::SHIFT | KeyModifiers::ALT);
+    KEYMAP
+        .iter()
+        .find(|b| {
+            b.keys
+                .iter()
+                .any(|(code, m)| *code == key.code && *m == mods)
+        })
+        .map(|b| b.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_exactly_one_binding_row() {
+        let mut seen = std::collections::HashSet::new();
+        for b in KEYMAP {
+            assert!(seen.insert(b.action), "{:?} listed twice", b.action);
+        }
+    }
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for b in KEYMAP {
+            for k in b.keys {
+                assert!(seen.insert(*k), "{k:?} bound twice");
+            }
+        }
+    }
+}

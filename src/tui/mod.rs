@@ -1,0 +1,208 @@
+//! The interactive console: live run list, filter bar, details pane, copy over SSH.
+//!
+//! - [`app`]: state and the pure `update` function (messages in, commands out).
+//! - [`view`]: drawing from state (no I/O), with sanitized strings.
+//! - [`keymap`]: the key table that drives both key handling and the help overlay.
+//! - [`clipboard`]: OSC 52 (always) and the native clipboard (with a display).
+//! - [`worker`]: query worker and reconciler (notify watcher + periodic scans).
+//!
+//! The loop draws only when something changed, coalesces bursts of worker messages into
+//! one frame, and restores the terminal on exit, on error and on panic.
+
+pub mod app;
+pub mod clipboard;
+pub mod keymap;
+pub mod view;
+pub mod worker;
+
+use crate::config::DataRoot;
+use app::{App, Cmd, Msg};
+use clipboard::Clipboard;
+use crossterm::event::{Event, KeyEventKind};
+use futures_util::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use std::io;
+use std::time::{Duration, Instant};
+use view::Theme;
+use worker::{ReconcileReq, ReconcileTiming};
+
+/// Settings of one console session.
+#[derive(Debug, Clone)]
+pub struct ConsoleConfig {
+    pub root: DataRoot,
+    pub theme: Theme,
+    pub utc_offset_secs: i32,
+    pub timing: ReconcileTiming,
+}
+
+impl ConsoleConfig {
+    pub fn new(root: DataRoot) -> Self {
+        let utc_offset_secs = chrono::Local::now().offset().local_minus_utc();
+        ConsoleConfig {
+            root,
+            theme: Theme::from_env(),
+            utc_offset_secs,
+            timing: ReconcileTiming::default(),
+        }
+    }
+}
+
+fn root_label(root: &DataRoot) -> String {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let p = &root.runs_dir;
+    match home.as_deref().and_then(|h| p.strip_prefix(h).ok()) {
+        Some(rel) => format!("~/{}", rel.display()),
+        None => p.display().to_string(),
+    }
+}
+
+/// Run the console loop on any backend and input stream until the user quits or the
+/// input ends. `observe` sees the state after every frame (tests use it).
+pub async fn run_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    mut input: impl Stream<Item = io::Result<Event>> + Unpin,
+    cfg: ConsoleConfig,
+    clipboard: &mut dyn Clipboard,
+    mut observe: impl FnMut(&App),
+) -> io::Result<()> {
+    // Create and migrate the database once before the workers open their connections.
+    let db_error = crate::db::open(&cfg.root.db_path())
+        .err()
+        .map(|e| e.to_string());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
+    // Pages and details on one worker, counts on another: a slow count never delays a page.
+    let newest_count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let never = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let queries = worker::spawn_data_worker("rmos-query", cfg.root.clone(), tx.clone(), never);
+    let counts = worker::spawn_data_worker(
+        "rmos-count",
+        cfg.root.clone(),
+        tx.clone(),
+        newest_count.clone(),
+    );
+    let reconciler = worker::spawn_reconciler(cfg.root.clone(), tx.clone(), cfg.timing);
+    drop(tx);
+
+    let mut app = App::new(root_label(&cfg.root));
+    app.error = db_error;
+    app.utc_offset_secs = cfg.utc_offset_secs;
+    let size = terminal.size()?;
+    app.update(Msg::Resize {
+        width: size.width,
+        height: size.height,
+    });
+    let mut pending: Vec<Cmd> = app.init();
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut dirty = true;
+    loop {
+        // Run commands; copying happens here, between frames, on the terminal's thread.
+        while !pending.is_empty() {
+            let mut follow_up = Vec::new();
+            for cmd in pending.drain(..) {
+                match cmd {
+                    Cmd::Quit => return Ok(()),
+                    Cmd::Rescan => {
+                        let _ = reconciler.send(ReconcileReq::Rescan);
+                    }
+                    Cmd::Copy { text, label } => {
+                        let result = clipboard.copy(&text);
+                        follow_up.extend(app.update(Msg::Copied { label, result }));
+                        dirty = true;
+                    }
+                    other => {
+                        let to = match &other {
+                            Cmd::Count { generation, .. } => {
+                                newest_count
+                                    .fetch_max(*generation, std::sync::atomic::Ordering::Relaxed);
+                                &counts
+                            }
+                            Cmd::CountNewer { .. } => &counts,
+                            _ => &queries,
+                        };
+                        if to.send(other).is_err() {
+                            app.error = Some("the query worker stopped; restart rmos".into());
+                        }
+                    }
+                }
+            }
+            pending = follow_up;
+        }
+        if dirty {
+            terminal.draw(|f| view::render(f, &app, cfg.theme))?;
+            observe(&app);
+            dirty = false;
+        }
+        let msg = tokio::select! {
+            ev = input.next() => match ev {
+                Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Some(Ok(Event::Resize(width, height))) => {
+                    terminal.autoresize()?;
+                    Msg::Resize { width, height }
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(()),
+            },
+            Some(m) = rx.recv() => m,
+            _ = tick.tick() => Msg::Tick { now_ms: started.elapsed().as_millis() as u64 },
+        };
+        let is_tick = matches!(msg, Msg::Tick { .. });
+        let before = app.message.clone();
+        pending.extend(app.update(msg));
+        // Coalesce whatever else is already waiting into the same frame.
+        while let Ok(m) = rx.try_recv() {
+            pending.extend(app.update(m));
+            dirty = true;
+        }
+        if !is_tick || app.message != before || app.reconcile.is_some() {
+            dirty = true;
+        }
+    }
+}
+
+/// Restores the terminal when dropped (normal exit and error paths).
+struct TerminalGuard;
+
+fn restore_terminal() {
+    let _ = crossterm::terminal::disable_raw_mode();
+    let _ = crossterm::execute!(
+        io::stdout(),
+        crossterm::terminal::LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+/// Run the console on the real terminal.
+pub fn run_terminal(root: DataRoot) -> io::Result<()> {
+    let cfg = ConsoleConfig::new(root);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    crossterm::terminal::enable_raw_mode()?;
+    let _guard = TerminalGuard;
+    crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
+    let mut terminal = Terminal::new(backend)?;
+    terminal.clear()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut clipboard = clipboard::TerminalClipboard::default();
+    runtime.block_on(run_loop(
+        &mut terminal,
+        crossterm::event::EventStream::new(),
+        cfg,
+        &mut clipboard,
+        |_| {},
+    ))
+}

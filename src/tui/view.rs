@@ -1,0 +1,742 @@
+//! Drawing the console from [`App`] state. Views never do I/O; every string that came
+//! from a file is sanitized here before it reaches the terminal.
+
+use super::app::{App, DetailsPane};
+use super::keymap::KEYMAP;
+use crate::store::index::IndexedRun;
+use crate::text::sanitize;
+use ratatui::layout::{Constraint, Direction, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+use serde_json::Value;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+/// Colours, or none at all (`NO_COLOR`).
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colours unless `NO_COLOR` is set (to anything non-empty).
+    pub fn from_env() -> Theme {
+        Theme {
+            color: std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+
+    fn fg(&self, c: Color) -> Style {
+        if self.color {
+            Style::default().fg(c)
+        } else {
+            Style::default()
+        }
+    }
+
+    pub fn risk(&self, risk: &str) -> Style {
+        match risk {
+            "GREEN" => self.fg(Color::Green),
+            "YELLOW" => self.fg(Color::Yellow),
+            "RED" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            "ERROR" => self.fg(Color::LightRed).add_modifier(Modifier::BOLD),
+            _ => self.fg(Color::Gray),
+        }
+    }
+
+    pub fn status(&self, status: &str) -> Style {
+        match status {
+            "OK" => self.fg(Color::Green),
+            "BLOCKED" => self.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            "ERROR" => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            _ => Style::default(),
+        }
+    }
+
+    fn dim(&self) -> Style {
+        if self.color {
+            Style::default().fg(Color::DarkGray)
+        } else {
+            Style::default().add_modifier(Modifier::DIM)
+        }
+    }
+
+    fn error(&self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    fn key(&self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
+    fn title(&self) -> Style {
+        Style::default().add_modifier(Modifier::BOLD)
+    }
+
+    fn selected(&self) -> Style {
+        if self.color {
+            Style::default()
+                .bg(Color::Blue)
+                .fg(Color::White)
+                .add_modifier(Modifier::BOLD)
+        } else {
+            Style::default().add_modifier(Modifier::REVERSED)
+        }
+    }
+}
+
+/// Cut `s` to `width` terminal columns (CJK and emoji count double), marking the cut.
+pub fn fit(s: &str, width: usize) -> String {
+    if s.width() <= width {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > width {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// A run_id short enough for the list: `run_` dropped, the middle elided.
+pub fn short_id(id: &str) -> String {
+    let s = id.strip_prefix("run_").unwrap_or(id);
+    let chars: Vec<char> = s.chars().collect();
+    if chars.len() <= 13 {
+        return s.to_owned();
+    }
+    let head: String = chars[..6].iter().collect();
+    let tail: String = chars[chars.len() - 6..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+fn local_time(app: &App, us: i64, with_date: bool) -> String {
+    let secs = us.div_euclid(1_000_000) + app.utc_offset_secs as i64;
+    let Some(t) = chrono::DateTime::from_timestamp(secs, 0) else {
+        return "?".into();
+    };
+    if with_date {
+        t.format("%Y-%m-%d %H:%M:%S").to_string()
+    } else {
+        t.format("%m-%d %H:%M:%S").to_string()
+    }
+}
+
+/// Draw the whole console.
+pub fn render(f: &mut Frame<'_>, app: &App, theme: Theme) {
+    let area = f.area();
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    render_header(f, rows[0], app, theme);
+    match &app.details {
+        Some(d) => {
+            let wide = area.width >= 120;
+            let split = Layout::default()
+                .direction(if wide {
+                    Direction::Horizontal
+                } else {
+                    Direction::Vertical
+                })
+                .constraints(if wide {
+                    [Constraint::Percentage(48), Constraint::Percentage(52)]
+                } else {
+                    [Constraint::Percentage(40), Constraint::Percentage(60)]
+                })
+                .split(rows[1]);
+            render_list(f, split[0], app, theme);
+            render_details(f, split[1], app, d, theme);
+        }
+        None => render_list(f, rows[1], app, theme),
+    }
+    render_filter_bar(f, rows[2], app, theme);
+    render_status(f, rows[3], app, theme);
+    if app.help {
+        render_help(f, area, theme);
+    }
+}
+
+fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let mut spans = vec![
+        Span::styled(" rmos ", theme.title()),
+        Span::styled(sanitize(&app.root_label), theme.dim()),
+    ];
+    let count = match app.match_count {
+        Some(n) if app.filter.is_empty() => format!("  {n} runs"),
+        Some(n) => format!("  {n} matching"),
+        None => "  counting…".into(),
+    };
+    spans.push(Span::raw(count));
+    if app.invalid_total > 0 {
+        spans.push(Span::styled(
+            format!("  {} invalid files", app.invalid_total),
+            theme.error(),
+        ));
+    }
+    if app.follow {
+        spans.push(Span::styled("  [following]", theme.key()));
+    } else if app.new_runs > 0 {
+        spans.push(Span::styled(
+            format!("  {} new (F to follow)", app.new_runs),
+            theme.key().add_modifier(Modifier::BOLD),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Columns of the run list, chosen by the width available.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Time,
+    Id,
+    Mode,
+    Tool,
+    Status,
+    Risk,
+    Score,
+    Source,
+}
+
+impl Col {
+    fn title(self) -> &'static str {
+        match self {
+            Col::Time => "time",
+            Col::Id => "run",
+            Col::Mode => "mode",
+            Col::Tool => "tool",
+            Col::Status => "status",
+            Col::Risk => "risk",
+            Col::Score => "score",
+            Col::Source => "source",
+        }
+    }
+}
+
+fn cols_width(cols: &[(Col, u16)]) -> u16 {
+    cols.iter().map(|(_, w)| w + 1).sum()
+}
+
+/// The columns and their widths for an inner width (one space between columns):
+/// everything when it fits, then without source, mode, and tool, in that order.
+fn columns(inner: u16) -> Vec<(Col, u16)> {
+    let mut cols = vec![
+        (Col::Time, 14),
+        (Col::Id, 13),
+        (Col::Mode, 10),
+        (Col::Tool, 14),
+        (Col::Status, 7),
+        (Col::Risk, 7),
+        (Col::Score, 6),
+    ];
+    if inner >= cols_width(&cols) + 8 {
+        let rest = inner - cols_width(&cols);
+        cols.push((Col::Source, rest));
+        return cols;
+    }
+    for drop in [Col::Mode, Col::Tool] {
+        if cols_width(&cols) <= inner {
+            break;
+        }
+        cols.retain(|(k, _)| *k != drop);
+    }
+    let slack = inner.saturating_sub(cols_width(&cols));
+    if let Some(t) = cols
+        .iter_mut()
+        .find(|(k, _)| matches!(k, Col::Tool | Col::Mode))
+    {
+        t.1 += slack;
+    }
+    cols
+}
+
+fn cell_text(r: &IndexedRun, col: Col, width: u16, app: &App, theme: Theme) -> Cell<'static> {
+    let w = width as usize;
+    let plain = |s: &str| Cell::from(fit(&sanitize(s), w));
+    match col {
+        Col::Time => Cell::from(local_time(app, r.created_us, false)),
+        Col::Id => plain(&short_id(&r.run_id)),
+        Col::Mode => plain(r.mode.as_deref().unwrap_or("")),
+        Col::Tool => plain(r.tool_id.as_deref().unwrap_or("")),
+        Col::Status => {
+            let s = r.status.as_deref().unwrap_or("");
+            Cell::from(Span::styled(s.to_owned(), theme.status(s)))
+        }
+        Col::Risk => {
+            let risk = r.risk_level.as_deref().unwrap_or("UNKNOWN");
+            Cell::from(Span::styled(fit(&sanitize(risk), w), theme.risk(risk)))
+        }
+        Col::Score => Cell::from(
+            r.score
+                .map(|s| format!("{s:>6.2}"))
+                .unwrap_or_else(|| "     -".into()),
+        ),
+        Col::Source => plain(r.source.as_deref().unwrap_or("")),
+    }
+}
+
+fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let cols = columns(area.width.saturating_sub(2));
+    let header = Row::new(cols.iter().map(|(c, _)| c.title())).style(theme.title());
+    let visible_start = app.offset.min(app.rows.len());
+    let visible_end = (app.offset + app.list_height.max(1)).min(app.rows.len());
+    let visible = &app.rows[visible_start..visible_end];
+    let rows: Vec<Row> = visible
+        .iter()
+        .map(|r| {
+            if r.valid {
+                Row::new(cols.iter().map(|(c, w)| cell_text(r, *c, *w, app, theme)))
+            } else {
+                // Time and id as usual; the reason is drawn across the other columns below.
+                Row::new(
+                    cols.iter()
+                        .take(2)
+                        .map(|(c, w)| cell_text(r, *c, *w, app, theme)),
+                )
+                .style(theme.dim())
+            }
+        })
+        .collect();
+    let title = if app.loading && app.rows.is_empty() {
+        " runs (loading…) "
+    } else {
+        " runs "
+    };
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let constraints: Vec<Constraint> = cols.iter().map(|(_, w)| Constraint::Length(*w)).collect();
+    let table = Table::new(rows, constraints)
+        .header(header)
+        .block(block)
+        .row_highlight_style(theme.selected());
+    let mut state = TableState::default();
+    if !app.rows.is_empty() {
+        state.select(Some(app.selected - visible_start));
+    }
+    f.render_stateful_widget(table, area, &mut state);
+    // Invalid files: one line across the remaining columns with the reason.
+    let reason_x = area.x + 1 + cols.iter().take(2).map(|(_, w)| w + 1).sum::<u16>();
+    let reason_w = area.right().saturating_sub(1).saturating_sub(reason_x);
+    for (i, r) in visible.iter().enumerate() {
+        if r.valid || reason_w == 0 {
+            continue;
+        }
+        let y = area.y + 2 + i as u16;
+        if y >= area.bottom().saturating_sub(1) {
+            break;
+        }
+        let reason = r.error.as_deref().unwrap_or("invalid");
+        let text = fit(
+            &sanitize(&format!(
+                "INVALID {}/{}: {reason}",
+                r.partition, r.file_name
+            )),
+            reason_w as usize,
+        );
+        let style = if visible_start + i == app.selected {
+            theme.selected()
+        } else {
+            theme.error()
+        };
+        f.render_widget(
+            Paragraph::new(Span::styled(text, style)),
+            Rect {
+                x: reason_x,
+                y,
+                width: reason_w,
+                height: 1,
+            },
+        );
+    }
+    if app.rows.is_empty() && !app.loading {
+        let msg = if app.filter.is_empty() {
+            "No runs yet. New artifacts in the runs directory appear here as they are written."
+        } else {
+            "No run matches this filter. Press f to change it, Esc in the filter bar to go back."
+        };
+        let inner = Rect {
+            x: area.x + 2,
+            y: area.y + 2,
+            width: area.width.saturating_sub(4),
+            height: 2.min(area.height.saturating_sub(3)),
+        };
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(theme.dim())
+                .wrap(Wrap { trim: true }),
+            inner,
+        );
+    }
+}
+
+fn json_lines(v: &Value, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let mut cur: Vec<Span<'static>> = Vec::new();
+    json_into(v, 0, theme, &mut lines, &mut cur);
+    if !cur.is_empty() {
+        lines.push(Line::from(cur));
+    }
+    lines
+}
+
+fn scalar_span(v: &Value, theme: Theme) -> Span<'static> {
+    match v {
+        Value::String(_) => {
+            // JSON escaping makes control characters visible; sanitize catches the rest (bidi).
+            Span::styled(
+                sanitize(&serde_json::to_string(v).unwrap_or_default()),
+                theme.fg(Color::Green),
+            )
+        }
+        Value::Number(n) => Span::styled(n.to_string(), theme.fg(Color::Yellow)),
+        Value::Bool(b) => Span::styled(b.to_string(), theme.fg(Color::Magenta)),
+        Value::Null => Span::styled("null", theme.fg(Color::Magenta)),
+        _ => Span::raw(""),
+    }
+}
+
+fn json_into(
+    v: &Value,
+    indent: usize,
+    theme: Theme,
+    lines: &mut Vec<Line<'static>>,
+    cur: &mut Vec<Span<'static>>,
+) {
+    let pad = |n: usize| Span::raw("  ".repeat(n));
+    match v {
+        Value::Object(m) if !m.is_empty() => {
+            cur.push(Span::raw("{"));
+            lines.push(Line::from(std::mem::take(cur)));
+            let n = m.len();
+            for (i, (k, val)) in m.iter().enumerate() {
+                cur.push(pad(indent + 1));
+                cur.push(Span::styled(
+                    sanitize(&serde_json::to_string(k).unwrap_or_default()),
+                    theme.fg(Color::Cyan),
+                ));
+                cur.push(Span::raw(": "));
+                json_into(val, indent + 1, theme, lines, cur);
+                if i + 1 < n {
+                    cur.push(Span::raw(","));
+                }
+                lines.push(Line::from(std::mem::take(cur)));
+            }
+            cur.push(pad(indent));
+            cur.push(Span::raw("}"));
+        }
+        Value::Array(a) if !a.is_empty() => {
+            cur.push(Span::raw("["));
+            lines.push(Line::from(std::mem::take(cur)));
+            let n = a.len();
+            for (i, val) in a.iter().enumerate() {
+                cur.push(pad(indent + 1));
+                json_into(val, indent + 1, theme, lines, cur);
+                if i + 1 < n {
+                    cur.push(Span::raw(","));
+                }
+                lines.push(Line::from(std::mem::take(cur)));
+            }
+            cur.push(pad(indent));
+            cur.push(Span::raw("]"));
+        }
+        Value::Object(_) => cur.push(Span::raw("{}")),
+        Value::Array(_) => cur.push(Span::raw("[]")),
+        scalar => cur.push(scalar_span(scalar, theme)),
+    }
+}
+
+/// The details pane's lines (pure; used by the view and by tests).
+pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    let Some(c) = &d.content else {
+        lines.push(Line::from(Span::styled("loading…", theme.dim())));
+        return lines;
+    };
+    let label = |s: &str| Span::styled(format!("{s:<10}"), theme.dim());
+    let Some(a) = &c.artifact else {
+        lines.push(Line::from(Span::styled(
+            "INVALID ARTIFACT FILE",
+            theme.error(),
+        )));
+        lines.push(Line::from(vec![
+            label("file"),
+            Span::raw(sanitize(&c.path)),
+        ]));
+        lines.push(Line::from(vec![
+            label("reason"),
+            Span::styled(sanitize(c.error.as_deref().unwrap_or("")), theme.error()),
+        ]));
+        lines.push(Line::from(Span::styled(
+            "rmos never modifies or deletes it; fix or move the file, it is re-read automatically.",
+            theme.dim(),
+        )));
+        return lines;
+    };
+    let status = a.status.as_str();
+    lines.push(Line::from(vec![
+        Span::styled(sanitize(&a.run_id), theme.title()),
+        Span::raw("  "),
+        Span::styled(format!("[{status}]"), theme.status(status)),
+    ]));
+    let risk = a.decision.risk_level.clone();
+    lines.push(Line::from(vec![
+        label("risk"),
+        Span::styled(sanitize(&risk), theme.risk(&risk)),
+        Span::raw("   score "),
+        Span::raw(
+            a.decision
+                .score
+                .map(|s| format!("{s:.2}"))
+                .unwrap_or_else(|| "-".into()),
+        ),
+    ]));
+    lines.push(Line::from(vec![
+        label("mode"),
+        Span::raw(sanitize(&a.mode)),
+        Span::raw("   tool "),
+        Span::raw(sanitize(&a.tool_id)),
+    ]));
+    lines.push(Line::from(vec![
+        label("event"),
+        Span::raw(sanitize(&a.event_type)),
+    ]));
+    lines.push(Line::from(vec![
+        label("created"),
+        Span::raw(local_time(app, a.created_at_utc.epoch_micros(), true)),
+        Span::styled(" local  ", theme.dim()),
+        Span::raw(a.created_at_utc.to_isoformat()),
+    ]));
+    if let Some(src) = a.source() {
+        lines.push(Line::from(vec![label("source"), Span::raw(sanitize(&src))]));
+    }
+    if let Some(b) = &a.decision.block_reason {
+        lines.push(Line::from(vec![
+            label("blocked"),
+            Span::styled(sanitize(b), theme.status("BLOCKED")),
+        ]));
+    }
+    if !a.decision.warnings.is_empty() {
+        lines.push(Line::from(label("warnings")));
+        for w in &a.decision.warnings {
+            lines.push(Line::from(vec![
+                Span::raw("  - "),
+                Span::styled(sanitize(w), theme.fg(Color::Yellow)),
+            ]));
+        }
+    }
+    let verify_style = match c.verify.as_str() {
+        "ok" => theme.fg(Color::Green),
+        "placeholder" => theme.dim(),
+        _ => theme.error(),
+    };
+    lines.push(Line::from(vec![
+        label("hash"),
+        Span::raw(format!(
+            "feasibility {} ",
+            sanitize(&a.hashes.feasibility_sha256)
+        )),
+        Span::styled(c.verify.clone(), verify_style),
+    ]));
+    if let Some(detail) = &c.verify_detail {
+        lines.push(Line::from(Span::styled(
+            format!("          {}", sanitize(detail)),
+            verify_style,
+        )));
+    }
+    for (name, h) in [
+        ("toolpaths", &a.hashes.toolpaths_sha256),
+        ("gcode", &a.hashes.gcode_sha256),
+        ("opplan", &a.hashes.opplan_sha256),
+        ("snapshot", &a.hashes.snapshot_sha256),
+    ] {
+        if let Some(h) = h {
+            lines.push(Line::from(format!("          {name} {}", sanitize(h))));
+        }
+    }
+    if a.advisory_inputs.is_empty() {
+        lines.push(Line::from(vec![
+            label("advisory"),
+            Span::styled("none attached", theme.dim()),
+        ]));
+    } else {
+        lines.push(Line::from(label("advisory")));
+        for r in &a.advisory_inputs {
+            lines.push(Line::from(format!(
+                "  - {} ({}, {})",
+                sanitize(&r.advisory_id),
+                sanitize(&r.kind),
+                sanitize(&r.status)
+            )));
+        }
+    }
+    lines.push(Line::from(vec![
+        label("file"),
+        Span::raw(sanitize(&c.path)),
+    ]));
+    let sections: [(&str, Value); 4] = [
+        ("request summary", Value::Object(a.request_summary.clone())),
+        ("feasibility", Value::Object(a.feasibility.clone())),
+        (
+            "outputs",
+            serde_json::to_value(&a.outputs).unwrap_or(Value::Null),
+        ),
+        ("meta", Value::Object(a.meta.clone())),
+    ];
+    for (title, v) in sections {
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled(
+            format!("── {title} "),
+            theme.title(),
+        )));
+        lines.extend(json_lines(&v, theme));
+    }
+    lines
+}
+
+fn render_details(f: &mut Frame<'_>, area: Rect, app: &App, d: &DetailsPane, theme: Theme) {
+    let title = format!(
+        " details {}  (Esc close · J/K next/prev · j/k scroll) ",
+        short_id(&sanitize(&d.run_id))
+    );
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let lines = details_lines(app, d, theme);
+    let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
+    let p = Paragraph::new(lines)
+        .block(block)
+        .wrap(Wrap { trim: false })
+        .scroll((d.scroll.min(max_scroll), 0));
+    f.render_widget(p, area);
+}
+
+fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    match &app.input {
+        Some(input) => {
+            let mut spans = vec![Span::styled("filter> ", theme.key())];
+            let shown = sanitize(&input.text);
+            spans.push(Span::raw(shown.clone()));
+            if let Some(e) = &input.error {
+                spans.push(Span::styled(format!("   ✗ {e}"), theme.error()));
+            } else {
+                spans.push(Span::styled(
+                    "   Enter keep · Esc cancel · ↑/↓ history",
+                    theme.dim(),
+                ));
+            }
+            f.render_widget(Paragraph::new(Line::from(spans)), area);
+            let prefix: String = input.text.chars().take(input.cursor).collect();
+            let x = area.x + 8 + sanitize(&prefix).width() as u16;
+            f.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
+        }
+        None => {
+            let text = if app.filter_text.is_empty() {
+                vec![
+                    Span::styled("filter: none", theme.dim()),
+                    Span::styled(
+                        "  (f or / to filter, e.g. risk:red,yellow -status:ok since:2d)",
+                        theme.dim(),
+                    ),
+                ]
+            } else {
+                vec![
+                    Span::styled("filter: ", theme.dim()),
+                    Span::raw(sanitize(&app.filter_text)),
+                ]
+            };
+            f.render_widget(Paragraph::new(Line::from(text)), area);
+        }
+    }
+}
+
+fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let line = if let Some(e) = &app.error {
+        Line::from(Span::styled(sanitize(e), theme.error()))
+    } else if let Some((m, is_err)) = &app.message {
+        Line::from(Span::styled(
+            sanitize(m),
+            if *is_err { theme.error() } else { theme.key() },
+        ))
+    } else if let Some(p) = &app.reconcile {
+        Line::from(Span::styled(
+            format!(
+                "indexing: partition {}/{} ({}), {} files read",
+                p.partitions_done, p.partitions_total, p.current, p.files_parsed
+            ),
+            theme.dim(),
+        ))
+    } else {
+        let hints = if area.width >= 100 {
+            "j/k move · Enter details · f filter · c copy id · C copy JSON · F follow · ? help · q quit"
+        } else {
+            "j/k move · Enter details · f filter · c copy · ? help · q quit"
+        };
+        Line::from(Span::styled(hints, theme.dim()))
+    };
+    f.render_widget(Paragraph::new(line), area);
+}
+
+fn render_help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
+    let w = 96.min(area.width);
+    let two_columns = w >= 76;
+    let entry = |b: &super::keymap::Binding, width: usize| -> Vec<Span<'static>> {
+        vec![
+            Span::styled(format!("  {:<11}", b.label), theme.key()),
+            Span::raw(fit(b.help, width.saturating_sub(13))),
+        ]
+    };
+    let mut lines: Vec<Line> = vec![Line::from(Span::styled("Keys", theme.title()))];
+    if two_columns {
+        let half = KEYMAP.len().div_ceil(2);
+        let col_w = (w as usize - 2) / 2;
+        let (left, right) = KEYMAP.split_at(half);
+        for (i, b) in left.iter().enumerate() {
+            let mut spans = entry(b, col_w);
+            let used: usize = spans.iter().map(|s| s.content.width()).sum();
+            spans.push(Span::raw(" ".repeat(col_w.saturating_sub(used))));
+            if let Some(b) = right.get(i) {
+                spans.extend(entry(b, col_w));
+            }
+            lines.push(Line::from(spans));
+        }
+    } else {
+        for b in KEYMAP {
+            lines.push(Line::from(entry(b, w as usize - 2)));
+        }
+    }
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Filter", theme.title())));
+    for l in [
+        "  risk:red,yellow  mode:  tool:  status:  source:  event:  verify:ok|mismatch|…",
+        "  -term negates · score<50 (<= > >= = !=) · id:run_5eed (prefix)",
+        "  since:2d / 12h / 2025-12-01 · until:2025-12-24 · other words search",
+        "  run_id, tool, warnings and block reason · \"quotes\" keep spaces",
+    ] {
+        lines.push(Line::from(fit(l, w as usize - 2)));
+    }
+    lines.push(Line::from(Span::styled(
+        "any key closes this help",
+        theme.dim(),
+    )));
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" help ")),
+        r,
+    );
+}

@@ -1,0 +1,423 @@
+//! Background workers of the console: the query worker (pages, counts, details) and the
+//! reconciler (notify watcher + periodic scans keeping the index in line with the files).
+//! Both own their SQLite connection and answer with [`Msg`]s on the UI's channel.
+
+use super::app::{Anchor, Cmd, Details, Msg, Page};
+use crate::config::DataRoot;
+use crate::filter::Filter;
+use crate::store::index::{Cursor, Direction, IndexError, PageRequest, ReconcileMode, RunIndex};
+use crate::store::verify::verify_artifact;
+use chrono::Utc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Requests to the query worker (the data-reading [`Cmd`]s).
+pub type QueryReq = Cmd;
+
+/// Start a data worker: its own connection, answering [`Cmd`]s with [`Msg`]s. Bursts are
+/// coalesced (only the newest generation's queries and counts run). `newest` is the newest
+/// count generation the console asked for: a running count of an older one is interrupted,
+/// so a slow count (text search over a million runs) never delays the next one.
+pub fn spawn_data_worker(
+    name: &str,
+    root: DataRoot,
+    out: UnboundedSender<Msg>,
+    newest: Arc<AtomicU64>,
+) -> mpsc::Sender<QueryReq> {
+    let (tx, rx) = mpsc::channel::<QueryReq>();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let index = match RunIndex::open(&root) {
+                Ok(i) => i,
+                Err(e) => {
+                    let _ = out.send(Msg::ReconcileFailed(format!("cannot open the index: {e}")));
+                    return;
+                }
+            };
+            let working = Arc::new(AtomicU64::new(0));
+            {
+                let (working, newest) = (working.clone(), newest.clone());
+                index.connection().progress_handler(
+                    10_000,
+                    Some(move || working.load(Ordering::Relaxed) < newest.load(Ordering::Relaxed)),
+                );
+            }
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let newest_gen = batch.iter().filter_map(generation_of).max();
+                for req in batch {
+                    if generation_of(&req).is_some_and(|g| Some(g) < newest_gen) {
+                        continue;
+                    }
+                    working.store(generation_of(&req).unwrap_or(u64::MAX), Ordering::Relaxed);
+                    if let Some(msg) = answer(&index, req) {
+                        if out.send(msg).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+        .expect("spawn data worker");
+    tx
+}
+
+fn generation_of(c: &Cmd) -> Option<u64> {
+    match c {
+        Cmd::Query { generation, .. } | Cmd::Count { generation, .. } => Some(*generation),
+        _ => None,
+    }
+}
+
+fn interrupted(e: &IndexError) -> bool {
+    matches!(e, IndexError::Sql { source, .. } if source.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted))
+}
+
+fn page(
+    index: &RunIndex,
+    filter: &Filter,
+    direction: Direction,
+    bound: Option<(Cursor, bool)>,
+    limit: usize,
+) -> Result<(Vec<crate::store::index::IndexedRun>, bool), IndexError> {
+    index.page(&PageRequest {
+        filter: filter.clone(),
+        include_invalid: true,
+        direction,
+        bound,
+        limit,
+        now: Utc::now(),
+    })
+}
+
+fn window(
+    index: &RunIndex,
+    filter: &Filter,
+    anchor: &Anchor,
+    limit: usize,
+) -> Result<Page, IndexError> {
+    Ok(match anchor {
+        Anchor::Top => {
+            let (rows, more) = page(index, filter, Direction::Older, None, limit)?;
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: false,
+                more_after: more,
+            }
+        }
+        Anchor::Bottom => {
+            let (mut rows, more) = page(index, filter, Direction::Newer, None, limit)?;
+            rows.reverse();
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: more,
+                more_after: false,
+            }
+        }
+        Anchor::After(k) => {
+            let (rows, more) = page(
+                index,
+                filter,
+                Direction::Older,
+                Some((k.clone(), false)),
+                limit,
+            )?;
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: true,
+                more_after: more,
+            }
+        }
+        Anchor::Before(k) => {
+            let (mut rows, more) = page(
+                index,
+                filter,
+                Direction::Newer,
+                Some((k.clone(), false)),
+                limit,
+            )?;
+            rows.reverse();
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: more,
+                more_after: true,
+            }
+        }
+        Anchor::Around(k) => {
+            let half = (limit / 2).max(1);
+            let (mut newer, more_before) = page(
+                index,
+                filter,
+                Direction::Newer,
+                Some((k.clone(), false)),
+                half,
+            )?;
+            newer.reverse();
+            let (older, more_after) = page(
+                index,
+                filter,
+                Direction::Older,
+                Some((k.clone(), true)),
+                half,
+            )?;
+            newer.extend(older);
+            Page {
+                anchor: anchor.clone(),
+                rows: newer,
+                more_before,
+                more_after,
+            }
+        }
+    })
+}
+
+/// Load what the details pane shows for one file.
+pub fn load_details(index: &RunIndex, partition: &str, file_name: &str) -> Details {
+    match index.store().load(partition, file_name) {
+        Ok((a, path)) => {
+            let (outcome, detail) = verify_artifact(&a);
+            Details {
+                partition: partition.to_owned(),
+                file_name: file_name.to_owned(),
+                path: path.display().to_string(),
+                artifact: Some(Box::new(a)),
+                error: None,
+                verify: outcome.as_str().to_owned(),
+                verify_detail: detail,
+            }
+        }
+        Err((path, reason)) => Details {
+            partition: partition.to_owned(),
+            file_name: file_name.to_owned(),
+            path: path.display().to_string(),
+            artifact: None,
+            error: Some(reason),
+            verify: "invalid".into(),
+            verify_detail: None,
+        },
+    }
+}
+
+fn answer(index: &RunIndex, req: QueryReq) -> Option<Msg> {
+    Some(match req {
+        Cmd::Query {
+            generation,
+            filter,
+            anchor,
+            limit,
+        } => match window(index, &filter, &anchor, limit) {
+            Ok(page) => Msg::Page { generation, page },
+            Err(e) => Msg::QueryFailed {
+                generation,
+                error: e.to_string(),
+            },
+        },
+        Cmd::Count { generation, filter } => match index.count(&filter, true, Utc::now()) {
+            Ok(count) => Msg::Count { generation, count },
+            Err(e) if interrupted(&e) => return None,
+            Err(e) => Msg::QueryFailed {
+                generation,
+                error: e.to_string(),
+            },
+        },
+        Cmd::CountNewer { filter, than } => match index.count_newer(&filter, &than, 100_000) {
+            Ok(count) => Msg::Newer { count },
+            Err(_) => return None,
+        },
+        Cmd::LoadDetails {
+            partition,
+            file_name,
+        } => {
+            let details = Box::new(load_details(index, &partition, &file_name));
+            Msg::Details {
+                partition,
+                file_name,
+                details,
+            }
+        }
+        Cmd::LoadRecord {
+            partition,
+            file_name,
+            label,
+        } => {
+            let path = index.store().partition_dir(&partition).join(&file_name);
+            let text = crate::store::runs::read_limited(&path).and_then(|b| {
+                String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".to_owned())
+            });
+            Msg::Record { label, text }
+        }
+        Cmd::Copy { .. } | Cmd::Rescan | Cmd::Quit => return None,
+    })
+}
+
+/// Requests to the reconciler.
+#[derive(Debug)]
+pub enum ReconcileReq {
+    /// Something changed under the runs root.
+    Changed,
+    /// The watcher lost events (overflow) or failed: compare every file.
+    Full,
+    /// The user asked for a full rescan.
+    Rescan,
+}
+
+/// Timing of the reconciler.
+#[derive(Debug, Clone, Copy)]
+pub struct ReconcileTiming {
+    /// Quick pass (changed partitions) this often even without watcher events.
+    pub quick: Duration,
+    /// Full pass this often.
+    pub full: Duration,
+    /// Wait this long after a watcher event for the burst to settle.
+    pub debounce: Duration,
+}
+
+impl Default for ReconcileTiming {
+    fn default() -> Self {
+        ReconcileTiming {
+            quick: Duration::from_secs(1),
+            full: Duration::from_secs(300),
+            debounce: Duration::from_millis(60),
+        }
+    }
+}
+
+fn is_own_path(p: &Path, runs_root: &Path) -> bool {
+    p.strip_prefix(runs_root)
+        .ok()
+        .and_then(|rel| rel.components().next())
+        .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with('_'))
+}
+
+/// Start the reconciler and its filesystem watcher. Returns the request channel.
+pub fn spawn_reconciler(
+    root: DataRoot,
+    out: UnboundedSender<Msg>,
+    timing: ReconcileTiming,
+) -> mpsc::Sender<ReconcileReq> {
+    let (tx, rx) = mpsc::channel::<ReconcileReq>();
+    let watcher_tx = tx.clone();
+    std::thread::Builder::new()
+        .name("rmos-reconcile".into())
+        .spawn(move || {
+            let mut index = match RunIndex::open(&root) {
+                Ok(i) => i,
+                Err(e) => {
+                    let _ = out.send(Msg::ReconcileFailed(format!("cannot open the index: {e}")));
+                    return;
+                }
+            };
+            let runs_root: PathBuf = root.runs_dir.clone();
+            let mut watcher = None;
+            let mut last_full = Instant::now();
+            let mut mode = ReconcileMode::Quick;
+            loop {
+                if watcher.is_none() {
+                    watcher = start_watcher(&runs_root, watcher_tx.clone(), &out);
+                }
+                let started = Instant::now();
+                let mut last_progress = Instant::now();
+                let result = index.reconcile(mode, &mut |p| {
+                    if last_progress.elapsed() > Duration::from_millis(100)
+                        || p.partitions_done == p.partitions_total
+                    {
+                        last_progress = Instant::now();
+                        let _ = out.send(Msg::Reconcile(p.clone()));
+                    }
+                });
+                let sent = match result {
+                    Ok(stats) => {
+                        let invalid_total = index.invalid_count().unwrap_or(0);
+                        if mode == ReconcileMode::Full {
+                            last_full = Instant::now();
+                        }
+                        if stats.changed() && started.elapsed() > Duration::from_secs(5) {
+                            let _ = index.connection().execute_batch("PRAGMA optimize");
+                        }
+                        out.send(Msg::ReconcileDone {
+                            changed: stats.changed(),
+                            invalid_total,
+                        })
+                    }
+                    Err(e) => out.send(Msg::ReconcileFailed(e.to_string())),
+                };
+                if sent.is_err() {
+                    return; // the console is gone
+                }
+                // Wait for a change, a request or the next periodic pass.
+                mode = match rx.recv_timeout(timing.quick) {
+                    Ok(req) => {
+                        let mut m = match req {
+                            ReconcileReq::Changed => ReconcileMode::Quick,
+                            ReconcileReq::Full | ReconcileReq::Rescan => ReconcileMode::Full,
+                        };
+                        // Let a burst of events settle, then run once for all of them.
+                        std::thread::sleep(timing.debounce);
+                        while let Ok(more) = rx.try_recv() {
+                            if !matches!(more, ReconcileReq::Changed) {
+                                m = ReconcileMode::Full;
+                            }
+                        }
+                        m
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        if last_full.elapsed() > timing.full {
+                            ReconcileMode::Full
+                        } else {
+                            ReconcileMode::Quick
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                };
+            }
+        })
+        .expect("spawn reconciler");
+    tx
+}
+
+fn start_watcher(
+    runs_root: &Path,
+    tx: mpsc::Sender<ReconcileReq>,
+    out: &UnboundedSender<Msg>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    if !runs_root.is_dir() {
+        return None; // polled until it exists
+    }
+    let root = runs_root.to_path_buf();
+    let handler = move |res: notify::Result<notify::Event>| {
+        let req = match res {
+            Ok(ev) if ev.need_rescan() => ReconcileReq::Full,
+            Ok(ev) if !ev.paths.is_empty() && ev.paths.iter().all(|p| is_own_path(p, &root)) => {
+                return
+            }
+            Ok(_) => ReconcileReq::Changed,
+            Err(_) => ReconcileReq::Full,
+        };
+        let _ = tx.send(req);
+    };
+    let result = notify::recommended_watcher(handler).and_then(|mut w| {
+        w.watch(runs_root, RecursiveMode::Recursive)?;
+        Ok(w)
+    });
+    match result {
+        Ok(w) => Some(w),
+        Err(e) => {
+            let _ = out.send(Msg::WatcherNotice(format!(
+                "live file watching unavailable ({e}); scanning every second instead (raise fs.inotify.max_user_watches to fix)"
+            )));
+            None
+        }
+    }
+}

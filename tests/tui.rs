@@ -1,0 +1,304 @@
+//! Console rendering (TestBackend + insta snapshots at 80×24 and 120×40) and the real
+//! event loop over a temp data root.
+
+mod common;
+
+use common::store_example_copy;
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use rmos::config::DataRoot;
+use rmos::domain::{RunArtifact, Timestamp};
+use rmos::filter::Filter;
+use rmos::store::index::{ReconcileMode, RunIndex, RunQuery};
+use rmos::tui::app::{Anchor, App, Msg, Page};
+use rmos::tui::clipboard::MemoryClipboard;
+use rmos::tui::view::{render, Theme};
+use rmos::tui::worker::{load_details, ReconcileTiming};
+use rmos::tui::{run_loop, ConsoleConfig};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+fn key(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
+}
+
+fn code(c: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+}
+
+/// The rendered screen as text, temp paths replaced.
+fn screen(app: &App, w: u16, h: u16, tmp: &Path) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render(f, app, Theme { color: false }))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        let mut x = 0;
+        while x < w {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            // A wide character covers the next cell too.
+            x += unicode_width::UnicodeWidthStr::width(sym).max(1) as u16;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.replace(&tmp.display().to_string(), "<DATA>")
+}
+
+/// An app showing the reference store_example (plus extra files) as the console would.
+fn loaded_app(root: &Path, w: u16, h: u16) -> (App, RunIndex) {
+    let mut index = RunIndex::open(&DataRoot::at(root)).unwrap();
+    index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
+    let mut q = RunQuery::new(Filter::default(), 200);
+    q.include_invalid = true;
+    let rows = index.query(&q).unwrap().runs;
+    let mut app = App::new("~/data/runs/rmos".into());
+    app.update(Msg::Resize {
+        width: w,
+        height: h,
+    });
+    let _ = app.init();
+    let count = rows.iter().filter(|r| r.valid).count() as u64;
+    app.update(Msg::Page {
+        generation: 0,
+        page: Page {
+            anchor: Anchor::Top,
+            rows,
+            more_before: false,
+            more_after: false,
+        },
+    });
+    app.update(Msg::Count {
+        generation: 0,
+        count,
+    });
+    (app, index)
+}
+
+fn write_hostile_run(root: &Path) {
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = "run_hostile0000000000000000000000001".into();
+    a.created_at_utc = Timestamp::parse("2025-12-23T19:00:00Z").unwrap();
+    a.tool_id = "ロゼット🎸".into();
+    a.decision.warnings = vec![
+        "\u{1b}[2J\u{1b}[31mscreen wiped\u{1b}[0m".into(),
+        "bidi \u{202e}gnp.exe".into(),
+    ];
+    rmos::store::runs::RunStore::new(root.join("runs/rmos"))
+        .put(&a)
+        .unwrap();
+    let broken = root.join("runs/rmos/2025-12-23/run_broken.json");
+    std::fs::write(&broken, b"{\"run_id\": 5").unwrap();
+    // Invalid files sort by mtime: pin it so snapshots are stable.
+    let when = std::time::UNIX_EPOCH + Duration::from_secs(1_766_520_000); // 2025-12-23T20:00:00Z
+    std::fs::File::options()
+        .write(true)
+        .open(&broken)
+        .unwrap()
+        .set_modified(when)
+        .unwrap();
+}
+
+#[test]
+fn snapshot_list() {
+    let root = store_example_copy();
+    write_hostile_run(root.path());
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (app, _) = loaded_app(root.path(), w, h);
+        insta::assert_snapshot!(format!("list_{w}x{h}"), screen(&app, w, h, root.path()));
+    }
+}
+
+#[test]
+fn snapshot_filter_parse_error_keeps_last_valid_filter() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, _) = loaded_app(root.path(), w, h);
+        app.update(key('/'));
+        for c in "risk:red rsk:".chars() {
+            app.update(key(c));
+        }
+        // "risk:red rsk" was valid (a text search); "risk:red rsk:" is not.
+        assert_eq!(
+            app.filter_text, "risk:red rsk",
+            "the last valid filter stays active"
+        );
+        assert!(app.input.as_ref().unwrap().error.is_some());
+        insta::assert_snapshot!(
+            format!("filter_error_{w}x{h}"),
+            screen(&app, w, h, root.path())
+        );
+    }
+}
+
+#[test]
+fn snapshot_details_pane() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        // Select the run with an advisory link (run 2).
+        while app.selected_row().unwrap().run_id != "run_5eed0000000000000000000000000002" {
+            app.update(key('j'));
+        }
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(cmds.len(), 1);
+        let d = app.details.clone().unwrap();
+        let details = Box::new(load_details(&index, &d.partition, &d.file_name));
+        app.update(Msg::Details {
+            partition: d.partition,
+            file_name: d.file_name,
+            details,
+        });
+        insta::assert_snapshot!(format!("details_{w}x{h}"), screen(&app, w, h, root.path()));
+    }
+}
+
+#[test]
+fn snapshot_help_overlay() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, _) = loaded_app(root.path(), w, h);
+        app.update(key('?'));
+        insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&app, w, h, root.path()));
+    }
+}
+
+#[test]
+fn snapshot_hostile_strings_are_escaped() {
+    let root = store_example_copy();
+    write_hostile_run(root.path());
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        // The invalid file sorts by its mtime (now), above the hostile run.
+        assert_eq!(app.selected_row().unwrap().run_id, "run_broken");
+        app.update(key('j'));
+        assert!(app
+            .selected_row()
+            .unwrap()
+            .run_id
+            .starts_with("run_hostile"));
+        app.update(code(KeyCode::Enter));
+        let d = app.details.clone().unwrap();
+        let details = Box::new(load_details(&index, &d.partition, &d.file_name));
+        app.update(Msg::Details {
+            partition: d.partition,
+            file_name: d.file_name,
+            details,
+        });
+        let text = screen(&app, w, h, root.path());
+        assert!(
+            !text.contains('\u{1b}'),
+            "no raw escape reaches the terminal"
+        );
+        assert!(
+            !text.contains('\u{202e}'),
+            "no raw bidi override reaches the terminal"
+        );
+        insta::assert_snapshot!(format!("hostile_{w}x{h}"), text);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The real event loop, headless.
+
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn event_loop_shows_new_files_and_drops_deleted_partitions() {
+    let root = store_example_copy();
+    let data = root.path().to_path_buf();
+    let (keys_tx, keys_rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen_in_loop = seen.clone();
+    let clipboard = MemoryClipboard::default();
+    let copied = clipboard.copied.clone();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let mut cfg = ConsoleConfig::new(DataRoot::at(&data));
+        cfg.timing = ReconcileTiming {
+            quick: Duration::from_millis(200),
+            ..ReconcileTiming::default()
+        };
+        let mut clip = clipboard;
+        let input = tokio_stream_from(keys_rx);
+        rt.block_on(run_loop(&mut term, input, cfg, &mut clip, |app| {
+            *seen_in_loop.lock().unwrap() = app.rows.iter().map(|r| r.run_id.clone()).collect();
+        }))
+    });
+    let ids = || seen.lock().unwrap().clone();
+    wait_for("the reference runs", Duration::from_secs(10), || {
+        ids().len() == 8
+    });
+
+    // A new artifact written by another process appears within a second.
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = "run_live".into();
+    a.created_at_utc = Timestamp::parse("2025-12-24T08:00:00Z").unwrap();
+    rmos::store::runs::RunStore::new(root.path().join("runs/rmos"))
+        .put(&a)
+        .unwrap();
+    let t = Instant::now();
+    wait_for("the new run", Duration::from_secs(5), || {
+        ids().contains(&"run_live".to_string())
+    });
+    eprintln!("new run visible after {:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_millis(1500));
+
+    // Copy the selected run id.
+    keys_tx
+        .send(Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('c'),
+            KeyModifiers::NONE,
+        ))))
+        .unwrap();
+    wait_for("the copy", Duration::from_secs(5), || {
+        !copied.lock().unwrap().is_empty()
+    });
+    assert_eq!(
+        copied.lock().unwrap()[0],
+        "run_live",
+        "following: the newest run is selected"
+    );
+
+    // Deleting a partition removes its runs.
+    std::fs::remove_dir_all(root.path().join("runs/rmos/2025-12-22")).unwrap();
+    wait_for(
+        "the deleted partition to vanish",
+        Duration::from_secs(5),
+        || !ids().contains(&"run_5eed0000000000000000000000000001".to_string()),
+    );
+    assert_eq!(ids().len(), 8);
+
+    keys_tx
+        .send(Ok(Event::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::NONE,
+        ))))
+        .unwrap();
+    handle.join().unwrap().unwrap();
+}
+
+/// A `Stream` over an unbounded receiver (tests feed keys through it).
+fn tokio_stream_from<T>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures_util::Stream<Item = T> + Unpin {
+    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+}
