@@ -385,3 +385,140 @@ fn db_and_index_commands() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("ws_nope not found"));
 }
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn score_single_records_a_verifiable_art_studio_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let design = write(
+        dir.path(),
+        "d.json",
+        r#"{"design": {"outer_diameter_mm": 100, "inner_diameter_mm": 20, "ring_count": 3, "pattern_type": "herringbone"},
+            "ctx": {"material_id": "default-ebony", "tool_id": "default-vbit"}, "workflow_mode": null}"#,
+    );
+    let out = rmos(dir.path(), &["score", design.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["result"]["score"], 83.64, "the reference's legacy vector");
+    assert_eq!(v["result"]["risk_bucket"], "YELLOW");
+    let run_id = v["run_id"].as_str().unwrap().to_owned();
+    assert!(run_id.starts_with("run_") && run_id.len() == 36);
+
+    let show = stdout_json(&rmos(dir.path(), &["logs", "show", &run_id, "--json"]));
+    assert_eq!(show["mode"], "art_studio");
+    assert_eq!(show["tool_id"], "default-vbit");
+    assert_eq!(show["status"], "OK");
+    assert_eq!(show["decision"]["risk_level"], "YELLOW");
+    assert_eq!(show["feasibility"]["overall_score"], 83.64);
+    assert_eq!(show["feasibility"]["risk_level"], "YELLOW");
+    assert_eq!(show["meta"]["source"], "feasibility_single");
+    assert_eq!(show["verify"]["outcome"], "ok");
+    let verify = rmos(dir.path(), &["runs", "verify", "--json"]);
+    assert_eq!(verify.status.code(), Some(0));
+    assert_eq!(stdout_json(&verify)["summary"]["ok"], 1);
+}
+
+#[test]
+fn score_dry_run_records_nothing_and_saw_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let design = write(
+        dir.path(),
+        "d.json",
+        r#"{"outer_diameter_mm": 100, "inner_diameter_mm": 20, "ring_params": []}"#,
+    );
+    let out = rmos(
+        dir.path(),
+        &["score", design.to_str().unwrap(), "--dry-run", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_json(&out)["run_id"], Value::Null);
+    assert!(!dir.path().join("runs").exists(), "nothing written");
+
+    let saw = write(
+        dir.path(),
+        "s.json",
+        r#"{"design": {"outer_diameter_mm": 100, "inner_diameter_mm": 20}, "ctx": {"tool_id": "saw:blade_10in"}}"#,
+    );
+    let out = rmos(dir.path(), &["score", saw.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("saw engine not supported"),
+        "{}",
+        stderr(&out)
+    );
+
+    let bad = write(
+        dir.path(),
+        "b.json",
+        r#"{"outer_diameter_mm": 100, "inner_diameter_mm": 20, "rings": 3}"#,
+    );
+    let out = rmos(dir.path(), &["score", bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("unknown field \"rings\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("runs").exists());
+}
+
+#[test]
+fn score_batch_reports_bad_lines_and_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        r#"{"outer_diameter_mm": 100, "inner_diameter_mm": 20, "ring_params": []}"#,
+        r#"{not json"#,
+        r#"{"design": {"outer_diameter_mm": 110, "inner_diameter_mm": 100, "ring_count": 14, "pattern_type": "radial"}, "ctx": {"material_id": "default-ebony", "tool_id": "default-vbit"}, "workflow_mode": null}"#,
+        "",
+        r#"{"outer_diameter_mm": -5, "inner_diameter_mm": 20}"#,
+    ];
+    let file = write(dir.path(), "b.jsonl", &lines.join("\n"));
+    let out = rmos(
+        dir.path(),
+        &["score", "--batch", file.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed line makes the batch fail"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("line 2: malformed JSON"), "{err}");
+    assert!(
+        err.contains("line 5: outer_diameter_mm must be greater than 0"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 designs scored, 2 runs recorded, 2 failed"),
+        "{err}"
+    );
+    let rows: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[2]["line"], 3);
+    assert_eq!(
+        rows[2]["result"]["score"], 62.27,
+        "the reference's RED legacy vector"
+    );
+    // The RED design was recorded BLOCKED with the reference's reason.
+    let id = rows[2]["run_id"].as_str().unwrap();
+    let show = stdout_json(&rmos(dir.path(), &["logs", "show", id, "--json"]));
+    assert_eq!(show["status"], "BLOCKED");
+    assert_eq!(
+        show["decision"]["block_reason"],
+        "Risk level RED - operation blocked"
+    );
+    assert_eq!(show["meta"]["source"], "feasibility_batch");
+    let recent = stdout_json(&rmos(
+        dir.path(),
+        &["logs", "recent", "--source", "feasibility_batch", "--json"],
+    ));
+    assert_eq!(recent["total"], 2);
+}

@@ -9,6 +9,7 @@ mod index;
 mod logs;
 mod progress;
 mod runs;
+mod score;
 mod sessions;
 pub use runs::VerifyRow;
 
@@ -48,6 +49,8 @@ pub enum Command {
     /// The derived SQLite run index
     #[command(subcommand)]
     Index(IndexCommand),
+    /// Feasibility of a rosette design; records an art_studio run
+    Score(ScoreArgs),
     /// Database migrations
     #[command(subcommand)]
     Db(DbCommand),
@@ -91,6 +94,24 @@ pub enum SessionsCommand {
     },
     /// One workflow session
     Show { session_id: String },
+}
+
+/// Arguments of `rmos score`.
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// A design (RosetteParamSpec or legacy form) or {"design", "ctx", "workflow_mode"}; - for stdin
+    #[arg(
+        value_name = "FILE",
+        required_unless_present = "batch",
+        conflicts_with = "batch"
+    )]
+    pub file: Option<PathBuf>,
+    /// Score one design per line of a JSON Lines file (progress on stderr)
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub batch: Option<PathBuf>,
+    /// Score only; record nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Filters of `rmos logs recent` (the reference's logs v1 parameters plus `--filter`).
@@ -212,6 +233,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
+        Some(Command::Score(args)) => match (&args.batch, &args.file) {
+            (Some(batch), _) => score::batch(&ctx, batch, args.dry_run),
+            (None, Some(file)) => score::single(&ctx, file, args.dry_run),
+            (None, None) => Err(Failure::usage(
+                "rmos score needs FILE or --batch FILE.jsonl",
+            )),
+        },
         Some(Command::Db(DbCommand::Status)) => db::status(&ctx),
         Some(Command::Sessions(SessionsCommand::List {
             status,

@@ -88,12 +88,14 @@ pub fn create_run_from_feasibility(
         Some(Value::Object(m)) => m.clone(),
         _ => JsonMap::new(),
     };
+    let fresh_id = opts.run_id.is_none();
     let mut req = PersistRequest::new(
         opts.run_id.unwrap_or_else(new_run_id),
         mode,
         tool_id,
         status,
     );
+    req.fresh_id = fresh_id;
     req.request_summary = request_summary;
     req.feasibility = feasibility;
     req.feasibility_sha256 = Some(sha);

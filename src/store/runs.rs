@@ -135,6 +135,15 @@ pub fn new_run_id() -> String {
     format!("run_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// Does `run_id` have the form [`new_run_id`] generates (`run_` + 32 lower-case hex)?
+pub fn is_generated_run_id(run_id: &str) -> bool {
+    run_id.len() == 36
+        && run_id.starts_with("run_")
+        && run_id[4..]
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// Is `name` a partition directory name (`YYYY-MM-DD`, a real date)?
 pub fn is_partition_name(name: &str) -> bool {
     name.len() == 10 && chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").is_ok()
@@ -428,6 +437,23 @@ impl RunStore {
     /// Durably persist a new artifact in the partition of its `created_at_utc`.
     /// Refused when the run_id exists in any partition. Returns the file path.
     pub fn put(&self, artifact: &RunArtifact) -> Result<PathBuf, StoreError> {
+        self.put_checked(artifact, true)
+    }
+
+    /// [`RunStore::put`] for a run_id [`new_run_id`] has just generated (122 random bits):
+    /// it cannot exist in another partition, so the cross-partition scan — one `stat` per
+    /// day folder, which would make every write slower as the store ages — is skipped.
+    /// A clash in the target partition is still refused by the no-replace rename. Ids that
+    /// do not have the generated form get the full check.
+    pub fn put_fresh(&self, artifact: &RunArtifact) -> Result<PathBuf, StoreError> {
+        self.put_checked(artifact, !is_generated_run_id(&artifact.run_id))
+    }
+
+    fn put_checked(
+        &self,
+        artifact: &RunArtifact,
+        scan_partitions: bool,
+    ) -> Result<PathBuf, StoreError> {
         validate_new_run_id(&artifact.run_id)?;
         let bytes = artifact.to_file_bytes();
         if bytes.len() as u64 > MAX_ARTIFACT_BYTES {
@@ -448,8 +474,16 @@ impl RunStore {
         // The uniqueness check spans partitions, so check-and-rename is serialized across
         // processes. Staging (the slow fsync of the data) happens outside the lock.
         let lock_path = private.join("put.lock");
-        let _lock = FileLock::acquire(&lock_path).map_err(StoreError::io("lock", &lock_path))?;
-        if let Some((p, path)) = self.locate_all(&artifact.run_id)?.into_iter().next() {
+        let _lock = if scan_partitions {
+            Some(FileLock::acquire(&lock_path).map_err(StoreError::io("lock", &lock_path))?)
+        } else {
+            None
+        };
+        if let Some((p, path)) = scan_partitions
+            .then(|| self.locate_all(&artifact.run_id))
+            .transpose()?
+            .and_then(|found| found.into_iter().next())
+        {
             return Err(StoreError::AlreadyExists {
                 run_id: artifact.run_id.clone(),
                 partition: p,

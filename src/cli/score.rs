@@ -1,0 +1,171 @@
+//! `rmos score FILE` and `rmos score --batch FILE.jsonl`.
+
+use super::{output_error, print_json, Ctx, Failure};
+use crate::scoring::runs::RunOptions;
+use crate::scoring::service::{score_and_record, ScoreRequest, ScoreSource};
+use crate::text::sanitize;
+use serde_json::{json, Value};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+fn read_json_file(path: &Path) -> Result<Value, Failure> {
+    let text = if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?
+    };
+    if text.trim().is_empty() {
+        return Err(Failure::new(format!(
+            "{} is empty: expected a design as JSON",
+            path.display()
+        )));
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::new(format!(
+            "{}: {}",
+            path.display(),
+            crate::store::runs::describe_json_error(&e)
+        ))
+    })
+}
+
+pub fn single(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure> {
+    let v = read_json_file(file)?;
+    let req = ScoreRequest::from_json(&v)
+        .map_err(|e| Failure::new(format!("{}: {e}", file.display())))?;
+    let store = ctx.root.run_store();
+    let (result, run) = score_and_record(
+        &store,
+        &req,
+        ScoreSource::Single,
+        dry_run,
+        RunOptions::default(),
+    )
+    .map_err(|e| Failure::new(e.to_string()))?;
+    let run_id = run.as_ref().map(|r| r.run_id.clone());
+    if ctx.json {
+        print_json(&json!({"result": result, "run_id": run_id}))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("score      {:.2}  {}", result.score, result.risk_bucket);
+    if let Some(e) = result.efficiency {
+        println!("efficiency {e:.2} %");
+    }
+    if let Some(t) = result.estimated_cut_time_seconds {
+        println!("cut time   {t:.2} s");
+    }
+    for w in &result.warnings {
+        println!("  - {}", sanitize(w));
+    }
+    match &run {
+        Some(r) => {
+            println!("run        {} ({})", r.run_id, r.status.as_str());
+            eprintln!(
+                "recorded {} in {}",
+                r.run_id,
+                store.root().join(r.created_at_utc.partition()).display()
+            );
+        }
+        None => eprintln!("dry run: nothing recorded"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure> {
+    let f = std::fs::File::open(file)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+    let total_lines = std::io::BufReader::new(&f).lines().count();
+    let f = std::fs::File::open(file)
+        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+    let store = ctx.root.run_store();
+    let tty = std::io::stderr().is_terminal();
+    let started = Instant::now();
+    let mut last_draw = Instant::now();
+    let (mut scored, mut recorded, mut failed) = (0u64, 0u64, Vec::<usize>::new());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let n = i + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("\r\x1b[2Kline {n}: cannot read: {e}");
+                failed.push(n);
+                continue;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let outcome = serde_json::from_str::<Value>(&line)
+            .map_err(|e| crate::store::runs::describe_json_error(&e))
+            .and_then(|v| ScoreRequest::from_json(&v))
+            .and_then(|req| {
+                score_and_record(
+                    &store,
+                    &req,
+                    ScoreSource::Batch,
+                    dry_run,
+                    RunOptions::default(),
+                )
+                .map_err(|e| e.to_string())
+            });
+        match outcome {
+            Ok((result, run)) => {
+                scored += 1;
+                recorded += u64::from(run.is_some());
+                if ctx.json {
+                    let row = json!({"line": n, "result": result, "run_id": run.map(|r| r.run_id)});
+                    writeln!(out, "{row}").map_err(output_error)?;
+                }
+            }
+            Err(e) => {
+                failed.push(n);
+                if tty {
+                    eprint!("\r\x1b[2K");
+                }
+                eprintln!("line {n}: {}", sanitize(&e));
+                if ctx.json {
+                    writeln!(out, "{}", json!({"line": n, "error": e})).map_err(output_error)?;
+                }
+            }
+        }
+        if tty && last_draw.elapsed().as_millis() >= 100 {
+            last_draw = Instant::now();
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            let width = 30;
+            let done = (n * width) / total_lines.max(1);
+            eprint!(
+                "\r\x1b[2Kscoring [{}{}] {n}/{total_lines} lines, {rate:.0}/s",
+                "#".repeat(done.min(width)),
+                ".".repeat(width - done.min(width))
+            );
+        }
+    }
+    out.flush().map_err(output_error)?;
+    if tty {
+        eprint!("\r\x1b[2K");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{scored} designs scored, {recorded} runs recorded{}, {} failed, in {secs:.2}s ({:.0} runs/s)",
+        if dry_run { " (dry run)" } else { "" },
+        failed.len(),
+        recorded.max(scored) as f64 / secs.max(1e-9)
+    );
+    if !failed.is_empty() {
+        let shown: Vec<String> = failed.iter().take(20).map(|n| n.to_string()).collect();
+        eprintln!(
+            "failed lines: {}{}",
+            shown.join(", "),
+            if failed.len() > 20 { ", …" } else { "" }
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
