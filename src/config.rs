@@ -15,6 +15,10 @@ pub struct DataRoot {
     pub data_dir: PathBuf,
     /// The run artifact partitions (`runs/rmos`).
     pub runs_dir: PathBuf,
+    /// Rosette snapshots (`art_studio/snapshots`, or `$ART_STUDIO_SNAPSHOTS_DIR`).
+    pub snapshots_dir: PathBuf,
+    /// CAM settings backups (`cam/backups`, or `$CAM_BACKUP_DIR`).
+    pub backups_dir: PathBuf,
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -44,7 +48,18 @@ impl DataRoot {
                 let runs_dir = env_path("RMOS_RUNS_DIR")
                     .map(|p| absolute(&p))
                     .unwrap_or_else(|| data_dir.join("runs").join("rmos"));
-                DataRoot { data_dir, runs_dir }
+                let snapshots_dir = env_path("ART_STUDIO_SNAPSHOTS_DIR")
+                    .map(|p| absolute(&p))
+                    .unwrap_or_else(|| data_dir.join("art_studio").join("snapshots"));
+                let backups_dir = env_path("CAM_BACKUP_DIR")
+                    .map(|p| absolute(&p))
+                    .unwrap_or_else(|| data_dir.join("cam").join("backups"));
+                DataRoot {
+                    data_dir,
+                    runs_dir,
+                    snapshots_dir,
+                    backups_dir,
+                }
             }
         }
     }
@@ -53,7 +68,14 @@ impl DataRoot {
     pub fn at(dir: &Path) -> DataRoot {
         let data_dir = absolute(dir);
         let runs_dir = data_dir.join("runs").join("rmos");
-        DataRoot { data_dir, runs_dir }
+        let snapshots_dir = data_dir.join("art_studio").join("snapshots");
+        let backups_dir = data_dir.join("cam").join("backups");
+        DataRoot {
+            data_dir,
+            runs_dir,
+            snapshots_dir,
+            backups_dir,
+        }
     }
 
     pub fn run_store(&self) -> RunStore {

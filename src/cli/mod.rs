@@ -11,6 +11,7 @@ mod progress;
 mod runs;
 mod score;
 mod sessions;
+mod snapshot;
 pub use runs::VerifyRow;
 
 use crate::config::DataRoot;
@@ -51,6 +52,12 @@ pub enum Command {
     Index(IndexCommand),
     /// Feasibility of a rosette design; records an art_studio run
     Score(ScoreArgs),
+    /// Rosette design snapshots
+    #[command(subcommand)]
+    Snapshot(snapshot::SnapshotCommand),
+    /// CAM settings backups
+    #[command(subcommand)]
+    Backup(snapshot::BackupCommand),
     /// Database migrations
     #[command(subcommand)]
     Db(DbCommand),
@@ -233,6 +240,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
+        Some(Command::Snapshot(cmd)) => snapshot::snapshot(&ctx, cmd),
+        Some(Command::Backup(cmd)) => snapshot::backup(&ctx, cmd),
         Some(Command::Score(args)) => match (&args.batch, &args.file) {
             (Some(batch), _) => score::batch(&ctx, batch, args.dry_run),
             (None, Some(file)) => score::single(&ctx, file, args.dry_run),

@@ -172,6 +172,18 @@ impl Staged {
     }
 }
 
+impl Staged {
+    /// Move the staged file to `dest`, replacing it atomically (for records that are
+    /// updated in place, never for run artifacts), then fsync the directory.
+    pub fn replace(mut self, dest: &Path) -> io::Result<()> {
+        let parent = dest.parent().unwrap_or(Path::new("."));
+        ensure_dir(parent)?;
+        fs::rename(&self.tmp, dest)?;
+        self.committed = true;
+        sync_dir(parent)
+    }
+}
+
 impl Drop for Staged {
     fn drop(&mut self) {
         if !self.committed {

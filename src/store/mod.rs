@@ -5,6 +5,7 @@ pub mod guard;
 pub mod index;
 pub mod runs;
 pub mod sessions;
+pub mod snapshots;
 pub mod verify;
 
 pub use runs::{RunStore, StoreError};

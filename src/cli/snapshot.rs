@@ -1,0 +1,338 @@
+//! `rmos snapshot …` and `rmos backup …`.
+
+use super::{print_json, Ctx, Failure};
+use crate::scoring::design::Design;
+use crate::store::snapshots::{
+    BackupStore, FileStoreError, MetadataPatch, Snapshot, SnapshotMetadata, SnapshotStore,
+};
+use crate::text::sanitize;
+use clap::Subcommand;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Save a design (RosetteParamSpec JSON) as a new snapshot and record a snapshot run
+    Export {
+        /// The design file, or - for stdin
+        file: PathBuf,
+        /// Snapshot id (default: snap_ + 12 hex); an existing id is never overwritten
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        /// A tag (repeat for several)
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        created_by: Option<String>,
+        /// Do not compute feasibility
+        #[arg(long)]
+        no_feasibility: bool,
+    },
+    /// Import a snapshot document (fingerprint recomputed; a mismatch is a warning)
+    Import { file: PathBuf },
+    /// Snapshots, newest first
+    List {
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+    /// One snapshot
+    Show { id: String },
+    /// Change a snapshot's metadata
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        /// Replace the tags (repeat for several)
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Remove all tags
+        #[arg(long, conflicts_with = "tags")]
+        clear_tags: bool,
+    },
+    /// Delete a snapshot
+    Delete { id: String },
+    /// Show the baseline, or make ID the baseline (--clear to unset it)
+    Baseline {
+        id: Option<String>,
+        #[arg(long, requires = "id")]
+        clear: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write a CAM settings backup (posts/, machines.json, tools.json of --from)
+    Write {
+        /// Settings directory (default: <data>/cam)
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+    /// Backups by name
+    List,
+    /// One backup's content
+    Show { name: String },
+    /// Delete a backup
+    Delete { name: String },
+}
+
+fn fail(e: FileStoreError) -> Failure {
+    let code = if matches!(e, FileStoreError::InvalidId(_)) {
+        2
+    } else {
+        1
+    };
+    Failure {
+        code,
+        message: e.to_string(),
+    }
+}
+
+fn read_json(file: &PathBuf) -> Result<Value, Failure> {
+    let text = if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
+        s
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::new(format!(
+            "{}: {}",
+            file.display(),
+            crate::store::runs::describe_json_error(&e)
+        ))
+    })
+}
+
+fn print_snapshot(s: &Snapshot) {
+    println!(
+        "{}  {}",
+        sanitize(&s.snapshot_id),
+        if s.baseline { "[baseline]" } else { "" }
+    );
+    println!(
+        "  name         {}",
+        sanitize(s.metadata.name.as_deref().unwrap_or("-"))
+    );
+    println!("  fingerprint  {}", s.design_fingerprint);
+    println!("  created      {}", sanitize(&s.created_at_utc));
+    println!("  tags         {}", sanitize(&s.metadata.tags.join(", ")));
+    if let Some(f) = &s.feasibility {
+        println!(
+            "  feasibility  {} {}",
+            f.get("overall_score")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            f.get("risk_bucket").and_then(|v| v.as_str()).unwrap_or("")
+        );
+    }
+    println!(
+        "  run          {}",
+        sanitize(s.run_id.as_deref().unwrap_or("-"))
+    );
+}
+
+pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
+    let store = SnapshotStore::new(ctx.root.snapshots_dir.clone());
+    let runs = ctx.root.run_store();
+    match cmd {
+        SnapshotCommand::Export {
+            file,
+            id,
+            name,
+            description,
+            notes,
+            tags,
+            created_by,
+            no_feasibility,
+        } => {
+            let v = read_json(&file)?;
+            let spec = match Design::from_json(&v).map_err(|e| Failure::new(format!("{}: {e}", file.display())))? {
+                Design::Spec(s) => s,
+                Design::Legacy(_) => {
+                    return Err(Failure::new("snapshots hold Art Studio designs (RosetteParamSpec); this is the legacy ring_count form"))
+                }
+            };
+            let meta = SnapshotMetadata {
+                name,
+                description,
+                notes,
+                tags,
+                created_by,
+                source: None,
+            };
+            let w = store
+                .export(&runs, &spec, id.as_deref(), meta, !no_feasibility)
+                .map_err(fail)?;
+            if ctx.json {
+                print_json(
+                    &json!({"snapshot_id": w.snapshot.snapshot_id, "design_fingerprint": w.snapshot.design_fingerprint, "run_id": w.run_id, "feasibility": w.snapshot.feasibility}),
+                )?;
+            } else {
+                print_snapshot(&w.snapshot);
+            }
+        }
+        SnapshotCommand::Import { file } => {
+            let v = read_json(&file)?;
+            let w = store.import(&runs, &v).map_err(fail)?;
+            for warning in &w.warnings {
+                eprintln!("warning: {}", sanitize(warning));
+            }
+            if ctx.json {
+                print_json(
+                    &json!({"snapshot": w.snapshot, "run_id": w.run_id, "warnings": w.warnings}),
+                )?;
+            } else {
+                print_snapshot(&w.snapshot);
+            }
+        }
+        SnapshotCommand::List { tag, limit, offset } => {
+            let (list, invalid) = store.list(tag.as_deref(), limit, offset).map_err(fail)?;
+            if ctx.json {
+                print_json(
+                    &json!({"snapshots": list, "total": list.len(), "invalid_files": invalid}),
+                )?;
+            } else {
+                if list.is_empty() {
+                    eprintln!("no snapshots");
+                }
+                for s in &list {
+                    println!(
+                        "{:<20} {:<16} {}  {}{}",
+                        sanitize(&s.snapshot_id),
+                        s.design_fingerprint,
+                        sanitize(s.metadata.name.as_deref().unwrap_or("-")),
+                        sanitize(&s.metadata.tags.join(",")),
+                        if s.baseline { "  [baseline]" } else { "" }
+                    );
+                }
+            }
+            if invalid > 0 {
+                eprintln!("note: {invalid} snapshot files could not be read and were skipped");
+            }
+        }
+        SnapshotCommand::Show { id } => {
+            let s = store.get(&id).map_err(fail)?;
+            if ctx.json {
+                print_json(&serde_json::to_value(&s).expect("snapshot serializes"))?;
+            } else {
+                print_snapshot(&s);
+            }
+        }
+        SnapshotCommand::Update {
+            id,
+            name,
+            description,
+            notes,
+            tags,
+            clear_tags,
+        } => {
+            let patch = MetadataPatch {
+                name,
+                description,
+                notes,
+                tags: if clear_tags {
+                    Some(Vec::new())
+                } else if tags.is_empty() {
+                    None
+                } else {
+                    Some(tags)
+                },
+            };
+            let s = store.update_metadata(&id, patch).map_err(fail)?;
+            if ctx.json {
+                print_json(&serde_json::to_value(&s).expect("snapshot serializes"))?;
+            } else {
+                print_snapshot(&s);
+            }
+        }
+        SnapshotCommand::Delete { id } => {
+            store.delete(&id).map_err(fail)?;
+            if ctx.json {
+                print_json(&json!({"snapshot_id": id, "deleted": true}))?;
+            } else {
+                eprintln!("deleted snapshot {}", sanitize(&id));
+            }
+        }
+        SnapshotCommand::Baseline { id, clear } => {
+            let s = match id {
+                Some(id) => Some(store.set_baseline(&id, !clear).map_err(fail)?),
+                None => store.baseline().map_err(fail)?,
+            };
+            if ctx.json {
+                print_json(&json!({"baseline": s}))?;
+            } else {
+                match s {
+                    Some(s) if s.baseline => print_snapshot(&s),
+                    Some(s) => eprintln!("{} is no longer the baseline", sanitize(&s.snapshot_id)),
+                    None => eprintln!("no baseline snapshot"),
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
+    let store = BackupStore::new(ctx.root.backups_dir.clone());
+    match cmd {
+        BackupCommand::Write { from } => {
+            let dir = from.unwrap_or_else(|| ctx.root.data_dir.join("cam"));
+            let entry = store.write(BackupStore::gather(&dir)).map_err(fail)?;
+            if ctx.json {
+                print_json(&json!({"status": "ok", "name": entry.name, "bytes": entry.bytes}))?;
+            } else {
+                println!("{}", entry.name);
+            }
+        }
+        BackupCommand::List => {
+            let list = store.list().map_err(fail)?;
+            if ctx.json {
+                print_json(&serde_json::to_value(&list).expect("entries serialize"))?;
+            } else {
+                for e in &list {
+                    println!("{:<40} {} bytes", e.name, e.bytes);
+                }
+            }
+        }
+        BackupCommand::Show { name } => {
+            let v = store.show(&name).map_err(fail)?;
+            if ctx.json {
+                print_json(&v)?;
+            } else {
+                println!(
+                    "{}",
+                    crate::text::sanitize_multiline(
+                        &serde_json::to_string_pretty(&v).unwrap_or_default()
+                    )
+                );
+            }
+        }
+        BackupCommand::Delete { name } => {
+            store.delete(&name).map_err(fail)?;
+            if ctx.json {
+                print_json(&json!({"name": name, "deleted": true}))?;
+            } else {
+                eprintln!("deleted backup {}", sanitize(&name));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

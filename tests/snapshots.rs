@@ -1,0 +1,346 @@
+//! Rosette snapshots and CAM backups: id validation vectors, lifecycle, never overwriting,
+//! traversal refusal, concurrent writers.
+
+mod common;
+
+use common::read_json;
+use rmos::scoring::design::{Design, RosetteParamSpec};
+use rmos::store::snapshots::{
+    validate_snapshot_id, BackupStore, FileStoreError, MetadataPatch, SnapshotMetadata,
+    SnapshotStore,
+};
+use rmos::store::RunStore;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::process::Command;
+
+fn spec(v: Value) -> RosetteParamSpec {
+    match Design::from_json(&v).unwrap() {
+        Design::Spec(s) => s,
+        Design::Legacy(_) => panic!("spec expected"),
+    }
+}
+
+fn stores(root: &Path) -> (SnapshotStore, RunStore) {
+    (
+        SnapshotStore::new(root.join("art_studio/snapshots")),
+        RunStore::new(root.join("runs/rmos")),
+    )
+}
+
+#[test]
+fn snapshot_id_validation_matches_the_vectors() {
+    let doc = read_json("feasibility_vectors.json");
+    let vectors = doc["snapshot_id_validation_vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 10);
+    for v in vectors {
+        let input = v["input"].as_str().unwrap();
+        match validate_snapshot_id(input) {
+            Ok(n) => {
+                assert!(v["valid"].as_bool().unwrap(), "{input:?} should be refused");
+                assert_eq!(n, v["normalized"].as_str().unwrap());
+            }
+            Err(e) => {
+                assert!(!v["valid"].as_bool().unwrap(), "{input:?} should pass: {e}");
+                assert_eq!(e, v["error"].as_str().unwrap(), "{input:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn export_records_a_run_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snaps, runs) = stores(dir.path());
+    let s = spec(
+        json!({"outer_diameter_mm": 118, "inner_diameter_mm": 98, "ring_params": [
+        {"ring_index": 0, "width_mm": 2.0, "pattern_type": "SOLID"},
+        {"ring_index": 1, "width_mm": 4.5, "pattern_type": "MOSAIC", "tile_length_mm": 3.0}]}),
+    );
+    let meta = SnapshotMetadata {
+        name: Some("Herringbone test".into()),
+        tags: vec!["demo".into()],
+        ..Default::default()
+    };
+    let w = snaps
+        .export(&runs, &s, Some("snap_fixed"), meta.clone(), true)
+        .unwrap();
+    assert_eq!(
+        w.snapshot.design_fingerprint, "60d62e7ad15dcee7",
+        "the vectors' fingerprint of this design"
+    );
+    assert_eq!(w.snapshot.metadata.source.as_deref(), Some("manual"));
+    let run_id = w.run_id.clone().unwrap();
+    let (run, _) = runs.get(&run_id).unwrap();
+    assert_eq!(run.mode, "art_studio");
+    assert_eq!(run.tool_id, "default-vbit");
+    assert_eq!(run.status, rmos::domain::RunStatus::Ok);
+    assert_eq!(
+        Value::Object(run.meta.clone()),
+        json!({"workflow": "snapshot", "operation": "export"})
+    );
+    assert_eq!(run.request_summary["snapshot_id"], "snap_fixed");
+    assert_eq!(run.request_summary["name"], "Herringbone test");
+    assert_eq!(run.request_summary["has_feasibility"], true);
+    // The stored file loads back and carries the run id.
+    assert_eq!(snaps.get("snap_fixed").unwrap(), w.snapshot);
+    let before = std::fs::read(dir.path().join("art_studio/snapshots/snap_fixed.json")).unwrap();
+    let again = snaps
+        .export(&runs, &s, Some("snap_fixed"), meta, true)
+        .unwrap_err();
+    assert!(matches!(again, FileStoreError::Exists { .. }), "{again}");
+    assert_eq!(
+        std::fs::read(dir.path().join("art_studio/snapshots/snap_fixed.json")).unwrap(),
+        before
+    );
+    assert_eq!(runs.partitions().unwrap().len(), 1);
+    let runs_written: usize = runs
+        .partitions()
+        .unwrap()
+        .iter()
+        .map(|p| runs.partition_files(p).unwrap().len())
+        .sum();
+    assert_eq!(runs_written, 1, "a refused export records no run");
+}
+
+#[test]
+fn reference_snapshot_file_loads() {
+    let snaps = SnapshotStore::new(common::fixtures().join("store_example/art_studio/snapshots"));
+    let s = snaps.get("snap_5eed00000000").unwrap();
+    assert_eq!(s.metadata.tags, ["demo"]);
+    assert_eq!(
+        s.run_id.as_deref(),
+        Some("run_5eed0000000000000000000000000008")
+    );
+    let (list, invalid) = snaps.list(Some("demo"), 10, 0).unwrap();
+    assert_eq!((list.len(), invalid), (1, 0));
+}
+
+#[test]
+fn import_recomputes_the_fingerprint_and_marks_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snaps, runs) = stores(dir.path());
+    let mut doc: Value = serde_json::from_slice(
+        &std::fs::read(
+            common::fixtures().join("store_example/art_studio/snapshots/snap_5eed00000000.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    doc["design_fingerprint"] = json!("0000000000000000");
+    doc["snapshot_id"] = json!("");
+    let w = snaps.import(&runs, &doc).unwrap();
+    assert_eq!(w.warnings, ["Design fingerprint mismatch: expected 0000000000000000, computed 60d62e7ad15dcee7. Using computed fingerprint."]);
+    assert!(w.snapshot.snapshot_id.starts_with("snap_") && w.snapshot.snapshot_id.len() == 17);
+    assert_eq!(w.snapshot.metadata.source.as_deref(), Some("import"));
+    let (run, _) = runs.get(w.run_id.as_deref().unwrap()).unwrap();
+    assert_eq!(run.meta["operation"], "import");
+}
+
+#[test]
+fn list_update_baseline_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let (snaps, runs) = stores(dir.path());
+    let s = spec(json!({"outer_diameter_mm": 100, "inner_diameter_mm": 20}));
+    for (id, tag) in [("a1", "x"), ("b2", "y"), ("c3", "x")] {
+        let meta = SnapshotMetadata {
+            tags: vec![tag.into()],
+            ..Default::default()
+        };
+        snaps.export(&runs, &s, Some(id), meta, false).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(15));
+    }
+    let ids = |v: Vec<rmos::store::snapshots::Snapshot>| {
+        v.into_iter().map(|s| s.snapshot_id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(snaps.list(None, 10, 0).unwrap().0),
+        ["c3", "b2", "a1"],
+        "newest first"
+    );
+    assert_eq!(ids(snaps.list(Some("x"), 10, 0).unwrap().0), ["c3", "a1"]);
+    assert_eq!(ids(snaps.list(None, 1, 1).unwrap().0), ["b2"]);
+    let u = snaps
+        .update_metadata(
+            "a1",
+            MetadataPatch {
+                name: Some("renamed".into()),
+                tags: Some(vec![]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(u.metadata.name.as_deref(), Some("renamed"));
+    assert!(snaps
+        .update_metadata(
+            "a1",
+            MetadataPatch {
+                notes: Some("n".repeat(5000)),
+                ..Default::default()
+            }
+        )
+        .is_err());
+    snaps.set_baseline("a1", true).unwrap();
+    snaps.set_baseline("b2", true).unwrap();
+    assert_eq!(
+        snaps.baseline().unwrap().unwrap().snapshot_id,
+        "b2",
+        "one baseline at a time"
+    );
+    assert!(!snaps.get("a1").unwrap().baseline);
+    snaps.delete("b2").unwrap();
+    assert!(matches!(
+        snaps.get("b2"),
+        Err(FileStoreError::NotFound { .. })
+    ));
+    assert!(snaps.baseline().unwrap().is_none());
+    assert!(matches!(
+        snaps.delete("b2"),
+        Err(FileStoreError::NotFound { .. })
+    ));
+}
+
+#[test]
+fn traversal_ids_are_refused_everywhere() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("data");
+    let (snaps, runs) = stores(&root);
+    std::fs::write(outer.path().join("victim.json"), b"{}").unwrap();
+    let s = spec(json!({"outer_diameter_mm": 100, "inner_diameter_mm": 20}));
+    for id in ["../victim", "..\\victim", "a/b", "/etc/passwd", "a.b", ".."] {
+        assert!(
+            matches!(snaps.get(id), Err(FileStoreError::InvalidId(_))),
+            "{id}"
+        );
+        assert!(
+            matches!(snaps.delete(id), Err(FileStoreError::InvalidId(_))),
+            "{id}"
+        );
+        assert!(
+            matches!(
+                snaps.export(&runs, &s, Some(id), SnapshotMetadata::default(), false),
+                Err(FileStoreError::InvalidId(_))
+            ),
+            "{id}"
+        );
+    }
+    let backups = BackupStore::new(root.join("cam/backups"));
+    for name in ["../../victim.json", "../victim", "x/y.json"] {
+        assert!(
+            matches!(backups.show(name), Err(FileStoreError::InvalidId(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(backups.delete(name), Err(FileStoreError::InvalidId(_))),
+            "{name}"
+        );
+    }
+    assert!(outer.path().join("victim.json").exists());
+}
+
+#[test]
+fn backups_get_unique_names_and_never_disclose_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("cam");
+    std::fs::create_dir_all(settings.join("posts")).unwrap();
+    std::fs::write(settings.join("posts/grbl.json"), b"{}").unwrap();
+    std::fs::write(settings.join("machines.json"), br#"{"m1": {"x": 600}}"#).unwrap();
+    std::fs::write(settings.join("tools.json"), b"{broken").unwrap();
+    let store = BackupStore::new(dir.path().join("cam/backups"));
+    let names: Vec<String> = (0..3)
+        .map(|_| store.write(BackupStore::gather(&settings)).unwrap().name)
+        .collect();
+    let unique: std::collections::HashSet<_> = names.iter().collect();
+    assert_eq!(
+        unique.len(),
+        3,
+        "same-second writes get distinct names: {names:?}"
+    );
+    let list = store.list().unwrap();
+    assert_eq!(list.len(), 3);
+    let content = store.show(&list[0].name).unwrap();
+    assert_eq!(content["version"], "1.0");
+    assert_eq!(content["settings"]["posts"], json!(["grbl"]));
+    assert_eq!(
+        content["settings"]["tools"],
+        json!({"error": "parse_failed"})
+    );
+    store.delete(&list[0].name).unwrap();
+    assert_eq!(store.list().unwrap().len(), 2);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_rmos"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["backup", "write", "--json"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains(&dir.path().display().to_string()),
+        "no absolute path in output: {text}"
+    );
+    assert!(text.contains("cam_settings_"));
+}
+
+#[test]
+fn concurrent_processes_export_and_delete_leaving_only_valid_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let design = dir.path().join("d.json");
+    std::fs::write(&design, br#"{"outer_diameter_mm": 100, "inner_diameter_mm": 20, "ring_params": [{"ring_index": 0, "width_mm": 3}]}"#).unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    let children: Vec<_> = (0..4)
+        .map(|w| {
+            let (dir, design) = (dir.path().to_path_buf(), design.clone());
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    let id = format!("s{}", i % 5); // contested ids across workers
+                    let _ = Command::new(bin)
+                        .arg("--data")
+                        .arg(&dir)
+                        .args(["snapshot", "export"])
+                        .arg(&design)
+                        .args(["--id", &id, "--no-feasibility"])
+                        .output();
+                    if (i + w) % 3 == 0 {
+                        let _ = Command::new(bin)
+                            .arg("--data")
+                            .arg(&dir)
+                            .args(["snapshot", "delete", &id])
+                            .output();
+                    }
+                }
+            })
+        })
+        .collect();
+    for c in children {
+        c.join().unwrap();
+    }
+    let snaps = SnapshotStore::new(dir.path().join("art_studio/snapshots"));
+    let (list, invalid) = snaps.list(None, 100, 0).unwrap();
+    assert_eq!(
+        invalid, 0,
+        "every remaining file is a complete, valid snapshot"
+    );
+    for entry in std::fs::read_dir(dir.path().join("art_studio/snapshots")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            name.ends_with(".json") || name == ".lock" || name == ".staging",
+            "stray file {name}"
+        );
+    }
+    for s in &list {
+        assert!(s.run_id.is_some());
+    }
+    let verify = Command::new(bin)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["runs", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
