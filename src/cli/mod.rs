@@ -3,6 +3,7 @@
 //! Contract (DESIGN.md §9): machine output on stdout (`--json`), human messages on stderr,
 //! exit 0 on success, 1 on failure or when violations were found, 2 on usage errors.
 
+mod advisory;
 mod db;
 mod hash;
 mod index;
@@ -52,6 +53,12 @@ pub enum Command {
     Index(IndexCommand),
     /// Feasibility of a rosette design; records an art_studio run
     Score(ScoreArgs),
+    /// Advisory assets: add, review (approve/reject), attach to runs
+    #[command(subcommand)]
+    Advisory(advisory::AdvisoryCommand),
+    /// The review decisions' audit chain
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Rosette design snapshots
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
@@ -64,6 +71,12 @@ pub enum Command {
     /// Workflow sessions
     #[command(subcommand)]
     Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the decision chain; exit 1 on any edited, deleted or reordered record
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -240,6 +253,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
+        Some(Command::Advisory(cmd)) => advisory::advisory(&ctx, cmd),
+        Some(Command::Audit(AuditCommand::Verify)) => advisory::audit_verify(&ctx),
         Some(Command::Snapshot(cmd)) => snapshot::snapshot(&ctx, cmd),
         Some(Command::Backup(cmd)) => snapshot::backup(&ctx, cmd),
         Some(Command::Score(args)) => match (&args.batch, &args.file) {

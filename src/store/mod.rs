@@ -1,5 +1,6 @@
 //! Storage: the run artifact files and what guards them.
 
+pub mod advisory;
 pub mod durable;
 pub mod guard;
 pub mod index;

@@ -1,0 +1,423 @@
+//! `rmos advisory …` and `rmos audit verify`.
+
+use super::{print_json, Ctx, Failure};
+use crate::store::advisory::{
+    reviewer_identity, AdvisoryAsset, AdvisoryError, AdvisoryStore, AssetType, DecisionRequest,
+    NewAsset, ReviewState, ReviewerPolicy, REJECTION_REASONS,
+};
+use crate::text::{sanitize, sanitize_multiline};
+use clap::Subcommand;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Subcommand)]
+pub enum AdvisoryCommand {
+    /// Add an AI-generated asset for review (pending until approved)
+    Add {
+        /// IMAGE, EXPLANATION, SUGGESTION, VALIDATION (or the reference's image, analysis, pattern…)
+        #[arg(long = "type", value_name = "TYPE")]
+        asset_type: String,
+        /// Content from a file (images, texts)
+        #[arg(long, conflicts_with_all = ["text", "json_content"], required_unless_present_any = ["text", "json_content"])]
+        file: Option<PathBuf>,
+        /// Content as text
+        #[arg(long)]
+        text: Option<String>,
+        /// Structured content from a JSON file, stored in canonical form. (`--json` stays the
+        /// machine-output flag of every command, so structured content is `--json-file`.)
+        #[arg(long = "json-file", id = "json_content", value_name = "FILE")]
+        json_content: Option<PathBuf>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        prompt: Option<String>,
+        /// The run this asset was generated for
+        #[arg(long = "run", value_name = "RUN_ID")]
+        run: Option<String>,
+        /// Generator confidence, 0..1
+        #[arg(long)]
+        confidence: Option<f64>,
+    },
+    /// Assets, newest first
+    List {
+        #[arg(long, default_value = "pending", value_parser = ["pending", "approved", "rejected", "all"])]
+        status: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// One asset with its content check and decision history
+    Show { id: String },
+    /// Approve an asset for workflows
+    Approve {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+        /// Refuse unless the content still has this hash (the one you reviewed)
+        #[arg(long)]
+        expect_hash: Option<String>,
+    },
+    /// Reject an asset with a reason code
+    Reject {
+        id: String,
+        /// poor_quality, wrong_style, anatomically_incorrect, wrong_guitar_type, wrong_finish, wrong_hardware, artifacts, lighting_issues, composition, not_photorealistic, duplicate, other
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        note: Option<String>,
+        #[arg(long)]
+        expect_hash: Option<String>,
+    },
+    /// Attach an approved asset to a run (writes the reference's advisory link file)
+    Attach {
+        id: String,
+        #[arg(long = "run", value_name = "RUN_ID")]
+        run: String,
+    },
+    /// Import the reference's advisory asset files (YYYY/MM/DD/adv_*.json)
+    Import { dir: PathBuf },
+}
+
+fn fail(e: AdvisoryError) -> Failure {
+    let code = if matches!(
+        e,
+        AdvisoryError::Store(crate::store::StoreError::InvalidRunId { .. })
+    ) {
+        2
+    } else {
+        1
+    };
+    Failure {
+        code,
+        message: e.to_string(),
+    }
+}
+
+fn asset_json(a: &AdvisoryAsset) -> Value {
+    let mut v = serde_json::to_value(a).expect("asset serializes");
+    v["status"] = json!(a.state.as_str());
+    v
+}
+
+fn print_asset(a: &AdvisoryAsset) {
+    println!(
+        "{}  {}  [{}]",
+        sanitize(&a.asset_id),
+        a.asset_type.as_str(),
+        a.state.as_str()
+    );
+    println!(
+        "  source      {} / {} / {}",
+        sanitize(&a.source),
+        sanitize(a.provider.as_deref().unwrap_or("-")),
+        sanitize(a.model.as_deref().unwrap_or("-"))
+    );
+    println!("  created     {}", sanitize(&a.created_at));
+    println!(
+        "  content     {} ({} bytes, {})",
+        a.content_hash,
+        a.content_size,
+        sanitize(&a.mime)
+    );
+    if let (Some(w), Some(h)) = (a.image_width, a.image_height) {
+        println!("  image       {w}×{h}");
+    }
+    if let Some(c) = a.confidence {
+        println!("  confidence  {c:.2}");
+    }
+    if let Some(p) = &a.prompt {
+        println!("  prompt      {}", sanitize(p));
+    }
+    if let Some(r) = &a.reviewer_id {
+        println!(
+            "  reviewed    by {} at {}",
+            sanitize(r),
+            sanitize(a.reviewed_at.as_deref().unwrap_or(""))
+        );
+    }
+    if let Some(r) = &a.rejection_reason {
+        println!("  reason      {}", sanitize(r));
+    }
+    if let Some(n) = &a.review_note {
+        println!("  note        {}", sanitize(n));
+    }
+}
+
+pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
+    let mut store = AdvisoryStore::open(&ctx.root).map_err(fail)?;
+    match cmd {
+        AdvisoryCommand::Add {
+            asset_type,
+            file,
+            text,
+            json_content: json_file,
+            source,
+            provider,
+            model,
+            prompt,
+            run,
+            confidence,
+        } => {
+            let t = AssetType::parse(&asset_type).ok_or_else(|| {
+                Failure::usage(format!(
+                    "unknown type {asset_type:?}: use IMAGE, EXPLANATION, SUGGESTION or VALIDATION"
+                ))
+            })?;
+            let (content, mime, ext, data) = if let Some(f) = file {
+                let bytes = std::fs::read(&f)
+                    .map_err(|e| Failure::new(format!("cannot read {}: {e}", f.display())))?;
+                let ext = f
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("")
+                    .to_lowercase();
+                let mime = match ext.as_str() {
+                    "png" => "image/png",
+                    "jpg" | "jpeg" => "image/jpeg",
+                    "gif" => "image/gif",
+                    "json" => "application/json",
+                    "md" => "text/markdown",
+                    _ => "text/plain",
+                };
+                if t == AssetType::Image && crate::store::advisory::image_size(&bytes).is_none() {
+                    return Err(Failure::new(format!(
+                        "{} is not a PNG, JPEG or GIF image",
+                        f.display()
+                    )));
+                }
+                (bytes, mime.to_owned(), ext, None)
+            } else if let Some(s) = text {
+                (
+                    s.into_bytes(),
+                    "text/plain".to_owned(),
+                    "txt".to_owned(),
+                    None,
+                )
+            } else {
+                let f = json_file.expect("clap requires one content option");
+                let text = std::fs::read_to_string(&f)
+                    .map_err(|e| Failure::new(format!("cannot read {}: {e}", f.display())))?;
+                let v: Value = serde_json::from_str(&text).map_err(|e| {
+                    Failure::new(format!(
+                        "{}: {}",
+                        f.display(),
+                        crate::store::runs::describe_json_error(&e)
+                    ))
+                })?;
+                (
+                    crate::hashing::canonical_json(&v).into_bytes(),
+                    "application/json".to_owned(),
+                    "json".to_owned(),
+                    Some(v),
+                )
+            };
+            if let Some(r) = &run {
+                ctx.root
+                    .run_store()
+                    .get(r)
+                    .map_err(|e| Failure::new(e.to_string()))?;
+            }
+            let a = store
+                .add(NewAsset {
+                    asset_type: Some(t),
+                    content,
+                    mime,
+                    extension: ext,
+                    source,
+                    provider,
+                    model,
+                    prompt,
+                    run_id: run,
+                    confidence,
+                    suggestion_data: data,
+                    ..Default::default()
+                })
+                .map_err(fail)?;
+            if ctx.json {
+                print_json(&asset_json(&a))?;
+            } else {
+                println!("{}", a.asset_id);
+                eprintln!(
+                    "added {} ({}), pending review",
+                    a.asset_id,
+                    a.asset_type.as_str()
+                );
+            }
+        }
+        AdvisoryCommand::List { status, limit } => {
+            let state = match status.as_str() {
+                "pending" => Some(ReviewState::Pending),
+                "approved" => Some(ReviewState::Approved),
+                "rejected" => Some(ReviewState::Rejected),
+                _ => None,
+            };
+            let list = store.list(state, limit).map_err(fail)?;
+            let (p, a, r) = store.counts().map_err(fail)?;
+            if ctx.json {
+                let assets: Vec<Value> = list.iter().map(asset_json).collect();
+                print_json(
+                    &json!({"assets": assets, "total": list.len(), "counts": {"pending": p, "approved": a, "rejected": r}}),
+                )?;
+            } else {
+                for x in &list {
+                    println!(
+                        "{:<18} {:<11} {:<9} {:<12} {}",
+                        sanitize(&x.asset_id),
+                        x.asset_type.as_str(),
+                        x.state.as_str(),
+                        sanitize(x.provider.as_deref().unwrap_or("-")),
+                        sanitize(&x.created_at)
+                    );
+                }
+                eprintln!("{p} pending, {a} approved, {r} rejected");
+            }
+        }
+        AdvisoryCommand::Show { id } => {
+            let a = store.get(&id).map_err(fail)?;
+            let check = store.content(&a);
+            let history = store.history(&id).map_err(fail)?;
+            if ctx.json {
+                let mut v = asset_json(&a);
+                v["content_ok"] = json!(check.is_ok());
+                v["content_error"] = json!(check.as_ref().err().map(|e| e.to_string()));
+                v["history"] = serde_json::to_value(&history).expect("history serializes");
+                print_json(&v)?;
+            } else {
+                print_asset(&a);
+                match &check {
+                    Ok(bytes) if a.mime.starts_with("text") || a.mime == "application/json" => {
+                        println!("\n{}", sanitize_multiline(&String::from_utf8_lossy(bytes)));
+                    }
+                    Ok(_) => {}
+                    Err(e) => println!("  CONTENT     {}", sanitize(&e.to_string())),
+                }
+                for d in &history {
+                    println!(
+                        "  #{:<4} {} {} by {}{}",
+                        d.seq,
+                        d.decided_at,
+                        d.decision,
+                        sanitize(&d.reviewer),
+                        d.reason
+                            .as_deref()
+                            .map(|r| format!(" ({r})"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        AdvisoryCommand::Approve {
+            id,
+            note,
+            expect_hash,
+        } => decide(ctx, &mut store, &id, true, None, note, expect_hash)?,
+        AdvisoryCommand::Reject {
+            id,
+            reason,
+            note,
+            expect_hash,
+        } => decide(ctx, &mut store, &id, false, Some(reason), note, expect_hash)?,
+        AdvisoryCommand::Attach { id, run } => {
+            let (path, new) = store
+                .attach(&ctx.root.run_store(), &id, &run)
+                .map_err(fail)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if ctx.json {
+                print_json(
+                    &json!({"asset_id": id, "run_id": run, "attached": new, "link_file": name}),
+                )?;
+            } else if new {
+                eprintln!("attached {id} to {run} ({name})");
+            } else {
+                eprintln!("{id} was already attached to {run}");
+            }
+        }
+        AdvisoryCommand::Import { dir } => {
+            let (n, problems) = store.import_reference_dir(&dir).map_err(fail)?;
+            for p in &problems {
+                eprintln!("skipped {}", sanitize(p));
+            }
+            if ctx.json {
+                print_json(&json!({"imported": n, "problems": problems}))?;
+            } else {
+                eprintln!("imported {n} assets from {}", dir.display());
+            }
+            if !problems.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decide(
+    ctx: &Ctx,
+    store: &mut AdvisoryStore,
+    id: &str,
+    approve: bool,
+    reason: Option<String>,
+    note: Option<String>,
+    expect_hash: Option<String>,
+) -> Result<(), Failure> {
+    if let Some(r) = &reason {
+        if !REJECTION_REASONS.contains(&r.to_lowercase().as_str()) {
+            return Err(Failure::usage(format!(
+                "unknown reason {r:?}: use one of {}",
+                REJECTION_REASONS.join(", ")
+            )));
+        }
+    }
+    let policy = ReviewerPolicy::load(&ctx.root).map_err(fail)?;
+    let reviewer = reviewer_identity();
+    let req = DecisionRequest {
+        reviewer: &reviewer,
+        asset_id: id,
+        approve,
+        reason: reason.as_deref(),
+        note: note.as_deref(),
+        expect_hash: expect_hash.as_deref(),
+    };
+    let d = store.decide(&policy, &req).map_err(fail)?;
+    if ctx.json {
+        print_json(&serde_json::to_value(&d).expect("decision serializes"))?;
+    } else {
+        eprintln!(
+            "{} {} by {} (decision #{})",
+            d.decision,
+            sanitize(id),
+            sanitize(&reviewer),
+            d.seq
+        );
+    }
+    Ok(())
+}
+
+/// `rmos audit verify`.
+pub fn audit_verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let store = AdvisoryStore::open(&ctx.root).map_err(fail)?;
+    let result = store.verify_chain().map_err(fail)?;
+    let (ok, records, broken) = match &result {
+        Ok(n) => (true, *n, None),
+        Err((seq, why)) => (false, 0, Some(json!({"seq": seq, "reason": why}))),
+    };
+    if ctx.json {
+        print_json(&json!({"ok": ok, "records": records, "broken_at": broken}))?;
+    }
+    match result {
+        Ok(n) => {
+            eprintln!("audit chain intact: {n} review decisions");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err((seq, why)) => {
+            eprintln!("audit chain BROKEN at record {seq}: {why}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,880 @@
+//! Advisory assets and their review: content stored by SHA-256 and verified on read,
+//! decisions as an append-only hash chain, and the attach gate that lets only approved
+//! assets into a run (as the reference's advisory link file).
+
+use crate::config::DataRoot;
+use crate::domain::{AdvisoryInputRef, Timestamp};
+use crate::hashing::{canonical_json, sha256_bytes, sha256_json};
+use crate::store::durable::{self, CreateError};
+use crate::store::runs::{safe_id, RunStore, StoreError};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::path::{Path, PathBuf};
+
+/// Kinds of advisory content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum AssetType {
+    Image,
+    Explanation,
+    Suggestion,
+    Validation,
+    Analysis,
+    Pattern,
+}
+
+impl AssetType {
+    /// Parse a type, upper-case (IMAGE…) or the reference's lower-case (`image`,
+    /// `suggestion`, `analysis`, `pattern`).
+    pub fn parse(s: &str) -> Option<AssetType> {
+        Some(match s.trim().to_uppercase().as_str() {
+            "IMAGE" => AssetType::Image,
+            "EXPLANATION" => AssetType::Explanation,
+            "SUGGESTION" => AssetType::Suggestion,
+            "VALIDATION" => AssetType::Validation,
+            "ANALYSIS" => AssetType::Analysis,
+            "PATTERN" => AssetType::Pattern,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetType::Image => "IMAGE",
+            AssetType::Explanation => "EXPLANATION",
+            AssetType::Suggestion => "SUGGESTION",
+            AssetType::Validation => "VALIDATION",
+            AssetType::Analysis => "ANALYSIS",
+            AssetType::Pattern => "PATTERN",
+        }
+    }
+
+    /// The reference's `AdvisoryInputRef.kind` for a link to this asset.
+    fn link_kind(self) -> &'static str {
+        match self {
+            AssetType::Explanation | AssetType::Analysis => "explanation",
+            _ => "advisory",
+        }
+    }
+}
+
+/// The reference's rejection reasons.
+pub const REJECTION_REASONS: [&str; 12] = [
+    "poor_quality",
+    "wrong_style",
+    "anatomically_incorrect",
+    "wrong_guitar_type",
+    "wrong_finish",
+    "wrong_hardware",
+    "artifacts",
+    "lighting_issues",
+    "composition",
+    "not_photorealistic",
+    "duplicate",
+    "other",
+];
+
+/// Review state of an asset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReviewState {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Pending => "pending",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+}
+
+/// An advisory asset (the seed plan's fields plus the reference's richer ones).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AdvisoryAsset {
+    pub asset_id: String,
+    pub asset_type: AssetType,
+    pub source: String,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub prompt: Option<String>,
+    pub prompt_hash: Option<String>,
+    pub request_id: Option<String>,
+    pub run_id: Option<String>,
+    pub content_hash: String,
+    pub content_path: String,
+    pub content_size: u64,
+    pub mime: String,
+    pub image_width: Option<u32>,
+    pub image_height: Option<u32>,
+    pub suggestion_data: Option<Value>,
+    pub confidence: Option<f64>,
+    pub warnings: Vec<String>,
+    pub created_at: String,
+    pub reviewed: bool,
+    pub approved_for_workflow: bool,
+    pub reviewed_at: Option<String>,
+    pub reviewer_id: Option<String>,
+    pub review_note: Option<String>,
+    pub rejection_reason: Option<String>,
+    pub rating: Option<i64>,
+    pub state: ReviewState,
+}
+
+/// A review decision to record.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionRequest<'a> {
+    pub reviewer: &'a str,
+    pub asset_id: &'a str,
+    pub approve: bool,
+    /// Rejection reason code (required to reject).
+    pub reason: Option<&'a str>,
+    pub note: Option<&'a str>,
+    /// The content hash the reviewer saw; the decision is refused if it changed.
+    pub expect_hash: Option<&'a str>,
+}
+
+/// One decision record of the audit chain.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewDecision {
+    pub seq: i64,
+    pub asset_id: String,
+    pub content_hash: String,
+    pub decision: String,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+    pub reviewer: String,
+    pub decided_at: String,
+    pub prev_hash: String,
+    pub record_hash: String,
+}
+
+/// Errors of the advisory store; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AdvisoryError {
+    #[error("advisory asset {0} not found (rmos advisory list shows the ids)")]
+    NotFound(String),
+    #[error("invalid asset: {0}")]
+    Invalid(String),
+    #[error("decision refused: {0}")]
+    Refused(String),
+    #[error("content of {asset_id} no longer matches its hash ({detail}): it cannot be reviewed or attached")]
+    Corrupted { asset_id: String, detail: String },
+    #[error("reviewer {reviewer:?} may not decide: {why}. Ask an administrator to add \"{reviewer}\": \"reviewer\" under \"reviewers\" in {config}")]
+    NotAReviewer {
+        reviewer: String,
+        why: String,
+        config: String,
+    },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("advisory database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What to add.
+#[derive(Debug, Clone, Default)]
+pub struct NewAsset {
+    pub asset_type: Option<AssetType>,
+    pub content: Vec<u8>,
+    pub mime: String,
+    pub extension: String,
+    pub source: Option<String>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub prompt: Option<String>,
+    pub request_id: Option<String>,
+    pub run_id: Option<String>,
+    pub confidence: Option<f64>,
+    pub warnings: Vec<String>,
+    pub suggestion_data: Option<Value>,
+    pub asset_id: Option<String>,
+    pub created_at: Option<Timestamp>,
+}
+
+/// The reference's prompt hash: first 16 hex of sha256 of the lower-cased prompt with
+/// punctuation removed and whitespace collapsed.
+pub fn prompt_hash(prompt: &str) -> String {
+    let cleaned: String = prompt
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || *c == '_')
+        .collect();
+    let collapsed = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
+    sha256_bytes(collapsed.as_bytes())[..16].to_owned()
+}
+
+/// Width and height of a PNG, GIF or JPEG image, when the bytes are one.
+pub fn image_size(b: &[u8]) -> Option<(u32, u32)> {
+    if b.len() >= 24 && b.starts_with(b"\x89PNG\r\n\x1a\n") && &b[12..16] == b"IHDR" {
+        let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        return Some((be(16), be(20)));
+    }
+    if b.len() >= 10 && (b.starts_with(b"GIF87a") || b.starts_with(b"GIF89a")) {
+        return Some((
+            u16::from_le_bytes([b[6], b[7]]) as u32,
+            u16::from_le_bytes([b[8], b[9]]) as u32,
+        ));
+    }
+    if b.len() > 4 && b[0] == 0xFF && b[1] == 0xD8 {
+        let mut i = 2;
+        while i + 9 < b.len() {
+            if b[i] != 0xFF {
+                return None;
+            }
+            let marker = b[i + 1];
+            let len = u16::from_be_bytes([b[i + 2], b[i + 3]]) as usize;
+            if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+                let h = u16::from_be_bytes([b[i + 5], b[i + 6]]) as u32;
+                let w = u16::from_be_bytes([b[i + 7], b[i + 8]]) as u32;
+                return Some((w, h));
+            }
+            i += 2 + len;
+        }
+    }
+    None
+}
+
+/// The configured reviewers (`<data>/config.json`, key `reviewers`: name → role).
+#[derive(Debug, Clone, Default)]
+pub struct ReviewerPolicy {
+    pub roles: Option<Map<String, Value>>,
+    pub config_path: PathBuf,
+}
+
+impl ReviewerPolicy {
+    pub fn load(root: &DataRoot) -> Result<ReviewerPolicy, AdvisoryError> {
+        let config_path = root.data_dir.join("config.json");
+        let roles = match std::fs::read(&config_path) {
+            Ok(b) => {
+                let v: Value = serde_json::from_slice(&b).map_err(|e| {
+                    AdvisoryError::Invalid(format!("{}: {e}", config_path.display()))
+                })?;
+                match v.get("reviewers") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Object(m)) => Some(m.clone()),
+                    Some(_) => {
+                        return Err(AdvisoryError::Invalid(format!(
+                            "{}: \"reviewers\" must be an object",
+                            config_path.display()
+                        )))
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(source) => {
+                return Err(AdvisoryError::Io {
+                    op: "read",
+                    path: config_path,
+                    source,
+                })
+            }
+        };
+        Ok(ReviewerPolicy { roles, config_path })
+    }
+
+    /// May `reviewer` decide? Without an allow-list the local identity is the sole reviewer.
+    pub fn check(&self, reviewer: &str) -> Result<(), AdvisoryError> {
+        let Some(roles) = &self.roles else {
+            return Ok(());
+        };
+        let refuse = |why: String| AdvisoryError::NotAReviewer {
+            reviewer: reviewer.to_owned(),
+            why,
+            config: self.config_path.display().to_string(),
+        };
+        match roles.get(reviewer).and_then(Value::as_str) {
+            Some("reviewer") => Ok(()),
+            Some(role) => Err(refuse(format!("the role is {role:?}, not \"reviewer\""))),
+            None => Err(refuse("not in the reviewers list".into())),
+        }
+    }
+}
+
+/// The reviewer identity: `$RMOS_REVIEWER`, else the OS user.
+pub fn reviewer_identity() -> String {
+    for var in ["RMOS_REVIEWER", "USER", "LOGNAME"] {
+        if let Some(v) = std::env::var_os(var)
+            .and_then(|v| v.into_string().ok())
+            .filter(|v| !v.trim().is_empty())
+        {
+            return v.trim().to_owned();
+        }
+    }
+    // SAFETY: getuid has no failure mode.
+    format!("uid{}", unsafe { libc::getuid() })
+}
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn record_hash(d: &ReviewDecision) -> String {
+    sha256_json(&json!({
+        "seq": d.seq, "asset_id": d.asset_id, "content_hash": d.content_hash, "decision": d.decision,
+        "reason": d.reason, "note": d.note, "reviewer": d.reviewer, "decided_at": d.decided_at,
+        "prev_hash": d.prev_hash,
+    }))
+}
+
+/// The advisory store over a data root.
+pub struct AdvisoryStore {
+    conn: Connection,
+    data_dir: PathBuf,
+}
+
+const COLS: &str = "asset_id, asset_type, source, provider, model, prompt, prompt_hash, request_id, run_id, content_hash, \
+    content_path, content_size, mime, image_width, image_height, suggestion_data, confidence, warnings_json, created_at, \
+    reviewed, approved_for_workflow, reviewed_at, reviewer_id, review_note, rejection_reason, rating";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryAsset> {
+    let reviewed: bool = r.get::<_, i64>(19)? == 1;
+    let approved: bool = r.get::<_, i64>(20)? == 1;
+    let t: String = r.get(1)?;
+    Ok(AdvisoryAsset {
+        asset_id: r.get(0)?,
+        asset_type: AssetType::parse(&t).unwrap_or(AssetType::Suggestion),
+        source: r.get(2)?,
+        provider: r.get(3)?,
+        model: r.get(4)?,
+        prompt: r.get(5)?,
+        prompt_hash: r.get(6)?,
+        request_id: r.get(7)?,
+        run_id: r.get(8)?,
+        content_hash: r.get(9)?,
+        content_path: r.get(10)?,
+        content_size: r.get::<_, i64>(11)? as u64,
+        mime: r.get(12)?,
+        image_width: r.get(13)?,
+        image_height: r.get(14)?,
+        suggestion_data: r
+            .get::<_, Option<String>>(15)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
+        confidence: r.get(16)?,
+        warnings: serde_json::from_str(&r.get::<_, String>(17)?).unwrap_or_default(),
+        created_at: r.get(18)?,
+        reviewed,
+        approved_for_workflow: approved,
+        reviewed_at: r.get(21)?,
+        reviewer_id: r.get(22)?,
+        review_note: r.get(23)?,
+        rejection_reason: r.get(24)?,
+        rating: r.get(25)?,
+        state: if approved {
+            ReviewState::Approved
+        } else if reviewed {
+            ReviewState::Rejected
+        } else {
+            ReviewState::Pending
+        },
+    })
+}
+
+impl AdvisoryStore {
+    pub fn open(root: &DataRoot) -> Result<AdvisoryStore, AdvisoryError> {
+        let conn =
+            crate::db::open(&root.db_path()).map_err(|e| AdvisoryError::Invalid(e.to_string()))?;
+        Ok(AdvisoryStore {
+            conn,
+            data_dir: root.data_dir.clone(),
+        })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn blob_path(&self, rel: &str) -> PathBuf {
+        self.data_dir.join(rel)
+    }
+
+    /// Store content (create-only, by hash) and register the asset as pending.
+    pub fn add(&self, new: NewAsset) -> Result<AdvisoryAsset, AdvisoryError> {
+        let asset_type = new
+            .asset_type
+            .ok_or_else(|| AdvisoryError::Invalid("an asset type is required".into()))?;
+        if new.content.is_empty() {
+            return Err(AdvisoryError::Invalid("the content is empty".into()));
+        }
+        if let Some(c) = new.confidence {
+            if !(0.0..=1.0).contains(&c) {
+                return Err(AdvisoryError::Invalid(format!(
+                    "confidence {c} must be between 0 and 1"
+                )));
+            }
+        }
+        let hash = sha256_bytes(&new.content);
+        let ext = new.extension.trim_start_matches('.');
+        let rel = format!(
+            "advisory/blobs/{}/{}/{}{}{}",
+            &hash[..2],
+            &hash[2..4],
+            hash,
+            if ext.is_empty() { "" } else { "." },
+            ext
+        );
+        let path = self.blob_path(&rel);
+        match durable::create_new(
+            &self.data_dir.join("advisory/.staging"),
+            &path,
+            &new.content,
+        ) {
+            Ok(()) | Err(CreateError::Exists) => {}
+            Err(CreateError::Io { op, path, source }) => {
+                return Err(AdvisoryError::Io { op, path, source })
+            }
+        }
+        let id = new
+            .asset_id
+            .unwrap_or_else(|| format!("adv_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
+        if !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            || id.is_empty()
+            || id.len() > 64
+        {
+            return Err(AdvisoryError::Invalid(format!(
+                "asset id {id:?} must be 1-64 characters of A-Z a-z 0-9 _ -"
+            )));
+        }
+        let (w, h) = match asset_type {
+            AssetType::Image => {
+                image_size(&new.content).map_or((None, None), |(w, h)| (Some(w), Some(h)))
+            }
+            _ => (None, None),
+        };
+        let created = new.created_at.unwrap_or_else(Timestamp::now).to_pydantic();
+        let source = new.source.unwrap_or_else(|| match asset_type {
+            AssetType::Image => "ai_graphics".into(),
+            AssetType::Explanation | AssetType::Analysis => "ai_analysis".into(),
+            _ => "ai_suggestion".into(),
+        });
+        let inserted = self.conn.execute(
+            "INSERT OR IGNORE INTO advisory_assets (asset_id, asset_type, source, provider, model, prompt, prompt_hash,
+               request_id, run_id, content_hash, content_path, content_size, mime, image_width, image_height,
+               suggestion_data, confidence, warnings_json, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+            params![
+                id,
+                asset_type.as_str(),
+                source,
+                new.provider,
+                new.model,
+                new.prompt,
+                new.prompt.as_deref().map(prompt_hash),
+                new.request_id,
+                new.run_id,
+                hash,
+                rel,
+                new.content.len() as i64,
+                new.mime,
+                w,
+                h,
+                new.suggestion_data.as_ref().map(canonical_json),
+                new.confidence,
+                serde_json::to_string(&new.warnings).expect("strings serialize"),
+                created,
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(AdvisoryError::Invalid(format!("asset {id} already exists")));
+        }
+        self.get(&id)
+    }
+
+    pub fn get(&self, id: &str) -> Result<AdvisoryAsset, AdvisoryError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLS} FROM advisory_assets WHERE asset_id = ?1"),
+                [id],
+                from_row,
+            )
+            .optional()?
+            .ok_or_else(|| AdvisoryError::NotFound(id.to_owned()))
+    }
+
+    /// Assets, newest first, in one state or all.
+    pub fn list(
+        &self,
+        state: Option<ReviewState>,
+        limit: usize,
+    ) -> Result<Vec<AdvisoryAsset>, AdvisoryError> {
+        let cond = match state {
+            None => "1",
+            Some(ReviewState::Pending) => "reviewed = 0",
+            Some(ReviewState::Approved) => "approved_for_workflow = 1",
+            Some(ReviewState::Rejected) => "reviewed = 1 AND approved_for_workflow = 0",
+        };
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {COLS} FROM advisory_assets WHERE {cond} ORDER BY created_at DESC, asset_id DESC LIMIT ?1"
+        ))?;
+        let rows = stmt.query_map([limit as i64], from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Counts of pending, approved and rejected assets.
+    pub fn counts(&self) -> Result<(u64, u64, u64), AdvisoryError> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(reviewed = 0), 0), coalesce(sum(approved_for_workflow = 1), 0),
+                    coalesce(sum(reviewed = 1 AND approved_for_workflow = 0), 0) FROM advisory_assets",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
+        )?)
+    }
+
+    /// Read an asset's content and check it against its hash.
+    pub fn content(&self, asset: &AdvisoryAsset) -> Result<Vec<u8>, AdvisoryError> {
+        let path = self.blob_path(&asset.content_path);
+        let bytes = std::fs::read(&path).map_err(|e| AdvisoryError::Corrupted {
+            asset_id: asset.asset_id.clone(),
+            detail: format!("cannot read {}: {e}", path.display()),
+        })?;
+        let actual = sha256_bytes(&bytes);
+        if actual != asset.content_hash {
+            return Err(AdvisoryError::Corrupted {
+                asset_id: asset.asset_id.clone(),
+                detail: format!(
+                    "stored bytes hash to {actual}, expected {}",
+                    asset.content_hash
+                ),
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// The decision history of an asset, oldest first.
+    pub fn history(&self, asset_id: &str) -> Result<Vec<ReviewDecision>, AdvisoryError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
+             FROM review_decisions WHERE asset_id = ?1 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([asset_id], decision_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Record a decision: approve, or reject with a reason code. Refused when the reviewer
+    /// lacks the role, the content changed (`expect_hash`) or no longer matches its hash.
+    pub fn decide(
+        &mut self,
+        policy: &ReviewerPolicy,
+        req: &DecisionRequest<'_>,
+    ) -> Result<ReviewDecision, AdvisoryError> {
+        let DecisionRequest {
+            reviewer,
+            asset_id,
+            approve,
+            reason,
+            note,
+            expect_hash,
+        } = *req;
+        policy.check(reviewer)?;
+        let asset = self.get(asset_id)?;
+        if let Some(h) = expect_hash {
+            if !h.eq_ignore_ascii_case(&asset.content_hash) {
+                return Err(AdvisoryError::Refused(format!(
+                    "{asset_id} changed since it was shown: content is {} but the decision was made on {h}; look at it again",
+                    asset.content_hash
+                )));
+            }
+        }
+        self.content(&asset)?;
+        let reason = match (approve, reason.map(str::trim).filter(|r| !r.is_empty())) {
+            (true, _) => None,
+            (false, None) => {
+                return Err(AdvisoryError::Refused(format!(
+                    "a rejection needs a reason: one of {}",
+                    REJECTION_REASONS.join(", ")
+                )))
+            }
+            (false, Some(r)) => {
+                let r = r.to_lowercase();
+                if !REJECTION_REASONS.contains(&r.as_str()) {
+                    return Err(AdvisoryError::Refused(format!(
+                        "unknown reason {r:?}: use one of {}",
+                        REJECTION_REASONS.join(", ")
+                    )));
+                }
+                Some(r)
+            }
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT seq, record_hash FROM review_decisions ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (seq, prev) = last
+            .map(|(s, h)| (s + 1, h))
+            .unwrap_or((1, GENESIS.to_owned()));
+        let mut d = ReviewDecision {
+            seq,
+            asset_id: asset_id.to_owned(),
+            content_hash: asset.content_hash.clone(),
+            decision: if approve { "approved" } else { "rejected" }.into(),
+            reason: reason.clone(),
+            note: note.map(str::to_owned),
+            reviewer: reviewer.to_owned(),
+            decided_at: Timestamp::now().to_pydantic(),
+            prev_hash: prev,
+            record_hash: String::new(),
+        };
+        d.record_hash = record_hash(&d);
+        tx.execute(
+            "INSERT INTO review_decisions (seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![d.seq, d.asset_id, d.content_hash, d.decision, d.reason, d.note, d.reviewer, d.decided_at, d.prev_hash, d.record_hash],
+        )?;
+        tx.execute(
+            "UPDATE advisory_assets SET reviewed = 1, approved_for_workflow = ?2, reviewed_at = ?3, reviewer_id = ?4,
+               review_note = ?5, rejection_reason = ?6 WHERE asset_id = ?1",
+            params![asset_id, approve as i64, d.decided_at, reviewer, d.note, reason],
+        )?;
+        tx.commit()?;
+        Ok(d)
+    }
+
+    /// Walk the decision chain. Returns the number of records, or where it breaks.
+    pub fn verify_chain(&self) -> Result<Result<u64, (i64, String)>, AdvisoryError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
+             FROM review_decisions ORDER BY seq",
+        )?;
+        let rows: Vec<ReviewDecision> = stmt
+            .query_map([], decision_row)?
+            .collect::<Result<_, _>>()?;
+        let mut prev = GENESIS.to_owned();
+        for (i, d) in rows.iter().enumerate() {
+            let expected_seq = i as i64 + 1;
+            if d.seq != expected_seq {
+                return Ok(Err((
+                    d.seq,
+                    format!(
+                        "record {expected_seq} is missing (next record is {})",
+                        d.seq
+                    ),
+                )));
+            }
+            if d.prev_hash != prev {
+                return Ok(Err((d.seq, "its prev_hash does not match the record before it (deleted or reordered records)".into())));
+            }
+            if record_hash(d) != d.record_hash {
+                return Ok(Err((
+                    d.seq,
+                    "its content does not match its hash (the record was edited)".into(),
+                )));
+            }
+            prev = d.record_hash.clone();
+        }
+        Ok(Ok(rows.len() as u64))
+    }
+
+    /// Attach an approved asset to a run by writing the reference's advisory link file
+    /// next to the run (durably, create-only). Attaching twice is a no-op.
+    pub fn attach(
+        &self,
+        runs: &RunStore,
+        asset_id: &str,
+        run_id: &str,
+    ) -> Result<(PathBuf, bool), AdvisoryError> {
+        let asset = self.get(asset_id)?;
+        if !asset.approved_for_workflow {
+            return Err(AdvisoryError::Refused(format!(
+                "{asset_id} is {}: only approved assets may enter a workflow (rmos advisory approve {asset_id})",
+                asset.state.as_str()
+            )));
+        }
+        self.content(&asset)?;
+        let (run, path) = runs.get(run_id)?;
+        let partition_dir = path
+            .parent()
+            .expect("artifact files live in a partition")
+            .to_path_buf();
+        let link = partition_dir.join(format!(
+            "{}_advisory_{}.json",
+            safe_id(&run.run_id),
+            safe_id(asset_id)
+        ));
+        let mut r = AdvisoryInputRef::new(asset_id, asset.asset_type.link_kind());
+        r.request_id = asset.request_id.clone();
+        r.engine_id = asset.provider.clone();
+        r.engine_version = asset.model.clone();
+        r.status = "REVIEWED".into();
+        r.notes = asset.review_note.clone();
+        r.updated_at_utc = asset.reviewed_at.clone();
+        let mut v = serde_json::to_value(&r).expect("ref serializes");
+        crate::domain::run::pydantic_floats(&mut v);
+        let bytes = serde_json::to_vec_pretty(&v).expect("JSON");
+        let staging = runs
+            .root()
+            .join(crate::store::runs::PRIVATE_DIR)
+            .join("staging");
+        match durable::create_new(&staging, &link, &bytes) {
+            Ok(()) => Ok((link, true)),
+            Err(CreateError::Exists) => Ok((link, false)),
+            Err(CreateError::Io { op, path, source }) => {
+                Err(AdvisoryError::Io { op, path, source })
+            }
+        }
+    }
+
+    /// Import the reference's asset files (`YYYY/MM/DD/<asset_id>.json` with
+    /// `<asset_id>_content.<ext>`), keeping ids and review state.
+    pub fn import_reference_dir(
+        &mut self,
+        dir: &Path,
+    ) -> Result<(u64, Vec<String>), AdvisoryError> {
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let rd = std::fs::read_dir(&d).map_err(|source| AdvisoryError::Io {
+                op: "list",
+                path: d.clone(),
+                source,
+            })?;
+            for e in rd.flatten() {
+                let p = e.path();
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(p);
+                } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.starts_with("adv_") && n.ends_with(".json") && !n.contains("_content")
+                }) {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let (mut imported, mut problems) = (0, Vec::new());
+        for f in files {
+            match self.import_one(&f) {
+                Ok(true) => imported += 1,
+                Ok(false) => {}
+                Err(e) => problems.push(format!("{}: {e}", f.display())),
+            }
+        }
+        Ok((imported, problems))
+    }
+
+    fn import_one(&mut self, file: &Path) -> Result<bool, AdvisoryError> {
+        let v: Value =
+            serde_json::from_slice(&std::fs::read(file).map_err(|source| AdvisoryError::Io {
+                op: "read",
+                path: file.to_path_buf(),
+                source,
+            })?)
+            .map_err(|e| AdvisoryError::Invalid(crate::store::runs::describe_json_error(&e)))?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let id = s("asset_id").ok_or_else(|| AdvisoryError::Invalid("missing asset_id".into()))?;
+        if self.get(&id).is_ok() {
+            return Ok(false);
+        }
+        let t = s("asset_type")
+            .and_then(|t| AssetType::parse(&t))
+            .ok_or_else(|| AdvisoryError::Invalid("unknown asset_type".into()))?;
+        let stem = file
+            .file_stem()
+            .and_then(|x| x.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let content_file = std::fs::read_dir(file.parent().unwrap_or(Path::new(".")))
+            .ok()
+            .and_then(|rd| {
+                rd.flatten().map(|e| e.path()).find(|p| {
+                    p.file_stem().and_then(|x| x.to_str()) == Some(&format!("{stem}_content"))
+                })
+            });
+        let (content, ext) = match (&content_file, v.get("suggestion_data")) {
+            (Some(p), _) => (
+                std::fs::read(p).map_err(|source| AdvisoryError::Io {
+                    op: "read",
+                    path: p.clone(),
+                    source,
+                })?,
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+            (None, Some(d)) if !d.is_null() => (canonical_json(d).into_bytes(), "json".into()),
+            _ => {
+                return Err(AdvisoryError::Invalid(format!(
+                    "no content file {stem}_content.* and no suggestion_data"
+                )))
+            }
+        };
+        let mime = match ext.as_str() {
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "gif" => "image/gif",
+            "json" => "application/json",
+            _ => "text/plain",
+        };
+        let warnings = v
+            .get("warnings")
+            .and_then(|w| serde_json::from_value(w.clone()).ok())
+            .unwrap_or_default();
+        let asset = self.add(NewAsset {
+            asset_type: Some(t),
+            content,
+            mime: mime.into(),
+            extension: ext,
+            source: s("source"),
+            provider: s("provider"),
+            model: s("model"),
+            prompt: s("prompt"),
+            request_id: s("request_id"),
+            run_id: None,
+            confidence: v.get("confidence").and_then(Value::as_f64),
+            warnings,
+            suggestion_data: v.get("suggestion_data").filter(|d| !d.is_null()).cloned(),
+            asset_id: Some(id.clone()),
+            created_at: s("created_at_utc").and_then(|c| Timestamp::parse(&c).ok()),
+        })?;
+        // A review recorded by the reference becomes the first decision of the chain.
+        if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
+            let approved = v.get("approved_for_workflow").and_then(Value::as_bool) == Some(true);
+            let reviewer = s("reviewed_by").unwrap_or_else(|| "reference-import".into());
+            let reason = s("rejection_reason").or_else(|| (!approved).then(|| "other".into()));
+            let open = ReviewerPolicy::default();
+            let note = s("review_note");
+            let req = DecisionRequest {
+                reviewer: &reviewer,
+                asset_id: &asset.asset_id,
+                approve: approved,
+                reason: reason.as_deref(),
+                note: note.as_deref(),
+                expect_hash: None,
+            };
+            self.decide(&open, &req)?;
+        }
+        Ok(true)
+    }
+}
+
+fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDecision> {
+    Ok(ReviewDecision {
+        seq: r.get(0)?,
+        asset_id: r.get(1)?,
+        content_hash: r.get(2)?,
+        decision: r.get(3)?,
+        reason: r.get(4)?,
+        note: r.get(5)?,
+        reviewer: r.get(6)?,
+        decided_at: r.get(7)?,
+        prev_hash: r.get(8)?,
+        record_hash: r.get(9)?,
+    })
+}

@@ -1,0 +1,381 @@
+//! Governance: advisory assets, review decisions with an audit chain, the attach gate.
+
+mod common;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn rmos(data: &Path, reviewer: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rmos"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("RMOS_REVIEWER", reviewer)
+        .env_remove("RMOS_RUNS_DIR")
+        .output()
+        .unwrap()
+}
+
+fn json_out(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn err(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A tiny valid PNG (2×3 pixels worth of header; enough for dimensions).
+fn png(dir: &Path) -> std::path::PathBuf {
+    let mut b = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    b.extend(2u32.to_be_bytes());
+    b.extend(3u32.to_be_bytes());
+    b.extend([8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    let p = dir.join("rosette.png");
+    std::fs::write(&p, b).unwrap();
+    p
+}
+
+fn add(data: &Path, args: &[&str]) -> String {
+    let mut a = vec!["--json", "advisory", "add"];
+    a.extend(args);
+    let out = rmos(data, "alice", &a);
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    json_out(&out)["asset_id"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn full_lifecycle_with_history_and_attach_gate() {
+    let root = common::store_example_copy();
+    let data = root.path();
+    let img = add(
+        data,
+        &[
+            "--type",
+            "IMAGE",
+            "--file",
+            png(data).to_str().unwrap(),
+            "--provider",
+            "dalle",
+            "--model",
+            "dall-e-3",
+            "--prompt",
+            "A herringbone rosette!",
+            "--confidence",
+            "0.82",
+        ],
+    );
+    let text = add(
+        data,
+        &[
+            "--type",
+            "explanation",
+            "--text",
+            "Chipload is low because the feed is conservative.",
+            "--run",
+            "run_5eed0000000000000000000000000002",
+        ],
+    );
+    let show = json_out(&rmos(data, "alice", &["advisory", "show", &img, "--json"]));
+    assert_eq!(
+        (show["image_width"].as_u64(), show["image_height"].as_u64()),
+        (Some(2), Some(3))
+    );
+    assert_eq!(show["status"], "pending");
+    assert_eq!(show["approved_for_workflow"], false);
+    assert_eq!(show["content_ok"], true);
+    assert_eq!(show["prompt_hash"].as_str().unwrap().len(), 16);
+    let list = json_out(&rmos(data, "alice", &["advisory", "list", "--json"]));
+    assert_eq!(list["counts"]["pending"], 2);
+
+    // The gate: a pending asset cannot be attached.
+    let out = rmos(
+        data,
+        "alice",
+        &[
+            "advisory",
+            "attach",
+            &img,
+            "--run",
+            "run_5eed0000000000000000000000000006",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err(&out).contains("only approved assets"), "{}", err(&out));
+
+    // Approve with the hash that was reviewed; reject needs a reason.
+    let hash = show["content_hash"].as_str().unwrap().to_owned();
+    let out = rmos(
+        data,
+        "alice",
+        &[
+            "advisory",
+            "approve",
+            &img,
+            "--note",
+            "clean geometry",
+            "--expect-hash",
+            &hash,
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    let out = rmos(data, "alice", &["advisory", "reject", &text]);
+    assert_eq!(out.status.code(), Some(2), "clap requires --reason");
+    let out = rmos(
+        data,
+        "alice",
+        &["advisory", "reject", &text, "--reason", "meh"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err(&out).contains("unknown reason"));
+    let out = rmos(
+        data,
+        "alice",
+        &[
+            "advisory",
+            "reject",
+            &text,
+            "--reason",
+            "composition",
+            "--note",
+            "too vague",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+
+    // Deciding again supersedes with a new record; nothing is edited.
+    let out = rmos(data, "alice", &["advisory", "approve", &text]);
+    assert_eq!(out.status.code(), Some(0));
+    let hist =
+        json_out(&rmos(data, "alice", &["advisory", "show", &text, "--json"]))["history"].clone();
+    let decisions: Vec<&str> = hist
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(decisions, ["rejected", "approved"]);
+    assert_eq!(hist[0]["reason"], "composition");
+    assert_eq!(hist[1]["reviewer"], "alice");
+
+    let list = json_out(&rmos(
+        data,
+        "alice",
+        &["advisory", "list", "--status", "all", "--json"],
+    ));
+    let states: Vec<(&str, &str)> = list["assets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["asset_id"].as_str().unwrap(),
+                a["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        states.contains(&(img.as_str(), "approved"))
+            && states.contains(&(text.as_str(), "approved")),
+        "{states:?}"
+    );
+
+    // Attach: writes the reference's link file; the run's details list it; twice is a no-op.
+    let out = rmos(
+        data,
+        "alice",
+        &[
+            "advisory",
+            "attach",
+            &img,
+            "--run",
+            "run_5eed0000000000000000000000000006",
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    assert_eq!(json_out(&out)["attached"], true);
+    let link = data.join(format!(
+        "runs/rmos/2025-12-23/run_5eed0000000000000000000000000006_advisory_{img}.json"
+    ));
+    let bytes = std::fs::read(&link).unwrap();
+    let r: rmos::domain::AdvisoryInputRef = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(
+        (r.advisory_id.as_str(), r.kind.as_str(), r.status.as_str()),
+        (img.as_str(), "advisory", "REVIEWED")
+    );
+    let keys: Vec<String> = serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes)
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(
+        keys.len(),
+        18,
+        "every AdvisoryInputRef field is written: {keys:?}"
+    );
+    let details = json_out(&rmos(
+        data,
+        "alice",
+        &[
+            "logs",
+            "show",
+            "run_5eed0000000000000000000000000006",
+            "--json",
+        ],
+    ));
+    assert_eq!(details["advisory_inputs"][0]["advisory_id"], img.as_str());
+    let again = json_out(&rmos(
+        data,
+        "alice",
+        &[
+            "advisory",
+            "attach",
+            &img,
+            "--run",
+            "run_5eed0000000000000000000000000006",
+            "--json",
+        ],
+    ));
+    assert_eq!(again["attached"], false);
+    // Runs stay verifiable (the link file is not an artifact).
+    assert_eq!(
+        rmos(data, "alice", &["runs", "verify"]).status.code(),
+        Some(0)
+    );
+
+    let out = rmos(data, "alice", &["audit", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_out(&out)["records"], 3);
+}
+
+#[test]
+fn expect_hash_and_corrupted_content_refuse_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let id = add(
+        data,
+        &["--type", "SUGGESTION", "--text", "{\"ring_count\": 3}"],
+    );
+    let out = rmos(
+        data,
+        "alice",
+        &["advisory", "approve", &id, "--expect-hash", &"a".repeat(64)],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err(&out).contains("changed since it was shown"),
+        "{}",
+        err(&out)
+    );
+    // Change the stored bytes behind rmos's back: flagged, never shown as valid.
+    let show = json_out(&rmos(data, "alice", &["advisory", "show", &id, "--json"]));
+    let blob = data.join(show["content_path"].as_str().unwrap());
+    let mut perm = std::fs::metadata(&blob).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perm.set_readonly(false);
+    std::fs::set_permissions(&blob, perm).unwrap();
+    std::fs::write(&blob, b"{\"ring_count\": 30}").unwrap();
+    let show = json_out(&rmos(data, "alice", &["advisory", "show", &id, "--json"]));
+    assert_eq!(show["content_ok"], false);
+    assert!(show["content_error"]
+        .as_str()
+        .unwrap()
+        .contains("no longer matches"));
+    let out = rmos(data, "alice", &["advisory", "approve", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err(&out).contains("no longer matches its hash"));
+    assert_eq!(
+        json_out(&rmos(data, "alice", &["audit", "verify", "--json"]))["records"],
+        0
+    );
+}
+
+#[test]
+fn reviewer_roles_are_enforced_once_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let id = add(data, &["--type", "VALIDATION", "--text", "ok"]);
+    std::fs::write(
+        data.join("config.json"),
+        r#"{"reviewers": {"alice": "reviewer", "bob": "viewer"}}"#,
+    )
+    .unwrap();
+    for who in ["bob", "mallory"] {
+        let out = rmos(data, who, &["advisory", "approve", &id]);
+        assert_eq!(out.status.code(), Some(1), "{who}");
+        let e = err(&out);
+        assert!(
+            e.contains("may not decide") && e.contains("config.json") && e.contains("\"reviewer\""),
+            "{e}"
+        );
+    }
+    assert_eq!(
+        json_out(&rmos(data, "bob", &["advisory", "list", "--json"]))["counts"]["pending"],
+        1,
+        "viewers can read"
+    );
+    assert_eq!(
+        rmos(data, "alice", &["advisory", "approve", &id])
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+fn sqlite(db: &Path, sql: &str) {
+    let out = Command::new("sqlite3")
+        .arg(db)
+        .arg(sql)
+        .output()
+        .expect("sqlite3 CLI");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn tampering_with_the_decision_chain_is_detected() {
+    if Command::new("sqlite3").arg("-version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "sqlite3 is required in CI (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: sqlite3 CLI not installed");
+        return;
+    }
+    for tamper in [
+        "UPDATE review_decisions SET decision = 'approved', reason = NULL WHERE seq = 2",
+        "DELETE FROM review_decisions WHERE seq = 2",
+        "UPDATE review_decisions SET seq = seq + 100 WHERE seq = 2; UPDATE review_decisions SET seq = 2 WHERE seq = 3; UPDATE review_decisions SET seq = 3 WHERE seq = 102",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        let a = add(data, &["--type", "EXPLANATION", "--text", "one"]);
+        let b = add(data, &["--type", "EXPLANATION", "--text", "two"]);
+        assert_eq!(rmos(data, "alice", &["advisory", "approve", &a]).status.code(), Some(0));
+        assert_eq!(rmos(data, "alice", &["advisory", "reject", &b, "--reason", "duplicate"]).status.code(), Some(0));
+        assert_eq!(rmos(data, "alice", &["advisory", "approve", &b]).status.code(), Some(0));
+        assert_eq!(rmos(data, "alice", &["audit", "verify"]).status.code(), Some(0));
+        let db = data.join("rmos.db");
+        // rmos refuses edits itself; a tamperer drops the guards first.
+        let out = Command::new("sqlite3").arg(&db).arg("DELETE FROM review_decisions WHERE seq = 1").output().unwrap();
+        assert!(!out.status.success(), "append-only triggers refuse edits");
+        sqlite(&db, &format!("DROP TRIGGER review_decisions_append_only_update; DROP TRIGGER review_decisions_append_only_delete; {tamper}"));
+        let out = rmos(data, "alice", &["audit", "verify", "--json"]);
+        assert_eq!(out.status.code(), Some(1), "{tamper}");
+        let v = json_out(&out);
+        assert_eq!(v["ok"], false);
+        assert!(v["broken_at"]["seq"].as_i64().unwrap() <= 3, "{tamper}: {v}");
+        assert!(err(&out).contains("BROKEN at record"));
+    }
+}
