@@ -138,3 +138,112 @@ fn write_run(root: &Path, id: &str, created: &str) {
         .put(&a)
         .unwrap();
 }
+
+#[test]
+fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
+    if !have_tmux() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux is required in CI (.ci/run installs it)"
+        );
+        eprintln!("SKIPPED: tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    let add = |text: &str, t: &str| {
+        let out = Command::new(bin)
+            .arg("--data")
+            .arg(dir.path())
+            .args([
+                "--json",
+                "advisory",
+                "add",
+                "--type",
+                t,
+                "--text",
+                text,
+                "--provider",
+                "claude",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["asset_id"].as_str().unwrap().to_owned()
+    };
+    let first = add("Raise the feed to 1500 mm/min.", "EXPLANATION");
+    std::thread::sleep(Duration::from_millis(20));
+    let second = add("{\"ring_count\": 9}", "SUGGESTION");
+    let tmux = Tmux {
+        socket: format!("rmos-e2e-q-{}", std::process::id()),
+    };
+    tmux.run(&["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_REVIEWER=carol PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
+    tmux.keys(&[&format!("{bin} --data {}", dir.path().display()), "Enter"]);
+    tmux.wait_screen("the console", |s| s.contains("┌ runs"));
+    tmux.keys(&["2"]);
+    // Newest first: the suggestion is selected; wait for its preview, then approve it.
+    tmux.wait_screen("the queue with a preview", |s| {
+        s.contains("2 pending") && s.contains("\"ring_count\": 9")
+    });
+    tmux.keys(&["a"]);
+    tmux.wait_screen("the confirmation", |s| {
+        s.contains(&format!("Approve {second}"))
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the approval", |s| {
+        s.contains(&format!("approved {second}")) && s.contains("1 pending · 1 approved")
+    });
+    // The explanation is next: reject it with a reason and a note.
+    tmux.wait_screen("the explanation preview", |s| s.contains("Raise the feed"));
+    tmux.keys(&["r"]);
+    tmux.wait_screen("the reason list", |s| s.contains("why?"));
+    tmux.keys(&["j", "j", "Enter"]);
+    tmux.wait_screen("the note", |s| s.contains("(optional)"));
+    tmux.keys(&["-l", "not for ebony"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the reject confirmation", |s| {
+        s.contains(&format!("Reject {first}")) && s.contains("reason: anatomically_incorrect")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the rejection", |s| {
+        s.contains(&format!("rejected {first}"))
+            && s.contains("0 pending · 1 approved · 1 rejected")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt", |s| s.trim_end().ends_with("e2e$"));
+
+    let out = Command::new(bin)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["advisory", "list", "--status", "all", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_id = |id: &str| {
+        v["assets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["asset_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(by_id(&second)["status"], "approved");
+    assert_eq!(by_id(&second)["reviewer_id"], "carol");
+    assert_eq!(by_id(&first)["status"], "rejected");
+    assert_eq!(by_id(&first)["rejection_reason"], "anatomically_incorrect");
+    assert_eq!(by_id(&first)["review_note"], "not for ebony");
+    let audit = Command::new(bin)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(audit.status.code(), Some(0));
+}

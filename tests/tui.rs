@@ -302,3 +302,225 @@ fn tokio_stream_from<T>(
 ) -> impl futures_util::Stream<Item = T> + Unpin {
     Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
 }
+
+// ---------------------------------------------------------------------------------------
+// The review queue.
+
+fn tiny_png() -> Vec<u8> {
+    // A 4×4 RGB PNG, built by hand (stored zlib blocks).
+    fn crc(data: &[u8]) -> u32 {
+        let mut c = 0xffff_ffffu32;
+        for &b in data {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xedb8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, t: &[u8], d: &[u8]) {
+        out.extend((d.len() as u32).to_be_bytes());
+        let mut td = t.to_vec();
+        td.extend(d);
+        out.extend(&td);
+        out.extend(crc(&td).to_be_bytes());
+    }
+    let mut raw = Vec::new();
+    for y in 0..4u8 {
+        raw.push(0);
+        for x in 0..4u8 {
+            raw.extend([x * 60, y * 60, 120]);
+        }
+    }
+    let mut z = vec![0x78, 0x01, 1];
+    z.extend((raw.len() as u16).to_le_bytes());
+    z.extend((!(raw.len() as u16)).to_le_bytes());
+    z.extend(&raw);
+    let adler = {
+        let (mut a, mut b) = (1u32, 0u32);
+        for &x in &raw {
+            a = (a + x as u32) % 65521;
+            b = (b + a) % 65521;
+        }
+        (b << 16) | a
+    };
+    z.extend(adler.to_be_bytes());
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend(4u32.to_be_bytes());
+    ihdr.extend(4u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(&mut png, b"IDAT", &z);
+    chunk(&mut png, b"IEND", &[]);
+    png
+}
+
+fn queue_app(
+    root: &Path,
+    w: u16,
+    h: u16,
+    select: &str,
+) -> (App, rmos::store::advisory::AdvisoryStore) {
+    use rmos::store::advisory::{AdvisoryStore, AssetType, NewAsset};
+    let store = AdvisoryStore::open(&DataRoot::at(root)).unwrap();
+    let t = |s: &str| Some(Timestamp::parse(s).unwrap());
+    let add = |id: &str,
+               ty: AssetType,
+               content: Vec<u8>,
+               mime: &str,
+               ext: &str,
+               created: &str,
+               conf: Option<f64>| {
+        store
+            .add(NewAsset {
+                asset_type: Some(ty),
+                content,
+                mime: mime.into(),
+                extension: ext.into(),
+                provider: Some("claude".into()),
+                model: Some("m-1".into()),
+                confidence: conf,
+                asset_id: Some(id.into()),
+                created_at: t(created),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    add(
+        "adv_image00001",
+        AssetType::Image,
+        tiny_png(),
+        "image/png",
+        "png",
+        "2025-12-23T10:00:00Z",
+        Some(0.82),
+    );
+    add(
+        "adv_explain0001",
+        AssetType::Explanation,
+        b"Chipload is low: raise the feed to 1500 mm/min for ebony.".to_vec(),
+        "text/plain",
+        "txt",
+        "2025-12-23T11:00:00Z",
+        None,
+    );
+    add(
+        "adv_suggest0001",
+        AssetType::Suggestion,
+        br#"{"pattern_type":"herringbone","ring_count":5}"#.to_vec(),
+        "application/json",
+        "json",
+        "2025-12-23T12:00:00Z",
+        Some(0.6),
+    );
+    add(
+        "adv_valid00001",
+        AssetType::Validation,
+        br#"{"checks":[{"name":"rim_speed","ok":false}]}"#.to_vec(),
+        "application/json",
+        "json",
+        "2025-12-23T13:00:00Z",
+        Some(0.9),
+    );
+    let mut app = App::new("~/data/runs/rmos".into());
+    app.reviewer = "alice".into();
+    app.epoch_secs = 1_766_534_400; // 2025-12-24T00:00:00Z
+    app.update(Msg::Resize {
+        width: w,
+        height: h,
+    });
+    app.update(key('2'));
+    let assets = store
+        .list(Some(rmos::store::advisory::ReviewState::Pending), 100)
+        .unwrap();
+    let counts = store.counts().unwrap();
+    app.update(Msg::Queue {
+        status: rmos::tui::queue::StatusFilter::Pending,
+        assets,
+        counts,
+    });
+    while app.queue.selected_asset().unwrap().asset_id != select {
+        app.update(key('j'));
+    }
+    let a = app.queue.selected_asset().unwrap().clone();
+    let data = Box::new(rmos::tui::worker::load_preview(&store, &a));
+    app.update(Msg::Preview {
+        asset_id: a.asset_id,
+        data,
+    });
+    (app, store)
+}
+
+fn screen_theme(app: &App, w: u16, h: u16, tmp: &Path, color: bool) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render(f, app, Theme { color })).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let mut line = String::new();
+        let mut x = 0;
+        while x < w {
+            let sym = buf[(x, y)].symbol();
+            line.push_str(sym);
+            x += unicode_width::UnicodeWidthStr::width(sym).max(1) as u16;
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.replace(&tmp.display().to_string(), "<DATA>")
+}
+
+#[test]
+fn snapshot_queue_and_previews() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        for (id, name, color) in [
+            ("adv_valid00001", "validation", false),
+            ("adv_suggest0001", "suggestion", false),
+            ("adv_explain0001", "explanation", false),
+            ("adv_image00001", "image", true),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let (app, _) = queue_app(dir.path(), w, h, id);
+            insta::assert_snapshot!(
+                format!("queue_{name}_{w}x{h}"),
+                screen_theme(&app, w, h, dir.path(), color)
+            );
+        }
+    }
+}
+
+#[test]
+fn snapshot_queue_modals() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, _) = queue_app(dir.path(), 120, 40, "adv_explain0001");
+    app.update(key('a'));
+    insta::assert_snapshot!(
+        "queue_modal_confirm",
+        screen_theme(&app, 120, 40, dir.path(), false)
+    );
+    app.update(code(KeyCode::Esc));
+    app.update(key('r'));
+    app.update(key('j'));
+    insta::assert_snapshot!(
+        "queue_modal_reason",
+        screen_theme(&app, 120, 40, dir.path(), false)
+    );
+    app.update(code(KeyCode::Enter));
+    for c in "too vague".chars() {
+        app.update(key(c));
+    }
+    insta::assert_snapshot!(
+        "queue_modal_note",
+        screen_theme(&app, 120, 40, dir.path(), false)
+    );
+    app.update(code(KeyCode::Enter));
+    insta::assert_snapshot!(
+        "queue_modal_confirm_reject",
+        screen_theme(&app, 120, 40, dir.path(), false)
+    );
+}

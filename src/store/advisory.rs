@@ -313,8 +313,18 @@ pub fn reviewer_identity() -> String {
             return v.trim().to_owned();
         }
     }
-    // SAFETY: getuid has no failure mode.
-    format!("uid{}", unsafe { libc::getuid() })
+    // SAFETY: getuid cannot fail; getpwuid returns null or a pointer to a static entry
+    // whose name we copy at once.
+    unsafe {
+        let uid = libc::getuid();
+        let pw = libc::getpwuid(uid);
+        if !pw.is_null() && !(*pw).pw_name.is_null() {
+            if let Ok(name) = std::ffi::CStr::from_ptr((*pw).pw_name).to_str() {
+                return name.to_owned();
+            }
+        }
+        format!("uid{uid}")
+    }
 }
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";

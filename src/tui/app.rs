@@ -5,8 +5,10 @@
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
 use super::keymap::{action_for, Action};
+use super::queue::{PreviewData, QueueCmd, QueueState, StatusFilter};
 use crate::domain::RunArtifact;
 use crate::filter::{Filter, ParseError};
+use crate::store::advisory::AdvisoryAsset;
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -98,10 +100,34 @@ pub enum Msg {
     },
     ReconcileFailed(String),
     WatcherNotice(String),
-    /// Clock tick with the current time in milliseconds (for expiring messages).
+    /// Clock tick: milliseconds since start (expiring messages) and the wall clock in
+    /// Unix seconds (asset ages), injected so update() reads no clock.
     Tick {
         now_ms: u64,
+        epoch_secs: i64,
     },
+    /// The review queue's assets and counts (pending, approved, rejected).
+    Queue {
+        status: StatusFilter,
+        assets: Vec<AdvisoryAsset>,
+        counts: (u64, u64, u64),
+    },
+    QueueFailed(String),
+    Preview {
+        asset_id: String,
+        data: Box<PreviewData>,
+    },
+    /// Results of written decisions: (asset_id, Ok(verb) or Err(reason)).
+    Decided {
+        outcomes: Vec<(String, Result<String, String>)>,
+    },
+}
+
+/// The two views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Runs,
+    Queue,
 }
 
 /// Commands out of [`App::update`].
@@ -135,6 +161,7 @@ pub enum Cmd {
         label: String,
     },
     Rescan,
+    Queue(QueueCmd),
     Quit,
 }
 
@@ -197,6 +224,12 @@ pub struct App {
     pub error: Option<String>,
     /// Offset of local time from UTC, for display (injected: views read no clock).
     pub utc_offset_secs: i32,
+    /// Wall clock in Unix seconds from the last tick (asset ages).
+    pub epoch_secs: i64,
+    /// Who review decisions are recorded as.
+    pub reviewer: String,
+    pub view: View,
+    pub queue: QueueState,
 }
 
 const MESSAGE_MS: u64 = 6_000;
@@ -233,6 +266,10 @@ impl App {
             height: 24,
             error: None,
             utc_offset_secs: 0,
+            epoch_secs: 0,
+            reviewer: String::new(),
+            view: View::Runs,
+            queue: QueueState::default(),
         }
     }
 
@@ -362,8 +399,35 @@ impl App {
                 self.say(text, false);
                 Vec::new()
             }
-            Msg::Tick { now_ms } => {
+            Msg::Queue {
+                status,
+                assets,
+                counts,
+            } => {
+                if status != self.queue.status {
+                    return Vec::new();
+                }
+                let cmds = self.queue.set_assets(assets, counts);
+                cmds.into_iter().map(Cmd::Queue).collect()
+            }
+            Msg::QueueFailed(e) => {
+                self.queue.loaded = true;
+                self.queue.busy = false;
+                self.say(format!("review queue: {e}"), true);
+                Vec::new()
+            }
+            Msg::Preview { asset_id, data } => {
+                self.queue.set_preview(asset_id, *data);
+                Vec::new()
+            }
+            Msg::Decided { outcomes } => {
+                let (text, error) = self.queue.decided(&outcomes);
+                self.say(text, error);
+                vec![Cmd::Queue(QueueCmd::Load(self.queue.status))]
+            }
+            Msg::Tick { now_ms, epoch_secs } => {
                 self.now_ms = now_ms;
+                self.epoch_secs = epoch_secs;
                 if let Some(t) = self.message_set_ms {
                     if now_ms.saturating_sub(t) > MESSAGE_MS {
                         self.message = None;
@@ -553,6 +617,9 @@ impl App {
         if self.input.is_some() {
             return self.on_input_key(key);
         }
+        if self.view == View::Queue && !self.help {
+            return self.on_queue_key(key);
+        }
         if self.help {
             // Any key closes help; q and Ctrl-c still quit.
             self.help = false;
@@ -673,8 +740,44 @@ impl App {
                 self.help = true;
                 Vec::new()
             }
+            Action::ShowRuns => Vec::new(),
+            Action::ShowQueue | Action::SwitchView => self.show_queue(),
             Action::Quit => self.quit_cmds(),
         }
+    }
+
+    fn show_queue(&mut self) -> Vec<Cmd> {
+        self.view = View::Queue;
+        vec![Cmd::Queue(QueueCmd::Load(self.queue.status))]
+    }
+
+    fn on_queue_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        let ctrl_c =
+            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl_c {
+            return self.quit_cmds();
+        }
+        // Dialogs take every key (a note may contain "q").
+        if self.queue.modal.is_none() {
+            match action_for(&key) {
+                Some(Action::ShowRuns | Action::SwitchView) => {
+                    self.view = View::Runs;
+                    return Vec::new();
+                }
+                Some(Action::Help) => {
+                    self.help = true;
+                    return Vec::new();
+                }
+                Some(Action::Quit) => return self.quit_cmds(),
+                _ => {}
+            }
+        }
+        let page = self.list_height.max(1);
+        let out = self.queue.on_key(key, page);
+        if let Some((text, error)) = out.message {
+            self.say(text, error);
+        }
+        out.cmds.into_iter().map(Cmd::Queue).collect()
     }
 
     fn quit_cmds(&mut self) -> Vec<Cmd> {
@@ -1069,7 +1172,10 @@ mod tests {
             app.message.as_ref().unwrap().0,
             "copied run_id run_0001 (OSC 52)"
         );
-        app.update(Msg::Tick { now_ms: 60_000 });
+        app.update(Msg::Tick {
+            now_ms: 60_000,
+            epoch_secs: 0,
+        });
         assert!(app.message.is_none(), "messages expire");
     }
 

@@ -22,6 +22,9 @@ pub enum Action {
     CopyId,
     CopyJson,
     ToggleFollow,
+    ShowRuns,
+    ShowQueue,
+    SwitchView,
     Rescan,
     Help,
     Quit,
@@ -142,6 +145,24 @@ pub static KEYMAP: &[Binding] = &[
         help: "follow the newest run",
     },
     Binding {
+        keys: &[(KeyCode::Char('1'), NONE)],
+        label: "1",
+        action: Action::ShowRuns,
+        help: "runs view",
+    },
+    Binding {
+        keys: &[(KeyCode::Char('2'), NONE)],
+        label: "2",
+        action: Action::ShowQueue,
+        help: "review queue",
+    },
+    Binding {
+        keys: &[(KeyCode::Tab, NONE)],
+        label: "Tab",
+        action: Action::SwitchView,
+        help: "switch runs / queue",
+    },
+    Binding {
         keys: &[(KeyCode::Char('r'), CTRL)],
         label: "Ctrl-r",
         action: Action::Rescan,
@@ -159,6 +180,17 @@ pub static KEYMAP: &[Binding] = &[
         action: Action::Quit,
         help: "quit",
     },
+];
+
+/// Keys of the review queue (handled by [`super::queue::QueueState::on_key`]); listed in
+/// the help overlay.
+pub static QUEUE_KEYS: &[(&str, &str)] = &[
+    ("a", "approve the selected asset (confirm with y)"),
+    ("r", "reject: pick a reason, add a note, confirm"),
+    ("Space", "mark / unmark"),
+    ("A / X", "approve / reject all marked (confirm)"),
+    ("s", "status filter: pending, approved, rejected, all"),
+    ("Esc", "cancel a dialog, clear marks"),
 ];
 
 /// The action bound to a key press, if any.

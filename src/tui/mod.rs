@@ -12,6 +12,7 @@
 pub mod app;
 pub mod clipboard;
 pub mod keymap;
+pub mod queue;
 pub mod view;
 pub mod worker;
 
@@ -87,6 +88,8 @@ pub async fn run_loop<B: Backend>(
     let mut app = App::new(root_label(&cfg.root));
     app.error = db_error;
     app.utc_offset_secs = cfg.utc_offset_secs;
+    app.reviewer = crate::store::advisory::reviewer_identity();
+    app.epoch_secs = chrono::Utc::now().timestamp();
     let size = terminal.size()?;
     app.update(Msg::Resize {
         width: size.width,
@@ -146,7 +149,7 @@ pub async fn run_loop<B: Backend>(
                 None => return Ok(()),
             },
             Some(m) = rx.recv() => m,
-            _ = tick.tick() => Msg::Tick { now_ms: started.elapsed().as_millis() as u64 },
+            _ = tick.tick() => Msg::Tick { now_ms: started.elapsed().as_millis() as u64, epoch_secs: chrono::Utc::now().timestamp() },
         };
         let is_tick = matches!(msg, Msg::Tick { .. });
         let before = app.message.clone();

@@ -132,6 +132,13 @@ fn local_time(app: &App, us: i64, with_date: bool) -> String {
 /// Draw the whole console.
 pub fn render(f: &mut Frame<'_>, app: &App, theme: Theme) {
     let area = f.area();
+    if app.view == super::app::View::Queue {
+        render_queue(f, area, app, theme);
+        if app.help {
+            render_help(f, area, theme);
+        }
+        return;
+    }
     let rows = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -713,7 +720,13 @@ fn render_help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
             lines.push(Line::from(entry(b, w as usize - 2)));
         }
     }
-    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("Review queue (2)", theme.title())));
+    for (k, h) in super::keymap::QUEUE_KEYS {
+        lines.push(Line::from(vec![
+            Span::styled(format!("  {k:<11}"), theme.key()),
+            Span::raw(fit(h, w as usize - 15)),
+        ]));
+    }
     lines.push(Line::from(Span::styled("Filter", theme.title())));
     for l in [
         "  risk:red,yellow  mode:  tool:  status:  source:  event:  verify:ok|mismatch|…",
@@ -737,6 +750,423 @@ fn render_help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" help ")),
+        r,
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The review queue
+
+fn age(app: &App, created: &str) -> String {
+    let Ok(t) = crate::domain::Timestamp::parse(created) else {
+        return "?".into();
+    };
+    if app.epoch_secs == 0 {
+        return "-".into(); // no clock yet
+    }
+    match (app.epoch_secs - t.utc().timestamp()).max(0) {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86_400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let q = &app.queue;
+    let rows = Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .split(area);
+    let (p, a, r) = q.counts;
+    let header = Line::from(vec![
+        Span::styled(" rmos review queue ", theme.title()),
+        Span::styled(format!(" {p} pending"), theme.status("BLOCKED")),
+        Span::raw(" · "),
+        Span::styled(format!("{a} approved"), theme.status("OK")),
+        Span::raw(" · "),
+        Span::styled(format!("{r} rejected"), theme.status("ERROR")),
+        Span::styled(
+            format!("   showing {} (s to change)", q.status.as_str()),
+            theme.dim(),
+        ),
+        Span::styled(
+            if q.marked.is_empty() {
+                String::new()
+            } else {
+                format!("   {} marked", q.marked.len())
+            },
+            theme.key(),
+        ),
+    ]);
+    f.render_widget(Paragraph::new(header), rows[0]);
+    let split = Layout::default()
+        .direction(if area.width >= 100 {
+            Direction::Horizontal
+        } else {
+            Direction::Vertical
+        })
+        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .split(rows[1]);
+    // List
+    let inner_w = split[0].width.saturating_sub(2) as usize;
+    let widths = [1u16, 11, 10, 4, 4];
+    let fixed: usize = widths.iter().map(|w| *w as usize + 1).sum();
+    let id_w = inner_w.saturating_sub(fixed).max(8) as u16;
+    let head = Row::new(["", "type", "provider", "age", "conf", "asset"]).style(theme.title());
+    let h = split[0].height.saturating_sub(3) as usize;
+    let start = q.offset.min(q.assets.len());
+    let end = (start + h.max(1)).min(q.assets.len());
+    let list_rows: Vec<Row> = q.assets[start..end]
+        .iter()
+        .map(|x| {
+            let mark = if q.marked.contains(&x.asset_id) {
+                "✓"
+            } else {
+                " "
+            };
+            let state_style = match x.state {
+                crate::store::advisory::ReviewState::Approved => theme.status("OK"),
+                crate::store::advisory::ReviewState::Rejected => theme.status("ERROR"),
+                crate::store::advisory::ReviewState::Pending => Style::default(),
+            };
+            Row::new(vec![
+                Cell::from(mark),
+                Cell::from(Span::styled(x.asset_type.as_str(), state_style)),
+                Cell::from(fit(&sanitize(x.provider.as_deref().unwrap_or("-")), 10)),
+                Cell::from(age(app, &x.created_at)),
+                Cell::from(
+                    x.confidence
+                        .map(|c| format!("{c:.2}"))
+                        .unwrap_or_else(|| "  -".into()),
+                ),
+                Cell::from(fit(&sanitize(&x.asset_id), id_w as usize)),
+            ])
+        })
+        .collect();
+    let mut constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w)).collect();
+    constraints.push(Constraint::Length(id_w));
+    let title = match (q.loaded, q.assets.len()) {
+        (false, _) => " loading… ".to_owned(),
+        (true, 1) => " 1 asset ".to_owned(),
+        (true, n) => format!(" {n} assets "),
+    };
+    let table = Table::new(list_rows, constraints)
+        .header(head)
+        .block(Block::default().borders(Borders::ALL).title(title))
+        .row_highlight_style(theme.selected());
+    let mut state = TableState::default();
+    if !q.assets.is_empty() {
+        state.select(Some(q.selected - start));
+    }
+    f.render_stateful_widget(table, split[0], &mut state);
+    if q.loaded && q.assets.is_empty() {
+        let msg = match q.status {
+            super::queue::StatusFilter::Pending => {
+                "Nothing to review. New assets (rmos advisory add) appear here."
+            }
+            _ => "No assets in this state. Press s to change the status filter.",
+        };
+        let r = Rect {
+            x: split[0].x + 2,
+            y: split[0].y + 2,
+            width: split[0].width.saturating_sub(4),
+            height: 2.min(split[0].height.saturating_sub(3)),
+        };
+        f.render_widget(
+            Paragraph::new(msg)
+                .style(theme.dim())
+                .wrap(Wrap { trim: true }),
+            r,
+        );
+    }
+    render_preview(f, split[1], app, theme);
+    // Status line and hints.
+    let hint = if let Some((m, is_err)) = &app.message {
+        Line::from(Span::styled(
+            sanitize(m),
+            if *is_err { theme.error() } else { theme.key() },
+        ))
+    } else if q.busy {
+        Line::from(Span::styled("writing the decision…", theme.key()))
+    } else {
+        Line::from(Span::styled("j/k move · a approve · r reject · Space mark · A/X decide marked · s status · 1 runs · ? help · q quit", theme.dim()))
+    };
+    f.render_widget(Paragraph::new(hint), rows[3]);
+    let who = Line::from(Span::styled(
+        format!("reviewing as {}", sanitize(&app.reviewer)),
+        theme.dim(),
+    ));
+    f.render_widget(Paragraph::new(who), rows[2]);
+    if let Some(m) = &q.modal {
+        render_modal(f, area, m, theme);
+    }
+}
+
+fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let q = &app.queue;
+    let Some(a) = q.selected_asset() else {
+        f.render_widget(
+            Block::default().borders(Borders::ALL).title(" preview "),
+            area,
+        );
+        return;
+    };
+    let dims = match (a.image_width, a.image_height) {
+        (Some(w), Some(h)) => format!(" · {w}×{h}"),
+        _ => String::new(),
+    };
+    let title = format!(
+        " {} · {}{} · {} ",
+        sanitize(&a.asset_id),
+        a.asset_type.as_str(),
+        dims,
+        &a.content_hash[..12.min(a.content_hash.len())]
+    );
+    let block = Block::default().borders(Borders::ALL).title(title);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let preview = match &q.preview {
+        Some((id, Some(p))) if *id == a.asset_id => Some(p),
+        _ => None,
+    };
+    let mut meta: Vec<Line> = vec![Line::from(vec![
+        Span::styled(
+            format!("[{}] ", a.state.as_str()),
+            match a.state {
+                crate::store::advisory::ReviewState::Approved => theme.status("OK"),
+                crate::store::advisory::ReviewState::Rejected => theme.status("ERROR"),
+                _ => theme.status("BLOCKED"),
+            },
+        ),
+        Span::raw(format!(
+            "{} · {} / {}{}",
+            sanitize(&a.source),
+            sanitize(a.provider.as_deref().unwrap_or("-")),
+            sanitize(a.model.as_deref().unwrap_or("-")),
+            a.confidence
+                .map(|c| format!(" · confidence {c:.2}"))
+                .unwrap_or_default()
+        )),
+    ])];
+    if let Some(p) = &a.prompt {
+        meta.push(Line::from(vec![
+            Span::styled("prompt ", theme.dim()),
+            Span::raw(fit(&sanitize(p), inner.width.saturating_sub(7) as usize)),
+        ]));
+    }
+    let Some(p) = preview else {
+        meta.push(Line::from(Span::styled("loading preview…", theme.dim())));
+        f.render_widget(Paragraph::new(meta), inner);
+        return;
+    };
+    let mut history: Vec<Line> = Vec::new();
+    if !p.history.is_empty() {
+        history.push(Line::from(Span::styled("decisions", theme.title())));
+        for d in &p.history {
+            history.push(Line::from(format!(
+                "#{} {} {} by {}{}{}",
+                d.seq,
+                &d.decided_at[..d.decided_at.len().min(19)],
+                d.decision,
+                sanitize(&d.reviewer),
+                d.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                d.note
+                    .as_deref()
+                    .map(|n| format!(": {}", sanitize(n)))
+                    .unwrap_or_default()
+            )));
+        }
+    }
+    let hist_h = (history.len() as u16).min(inner.height / 3);
+    let body_h = inner.height.saturating_sub(meta.len() as u16 + hist_h);
+    let meta_h = meta.len() as u16;
+    f.render_widget(
+        Paragraph::new(meta),
+        Rect {
+            height: meta_h.min(inner.height),
+            ..inner
+        },
+    );
+    let body_area = Rect {
+        y: inner.y + meta_h,
+        height: body_h,
+        ..inner
+    };
+    if let Some(e) = &p.error {
+        f.render_widget(
+            Paragraph::new(Span::styled(sanitize(e), theme.error())).wrap(Wrap { trim: true }),
+            body_area,
+        );
+    } else {
+        match &p.body {
+            super::queue::PreviewBody::Text(t) => {
+                f.render_widget(
+                    Paragraph::new(crate::text::sanitize_multiline(t)).wrap(Wrap { trim: false }),
+                    body_area,
+                );
+            }
+            super::queue::PreviewBody::Json(v) => {
+                f.render_widget(Paragraph::new(json_lines(v, theme)), body_area)
+            }
+            super::queue::PreviewBody::Unavailable(why) => f.render_widget(
+                Paragraph::new(Span::styled(sanitize(why), theme.dim())).wrap(Wrap { trim: true }),
+                body_area,
+            ),
+            super::queue::PreviewBody::Image {
+                px_w, px_h, pixels, ..
+            } => {
+                if !theme.color {
+                    f.render_widget(
+                        Paragraph::new(Span::styled(
+                            "image preview needs colour (NO_COLOR is set)",
+                            theme.dim(),
+                        )),
+                        body_area,
+                    );
+                } else {
+                    render_half_blocks(f, body_area, *px_w, *px_h, pixels);
+                }
+            }
+        }
+    }
+    if hist_h > 0 {
+        let skip = history.len().saturating_sub(hist_h as usize);
+        let shown: Vec<Line> = history.into_iter().skip(skip).collect();
+        f.render_widget(
+            Paragraph::new(shown),
+            Rect {
+                y: inner.y + inner.height - hist_h,
+                height: hist_h,
+                ..inner
+            },
+        );
+    }
+}
+
+/// Draw an image with `▀` half blocks: each cell shows two pixels (foreground on top,
+/// background below), which every colour terminal renders, over SSH too.
+fn render_half_blocks(f: &mut Frame<'_>, area: Rect, pw: u32, ph: u32, pixels: &[[u8; 3]]) {
+    if area.width == 0 || area.height == 0 || pw == 0 || ph == 0 {
+        return;
+    }
+    // Fit inside area.width × (2 × area.height) keeping the aspect ratio.
+    let scale = f64::max(
+        pw as f64 / area.width as f64,
+        ph as f64 / (2.0 * area.height as f64),
+    )
+    .max(1e-9);
+    let cols = ((pw as f64 / scale) as u16).clamp(1, area.width);
+    let rows = (((ph as f64 / scale) / 2.0).ceil() as u16).clamp(1, area.height);
+    let px = |x: u16, y: u32| -> Color {
+        let sx = ((x as f64 * scale) as u32).min(pw - 1);
+        let sy = ((y as f64 * scale) as u32).min(ph - 1);
+        let [r, g, b] = pixels[(sy * pw + sx) as usize];
+        Color::Rgb(r, g, b)
+    };
+    let buf = f.buffer_mut();
+    for row in 0..rows {
+        for col in 0..cols {
+            let top = px(col, row as u32 * 2);
+            let bottom = px(col, row as u32 * 2 + 1);
+            if let Some(cell) = buf.cell_mut((area.x + col, area.y + row)) {
+                cell.set_symbol("▀").set_fg(top).set_bg(bottom);
+            }
+        }
+    }
+}
+
+fn render_modal(f: &mut Frame<'_>, area: Rect, m: &super::queue::Modal, theme: Theme) {
+    use super::queue::Modal;
+    let what = |b: &super::queue::DecisionBatch| -> String {
+        if b.items.len() == 1 {
+            format!(
+                "{} (content {}…)",
+                sanitize(&b.items[0].0),
+                &b.items[0].1[..12.min(b.items[0].1.len())]
+            )
+        } else {
+            format!("{} marked assets", b.items.len())
+        }
+    };
+    let (title, lines): (&str, Vec<Line>) = match m {
+        Modal::Confirm(b) => {
+            let verb = if b.approve { "Approve" } else { "Reject" };
+            let mut l = vec![Line::from(Span::styled(
+                format!("{verb} {}?", what(b)),
+                theme.title(),
+            ))];
+            if let Some(r) = &b.reason {
+                l.push(Line::from(format!("reason: {r}")));
+            }
+            if let Some(n) = &b.note {
+                l.push(Line::from(format!("note: {}", sanitize(n))));
+            }
+            l.push(Line::from(""));
+            l.push(Line::from(vec![
+                Span::styled("y", theme.key()),
+                Span::raw(" write the decision   "),
+                Span::styled("n / Esc", theme.key()),
+                Span::raw(" cancel"),
+            ]));
+            (" confirm ", l)
+        }
+        Modal::Reason { batch, cursor } => {
+            let mut l = vec![Line::from(Span::styled(
+                format!("Reject {}: why?", what(batch)),
+                theme.title(),
+            ))];
+            for (i, r) in crate::store::advisory::REJECTION_REASONS.iter().enumerate() {
+                let style = if i == *cursor {
+                    theme.selected()
+                } else {
+                    Style::default()
+                };
+                l.push(Line::from(Span::styled(format!(" {r} "), style)));
+            }
+            l.push(Line::from(Span::styled(
+                "j/k choose · Enter next · Esc cancel",
+                theme.dim(),
+            )));
+            (" reason ", l)
+        }
+        Modal::Note { batch, text } => (
+            " note ",
+            vec![
+                Line::from(Span::styled(
+                    format!("Note for rejecting {} (optional)", what(batch)),
+                    theme.title(),
+                )),
+                Line::from(vec![
+                    Span::styled("> ", theme.key()),
+                    Span::raw(sanitize(text)),
+                    Span::styled("█", theme.key()),
+                ]),
+                Line::from(Span::styled("Enter continue · Esc cancel", theme.dim())),
+            ],
+        ),
+    };
+    let w = 64.min(area.width);
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::default().borders(Borders::ALL).title(title)),
         r,
     );
 }

@@ -3,8 +3,13 @@
 //! Both own their SQLite connection and answer with [`Msg`]s on the UI's channel.
 
 use super::app::{Anchor, Cmd, Details, Msg, Page};
+use super::queue::{PreviewBody, PreviewData, QueueCmd, StatusFilter};
 use crate::config::DataRoot;
 use crate::filter::Filter;
+use crate::store::advisory::{
+    reviewer_identity, AdvisoryAsset, AdvisoryStore, AssetType, DecisionRequest, ReviewState,
+    ReviewerPolicy,
+};
 use crate::store::index::{Cursor, Direction, IndexError, PageRequest, ReconcileMode, RunIndex};
 use crate::store::verify::verify_artifact;
 use chrono::Utc;
@@ -38,6 +43,7 @@ pub fn spawn_data_worker(
                     return;
                 }
             };
+            let mut advisory: Option<AdvisoryStore> = None;
             let working = Arc::new(AtomicU64::new(0));
             {
                 let (working, newest) = (working.clone(), newest.clone());
@@ -57,7 +63,7 @@ pub fn spawn_data_worker(
                         continue;
                     }
                     working.store(generation_of(&req).unwrap_or(u64::MAX), Ordering::Relaxed);
-                    if let Some(msg) = answer(&index, req) {
+                    if let Some(msg) = answer(&index, &root, &mut advisory, req) {
                         if out.send(msg).is_err() {
                             return;
                         }
@@ -209,8 +215,23 @@ pub fn load_details(index: &RunIndex, partition: &str, file_name: &str) -> Detai
     }
 }
 
-fn answer(index: &RunIndex, req: QueryReq) -> Option<Msg> {
+fn answer(
+    index: &RunIndex,
+    root: &DataRoot,
+    advisory: &mut Option<AdvisoryStore>,
+    req: QueryReq,
+) -> Option<Msg> {
     Some(match req {
+        Cmd::Queue(q) => {
+            if advisory.is_none() {
+                match AdvisoryStore::open(root) {
+                    Ok(s) => *advisory = Some(s),
+                    Err(e) => return Some(Msg::QueueFailed(e.to_string())),
+                }
+            }
+            let store = advisory.as_mut().expect("opened above");
+            queue_answer(store, root, q)
+        }
         Cmd::Query {
             generation,
             filter,
@@ -259,6 +280,175 @@ fn answer(index: &RunIndex, req: QueryReq) -> Option<Msg> {
         }
         Cmd::Copy { .. } | Cmd::Rescan | Cmd::Quit => return None,
     })
+}
+
+fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg {
+    match q {
+        QueueCmd::Load(status) => {
+            let state = match status {
+                StatusFilter::Pending => Some(ReviewState::Pending),
+                StatusFilter::Approved => Some(ReviewState::Approved),
+                StatusFilter::Rejected => Some(ReviewState::Rejected),
+                StatusFilter::All => None,
+            };
+            match store
+                .list(state, 2_000)
+                .and_then(|assets| Ok((assets, store.counts()?)))
+            {
+                Ok((assets, counts)) => Msg::Queue {
+                    status,
+                    assets,
+                    counts,
+                },
+                Err(e) => Msg::QueueFailed(e.to_string()),
+            }
+        }
+        QueueCmd::Preview(asset_id) => {
+            let data = match store.get(&asset_id) {
+                Ok(a) => load_preview(store, &a),
+                Err(e) => PreviewData {
+                    content_hash: String::new(),
+                    body: PreviewBody::Unavailable(e.to_string()),
+                    error: Some(e.to_string()),
+                    history: Vec::new(),
+                },
+            };
+            Msg::Preview {
+                asset_id,
+                data: Box::new(data),
+            }
+        }
+        QueueCmd::Decide(batch) => {
+            let reviewer = reviewer_identity();
+            let policy = match ReviewerPolicy::load(root) {
+                Ok(p) => p,
+                Err(e) => {
+                    let outcomes = batch
+                        .items
+                        .iter()
+                        .map(|(id, _)| (id.clone(), Err(e.to_string())))
+                        .collect();
+                    return Msg::Decided { outcomes };
+                }
+            };
+            let verb = if batch.approve {
+                "approved"
+            } else {
+                "rejected"
+            };
+            let outcomes = batch
+                .items
+                .iter()
+                .map(|(id, hash)| {
+                    let req = DecisionRequest {
+                        reviewer: &reviewer,
+                        asset_id: id,
+                        approve: batch.approve,
+                        reason: batch.reason.as_deref(),
+                        note: batch.note.as_deref(),
+                        expect_hash: Some(hash),
+                    };
+                    (
+                        id.clone(),
+                        store
+                            .decide(&policy, &req)
+                            .map(|_| verb.to_owned())
+                            .map_err(|e| e.to_string()),
+                    )
+                })
+                .collect();
+            Msg::Decided { outcomes }
+        }
+    }
+}
+
+/// Largest preview image kept in memory (pixels per side).
+const PREVIEW_MAX: u32 = 120;
+
+/// Read, check and prepare an asset's content for the preview pane.
+pub fn load_preview(store: &AdvisoryStore, a: &AdvisoryAsset) -> PreviewData {
+    let history = store.history(&a.asset_id).unwrap_or_default();
+    let bytes = match store.content(a) {
+        Ok(b) => b,
+        Err(e) => {
+            return PreviewData {
+                content_hash: a.content_hash.clone(),
+                body: PreviewBody::Unavailable(e.to_string()),
+                error: Some(e.to_string()),
+                history,
+            }
+        }
+    };
+    let body = match a.asset_type {
+        AssetType::Image => decode_image(&bytes, a),
+        _ => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(v)
+                if a.mime == "application/json"
+                    || matches!(
+                        a.asset_type,
+                        AssetType::Suggestion | AssetType::Validation | AssetType::Pattern
+                    ) =>
+            {
+                PreviewBody::Json(v)
+            }
+            _ => PreviewBody::Text(String::from_utf8_lossy(&bytes).into_owned()),
+        },
+    };
+    PreviewData {
+        content_hash: a.content_hash.clone(),
+        body,
+        error: None,
+        history,
+    }
+}
+
+fn decode_image(bytes: &[u8], a: &AdvisoryAsset) -> PreviewBody {
+    let fallback =
+        |why: &str| PreviewBody::Unavailable(format!("{why} ({} bytes, {})", bytes.len(), a.mime));
+    if !bytes.starts_with(b"\x89PNG") {
+        return fallback("preview shows PNG images only");
+    }
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = match decoder.read_info() {
+        Ok(r) => r,
+        Err(e) => return fallback(&format!("cannot decode the PNG: {e}")),
+    };
+    let (w, h) = (reader.info().width, reader.info().height);
+    if w == 0 || h == 0 || (w as u64) * (h as u64) > 64_000_000 {
+        return fallback("image too large to preview");
+    }
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = match reader.next_frame(&mut buf) {
+        Ok(f) => f,
+        Err(e) => return fallback(&format!("cannot decode the PNG: {e}")),
+    };
+    let channels = frame.color_type.samples();
+    let scale = (w.max(h) as f64 / PREVIEW_MAX as f64).max(1.0);
+    let (pw, ph) = (
+        ((w as f64 / scale) as u32).max(1),
+        ((h as f64 / scale) as u32).max(1),
+    );
+    let mut pixels = Vec::with_capacity((pw * ph) as usize);
+    for y in 0..ph {
+        for x in 0..pw {
+            let sx = ((x as f64 * scale) as u32).min(w - 1);
+            let sy = ((y as f64 * scale) as u32).min(h - 1);
+            let i = (sy as usize * frame.line_size) + sx as usize * channels;
+            let px = match channels {
+                1 | 2 => [buf[i], buf[i], buf[i]],
+                _ => [buf[i], buf[i + 1], buf[i + 2]],
+            };
+            pixels.push(px);
+        }
+    }
+    PreviewBody::Image {
+        width: w,
+        height: h,
+        px_w: pw,
+        px_h: ph,
+        pixels,
+    }
 }
 
 /// Requests to the reconciler.

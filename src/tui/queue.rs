@@ -1,0 +1,667 @@
+//! The review queue view's state and key handling (pure, like [`super::app`]).
+//!
+//! A decision travels as a typed [`DecisionBatch`] through a confirmation modal: the only
+//! way a [`QueueCmd::Decide`] is produced is by pressing `y` on that modal, so a test can
+//! prove no decision is written without confirmation. Each decision carries the content
+//! hash the reviewer was shown; actions are disabled while the preview is loading, failed
+//! its hash check, or belongs to another version of the asset.
+
+use crate::store::advisory::{AdvisoryAsset, ReviewDecision, REJECTION_REASONS};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// Which assets the queue lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    Pending,
+    Approved,
+    Rejected,
+    All,
+}
+
+impl StatusFilter {
+    pub fn next(self) -> Self {
+        match self {
+            StatusFilter::Pending => StatusFilter::Approved,
+            StatusFilter::Approved => StatusFilter::Rejected,
+            StatusFilter::Rejected => StatusFilter::All,
+            StatusFilter::All => StatusFilter::Pending,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Pending => "pending",
+            StatusFilter::Approved => "approved",
+            StatusFilter::Rejected => "rejected",
+            StatusFilter::All => "all",
+        }
+    }
+}
+
+/// What the preview pane shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PreviewBody {
+    Text(String),
+    Json(Value),
+    /// Downscaled RGB pixels, row-major.
+    Image {
+        width: u32,
+        height: u32,
+        px_w: u32,
+        px_h: u32,
+        pixels: Vec<[u8; 3]>,
+    },
+    Unavailable(String),
+}
+
+/// A loaded preview of one asset version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviewData {
+    pub content_hash: String,
+    pub body: PreviewBody,
+    /// Set when the stored bytes no longer match the hash (actions disabled).
+    pub error: Option<String>,
+    pub history: Vec<ReviewDecision>,
+}
+
+/// Decisions to write, bound to the content each reviewer saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionBatch {
+    /// (asset_id, content hash shown)
+    pub items: Vec<(String, String)>,
+    pub approve: bool,
+    pub reason: Option<String>,
+    pub note: Option<String>,
+}
+
+/// Modal dialogs of the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Modal {
+    /// Press `y` to write, `n`/`Esc` to cancel.
+    Confirm(DecisionBatch),
+    /// Pick a rejection reason.
+    Reason { batch: DecisionBatch, cursor: usize },
+    /// Optional note, then confirm.
+    Note { batch: DecisionBatch, text: String },
+}
+
+/// Commands of the queue (mapped onto the console's commands).
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueueCmd {
+    Load(StatusFilter),
+    Preview(String),
+    Decide(DecisionBatch),
+}
+
+/// The queue view's state.
+#[derive(Debug, Clone)]
+pub struct QueueState {
+    pub status: StatusFilter,
+    pub assets: Vec<AdvisoryAsset>,
+    pub selected: usize,
+    pub offset: usize,
+    pub counts: (u64, u64, u64),
+    pub marked: BTreeSet<String>,
+    /// (asset_id, preview or None while loading)
+    pub preview: Option<(String, Option<PreviewData>)>,
+    pub modal: Option<Modal>,
+    pub loaded: bool,
+    /// A decision is being written.
+    pub busy: bool,
+}
+
+impl Default for QueueState {
+    fn default() -> Self {
+        QueueState {
+            status: StatusFilter::Pending,
+            assets: Vec::new(),
+            selected: 0,
+            offset: 0,
+            counts: (0, 0, 0),
+            marked: BTreeSet::new(),
+            preview: None,
+            modal: None,
+            loaded: false,
+            busy: false,
+        }
+    }
+}
+
+/// The result of a key in the queue: commands and an optional status message.
+pub struct KeyOutcome {
+    pub cmds: Vec<QueueCmd>,
+    pub message: Option<(String, bool)>,
+    /// The key was not for the queue (global keys such as quit, help, view switches).
+    pub unhandled: bool,
+}
+
+impl KeyOutcome {
+    fn cmds(cmds: Vec<QueueCmd>) -> Self {
+        KeyOutcome {
+            cmds,
+            message: None,
+            unhandled: false,
+        }
+    }
+    fn say(text: impl Into<String>, error: bool) -> Self {
+        KeyOutcome {
+            cmds: Vec::new(),
+            message: Some((text.into(), error)),
+            unhandled: false,
+        }
+    }
+    fn none() -> Self {
+        KeyOutcome::cmds(Vec::new())
+    }
+    fn unhandled() -> Self {
+        KeyOutcome {
+            cmds: Vec::new(),
+            message: None,
+            unhandled: true,
+        }
+    }
+}
+
+impl QueueState {
+    pub fn selected_asset(&self) -> Option<&AdvisoryAsset> {
+        self.assets.get(self.selected)
+    }
+
+    /// The preview of the selected asset, when loaded, intact and of the listed version.
+    pub fn ready_preview(&self) -> Option<&PreviewData> {
+        let a = self.selected_asset()?;
+        match &self.preview {
+            Some((id, Some(p)))
+                if *id == a.asset_id && p.content_hash == a.content_hash && p.error.is_none() =>
+            {
+                Some(p)
+            }
+            _ => None,
+        }
+    }
+
+    /// New list from the worker; keeps the selection on the same asset when it is still there.
+    pub fn set_assets(
+        &mut self,
+        assets: Vec<AdvisoryAsset>,
+        counts: (u64, u64, u64),
+    ) -> Vec<QueueCmd> {
+        let keep = self.selected_asset().map(|a| a.asset_id.clone());
+        self.assets = assets;
+        self.counts = counts;
+        self.loaded = true;
+        self.marked
+            .retain(|id| self.assets.iter().any(|a| a.asset_id == *id));
+        self.selected = keep
+            .and_then(|k| self.assets.iter().position(|a| a.asset_id == k))
+            .unwrap_or(0)
+            .min(self.assets.len().saturating_sub(1));
+        self.preview_cmd()
+    }
+
+    fn preview_cmd(&mut self) -> Vec<QueueCmd> {
+        match self.selected_asset() {
+            Some(a) => {
+                let id = a.asset_id.clone();
+                if self.preview.as_ref().is_some_and(|(p, d)| {
+                    *p == id && d.as_ref().is_some_and(|d| d.content_hash == a.content_hash)
+                }) {
+                    return Vec::new();
+                }
+                self.preview = Some((id.clone(), None));
+                vec![QueueCmd::Preview(id)]
+            }
+            None => {
+                self.preview = None;
+                Vec::new()
+            }
+        }
+    }
+
+    pub fn set_preview(&mut self, asset_id: String, data: PreviewData) {
+        if let Some((id, slot)) = self.preview.as_mut() {
+            if *id == asset_id {
+                *slot = Some(data);
+            }
+        }
+    }
+
+    fn move_to(&mut self, i: usize, page: usize) -> Vec<QueueCmd> {
+        if self.assets.is_empty() {
+            return Vec::new();
+        }
+        self.selected = i.min(self.assets.len() - 1);
+        let h = page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + h {
+            self.offset = self.selected + 1 - h;
+        }
+        self.preview_cmd()
+    }
+
+    fn single_batch(&self, approve: bool) -> Result<DecisionBatch, String> {
+        if self.busy {
+            return Err("a decision is still being written".into());
+        }
+        let Some(a) = self.selected_asset() else {
+            return Err("nothing selected".into());
+        };
+        let Some(p) = self.ready_preview() else {
+            return Err(match &self.preview {
+                Some((_, Some(p))) if p.error.is_some() => format!(
+                    "{} cannot be reviewed: its content no longer matches its hash",
+                    a.asset_id
+                ),
+                _ => "wait for the preview: decisions are made on what you have seen".into(),
+            });
+        };
+        Ok(DecisionBatch {
+            items: vec![(a.asset_id.clone(), p.content_hash.clone())],
+            approve,
+            reason: None,
+            note: None,
+        })
+    }
+
+    fn marked_batch(&self, approve: bool) -> Result<DecisionBatch, String> {
+        if self.busy {
+            return Err("a decision is still being written".into());
+        }
+        if self.marked.is_empty() {
+            return Err("no assets marked (Space marks)".into());
+        }
+        let items = self
+            .assets
+            .iter()
+            .filter(|a| self.marked.contains(&a.asset_id))
+            .map(|a| (a.asset_id.clone(), a.content_hash.clone()))
+            .collect();
+        Ok(DecisionBatch {
+            items,
+            approve,
+            reason: None,
+            note: None,
+        })
+    }
+
+    fn start(&mut self, batch: Result<DecisionBatch, String>) -> KeyOutcome {
+        match batch {
+            Ok(b) if b.approve => {
+                self.modal = Some(Modal::Confirm(b));
+                KeyOutcome::none()
+            }
+            Ok(b) => {
+                self.modal = Some(Modal::Reason {
+                    batch: b,
+                    cursor: 0,
+                });
+                KeyOutcome::none()
+            }
+            Err(e) => KeyOutcome::say(e, true),
+        }
+    }
+
+    /// Handle a key in the queue view. `page` is the visible list height.
+    pub fn on_key(&mut self, key: KeyEvent, page: usize) -> KeyOutcome {
+        if let Some(modal) = self.modal.take() {
+            return self.on_modal_key(modal, key);
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Char('j') | KeyCode::Down => {
+                KeyOutcome::cmds(self.move_to(self.selected + 1, page))
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                KeyOutcome::cmds(self.move_to(self.selected.saturating_sub(1), page))
+            }
+            KeyCode::Char('g') | KeyCode::Home => KeyOutcome::cmds(self.move_to(0, page)),
+            KeyCode::Char('G') | KeyCode::End => KeyOutcome::cmds(self.move_to(usize::MAX, page)),
+            KeyCode::PageDown => KeyOutcome::cmds(self.move_to(self.selected + page, page)),
+            KeyCode::PageUp => {
+                KeyOutcome::cmds(self.move_to(self.selected.saturating_sub(page), page))
+            }
+            KeyCode::Char('d') if ctrl => {
+                KeyOutcome::cmds(self.move_to(self.selected + page / 2, page))
+            }
+            KeyCode::Char('u') if ctrl => {
+                KeyOutcome::cmds(self.move_to(self.selected.saturating_sub(page / 2), page))
+            }
+            KeyCode::Char(' ') => {
+                if let Some(a) = self.selected_asset() {
+                    let id = a.asset_id.clone();
+                    if !self.marked.remove(&id) {
+                        self.marked.insert(id);
+                    }
+                }
+                KeyOutcome::none()
+            }
+            KeyCode::Char('a') if !ctrl => {
+                let b = self.single_batch(true);
+                self.start(b)
+            }
+            KeyCode::Char('r') if !ctrl => {
+                let b = self.single_batch(false);
+                self.start(b)
+            }
+            KeyCode::Char('A') => {
+                let b = self.marked_batch(true);
+                self.start(b)
+            }
+            KeyCode::Char('X') => {
+                let b = self.marked_batch(false);
+                self.start(b)
+            }
+            KeyCode::Char('s') => {
+                self.status = self.status.next();
+                self.loaded = false;
+                self.selected = 0;
+                self.offset = 0;
+                KeyOutcome {
+                    cmds: vec![QueueCmd::Load(self.status)],
+                    message: Some((format!("showing {} assets", self.status.as_str()), false)),
+                    unhandled: false,
+                }
+            }
+            KeyCode::Char('r') if ctrl => KeyOutcome::cmds(vec![QueueCmd::Load(self.status)]),
+            KeyCode::Esc => {
+                self.marked.clear();
+                KeyOutcome::none()
+            }
+            _ => KeyOutcome::unhandled(),
+        }
+    }
+
+    fn on_modal_key(&mut self, modal: Modal, key: KeyEvent) -> KeyOutcome {
+        if key.code == KeyCode::Esc {
+            return KeyOutcome::say("cancelled: nothing was written", false);
+        }
+        match modal {
+            Modal::Confirm(batch) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => {
+                    self.busy = true;
+                    KeyOutcome::cmds(vec![QueueCmd::Decide(batch)])
+                }
+                KeyCode::Char('n') | KeyCode::Char('N') => {
+                    KeyOutcome::say("cancelled: nothing was written", false)
+                }
+                _ => {
+                    self.modal = Some(Modal::Confirm(batch));
+                    KeyOutcome::none()
+                }
+            },
+            Modal::Reason { batch, cursor } => {
+                let n = REJECTION_REASONS.len();
+                let cursor = match key.code {
+                    KeyCode::Char('j') | KeyCode::Down => (cursor + 1) % n,
+                    KeyCode::Char('k') | KeyCode::Up => (cursor + n - 1) % n,
+                    KeyCode::Enter => {
+                        let mut batch = batch;
+                        batch.reason = Some(REJECTION_REASONS[cursor].to_owned());
+                        self.modal = Some(Modal::Note {
+                            batch,
+                            text: String::new(),
+                        });
+                        return KeyOutcome::none();
+                    }
+                    _ => cursor,
+                };
+                self.modal = Some(Modal::Reason { batch, cursor });
+                KeyOutcome::none()
+            }
+            Modal::Note {
+                mut batch,
+                mut text,
+            } => {
+                match key.code {
+                    KeyCode::Enter => {
+                        let t = text.trim();
+                        batch.note = (!t.is_empty()).then(|| t.to_owned());
+                        self.modal = Some(Modal::Confirm(batch));
+                        return KeyOutcome::none();
+                    }
+                    KeyCode::Backspace => {
+                        text.pop();
+                    }
+                    KeyCode::Char(c)
+                        if !key.modifiers.contains(KeyModifiers::CONTROL)
+                            && text.chars().count() < 500 =>
+                    {
+                        text.push(c);
+                    }
+                    _ => {}
+                }
+                self.modal = Some(Modal::Note { batch, text });
+                KeyOutcome::none()
+            }
+        }
+    }
+
+    /// Decisions were written (or failed): clear marks of the successful ones.
+    pub fn decided(&mut self, outcomes: &[(String, Result<String, String>)]) -> (String, bool) {
+        self.busy = false;
+        let ok: Vec<&String> = outcomes
+            .iter()
+            .filter(|(_, r)| r.is_ok())
+            .map(|(id, _)| id)
+            .collect();
+        for id in &ok {
+            self.marked.remove(*id);
+        }
+        let failed: Vec<String> = outcomes
+            .iter()
+            .filter_map(|(id, r)| r.as_ref().err().map(|e| format!("{id}: {e}")))
+            .collect();
+        if failed.is_empty() {
+            let verb = outcomes
+                .first()
+                .and_then(|(_, r)| r.as_ref().ok())
+                .cloned()
+                .unwrap_or_default();
+            if ok.len() == 1 {
+                (format!("{verb} {}", ok[0]), false)
+            } else {
+                (format!("{verb} {} assets", ok.len()), false)
+            }
+        } else {
+            (
+                format!(
+                    "{} written, {} failed — {}",
+                    ok.len(),
+                    failed.len(),
+                    failed.join("; ")
+                ),
+                true,
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::advisory::{AssetType, ReviewState};
+
+    fn asset(id: &str) -> AdvisoryAsset {
+        AdvisoryAsset {
+            asset_id: id.into(),
+            asset_type: AssetType::Explanation,
+            source: "ai_analysis".into(),
+            provider: Some("claude".into()),
+            model: None,
+            prompt: None,
+            prompt_hash: None,
+            request_id: None,
+            run_id: None,
+            content_hash: format!("{:0<64}", id.len()),
+            content_path: String::new(),
+            content_size: 3,
+            mime: "text/plain".into(),
+            image_width: None,
+            image_height: None,
+            suggestion_data: None,
+            confidence: None,
+            warnings: vec![],
+            created_at: "2025-12-23T00:00:00Z".into(),
+            reviewed: false,
+            approved_for_workflow: false,
+            reviewed_at: None,
+            reviewer_id: None,
+            review_note: None,
+            rejection_reason: None,
+            rating: None,
+            state: ReviewState::Pending,
+        }
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    fn code(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn loaded() -> QueueState {
+        let mut q = QueueState::default();
+        let cmds = q.set_assets(vec![asset("adv_a"), asset("adv_bb")], (2, 0, 0));
+        assert_eq!(cmds, vec![QueueCmd::Preview("adv_a".into())]);
+        let hash = q.assets[0].content_hash.clone();
+        q.set_preview(
+            "adv_a".into(),
+            PreviewData {
+                content_hash: hash,
+                body: PreviewBody::Text("x".into()),
+                error: None,
+                history: vec![],
+            },
+        );
+        q
+    }
+
+    fn decides(cmds: &[QueueCmd]) -> bool {
+        cmds.iter().any(|c| matches!(c, QueueCmd::Decide(_)))
+    }
+
+    #[test]
+    fn approve_needs_y() {
+        let mut q = loaded();
+        let out = q.on_key(key('a'), 10);
+        assert!(!decides(&out.cmds));
+        assert!(matches!(q.modal, Some(Modal::Confirm(_))));
+        // Any other key keeps the dialog and writes nothing.
+        for k in ['a', 'j', 'x', 'q'] {
+            assert!(!decides(&q.on_key(key(k), 10).cmds));
+        }
+        let out = q.on_key(key('y'), 10);
+        assert_eq!(
+            out.cmds,
+            vec![QueueCmd::Decide(DecisionBatch {
+                items: vec![("adv_a".into(), q.assets[0].content_hash.clone())],
+                approve: true,
+                reason: None,
+                note: None
+            })]
+        );
+        assert!(q.busy);
+        assert!(q.modal.is_none());
+    }
+
+    #[test]
+    fn cancel_writes_nothing() {
+        for cancel in [code(KeyCode::Esc), key('n')] {
+            let mut q = loaded();
+            q.on_key(key('a'), 10);
+            let out = q.on_key(cancel, 10);
+            assert!(!decides(&out.cmds));
+            assert!(q.modal.is_none());
+            assert!(out.message.unwrap().0.contains("nothing was written"));
+        }
+    }
+
+    #[test]
+    fn reject_needs_a_reason_then_confirmation() {
+        let mut q = loaded();
+        assert!(!decides(&q.on_key(key('r'), 10).cmds));
+        assert!(matches!(q.modal, Some(Modal::Reason { .. })));
+        q.on_key(key('j'), 10);
+        assert!(
+            !decides(&q.on_key(code(KeyCode::Enter), 10).cmds),
+            "choosing a reason does not decide"
+        );
+        for c in "too busy".chars() {
+            assert!(
+                !decides(&q.on_key(key(c), 10).cmds),
+                "typing a note does not decide"
+            );
+        }
+        assert!(
+            !decides(&q.on_key(code(KeyCode::Enter), 10).cmds),
+            "the note leads to the confirmation"
+        );
+        let Some(Modal::Confirm(b)) = &q.modal else {
+            panic!("confirm expected")
+        };
+        assert_eq!(
+            (b.reason.as_deref(), b.note.as_deref(), b.approve),
+            (Some("wrong_style"), Some("too busy"), false)
+        );
+        assert!(decides(&q.on_key(key('y'), 10).cmds));
+    }
+
+    #[test]
+    fn actions_wait_for_a_current_intact_preview() {
+        let mut q = QueueState::default();
+        q.set_assets(vec![asset("adv_a")], (1, 0, 0));
+        let out = q.on_key(key('a'), 10);
+        assert!(q.modal.is_none() && out.message.unwrap().0.contains("wait for the preview"));
+        // A preview of another version (hash) is stale.
+        q.set_preview(
+            "adv_a".into(),
+            PreviewData {
+                content_hash: "f".repeat(64),
+                body: PreviewBody::Text("x".into()),
+                error: None,
+                history: vec![],
+            },
+        );
+        assert!(q.on_key(key('a'), 10).message.is_some());
+        // A corrupted blob disables actions.
+        let h = q.assets[0].content_hash.clone();
+        q.set_preview(
+            "adv_a".into(),
+            PreviewData {
+                content_hash: h,
+                body: PreviewBody::Unavailable("bad".into()),
+                error: Some("bad".into()),
+                history: vec![],
+            },
+        );
+        let out = q.on_key(key('r'), 10);
+        assert!(q.modal.is_none() && out.message.unwrap().0.contains("no longer matches"));
+    }
+
+    #[test]
+    fn marked_batches_state_their_count_and_need_confirmation() {
+        let mut q = loaded();
+        q.on_key(key(' '), 10);
+        q.on_key(key('j'), 10);
+        q.on_key(key(' '), 10);
+        assert_eq!(q.marked.len(), 2);
+        assert!(!decides(&q.on_key(key('A'), 10).cmds));
+        let Some(Modal::Confirm(b)) = &q.modal else {
+            panic!("confirm expected")
+        };
+        assert_eq!(b.items.len(), 2);
+        let out = q.on_key(key('y'), 10);
+        assert!(decides(&out.cmds));
+        let (text, err) = q.decided(&[
+            ("adv_a".into(), Ok("approved".into())),
+            ("adv_bb".into(), Ok("approved".into())),
+        ]);
+        assert_eq!((text.as_str(), err), ("approved 2 assets", false));
+        assert!(q.marked.is_empty());
+        assert!(!q.busy);
+    }
+}
