@@ -39,6 +39,25 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Seed the data root with demo content through the real pipeline, then open the console
+    Demo {
+        /// Reset an existing demo data root first (asks for confirmation)
+        #[arg(long)]
+        fresh: bool,
+        /// Do not ask before --fresh resets
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Seed only; do not open the console
+        #[arg(long)]
+        no_tui: bool,
+    },
+    /// Shell completions (bash, zsh, fish, elvish, powershell) on stdout
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on stdout: rmos man > rmos.1
+    Man,
     /// Canonical SHA-256 hashes, identical to the reference implementation
     #[command(subcommand)]
     Hash(HashCommand),
@@ -245,6 +264,19 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     };
     match cli.command {
         None => console(&ctx),
+        Some(Command::Demo { fresh, yes, no_tui }) => demo(&ctx, fresh, yes, no_tui),
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "rmos", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .map_err(output_error)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Hash(HashCommand::Json(i))) => hash::json(&ctx, i.input.as_deref()),
         Some(Command::Hash(HashCommand::Text(i))) => hash::text(&ctx, i.input.as_deref()),
         Some(Command::Logs(LogsCommand::Show { run_id })) => logs::show(&ctx, &run_id),
@@ -299,6 +331,51 @@ impl From<crate::db::DbError> for Failure {
     fn from(e: crate::db::DbError) -> Self {
         Failure::new(e.to_string())
     }
+}
+
+/// `rmos demo`.
+fn demo(ctx: &Ctx, fresh: bool, yes: bool, no_tui: bool) -> Result<ExitCode, Failure> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let root = &ctx.root;
+    if fresh {
+        if !yes {
+            if !std::io::stdin().is_terminal() {
+                return Err(Failure::usage(
+                    "--fresh deletes the demo data; confirm with --yes when not at a terminal",
+                ));
+            }
+            eprint!(
+                "Reset the demo data in {}? Runs, assets and decisions there are deleted. [y/N] ",
+                root.data_dir.display()
+            );
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            let _ = std::io::stdin().lock().read_line(&mut answer);
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                eprintln!("nothing was changed");
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+        crate::demo::reset(root).map_err(|e| Failure::new(e.to_string()))?;
+    }
+    let report = crate::demo::seed(root).map_err(|e| Failure::new(e.to_string()))?;
+    if ctx.json {
+        print_json(&serde_json::to_value(&report).expect("report serializes"))?;
+    }
+    eprintln!(
+        "demo data in {}: {} runs added ({} already there), {} snapshots, {} advisory assets, {} review decisions, {} backup",
+        root.data_dir.display(),
+        report.runs_added,
+        report.runs_present,
+        report.snapshots_added,
+        report.assets_added,
+        report.decisions_added,
+        report.backups_added
+    );
+    if no_tui {
+        return Ok(ExitCode::SUCCESS);
+    }
+    console(ctx)
 }
 
 /// `rmos` with no subcommand: the console on a terminal; otherwise an explanation.

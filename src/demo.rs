@@ -1,0 +1,462 @@
+//! `rmos demo`: seed a data root with realistic content through the real pipeline — the
+//! scorer and run orchestration, snapshots, a CAM backup, the completeness guard, advisory
+//! assets and review decisions — so a newcomer sees a console full of data at once.
+//!
+//! Nothing is written as a hand-made file: every run goes through the store API, with
+//! creation times spread over the last month through the explicit `created_at` option.
+//! Ids are deterministic, so seeding twice adds nothing. A marker file records that the
+//! data root holds only demo content, which is what `--fresh` is allowed to reset.
+
+use crate::config::DataRoot;
+use crate::domain::{JsonMap, RunStatus, Timestamp};
+use crate::hashing::sha256_text;
+use crate::scoring::runs::{create_run_from_feasibility, RunOptions};
+use crate::scoring::service::{score_and_record, ScoreRequest, ScoreSource};
+use crate::store::advisory::{
+    AdvisoryError, AdvisoryStore, AssetType, DecisionRequest, NewAsset, ReviewState, ReviewerPolicy,
+};
+use crate::store::guard::{validate_and_persist, PersistError, PersistRequest};
+use crate::store::snapshots::{BackupStore, FileStoreError, SnapshotMetadata, SnapshotStore};
+use crate::store::StoreError;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// The file marking a data root as demo-only.
+pub const MARKER: &str = ".rmos-demo";
+
+const DESIGNS: &str = include_str!("../assets/demo/designs.jsonl");
+
+struct DemoAsset {
+    id: &'static str,
+    kind: AssetType,
+    bytes: &'static [u8],
+    mime: &'static str,
+    ext: &'static str,
+    provider: &'static str,
+    model: &'static str,
+    prompt: &'static str,
+    confidence: f64,
+    /// None = leave pending; Some(true) approve; Some(false) reject with this reason.
+    decision: Option<(bool, &'static str, &'static str)>,
+}
+
+const ASSETS: &[DemoAsset] = &[
+    DemoAsset {
+        id: "adv_demo_img01",
+        kind: AssetType::Image,
+        bytes: include_bytes!("../assets/demo/rosette_herringbone.png"),
+        mime: "image/png",
+        ext: "png",
+        provider: "openai",
+        model: "dall-e-3",
+        prompt: "Herringbone rosette, maple and ebony, photorealistic",
+        confidence: 0.82,
+        decision: Some((true, "", "clean tile geometry")),
+    },
+    DemoAsset {
+        id: "adv_demo_img02",
+        kind: AssetType::Image,
+        bytes: include_bytes!("../assets/demo/rosette_spiral.png"),
+        mime: "image/png",
+        ext: "png",
+        provider: "openai",
+        model: "dall-e-3",
+        prompt: "Spiral rosette in walnut and holly",
+        confidence: 0.64,
+        decision: Some((false, "wrong_style", "spiral reads as a swirl, not tiles")),
+    },
+    DemoAsset {
+        id: "adv_demo_img03",
+        kind: AssetType::Image,
+        bytes: include_bytes!("../assets/demo/rosette_rings.png"),
+        mime: "image/png",
+        ext: "png",
+        provider: "stability",
+        model: "sdxl",
+        prompt: "Classic ring rosette, six concentric purflings",
+        confidence: 0.71,
+        decision: None,
+    },
+    DemoAsset {
+        id: "adv_demo_img04",
+        kind: AssetType::Image,
+        bytes: include_bytes!("../assets/demo/rosette_abalone.png"),
+        mime: "image/png",
+        ext: "png",
+        provider: "stability",
+        model: "sdxl",
+        prompt: "Abalone rosette with herringbone border",
+        confidence: 0.58,
+        decision: None,
+    },
+    DemoAsset {
+        id: "adv_demo_exp01",
+        kind: AssetType::Explanation,
+        bytes: include_bytes!("../assets/demo/explanation_chipload.txt"),
+        mime: "text/plain",
+        ext: "txt",
+        provider: "anthropic",
+        model: "claude",
+        prompt: "Explain why run is YELLOW",
+        confidence: 0.9,
+        decision: Some((true, "", "matches the calculator output")),
+    },
+    DemoAsset {
+        id: "adv_demo_exp02",
+        kind: AssetType::Explanation,
+        bytes: include_bytes!("../assets/demo/explanation_rings.txt"),
+        mime: "text/plain",
+        ext: "txt",
+        provider: "anthropic",
+        model: "claude",
+        prompt: "Review the ring stack",
+        confidence: 0.77,
+        decision: None,
+    },
+    DemoAsset {
+        id: "adv_demo_exp03",
+        kind: AssetType::Explanation,
+        bytes: include_bytes!("../assets/demo/explanation_spiral.txt"),
+        mime: "text/plain",
+        ext: "txt",
+        provider: "anthropic",
+        model: "claude",
+        prompt: "Explain the heat warning",
+        confidence: 0.69,
+        decision: Some((
+            false,
+            "other",
+            "advice contradicts the shop's coolant policy",
+        )),
+    },
+    DemoAsset {
+        id: "adv_demo_sug01",
+        kind: AssetType::Suggestion,
+        bytes: include_bytes!("../assets/demo/suggestion_rings.json"),
+        mime: "application/json",
+        ext: "json",
+        provider: "anthropic",
+        model: "claude",
+        prompt: "Suggest a lower-risk ring count",
+        confidence: 0.74,
+        decision: None,
+    },
+    DemoAsset {
+        id: "adv_demo_sug02",
+        kind: AssetType::Suggestion,
+        bytes: include_bytes!("../assets/demo/suggestion_material.json"),
+        mime: "application/json",
+        ext: "json",
+        provider: "anthropic",
+        model: "claude",
+        prompt: "Suggest a material",
+        confidence: 0.61,
+        decision: Some((true, "", "")),
+    },
+    DemoAsset {
+        id: "adv_demo_val01",
+        kind: AssetType::Validation,
+        bytes: include_bytes!("../assets/demo/validation_channel.json"),
+        mime: "application/json",
+        ext: "json",
+        provider: "rmos-checks",
+        model: "channel-v1",
+        prompt: "",
+        confidence: 0.95,
+        decision: None,
+    },
+    DemoAsset {
+        id: "adv_demo_val02",
+        kind: AssetType::Validation,
+        bytes: include_bytes!("../assets/demo/validation_tiles.json"),
+        mime: "application/json",
+        ext: "json",
+        provider: "rmos-checks",
+        model: "tiles-v1",
+        prompt: "",
+        confidence: 0.99,
+        decision: Some((false, "duplicate", "same check as val01")),
+    },
+];
+
+/// What a demo seeding did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct DemoReport {
+    pub runs_added: usize,
+    pub runs_present: usize,
+    pub snapshots_added: usize,
+    pub assets_added: usize,
+    pub decisions_added: usize,
+    pub backups_added: usize,
+}
+
+/// Errors of the demo.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{0}")]
+    Refused(String),
+    #[error("demo: {0}")]
+    Failed(String),
+}
+
+fn failed(e: impl std::fmt::Display) -> DemoError {
+    DemoError::Failed(e.to_string())
+}
+
+/// A deterministic run id in the generated form, so re-seeding finds the same runs.
+fn demo_run_id(n: usize) -> String {
+    format!("run_{}", &sha256_text(&format!("rmos-demo-v1/{n}"))[..32])
+}
+
+/// A deterministic creation time `days` days and some minutes before `now`.
+fn backdate(now: Timestamp, n: usize) -> Timestamp {
+    let days = (n * 7919) % 30;
+    let minutes = (n * 104_729) % (24 * 60);
+    now.minus_seconds((days * 86_400 + minutes * 60) as i64)
+}
+
+fn is_dup(e: &PersistError) -> bool {
+    matches!(e, PersistError::Store(StoreError::AlreadyExists { .. }))
+}
+
+/// Does `root` hold anything (runs, database, assets)?
+fn has_content(root: &DataRoot) -> bool {
+    root.runs_dir.exists() || root.db_path().exists() || root.data_dir.join("advisory").exists()
+}
+
+/// Seed `root` (idempotent).
+pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
+    let marker = root.data_dir.join(MARKER);
+    if has_content(root) && !marker.exists() {
+        return Err(DemoError::Refused(format!(
+            "{} already holds data that rmos demo did not create; the demo only seeds an empty or demo data root (use --data DIR for a new one)",
+            root.data_dir.display()
+        )));
+    }
+    std::fs::create_dir_all(&root.data_dir).map_err(failed)?;
+    std::fs::write(
+        &marker,
+        b"This data root was created by `rmos demo`; `rmos demo --fresh` may reset it.\n",
+    )
+    .map_err(failed)?;
+    let store = root.run_store();
+    let now = Timestamp::now();
+    let mut report = DemoReport::default();
+    let count = |r: Result<(), PersistError>, report: &mut DemoReport| -> Result<(), DemoError> {
+        match r {
+            Ok(()) => report.runs_added += 1,
+            Err(e) if is_dup(&e) => report.runs_present += 1,
+            Err(e) => return Err(failed(e)),
+        }
+        Ok(())
+    };
+
+    // 1. Score the demo designs (the real scorer), backdated over the last month.
+    for (n, line) in DESIGNS.lines().enumerate() {
+        let v: Value = serde_json::from_str(line).map_err(failed)?;
+        let req = ScoreRequest::from_json(&v).map_err(failed)?;
+        let opts = RunOptions {
+            run_id: Some(demo_run_id(n)),
+            created_at: Some(backdate(now, n)),
+            ..Default::default()
+        };
+        let source = if n % 3 == 0 {
+            ScoreSource::Batch
+        } else {
+            ScoreSource::Single
+        };
+        let r = match score_and_record(&store, &req, source, false, opts) {
+            Ok(_) => Ok(()),
+            Err(crate::scoring::service::ScoreRunError::Persist(e)) => Err(e),
+            Err(crate::scoring::service::ScoreRunError::Score(e)) => {
+                // A tool the scorer cannot handle is recorded as an ERROR run, not lost.
+                let feasibility = json!({"risk_level": "ERROR", "score": 0.0, "warnings": [e.to_string()], "details": {"engine": "rosette_scorer"}});
+                let summary = json!({"design": v["design"], "context": v["ctx"]});
+                let opts = RunOptions {
+                    run_id: Some(demo_run_id(n)),
+                    created_at: Some(backdate(now, n)),
+                    ..Default::default()
+                };
+                let tool = req.ctx.tool_id.clone().unwrap_or_default();
+                create_run_from_feasibility(
+                    &store,
+                    "art_studio",
+                    &tool,
+                    obj(summary),
+                    obj(feasibility),
+                    opts,
+                )
+                .map(|_| ())
+            }
+        };
+        count(r, &mut report)?;
+    }
+
+    // 2. CAM toolpath checks from the router pipeline (GREEN and YELLOW decisions).
+    for k in 0..8 {
+        let n = 100 + k;
+        let ok = k % 3 != 2;
+        let feasibility = json!({
+            "risk_level": if ok { "GREEN" } else { "YELLOW" },
+            "score": if ok { 88.0 + k as f64 } else { 71.5 },
+            "warnings": if ok { json!([]) } else { json!(["Stepover above 40% of tool diameter"]) },
+            "details": {"engine": "toolpath_check_v1", "stepover_pct": if ok { 35 } else { 45 }, "passes": 2 + k % 3},
+        });
+        let request = json!({"design": {"dxf": format!("rosette_channel_{k}.dxf")}, "context": {"tool_id": "endmill_3mm", "material_id": "maple_hard"}});
+        let mut meta = JsonMap::new();
+        meta.insert("source".into(), json!("toolpath_check"));
+        let opts = RunOptions {
+            run_id: Some(demo_run_id(n)),
+            created_at: Some(backdate(now, n)),
+            meta,
+            ..Default::default()
+        };
+        let summary = crate::hashing::summarize_request(&request);
+        let r = create_run_from_feasibility(
+            &store,
+            "cam",
+            "endmill_3mm",
+            obj(summary),
+            obj(feasibility),
+            opts,
+        )
+        .map(|_| ());
+        count(r, &mut report)?;
+    }
+
+    // 3. A request that reached the store without its hash or risk: the completeness
+    //    guard records a BLOCKED substitute instead of losing it.
+    let mut req = PersistRequest::new(demo_run_id(200), "router", "vbit60", RunStatus::Ok);
+    req.request_summary = obj(json!({"keys": ["design"], "note": "client sent no feasibility"}));
+    req.created_at = Some(backdate(now, 200));
+    count(validate_and_persist(&store, req).map(|_| ()), &mut report)?;
+
+    // 4. Snapshots of a few designs (each records a snapshot run); one is the baseline.
+    let snaps = SnapshotStore::new(root.snapshots_dir.clone());
+    for (i, (name, tags, with_feasibility)) in [
+        ("Herringbone classic", vec!["demo", "herringbone"], true),
+        ("Walnut spiral", vec!["demo", "spiral"], true),
+        ("Plain rings (no feasibility)", vec!["demo"], false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let line = DESIGNS
+            .lines()
+            .nth(i * 4 + 1)
+            .ok_or_else(|| failed("design list too short"))?;
+        let v: Value = serde_json::from_str(line).map_err(failed)?;
+        let Ok(crate::scoring::design::Design::Spec(spec)) =
+            crate::scoring::design::Design::from_json(&v["design"])
+        else {
+            continue;
+        };
+        let meta = SnapshotMetadata {
+            name: Some(name.into()),
+            tags: tags.into_iter().map(String::from).collect(),
+            created_by: Some("demo".into()),
+            ..Default::default()
+        };
+        let id = format!("snap_demo_{:02}", i + 1);
+        match snaps.export(&store, &spec, Some(&id), meta, with_feasibility) {
+            Ok(_) => report.snapshots_added += 1,
+            Err(FileStoreError::Exists { .. }) => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    if snaps.baseline().map_err(failed)?.is_none() {
+        snaps.set_baseline("snap_demo_01", true).map_err(failed)?;
+    }
+
+    // 5. A CAM settings backup.
+    let backups = BackupStore::new(root.backups_dir.clone());
+    if backups.list().map_err(failed)?.is_empty() {
+        let settings = json!({"posts": ["grbl", "linuxcnc", "mach4"], "machines": {"shapeoko_5": {"x_mm": 1200, "y_mm": 600, "spindle_max_rpm": 24000}}, "tools": {"vbit60": {"angle_deg": 60}, "endmill_3mm": {"diameter_mm": 3.0, "flutes": 2}}});
+        backups.write(settings).map_err(failed)?;
+        report.backups_added += 1;
+    }
+
+    // 6. Advisory assets, some decided, some pending; decisions go through the chain.
+    let mut adv = AdvisoryStore::open(root).map_err(failed)?;
+    let open_policy = ReviewerPolicy::default();
+    for (i, a) in ASSETS.iter().enumerate() {
+        let added = adv.add(NewAsset {
+            asset_type: Some(a.kind),
+            content: a.bytes.to_vec(),
+            mime: a.mime.into(),
+            extension: a.ext.into(),
+            provider: Some(a.provider.into()),
+            model: Some(a.model.into()),
+            prompt: (!a.prompt.is_empty()).then(|| a.prompt.into()),
+            confidence: Some(a.confidence),
+            asset_id: Some(a.id.into()),
+            run_id: Some(demo_run_id(i % 30)),
+            created_at: Some(backdate(now, 300 + i)),
+            suggestion_data: (a.mime == "application/json")
+                .then(|| serde_json::from_slice(a.bytes).ok())
+                .flatten(),
+            ..Default::default()
+        });
+        match added {
+            Ok(_) => report.assets_added += 1,
+            Err(AdvisoryError::Invalid(m)) if m.contains("already exists") => {}
+            Err(e) => return Err(failed(e)),
+        }
+        let asset = adv.get(a.id).map_err(failed)?;
+        if let (Some((approve, reason, note)), ReviewState::Pending) = (a.decision, asset.state) {
+            let req = DecisionRequest {
+                reviewer: "demo-reviewer",
+                asset_id: a.id,
+                approve,
+                reason: (!reason.is_empty()).then_some(reason),
+                note: (!note.is_empty()).then_some(note),
+                expect_hash: Some(&asset.content_hash),
+            };
+            adv.decide(&open_policy, &req).map_err(failed)?;
+            report.decisions_added += 1;
+        }
+    }
+    // The approved explanation is attached to the run it explains.
+    let _ = adv.attach(&store, "adv_demo_exp01", &demo_run_id(0));
+    Ok(report)
+}
+
+fn obj(v: Value) -> JsonMap {
+    match v {
+        Value::Object(m) => m,
+        _ => JsonMap::new(),
+    }
+}
+
+/// Remove a demo data root's content (only when it carries the demo marker).
+pub fn reset(root: &DataRoot) -> Result<(), DemoError> {
+    if !root.data_dir.join(MARKER).exists() {
+        if has_content(root) {
+            return Err(DemoError::Refused(format!(
+                "{} was not created by rmos demo: --fresh only resets demo data roots and never deletes other records",
+                root.data_dir.display()
+            )));
+        }
+        return Ok(());
+    }
+    let remove = |p: &Path| -> Result<(), DemoError> {
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).map_err(failed),
+            Ok(_) => std::fs::remove_file(p).map_err(failed),
+            Err(_) => Ok(()),
+        }
+    };
+    for p in [
+        root.runs_dir.clone(),
+        root.snapshots_dir.clone(),
+        root.backups_dir.clone(),
+        root.data_dir.join("advisory"),
+        root.db_path(),
+        root.data_dir.join("rmos.db-wal"),
+        root.data_dir.join("rmos.db-shm"),
+        root.data_dir.join(MARKER),
+    ] {
+        remove(&p)?;
+    }
+    Ok(())
+}
