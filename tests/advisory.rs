@@ -379,3 +379,88 @@ fn tampering_with_the_decision_chain_is_detected() {
         assert!(err(&out).contains("BROKEN at record"));
     }
 }
+
+#[test]
+fn import_reads_the_reference_asset_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let refdir = dir.path().join("advisory_assets/2025/12/23");
+    std::fs::create_dir_all(&refdir).unwrap();
+    std::fs::write(
+        refdir.join("adv_0123456789ab_content.png"),
+        std::fs::read(png(dir.path())).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        refdir.join("adv_0123456789ab.json"),
+        r#"{"asset_id": "adv_0123456789ab", "asset_type": "image", "created_at_utc": "2025-12-23T18:00:00Z",
+            "source": "ai_graphics", "provider": "dalle", "model": "dall-e-3", "prompt": "rosette",
+            "content_hash": "x", "confidence": 0.7, "warnings": [], "reviewed": true, "approved_for_workflow": true,
+            "reviewed_by": "ross", "reviewed_at_utc": "2025-12-23T19:00:00Z", "review_note": "nice"}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        refdir.join("adv_ba9876543210.json"),
+        r#"{"asset_id": "adv_ba9876543210", "asset_type": "pattern", "created_at_utc": "2025-12-23T18:05:00Z",
+            "source": "ai_suggestion", "provider": "claude", "model": "m", "prompt": "pattern",
+            "suggestion_data": {"pattern": "herringbone", "tiles": 24}, "reviewed": false, "approved_for_workflow": false}"#,
+    )
+    .unwrap();
+    std::fs::write(refdir.join("adv_broken.json"), b"{not json").unwrap();
+    let data = dir.path().join("data");
+    let out = rmos(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "import",
+            dir.path().join("advisory_assets").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "the broken file is reported");
+    let v = json_out(&out);
+    assert_eq!(v["imported"], 2);
+    assert!(v["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("adv_broken.json"));
+    let img = json_out(&rmos(
+        &data,
+        "alice",
+        &["advisory", "show", "adv_0123456789ab", "--json"],
+    ));
+    assert_eq!(
+        (
+            img["asset_type"].as_str(),
+            img["status"].as_str(),
+            img["reviewer_id"].as_str()
+        ),
+        (Some("IMAGE"), Some("approved"), Some("ross"))
+    );
+    assert_eq!(img["content_ok"], true);
+    let pat = json_out(&rmos(
+        &data,
+        "alice",
+        &["advisory", "show", "adv_ba9876543210", "--json"],
+    ));
+    assert_eq!(
+        (pat["asset_type"].as_str(), pat["status"].as_str()),
+        (Some("PATTERN"), Some("pending"))
+    );
+    assert_eq!(
+        rmos(&data, "alice", &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+    // Importing again adds nothing.
+    let again = json_out(&rmos(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "import",
+            dir.path().join("advisory_assets").to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(again["imported"], 0);
+}

@@ -344,3 +344,141 @@ fn concurrent_processes_export_and_delete_leaving_only_valid_files() {
         String::from_utf8_lossy(&verify.stderr)
     );
 }
+
+fn cli(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_rmos"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn cli_json(data: &Path, args: &[&str]) -> Value {
+    let mut a = vec!["--json"];
+    a.extend(args);
+    let out = cli(data, &a);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn snapshot_and_backup_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let design = data.join("d.json");
+    std::fs::write(&design, br#"{"outer_diameter_mm": 118, "inner_diameter_mm": 98, "ring_params": [{"ring_index": 0, "width_mm": 2.0}, {"ring_index": 1, "width_mm": 4.5, "pattern_type": "MOSAIC", "tile_length_mm": 3.0}]}"#).unwrap();
+    let e = cli_json(
+        data,
+        &[
+            "snapshot",
+            "export",
+            design.to_str().unwrap(),
+            "--id",
+            "snap_cli",
+            "--name",
+            "CLI test",
+            "--tag",
+            "a",
+            "--tag",
+            "b",
+        ],
+    );
+    assert_eq!(e["snapshot_id"], "snap_cli");
+    assert_eq!(e["feasibility"]["risk_bucket"], "YELLOW");
+    let run = e["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        cli_json(data, &["logs", "show", &run])["meta"]["workflow"],
+        "snapshot"
+    );
+    let again = cli(
+        data,
+        &[
+            "snapshot",
+            "export",
+            design.to_str().unwrap(),
+            "--id",
+            "snap_cli",
+        ],
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("never overwritten"));
+    assert_eq!(
+        cli_json(data, &["snapshot", "list", "--tag", "b"])["total"],
+        1
+    );
+    assert_eq!(
+        cli_json(data, &["snapshot", "list", "--tag", "zzz"])["total"],
+        0
+    );
+    assert_eq!(
+        cli_json(data, &["snapshot", "show", "snap_cli"])["metadata"]["name"],
+        "CLI test"
+    );
+    let u = cli_json(
+        data,
+        &[
+            "snapshot",
+            "update",
+            "snap_cli",
+            "--name",
+            "Renamed",
+            "--clear-tags",
+        ],
+    );
+    assert_eq!(
+        (
+            u["metadata"]["name"].as_str(),
+            u["metadata"]["tags"].as_array().unwrap().len()
+        ),
+        (Some("Renamed"), 0)
+    );
+    assert!(cli_json(data, &["snapshot", "baseline"])["baseline"].is_null());
+    assert_eq!(
+        cli_json(data, &["snapshot", "baseline", "snap_cli"])["baseline"]["baseline"],
+        true
+    );
+    assert_eq!(
+        cli_json(data, &["snapshot", "baseline"])["baseline"]["snapshot_id"],
+        "snap_cli"
+    );
+    // Import the exported document under a new id.
+    let mut doc = cli_json(data, &["snapshot", "show", "snap_cli"]);
+    doc["snapshot_id"] = Value::Null;
+    let f = data.join("import.json");
+    std::fs::write(&f, doc.to_string()).unwrap();
+    let imported = cli_json(data, &["snapshot", "import", f.to_str().unwrap()]);
+    assert_eq!(imported["warnings"], serde_json::json!([]));
+    assert_eq!(imported["snapshot"]["metadata"]["source"], "import");
+    let bad = cli(data, &["snapshot", "show", "../../etc/passwd"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(
+        cli_json(data, &["snapshot", "delete", "snap_cli"])["deleted"],
+        true
+    );
+    assert_eq!(
+        cli(data, &["snapshot", "show", "snap_cli"]).status.code(),
+        Some(1)
+    );
+
+    let w = cli_json(data, &["backup", "write"]);
+    let name = w["name"].as_str().unwrap().to_owned();
+    assert_eq!(
+        cli_json(data, &["backup", "list"])[0]["name"],
+        name.as_str()
+    );
+    assert_eq!(cli_json(data, &["backup", "show", &name])["version"], "1.0");
+    assert_eq!(
+        cli(data, &["backup", "show", "../x.json"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(
+        cli_json(data, &["backup", "delete", &name])["deleted"],
+        true
+    );
+    assert_eq!(cli_json(data, &["backup", "list"]), serde_json::json!([]));
+}
