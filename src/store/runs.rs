@@ -207,7 +207,18 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
 
 /// Read a file of at most [`MAX_ARTIFACT_BYTES`].
 pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let f = fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // O_NOFOLLOW: a symbolic link in a partition could point anywhere; it is never read.
+    let f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => {
+                "is a symbolic link: not followed (artifacts must be regular files)".to_owned()
+            }
+            _ => format!("cannot open: {e}"),
+        })?;
     let len = f
         .metadata()
         .map(|m| m.len())
