@@ -19,6 +19,7 @@ pub mod demo;
 pub mod domain;
 pub mod filter;
 pub mod hashing;
+pub mod invariants;
 pub mod scoring;
 pub mod store;
 pub mod text;
