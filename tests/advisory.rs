@@ -357,6 +357,7 @@ fn tampering_with_the_decision_chain_is_detected() {
         "UPDATE review_decisions SET decision = 'approved', reason = NULL WHERE seq = 2",
         "DELETE FROM review_decisions WHERE seq = 2",
         "UPDATE review_decisions SET seq = seq + 100 WHERE seq = 2; UPDATE review_decisions SET seq = 2 WHERE seq = 3; UPDATE review_decisions SET seq = 3 WHERE seq = 102",
+        "DELETE FROM review_decisions WHERE seq = 3",
     ] {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path();

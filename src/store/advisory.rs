@@ -654,7 +654,34 @@ impl AdvisoryStore {
             params![asset_id, approve as i64, d.decided_at, reviewer, d.note, reason],
         )?;
         tx.commit()?;
+        self.write_head(&d);
         Ok(d)
+    }
+
+    fn head_path(&self) -> PathBuf {
+        self.data_dir.join("advisory").join("audit-head.json")
+    }
+
+    /// Remember the newest decision outside the database (best effort: a crash between
+    /// the commit and this write leaves the head one record behind, which verifies).
+    fn write_head(&self, d: &ReviewDecision) {
+        let body = json!({"seq": d.seq, "record_hash": d.record_hash, "decided_at": d.decided_at});
+        let path = self.head_path();
+        if let Ok(staged) = durable::stage(
+            &self.data_dir.join("advisory/.staging"),
+            "audit-head",
+            body.to_string().as_bytes(),
+        ) {
+            let _ = staged.replace(&path);
+        }
+    }
+
+    fn read_head(&self) -> Option<(i64, String)> {
+        let v: Value = serde_json::from_slice(&std::fs::read(self.head_path()).ok()?).ok()?;
+        Some((
+            v.get("seq")?.as_i64()?,
+            v.get("record_hash")?.as_str()?.to_owned(),
+        ))
     }
 
     /// Walk the decision chain. Returns the number of records, or where it breaks.
@@ -688,6 +715,20 @@ impl AdvisoryStore {
                 )));
             }
             prev = d.record_hash.clone();
+        }
+        // The chain alone cannot show that its newest records were cut off: the head file
+        // written after each decision remembers the newest record seen.
+        if let Some((seq, hash)) = self.read_head() {
+            match rows.get((seq - 1).max(0) as usize) {
+                Some(d) if d.seq == seq && d.record_hash == hash => {}
+                Some(_) => return Ok(Err((seq, format!("record {seq} differs from the one recorded in {}", self.head_path().display())))),
+                None => {
+                    return Ok(Err((
+                        seq,
+                        format!("the chain ends at record {} but {} recorded record {seq}: records were deleted", rows.len(), self.head_path().display()),
+                    )))
+                }
+            }
         }
         Ok(Ok(rows.len() as u64))
     }
