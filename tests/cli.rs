@@ -522,3 +522,21 @@ fn score_batch_reports_bad_lines_and_goes_on() {
     ));
     assert_eq!(recent["total"], 2);
 }
+
+#[test]
+fn without_a_terminal_the_console_explains_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rmos"))
+        .arg("--data")
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(
+        err.contains("needs a terminal") && err.contains("rmos logs recent"),
+        "{err}"
+    );
+    assert!(!dir.path().join("rmos.db").exists(), "nothing is created");
+}
