@@ -29,8 +29,15 @@ pub fn canonical_idempotent(bytes: &[u8]) {
         return;
     };
     let once = canonical_json(&v);
-    let back: Value = serde_json::from_str(&once).expect("canonical JSON parses");
-    assert_eq!(canonical_json(&back), once);
+    // One exception is inherent in the reference's form: a number literal too large for a
+    // double becomes `Infinity` (as Python's `json.dumps` writes it), which is not JSON.
+    match serde_json::from_str::<Value>(&once) {
+        Ok(back) => assert_eq!(canonical_json(&back), once),
+        Err(_) => assert!(
+            once.contains("Infinity"),
+            "canonical JSON does not parse: {once}"
+        ),
+    }
 }
 
 /// Filter text: parsing never panics; errors point inside the input; a parsed filter
