@@ -27,26 +27,9 @@ fn code(c: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
-/// The rendered screen as text, temp paths replaced.
+/// The rendered screen as text (no colours), temp paths replaced.
 fn screen(app: &App, w: u16, h: u16, tmp: &Path) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| render(f, app, Theme { color: false }))
-        .unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let mut line = String::new();
-        let mut x = 0;
-        while x < w {
-            let sym = buf[(x, y)].symbol();
-            line.push_str(sym);
-            // A wide character covers the next cell too.
-            x += unicode_width::UnicodeWidthStr::width(sym).max(1) as u16;
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out.replace(&tmp.display().to_string(), "<DATA>")
+    screen_theme(app, w, h, tmp, false)
 }
 
 /// An app showing the reference store_example (plus extra files) as the console would.
