@@ -267,6 +267,28 @@ impl SnapshotStore {
             .map_err(|e| FileStoreError::Run(e.to_string()))
     }
 
+    /// Under the lock: refuse an existing id, record the snapshot run, create the file.
+    fn save_new(
+        &self,
+        runs: &RunStore,
+        mut snap: Snapshot,
+        operation: &str,
+        warnings: Vec<String>,
+    ) -> Result<SnapshotWrite, FileStoreError> {
+        let _lock = self.lock()?;
+        let (id, path) = self.path(&snap.snapshot_id)?;
+        if path.exists() {
+            return Err(FileStoreError::Exists { what: SNAPSHOT, id });
+        }
+        snap.run_id = Some(self.record_run(runs, &snap, operation)?);
+        self.create(&snap)?;
+        Ok(SnapshotWrite {
+            run_id: snap.run_id.clone(),
+            snapshot: snap,
+            warnings,
+        })
+    }
+
     /// Export a design as a new snapshot: fingerprint, optional feasibility (the Art Studio
     /// defaults: default-ebony, default-vbit, design_first), a snapshot run, then the file.
     pub fn export(
@@ -294,7 +316,7 @@ impl SnapshotStore {
         };
         let mut metadata = metadata;
         metadata.source.get_or_insert_with(|| "manual".into());
-        let mut snap = Snapshot {
+        let snap = Snapshot {
             snapshot_id: id.clone(),
             design_fingerprint: spec.fingerprint(),
             created_at_utc: Timestamp::now().to_isoformat(),
@@ -304,18 +326,7 @@ impl SnapshotStore {
             run_id: None,
             baseline: false,
         };
-        let _lock = self.lock()?;
-        let (_, path) = self.path(&id)?;
-        if path.exists() {
-            return Err(FileStoreError::Exists { what: SNAPSHOT, id });
-        }
-        snap.run_id = Some(self.record_run(runs, &snap, "export")?);
-        self.create(&snap)?;
-        Ok(SnapshotWrite {
-            run_id: snap.run_id.clone(),
-            snapshot: snap,
-            warnings: Vec::new(),
-        })
+        self.save_new(runs, snap, "export", Vec::new())
     }
 
     /// Import a snapshot document: a new id when it has none, the fingerprint recomputed
@@ -363,7 +374,7 @@ impl SnapshotStore {
             Some(Value::Object(f)) => Some(f.clone()),
             _ => None,
         };
-        let mut snap = Snapshot {
+        let snap = Snapshot {
             snapshot_id: id.clone(),
             design_fingerprint: computed,
             created_at_utc: Timestamp::now().to_isoformat(),
@@ -374,18 +385,7 @@ impl SnapshotStore {
             baseline: false,
         };
         snap.validate().map_err(invalid)?;
-        let _lock = self.lock()?;
-        let (_, path) = self.path(&id)?;
-        if path.exists() {
-            return Err(FileStoreError::Exists { what: SNAPSHOT, id });
-        }
-        snap.run_id = Some(self.record_run(runs, &snap, "import")?);
-        self.create(&snap)?;
-        Ok(SnapshotWrite {
-            run_id: snap.run_id.clone(),
-            snapshot: snap,
-            warnings,
-        })
+        self.save_new(runs, snap, "import", warnings)
     }
 
     /// Snapshots newest first (by file modification time), optionally with a tag; files
