@@ -199,15 +199,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 )
             } else {
                 let f = json_file.expect("clap requires one content option");
-                let text = std::fs::read_to_string(&f)
-                    .map_err(|e| Failure::new(format!("cannot read {}: {e}", f.display())))?;
-                let v: Value = serde_json::from_str(&text).map_err(|e| {
-                    Failure::new(format!(
-                        "{}: {}",
-                        f.display(),
-                        crate::store::runs::describe_json_error(&e)
-                    ))
-                })?;
+                let v = super::input::read_json_input(&f)?;
                 (
                     crate::hashing::canonical_json(&v).into_bytes(),
                     "application/json".to_owned(),

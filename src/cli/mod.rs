@@ -7,6 +7,7 @@ mod advisory;
 mod db;
 mod hash;
 mod index;
+mod input;
 mod logs;
 mod progress;
 mod runs;

@@ -10,33 +10,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-fn read_json_file(path: &Path) -> Result<Value, Failure> {
-    let text = if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
-        s
-    } else {
-        std::fs::read_to_string(path)
-            .map_err(|e| Failure::new(format!("cannot read {}: {e}", path.display())))?
-    };
-    if text.trim().is_empty() {
-        return Err(Failure::new(format!(
-            "{} is empty: expected a design as JSON",
-            path.display()
-        )));
-    }
-    serde_json::from_str(&text).map_err(|e| {
-        Failure::new(format!(
-            "{}: {}",
-            path.display(),
-            crate::store::runs::describe_json_error(&e)
-        ))
-    })
-}
-
 pub fn single(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure> {
-    let v = read_json_file(file)?;
+    let v = super::input::read_json_input(file)?;
     let req = ScoreRequest::from_json(&v)
         .map_err(|e| Failure::new(format!("{}: {e}", file.display())))?;
     let store = ctx.root.run_store();

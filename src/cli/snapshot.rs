@@ -7,7 +7,7 @@ use crate::store::snapshots::{
 };
 use crate::text::sanitize;
 use clap::Subcommand;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -102,25 +102,6 @@ fn fail(e: FileStoreError) -> Failure {
     }
 }
 
-fn read_json(file: &PathBuf) -> Result<Value, Failure> {
-    let text = if file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
-        s
-    } else {
-        std::fs::read_to_string(file)
-            .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?
-    };
-    serde_json::from_str(&text).map_err(|e| {
-        Failure::new(format!(
-            "{}: {}",
-            file.display(),
-            crate::store::runs::describe_json_error(&e)
-        ))
-    })
-}
-
 fn print_snapshot(s: &Snapshot) {
     println!(
         "{}  {}",
@@ -163,7 +144,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             created_by,
             no_feasibility,
         } => {
-            let v = read_json(&file)?;
+            let v = super::input::read_json_input(&file)?;
             let spec = match Design::from_json(&v).map_err(|e| Failure::new(format!("{}: {e}", file.display())))? {
                 Design::Spec(s) => s,
                 Design::Legacy(_) => {
@@ -190,7 +171,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             }
         }
         SnapshotCommand::Import { file } => {
-            let v = read_json(&file)?;
+            let v = super::input::read_json_input(&file)?;
             let w = store.import(&runs, &v).map_err(fail)?;
             for warning in &w.warnings {
                 eprintln!("warning: {}", sanitize(warning));

@@ -86,6 +86,15 @@ fn positive(v: f64, path: &str) -> Result<f64, String> {
     }
 }
 
+/// An optional string field (`null` counts as absent).
+fn opt_string(m: &Map<String, Value>, key: &str, path: &str) -> Result<Option<String>, String> {
+    match m.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(format!("{path} must be a string, got {}", type_name(other))),
+    }
+}
+
 fn reject_unknown(m: &Map<String, Value>, allowed: &[&str], what: &str) -> Result<(), String> {
     match m.keys().find(|k| !allowed.contains(&k.as_str())) {
         Some(k) => Err(format!(
@@ -247,16 +256,8 @@ impl RingParam {
             num(required(m, "width_mm", &what)?, &format!("{what}.width_mm"))?,
             &format!("{what}.width_mm"),
         )?;
-        let pattern_type = match m.get("pattern_type") {
-            None => "SOLID".to_owned(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => {
-                return Err(format!(
-                    "{what}.pattern_type must be a string, got {}",
-                    type_name(other)
-                ))
-            }
-        };
+        let pattern_type = opt_string(m, "pattern_type", &format!("{what}.pattern_type"))?
+            .unwrap_or_else(|| "SOLID".into());
         let tile_length_mm = match m.get("tile_length_mm") {
             None | Some(Value::Null) => None,
             Some(t) => {
@@ -308,16 +309,7 @@ impl LegacyDesign {
                 "ring_count must be between 0 and 10000, got {ring_count}"
             ));
         }
-        let pattern_type = match m.get("pattern_type") {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => {
-                return Err(format!(
-                    "pattern_type must be a string, got {}",
-                    type_name(other)
-                ))
-            }
-        };
+        let pattern_type = opt_string(m, "pattern_type", "pattern_type")?.unwrap_or_default();
         let central_band = match m.get("central_band") {
             None | Some(Value::Null) => None,
             Some(Value::Object(b)) => {

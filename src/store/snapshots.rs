@@ -136,6 +136,16 @@ pub struct SnapshotStore {
 
 const SNAPSHOT: &str = "snapshot";
 
+/// The cross-process lock of a store folder (`<dir>/.lock`).
+fn folder_lock(dir: &Path, what: &'static str) -> Result<FileLock, FileStoreError> {
+    FileLock::acquire(&dir.join(".lock")).map_err(|source| FileStoreError::Io {
+        op: "lock",
+        what,
+        id: String::new(),
+        source,
+    })
+}
+
 fn pretty(v: &impl Serialize) -> Vec<u8> {
     let mut value = serde_json::to_value(v).expect("serializable");
     crate::domain::run::pydantic_floats(&mut value);
@@ -158,13 +168,7 @@ impl SnapshotStore {
     }
 
     fn lock(&self) -> Result<FileLock, FileStoreError> {
-        let lock = self.dir.join(".lock");
-        FileLock::acquire(&lock).map_err(|source| FileStoreError::Io {
-            op: "lock",
-            what: "snapshots",
-            id: String::new(),
-            source,
-        })
+        folder_lock(&self.dir, "snapshots")
     }
 
     fn staging(&self) -> PathBuf {
@@ -591,13 +595,7 @@ impl BackupStore {
         let body = json!({"timestamp": now.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(), "version": "1.0", "settings": settings});
         let bytes = serde_json::to_vec_pretty(&body).expect("JSON value");
         let base = format!("cam_settings_{}", now.format("%Y%m%d_%H%M%S"));
-        let lock = self.dir.join(".lock");
-        let _lock = FileLock::acquire(&lock).map_err(|source| FileStoreError::Io {
-            op: "lock",
-            what: "backups",
-            id: String::new(),
-            source,
-        })?;
+        let _lock = folder_lock(&self.dir, "backups")?;
         for n in 1..1000 {
             let name = if n == 1 {
                 format!("{base}.json")
@@ -688,13 +686,7 @@ impl BackupStore {
     /// Delete a backup.
     pub fn delete(&self, name: &str) -> Result<(), FileStoreError> {
         let name = validate_backup_name(name).map_err(FileStoreError::InvalidId)?;
-        let lock = self.dir.join(".lock");
-        let _lock = FileLock::acquire(&lock).map_err(|source| FileStoreError::Io {
-            op: "lock",
-            what: "backups",
-            id: String::new(),
-            source,
-        })?;
+        let _lock = folder_lock(&self.dir, "backups")?;
         match std::fs::remove_file(self.dir.join(&name)) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FileStoreError::NotFound {

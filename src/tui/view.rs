@@ -129,6 +129,45 @@ fn local_time(app: &App, us: i64, with_date: bool) -> String {
     }
 }
 
+/// A `w`×`h` rectangle centred in `area` (dialogs, help).
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
+
+/// Both views: header line, body, bar line (filter or reviewer), status line.
+fn frame_rows(area: Rect) -> std::rc::Rc<[Rect]> {
+    Layout::default()
+        .direction(Direction::Vertical)
+        .constraints([
+            Constraint::Length(1),
+            Constraint::Min(3),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .split(area)
+}
+
+/// The message a bordered list shows when it has no rows.
+fn render_empty_state(f: &mut Frame<'_>, area: Rect, msg: &str, theme: Theme) {
+    let inner = Rect {
+        x: area.x + 2,
+        y: area.y + 2,
+        width: area.width.saturating_sub(4),
+        height: 2.min(area.height.saturating_sub(3)),
+    };
+    f.render_widget(
+        Paragraph::new(msg)
+            .style(theme.dim())
+            .wrap(Wrap { trim: true }),
+        inner,
+    );
+}
+
 /// Draw the whole console.
 pub fn render(f: &mut Frame<'_>, app: &App, theme: Theme) {
     let area = f.area();
@@ -139,15 +178,7 @@ pub fn render(f: &mut Frame<'_>, app: &App, theme: Theme) {
         }
         return;
     }
-    let rows = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([
-            Constraint::Length(1),
-            Constraint::Min(3),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .split(area);
+    let rows = frame_rows(area);
     render_header(f, rows[0], app, theme);
     match &app.details {
         Some(d) => {
@@ -372,18 +403,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         } else {
             "No run matches this filter. Press f to change it, Esc in the filter bar to go back."
         };
-        let inner = Rect {
-            x: area.x + 2,
-            y: area.y + 2,
-            width: area.width.saturating_sub(4),
-            height: 2.min(area.height.saturating_sub(3)),
-        };
-        f.render_widget(
-            Paragraph::new(msg)
-                .style(theme.dim())
-                .wrap(Wrap { trim: true }),
-            inner,
-        );
+        render_empty_state(f, area, msg, theme);
     }
 }
 
@@ -741,12 +761,7 @@ fn render_help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
         theme.dim(),
     )));
     let h = (lines.len() as u16 + 2).min(area.height);
-    let r = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" help ")),
@@ -774,15 +789,7 @@ fn age(app: &App, created: &str) -> String {
 
 fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let q = &app.queue;
-    let rows = Layout::default()
-        .direction(Direction::Vertical)
-        .constraints([
-            Constraint::Length(1),
-            Constraint::Min(3),
-            Constraint::Length(1),
-            Constraint::Length(1),
-        ])
-        .split(area);
+    let rows = frame_rows(area);
     let (p, a, r) = q.counts;
     let header = Line::from(vec![
         Span::styled(" rmos review queue ", theme.title()),
@@ -872,18 +879,7 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             }
             _ => "No assets in this state. Press s to change the status filter.",
         };
-        let r = Rect {
-            x: split[0].x + 2,
-            y: split[0].y + 2,
-            width: split[0].width.saturating_sub(4),
-            height: 2.min(split[0].height.saturating_sub(3)),
-        };
-        f.render_widget(
-            Paragraph::new(msg)
-                .style(theme.dim())
-                .wrap(Wrap { trim: true }),
-            r,
-        );
+        render_empty_state(f, split[0], msg, theme);
     }
     render_preview(f, split[1], app, theme);
     // Status line and hints.
@@ -1156,12 +1152,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &super::queue::Modal, theme: T
     };
     let w = 64.min(area.width);
     let h = (lines.len() as u16 + 2).min(area.height);
-    let r = Rect {
-        x: area.x + (area.width - w) / 2,
-        y: area.y + (area.height - h) / 2,
-        width: w,
-        height: h,
-    };
+    let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)
