@@ -55,9 +55,9 @@ pub fn single(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure
 pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure> {
     let f = std::fs::File::open(file)
         .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
-    let total_lines = std::io::BufReader::new(&f).lines().count();
-    let f = std::fs::File::open(file)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
+    // Progress by bytes: the file is read once, however large it is.
+    let total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
+    let mut read_bytes = 0u64;
     let store = ctx.root.run_store();
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
@@ -67,7 +67,10 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
         let n = i + 1;
         let line = match line {
-            Ok(l) => l,
+            Ok(l) => {
+                read_bytes += l.len() as u64 + 1;
+                l
+            }
             Err(e) => {
                 eprintln!("\r\x1b[2Kline {n}: cannot read: {e}");
                 failed.push(n);
@@ -114,11 +117,12 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
             last_draw = Instant::now();
             let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
             let width = 30;
-            let done = (n * width) / total_lines.max(1);
+            let done = ((read_bytes.min(total_bytes) * width as u64) / total_bytes) as usize;
             eprint!(
-                "\r\x1b[2Kscoring [{}{}] {n}/{total_lines} lines, {rate:.0}/s",
+                "\r\x1b[2Kscoring [{}{}] {}% · line {n}, {rate:.0}/s",
                 "#".repeat(done.min(width)),
-                ".".repeat(width - done.min(width))
+                ".".repeat(width - done.min(width)),
+                read_bytes.min(total_bytes) * 100 / total_bytes,
             );
         }
     }
