@@ -629,6 +629,10 @@ impl App {
             };
         }
         let Some(action) = action_for(&key) else {
+            // Review keys pressed in the runs view: say where they work.
+            if matches!(key.code, KeyCode::Char('a' | 'r' | 'A' | 'X' | ' ')) {
+                self.say("approve/reject work in the review queue: press 2", false);
+            }
             return Vec::new();
         };
         let page = self.list_height.max(1) as isize;
@@ -769,6 +773,18 @@ impl App {
                     return Vec::new();
                 }
                 Some(Action::Quit) => return self.quit_cmds(),
+                Some(Action::CopyId) => {
+                    return match self.queue.selected_asset() {
+                        Some(a) => vec![Cmd::Copy {
+                            text: a.asset_id.clone(),
+                            label: format!("asset id {}", a.asset_id),
+                        }],
+                        None => {
+                            self.say("nothing selected to copy", true);
+                            Vec::new()
+                        }
+                    };
+                }
                 _ => {}
             }
         }
@@ -1245,6 +1261,20 @@ mod tests {
                 ..
             }
         )));
+    }
+
+    #[test]
+    fn review_keys_in_the_runs_view_point_to_the_queue_and_c_copies_an_asset_id() {
+        let mut app = app_with(3, false);
+        assert!(app.update(key('a')).is_empty());
+        assert!(app.message.as_ref().unwrap().0.contains("press 2"));
+        let cmds = app.update(key('2'));
+        assert!(matches!(
+            cmds[..],
+            [Cmd::Queue(QueueCmd::Load(StatusFilter::Pending))]
+        ));
+        assert!(app.update(key('c')).is_empty(), "nothing selected yet");
+        assert!(app.message.as_ref().unwrap().1, "said as an error");
     }
 
     #[test]

@@ -191,6 +191,7 @@ pub static QUEUE_KEYS: &[(&str, &str)] = &[
     ("A / X", "approve / reject all marked (confirm)"),
     ("s", "status filter: pending, approved, rejected, all"),
     ("Esc", "cancel a dialog, clear marks"),
+    ("c", "copy the asset id"),
 ];
 
 /// The action bound to a key press, if any.
