@@ -36,22 +36,3 @@ pub fn run_details(a: &RunArtifact) -> Map<String, Value> {
     m.insert("meta".into(), Value::Object(a.meta.clone()));
     m
 }
-
-/// The reference's `RunLogEntry` (logs `/recent`): run_id, created_at_utc, mode, tool_id,
-/// status, risk_level, score, warnings, source.
-pub fn log_entry(a: &RunArtifact) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("run_id".into(), json!(a.run_id));
-    m.insert(
-        "created_at_utc".into(),
-        json!(a.created_at_utc.to_isoformat()),
-    );
-    m.insert("mode".into(), json!(a.mode));
-    m.insert("tool_id".into(), json!(a.tool_id));
-    m.insert("status".into(), json!(a.status.as_str()));
-    m.insert("risk_level".into(), json!(a.decision.risk_level));
-    m.insert("score".into(), json!(a.decision.score));
-    m.insert("warnings".into(), json!(a.decision.warnings));
-    m.insert("source".into(), json!(a.source()));
-    m
-}

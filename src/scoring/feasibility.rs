@@ -162,11 +162,6 @@ fn material_limits() -> &'static BTreeMap<String, MaterialLimit> {
     })
 }
 
-/// Material ids with known limits.
-pub fn known_materials() -> Vec<String> {
-    material_limits().keys().cloned().collect()
-}
-
 /// Spindle rpm and feed the scorer assumes for a material (defaults 18000 / 1200).
 fn speeds(ctx: &ScoreContext) -> (f64, f64) {
     match ctx
