@@ -540,3 +540,16 @@ fn without_a_terminal_the_console_explains_the_cli() {
     );
     assert!(!dir.path().join("rmos.db").exists(), "nothing is created");
 }
+
+#[test]
+fn logs_recent_on_an_empty_store_says_how_to_get_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = rmos(dir.path(), &["logs", "recent"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("no runs in"), "{err}");
+    assert!(err.contains("rmos demo"), "{err}");
+    // With a filter, the message is about the filter, not the store.
+    let o = rmos(dir.path(), &["logs", "recent", "--filter", "risk:RED"]);
+    assert!(stderr(&o).contains("no runs match"), "{}", stderr(&o));
+}

@@ -152,7 +152,14 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
         }))?;
     } else {
         if page.runs.is_empty() {
-            eprintln!("no runs match");
+            if q.filter.is_empty() && q.cursor.is_none() {
+                eprintln!(
+                    "no runs in {} yet — `rmos score <design.json>` records one; `rmos demo` loads demo data",
+                    ctx.root.runs_dir.display()
+                );
+            } else {
+                eprintln!("no runs match");
+            }
         }
         for r in &page.runs {
             let when = r.created_at.as_deref().unwrap_or("").replace('T', " ");
