@@ -553,3 +553,18 @@ fn logs_recent_on_an_empty_store_says_how_to_get_runs() {
     let o = rmos(dir.path(), &["logs", "recent", "--filter", "risk:RED"]);
     assert!(stderr(&o).contains("no runs match"), "{}", stderr(&o));
 }
+
+#[test]
+fn empty_lists_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, says) in [
+        (&["backup", "list"][..], "no backups in"),
+        (&["snapshot", "list"][..], "no snapshots"),
+        (&["sessions", "list"][..], "no workflow sessions"),
+    ] {
+        let o = rmos(dir.path(), args);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert!(all.contains(says), "{args:?}: {all}");
+    }
+}

@@ -288,6 +288,12 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
             if ctx.json {
                 print_json(&serde_json::to_value(&list).expect("entries serialize"))?;
             } else {
+                if list.is_empty() {
+                    eprintln!(
+                        "no backups in {} — `rmos backup write` makes one",
+                        ctx.root.backups_dir.display()
+                    );
+                }
                 for e in &list {
                     println!("{:<40} {} bytes", e.name, e.bytes);
                 }
