@@ -4,6 +4,7 @@
 //!
 //! - [`domain`]: run artifacts and their parts, timestamps (pure data + validation).
 //! - [`hashing`]: reference-compatible canonical JSON and SHA-256 helpers (pure).
+//! - [`advice`]: the next step for a full disk, missing permissions, a damaged index.
 //! - [`text`]: sanitizing strings from disk before they reach a terminal (pure).
 //! - [`store`]: the date-partitioned artifact files, durable create-only writes, the
 //!   completeness guard, hash verification.
@@ -11,6 +12,7 @@
 //! - [`config`]: data root resolution.
 //! - [`cli`]: the command-line interface over the same library.
 
+pub mod advice;
 pub mod api;
 pub mod cli;
 pub mod config;

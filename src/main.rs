@@ -6,6 +6,15 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let _ = color_eyre::install();
     let cli = rmos::cli::Cli::parse();
+    if !cli.opens_console() {
+        // Like other Unix tools, end quietly when the reader of our output goes away
+        // (`rmos logs recent | head`). Writes are crash-safe, so stopping there loses
+        // nothing. The console keeps Rust's default (EPIPE as an error) for its terminal.
+        // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     match rmos::cli::run(cli) {
         Ok(code) => code,
         Err(f) => {

@@ -10,6 +10,7 @@ pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let stats = progress::with_progress(|cb| index.rebuild(cb))?;
     let secs = started.elapsed().as_secs_f64();
+    progress::warn_unreadable(&index, &stats);
     if ctx.json {
         let mut v = serde_json::to_value(&stats).expect("stats serialize");
         v["seconds"] = serde_json::json!(secs);
@@ -22,7 +23,11 @@ pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
         stats.partitions_scanned,
         stats.invalid
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(if stats.unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {

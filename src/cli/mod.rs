@@ -38,6 +38,16 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// Whether this invocation opens the interactive console.
+    pub fn opens_console(&self) -> bool {
+        matches!(
+            self.command,
+            None | Some(Command::Demo { no_tui: false, .. })
+        )
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Seed the data root with demo content through the real pipeline, then open the console
@@ -146,7 +156,7 @@ pub struct ScoreArgs {
         conflicts_with = "batch"
     )]
     pub file: Option<PathBuf>,
-    /// Score one design per line of a JSON Lines file (progress on stderr)
+    /// Score one design per line of a JSON Lines file (- for stdin; progress on stderr)
     #[arg(long, value_name = "FILE.jsonl")]
     pub batch: Option<PathBuf>,
     /// Score only; record nothing

@@ -37,5 +37,18 @@ pub fn reconcile(
     index: &mut RunIndex,
     mode: ReconcileMode,
 ) -> Result<ReconcileStats, super::Failure> {
-    with_progress(|cb| index.reconcile(mode, cb))
+    let stats = with_progress(|cb| index.reconcile(mode, cb))?;
+    warn_unreadable(index, &stats);
+    Ok(stats)
+}
+
+/// Say on stderr which partitions could not be read (their runs are left out or stale).
+pub fn warn_unreadable(index: &RunIndex, stats: &ReconcileStats) {
+    for (partition, reason) in &stats.unreadable {
+        eprintln!(
+            "warning: cannot read partition {}: {}",
+            index.store().partition_dir(partition).display(),
+            crate::text::sanitize(reason)
+        );
+    }
 }

@@ -27,7 +27,31 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
         write!(out, "{{\"results\":[").map_err(out_err)?;
     }
     for partition in store.partitions()? {
-        for file in store.partition_files(&partition)? {
+        let files = match store.partition_files(&partition) {
+            Ok(files) => files,
+            Err(e) => {
+                // Report the folder and go on: one unreadable partition hides no others.
+                counts[VerifyOutcome::Invalid as usize] += 1;
+                let path = store.partition_dir(&partition).display().to_string();
+                let detail = e.to_string();
+                if ctx.json {
+                    let row = json!({"run_id": null, "path": path, "outcome": "invalid", "detail": detail});
+                    write!(out, "{}{}", if first { "" } else { "," }, row).map_err(out_err)?;
+                    first = false;
+                } else {
+                    writeln!(
+                        out,
+                        "{:<11} {}/  (partition)\n            {}",
+                        "invalid",
+                        sanitize(&path),
+                        sanitize(&detail)
+                    )
+                    .map_err(out_err)?;
+                }
+                continue;
+            }
+        };
+        for file in files {
             let (run_id, outcome, detail) = match read_artifact_file(&file.path) {
                 Ok(a) => {
                     let (o, d) = verify_artifact(&a);

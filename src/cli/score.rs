@@ -53,18 +53,29 @@ pub fn single(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure
 }
 
 pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure> {
-    let f = std::fs::File::open(file)
-        .map_err(|e| Failure::new(format!("cannot read {}: {e}", file.display())))?;
-    // Progress by bytes: the file is read once, however large it is.
-    let total_bytes = f.metadata().map(|m| m.len()).unwrap_or(0).max(1);
+    // Progress by bytes: the file is read once, however large it is (stdin: unknown size).
+    let (reader, total_bytes): (Box<dyn BufRead>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| {
+            Failure::new(format!(
+                "cannot read {}: {e}{}",
+                file.display(),
+                crate::advice::io(&e)
+            ))
+        })?;
+        let size = f.metadata().map(|m| m.len()).ok().filter(|&s| s > 0);
+        (Box::new(std::io::BufReader::new(f)), size)
+    };
     let mut read_bytes = 0u64;
     let store = ctx.root.run_store();
     let tty = std::io::stderr().is_terminal();
     let started = Instant::now();
     let mut last_draw = Instant::now();
     let (mut scored, mut recorded, mut failed) = (0u64, 0u64, Vec::<usize>::new());
+    let mut stopped_at: Option<usize> = None;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+    for (i, line) in reader.lines().enumerate() {
         let n = i + 1;
         let line = match line {
             Ok(l) => {
@@ -91,7 +102,12 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
                     dry_run,
                     RunOptions::default(),
                 )
-                .map_err(|e| e.to_string())
+                .map_err(|e| {
+                    if e.is_environmental() {
+                        stopped_at = Some(n);
+                    }
+                    e.to_string()
+                })
             });
         match outcome {
             Ok((result, run)) => {
@@ -111,19 +127,28 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
                 if ctx.json {
                     writeln!(out, "{}", json!({"line": n, "error": e})).map_err(output_error)?;
                 }
+                if stopped_at.is_some() {
+                    // The store cannot take writes: every further line would fail alike.
+                    break;
+                }
             }
         }
         if tty && last_draw.elapsed().as_millis() >= 100 {
             last_draw = Instant::now();
             let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            let width = 30;
-            let done = ((read_bytes.min(total_bytes) * width as u64) / total_bytes) as usize;
-            eprint!(
-                "\r\x1b[2Kscoring [{}{}] {}% · line {n}, {rate:.0}/s",
-                "#".repeat(done.min(width)),
-                ".".repeat(width - done.min(width)),
-                read_bytes.min(total_bytes) * 100 / total_bytes,
-            );
+            match total_bytes {
+                Some(total) => {
+                    let width = 30;
+                    let done = ((read_bytes.min(total) * width as u64) / total) as usize;
+                    eprint!(
+                        "\r\x1b[2Kscoring [{}{}] {}% · line {n}, {rate:.0}/s",
+                        "#".repeat(done.min(width)),
+                        ".".repeat(width - done.min(width)),
+                        read_bytes.min(total) * 100 / total,
+                    );
+                }
+                None => eprint!("\r\x1b[2Kscoring · line {n}, {rate:.0}/s"),
+            }
         }
     }
     out.flush().map_err(output_error)?;
@@ -137,6 +162,14 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
         failed.len(),
         recorded.max(scored) as f64 / secs.max(1e-9)
     );
+    if let Some(n) = stopped_at {
+        eprintln!(
+            "stopped at line {n}: the run store cannot be written (see above). Lines 1-{} are done; \
+             once that is fixed, continue with: tail -n +{n} {} | rmos score --batch -",
+            n - 1,
+            file.display()
+        );
+    }
     if !failed.is_empty() {
         let shown: Vec<String> = failed.iter().take(20).map(|n| n.to_string()).collect();
         eprintln!(

@@ -8,16 +8,24 @@ pub mod migrate;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 
+/// Advice for a failed open: the specific one when SQLite says why, else the usual cause.
+fn open_advice(e: &rusqlite::Error) -> &'static str {
+    match crate::advice::sqlite(e) {
+        "" => " — the data root must exist and be writable; choose another with --data",
+        specific => specific,
+    }
+}
+
 /// Errors opening or preparing the database.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("cannot open database {path}: {source} (the data root must exist and be writable; choose another with --data)")]
+    #[error("cannot open database {path}: {source}{}", open_advice(.source))]
     Open {
         path: PathBuf,
         #[source]
         source: rusqlite::Error,
     },
-    #[error("cannot create the data root {path}: {source}")]
+    #[error("cannot create the data root {path}: {source}{}", crate::advice::io(.source))]
     CreateDir {
         path: PathBuf,
         #[source]
@@ -29,7 +37,7 @@ pub enum DbError {
         #[source]
         source: migrate::MigrationError,
     },
-    #[error("database {path}: {source}")]
+    #[error("database {path}: {source}{}", crate::advice::sqlite(.source))]
     Sql {
         path: PathBuf,
         #[source]

@@ -84,6 +84,13 @@ pub enum ScoreRunError {
     Persist(#[from] PersistError),
 }
 
+impl ScoreRunError {
+    /// See [`StoreError::is_environmental`].
+    pub fn is_environmental(&self) -> bool {
+        matches!(self, ScoreRunError::Persist(PersistError::Store(e)) if e.is_environmental())
+    }
+}
+
 /// Where a run came from (`meta.source`, and `request_summary.source` for batches).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScoreSource {

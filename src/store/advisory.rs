@@ -173,9 +173,9 @@ pub enum AdvisoryError {
     },
     #[error("{0}")]
     Store(#[from] StoreError),
-    #[error("advisory database: {0}")]
+    #[error("advisory database: {0}{advice}", advice = crate::advice::sqlite(.0))]
     Sql(#[from] rusqlite::Error),
-    #[error("{op} {path}: {source}")]
+    #[error("cannot {op} {path}: {source}{}", crate::advice::io(.source))]
     Io {
         op: &'static str,
         path: PathBuf,

@@ -28,7 +28,7 @@ use std::sync::{mpsc, Mutex};
 pub enum IndexError {
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("index database {path}: {source}")]
+    #[error("index database {path}: {source}{}", crate::advice::sqlite(.source))]
     Sql {
         path: PathBuf,
         #[source]
@@ -69,6 +69,9 @@ pub struct ReconcileStats {
     pub added_or_changed: u64,
     pub removed: u64,
     pub invalid: u64,
+    /// Partitions that could not be listed (permissions, I/O errors), with the reason.
+    /// Their rows stay as they were; the next pass tries again.
+    pub unreadable: Vec<(String, String)>,
 }
 
 impl ReconcileStats {
@@ -380,6 +383,11 @@ enum Msg {
         removed: Vec<String>,
     },
     Rows(Vec<Row>),
+    /// A partition could not be listed: skipped, its rows left as they were.
+    Unreadable {
+        partition: String,
+        reason: String,
+    },
     Failed(IndexError),
 }
 
@@ -399,7 +407,21 @@ fn plan_partitions(
         conn.prepare("SELECT file_name, size, mtime_ns FROM run_index WHERE partition = ?1"),
     )?;
     for (partition, dir_mtime) in plan {
-        let files = store.partition_files(&partition)?;
+        let files = match store.partition_files(&partition) {
+            Ok(files) => files,
+            Err(e) => {
+                let reason = match &e {
+                    StoreError::Io { source, .. } => {
+                        format!("{source}{}", crate::advice::io(source))
+                    }
+                    other => other.to_string(),
+                };
+                if out.send(Msg::Unreadable { partition, reason }).is_err() {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
         let mut existing: HashMap<String, (i64, i64)> = {
             let rows = wrap(
                 db_path,
@@ -493,6 +515,19 @@ fn write_pipeline(
         for msg in rx.iter() {
             let done_partitions: Vec<String> = match msg {
                 Msg::Failed(e) => return Err(e),
+                Msg::Unreadable { partition, reason } => {
+                    // Forget its bookkeeping (not its rows): the next quick pass tries again
+                    // and says so again, until the folder can be read.
+                    wrap(
+                        db_path,
+                        conn.execute(
+                            "DELETE FROM run_index_partitions WHERE partition = ?1",
+                            [&partition],
+                        ),
+                    )?;
+                    stats.unreadable.push((partition.clone(), reason));
+                    vec![partition]
+                }
                 Msg::Planned {
                     partition,
                     dir_mtime,
@@ -732,10 +767,28 @@ impl RunIndex {
         };
         self.run_pipeline(plan, &mut stats, &mut prog, progress)?;
 
-        let gone: Vec<&String> = known.keys().filter(|p| !disk.contains(p)).collect();
+        let mut gone: Vec<String> = known
+            .keys()
+            .filter(|p| !disk.contains(p))
+            .cloned()
+            .collect();
+        if mode == ReconcileMode::Full {
+            // Rows of partitions without bookkeeping (unreadable when last seen) too.
+            let mut stmt = self.sql(
+                self.conn
+                    .prepare("SELECT DISTINCT partition FROM run_index"),
+            )?;
+            let rows = self.sql(stmt.query_map([], |r| r.get::<_, String>(0)))?;
+            let indexed: Vec<String> = self.sql(rows.collect())?;
+            gone.extend(
+                indexed
+                    .into_iter()
+                    .filter(|p| !disk.contains(p) && !known.contains_key(p)),
+            );
+        }
         if !gone.is_empty() {
             let tx = self.sql(self.conn.unchecked_transaction())?;
-            for p in gone {
+            for p in &gone {
                 let n = self.sql(tx.execute("DELETE FROM run_index WHERE partition = ?1", [p]))?;
                 self.sql(tx.execute("DELETE FROM run_index_partitions WHERE partition = ?1", [p]))?;
                 stats.removed += n as u64;

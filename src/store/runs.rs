@@ -49,7 +49,7 @@ pub enum StoreError {
         size: u64,
         limit: u64,
     },
-    #[error("cannot {op} {path}: {source}")]
+    #[error("cannot {op} {path}: {source}{}", crate::advice::io(.source))]
     Io {
         op: &'static str,
         path: PathBuf,
@@ -59,6 +59,25 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The store itself cannot be written (full disk, read-only filesystem, missing
+    /// permissions): every further write will fail the same way, so batch work stops.
+    pub fn is_environmental(&self) -> bool {
+        match self {
+            StoreError::Io { source, .. } => matches!(
+                source.raw_os_error(),
+                Some(
+                    libc::ENOSPC
+                        | libc::EDQUOT
+                        | libc::EROFS
+                        | libc::EACCES
+                        | libc::EPERM
+                        | libc::EIO
+                )
+            ),
+            _ => false,
+        }
+    }
+
     fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
         move |source| StoreError::Io {
             op,
@@ -217,7 +236,7 @@ pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
             Some(libc::ELOOP) => {
                 "is a symbolic link: not followed (artifacts must be regular files)".to_owned()
             }
-            _ => format!("cannot open: {e}"),
+            _ => format!("cannot open: {e}{}", crate::advice::io(&e)),
         })?;
     let len = f
         .metadata()
@@ -336,32 +355,50 @@ impl RunStore {
     }
 
     /// Every partition holding a file named `<run_id>.json`, newest partition first.
+    /// Every partition must be checked (a write's uniqueness depends on it): a partition
+    /// that cannot be checked is an error.
     pub fn locate_all(&self, run_id: &str) -> Result<Vec<(String, PathBuf)>, StoreError> {
+        match self.probe(run_id)? {
+            (found, None) => Ok(found),
+            (_, Some(unchecked)) => Err(unchecked),
+        }
+    }
+
+    /// The partitions holding `<run_id>.json`, newest first, and the first partition that
+    /// could not be checked (permissions), if any: reads use what was found elsewhere.
+    fn probe(
+        &self,
+        run_id: &str,
+    ) -> Result<(Vec<(String, PathBuf)>, Option<StoreError>), StoreError> {
         validate_lookup_id(run_id)?;
         let name = format!("{}.json", safe_id(run_id));
         let mut found = Vec::new();
+        let mut unchecked = None;
         for p in self.partitions()?.into_iter().rev() {
             let path = self.root.join(&p).join(&name);
             match fs::symlink_metadata(&path) {
                 Ok(_) => found.push((p, path)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => {
-                    return Err(StoreError::Io {
+                    unchecked.get_or_insert(StoreError::Io {
                         op: "check",
                         path,
                         source: e,
-                    })
+                    });
                 }
             }
         }
-        Ok(found)
+        Ok((found, unchecked))
     }
 
     /// Load a run as the reference's `get()` does: the newest partition whose file parses,
     /// with the partition's advisory link files merged into `advisory_inputs`.
     /// Returns the artifact and the path it came from.
     pub fn get(&self, run_id: &str) -> Result<(RunArtifact, PathBuf), StoreError> {
-        let candidates = self.locate_all(run_id)?;
+        let (candidates, unchecked) = self.probe(run_id)?;
+        if let (true, Some(e)) = (candidates.is_empty(), unchecked) {
+            return Err(e); // not found where we could look; maybe where we could not
+        }
         let mut first_invalid = None;
         for (partition, path) in candidates {
             match read_artifact_file(&path) {

@@ -37,7 +37,7 @@ pub enum SessionError {
     NotFound(String),
     #[error("invalid session: {0}")]
     Invalid(String),
-    #[error("workflow_sessions: {0}")]
+    #[error("workflow_sessions: {0}{advice}", advice = crate::advice::sqlite(.0))]
     Sql(#[from] rusqlite::Error),
 }
 

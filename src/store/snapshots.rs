@@ -31,7 +31,7 @@ pub enum FileStoreError {
         id: String,
         reason: String,
     },
-    #[error("cannot {op} {what} {id}: {source}")]
+    #[error("cannot {op} {what} {id}: {source}{}", crate::advice::io(.source))]
     Io {
         op: &'static str,
         what: &'static str,

@@ -97,9 +97,12 @@ pub enum Msg {
     ReconcileDone {
         changed: bool,
         invalid_total: u64,
+        /// Partitions the pass could not read, described (empty when all were read).
+        unreadable: Vec<String>,
     },
     ReconcileFailed(String),
-    WatcherNotice(String),
+    /// Live watching changed: `None` when every partition is watched, else what is not.
+    WatchStatus(Option<String>),
     /// Clock tick: milliseconds since start (expiring messages) and the wall clock in
     /// Unix seconds (asset ages), injected so update() reads no clock.
     Tick {
@@ -222,6 +225,10 @@ pub struct App {
     pub width: u16,
     pub height: u16,
     pub error: Option<String>,
+    /// A standing problem that does not stop the console (an unreadable partition).
+    pub warning: Option<String>,
+    /// What is not watched live (scanned every second instead), if anything.
+    pub watch_problem: Option<String>,
     /// Offset of local time from UTC, for display (injected: views read no clock).
     pub utc_offset_secs: i32,
     /// Wall clock in Unix seconds from the last tick (asset ages).
@@ -265,6 +272,8 @@ impl App {
             width: 80,
             height: 24,
             error: None,
+            warning: None,
+            watch_problem: None,
             utc_offset_secs: 0,
             epoch_secs: 0,
             reviewer: String::new(),
@@ -374,8 +383,14 @@ impl App {
             Msg::ReconcileDone {
                 changed,
                 invalid_total,
+                unreadable,
             } => {
                 self.reconcile = None;
+                self.warning = match unreadable.len() {
+                    0 => None,
+                    1 => Some(unreadable[0].clone()),
+                    n => Some(format!("{} (and {} more partitions)", unreadable[0], n - 1)),
+                };
                 self.invalid_total = invalid_total;
                 if self
                     .error
@@ -393,10 +408,22 @@ impl App {
             Msg::ReconcileFailed(e) => {
                 self.reconcile = None;
                 self.error = Some(format!("indexing failed: {e}"));
-                Vec::new()
+                if self.rows.is_empty() && !self.loading {
+                    // Whatever the index already holds is still worth showing.
+                    self.refresh()
+                } else {
+                    Vec::new()
+                }
             }
-            Msg::WatcherNotice(text) => {
-                self.say(text, false);
+            Msg::WatchStatus(problem) => {
+                match &problem {
+                    Some(text) => self.say(text.clone(), true),
+                    None if self.watch_problem.is_some() => {
+                        self.say("live file watching restored", false)
+                    }
+                    None => {}
+                }
+                self.watch_problem = problem;
                 Vec::new()
             }
             Msg::Queue {
@@ -1222,6 +1249,7 @@ mod tests {
         let cmds = app.update(Msg::ReconcileDone {
             changed: true,
             invalid_total: 0,
+            unreadable: Vec::new(),
         });
         let around = cmds.iter().find_map(|c| match c {
             Cmd::Query {

@@ -158,10 +158,10 @@ fn render_empty_state(f: &mut Frame<'_>, area: Rect, msg: &str, theme: Theme) {
         x: area.x + 2,
         y: area.y + 2,
         width: area.width.saturating_sub(4),
-        height: 2.min(area.height.saturating_sub(3)),
+        height: 4.min(area.height.saturating_sub(3)),
     };
     f.render_widget(
-        Paragraph::new(msg)
+        Paragraph::new(sanitize(msg))
             .style(theme.dim())
             .wrap(Wrap { trim: true }),
         inner,
@@ -223,6 +223,10 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             format!("  {} invalid files", app.invalid_total),
             theme.error(),
         ));
+    }
+    if app.watch_problem.is_some() {
+        // Not live everywhere: updates arrive by the once-a-second scan.
+        spans.push(Span::styled("  [scanning]", theme.error()));
     }
     if app.follow {
         spans.push(Span::styled("  [following]", theme.key()));
@@ -398,7 +402,10 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         );
     }
     if app.rows.is_empty() && !app.loading {
-        let msg = if app.filter.is_empty() {
+        let msg = if let Some(e) = &app.error {
+            // Nothing to show and something is wrong: the whole reason, not a cut status line.
+            e.as_str()
+        } else if app.filter.is_empty() {
             "No runs yet. New artifacts in the runs directory appear here as they are written."
         } else {
             "No run matches this filter. Press f to change it, Esc in the filter bar to go back."
@@ -693,6 +700,8 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             sanitize(m),
             if *is_err { theme.error() } else { theme.key() },
         ))
+    } else if let Some(w) = &app.warning {
+        Line::from(Span::styled(format!("⚠ {}", sanitize(w)), theme.error()))
     } else if let Some(p) = &app.reconcile {
         Line::from(Span::styled(
             format!(

@@ -13,7 +13,7 @@ use crate::store::advisory::{
 use crate::store::index::{Cursor, Direction, IndexError, PageRequest, ReconcileMode, RunIndex};
 use crate::store::verify::verify_artifact;
 use chrono::Utc;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -36,22 +36,25 @@ pub fn spawn_data_worker(
     std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
-            let index = match RunIndex::open(&root) {
-                Ok(i) => i,
-                Err(e) => {
-                    let _ = out.send(Msg::ReconcileFailed(format!("cannot open the index: {e}")));
-                    return;
-                }
-            };
+            // Opened on first use and again after a failure (a full disk, a permission
+            // fixed while the console runs): the console recovers without a restart.
+            let mut index: Option<RunIndex> = None;
             let mut advisory: Option<AdvisoryStore> = None;
             let working = Arc::new(AtomicU64::new(0));
-            {
-                let (working, newest) = (working.clone(), newest.clone());
-                index.connection().progress_handler(
-                    10_000,
-                    Some(move || working.load(Ordering::Relaxed) < newest.load(Ordering::Relaxed)),
-                );
-            }
+            let open = |index: &mut Option<RunIndex>| -> Result<(), String> {
+                if index.is_none() {
+                    let opened = RunIndex::open(&root).map_err(|e| e.to_string())?;
+                    let (working, newest) = (working.clone(), newest.clone());
+                    opened.connection().progress_handler(
+                        10_000,
+                        Some(move || {
+                            working.load(Ordering::Relaxed) < newest.load(Ordering::Relaxed)
+                        }),
+                    );
+                    *index = Some(opened);
+                }
+                Ok(())
+            };
             while let Ok(first) = rx.recv() {
                 let mut batch = vec![first];
                 while let Ok(more) = rx.try_recv() {
@@ -63,7 +66,14 @@ pub fn spawn_data_worker(
                         continue;
                     }
                     working.store(generation_of(&req).unwrap_or(u64::MAX), Ordering::Relaxed);
-                    if let Some(msg) = answer(&index, &root, &mut advisory, req) {
+                    let msg = match open(&mut index) {
+                        Ok(()) => {
+                            let idx = index.as_ref().expect("opened above");
+                            answer(idx, &root, &mut advisory, req)
+                        }
+                        Err(e) => unavailable(req, &e),
+                    };
+                    if let Some(msg) = msg {
                         if out.send(msg).is_err() {
                             return;
                         }
@@ -73,6 +83,54 @@ pub fn spawn_data_worker(
         })
         .expect("spawn data worker");
     tx
+}
+
+/// The answer to a request when the index cannot be opened.
+fn unavailable(req: QueryReq, error: &str) -> Option<Msg> {
+    let error = format!("the index is unavailable: {error}");
+    Some(match req {
+        Cmd::Query { generation, .. } | Cmd::Count { generation, .. } => {
+            Msg::QueryFailed { generation, error }
+        }
+        Cmd::LoadDetails {
+            partition,
+            file_name,
+        } => Msg::Details {
+            details: Box::new(Details {
+                path: String::new(),
+                artifact: None,
+                error: Some(error),
+                verify: "invalid".into(),
+                verify_detail: None,
+                partition: partition.clone(),
+                file_name: file_name.clone(),
+            }),
+            partition,
+            file_name,
+        },
+        Cmd::Queue(QueueCmd::Load(_)) => Msg::QueueFailed(error),
+        Cmd::Queue(QueueCmd::Preview(asset_id)) => Msg::Preview {
+            asset_id,
+            data: Box::new(PreviewData {
+                content_hash: String::new(),
+                body: PreviewBody::Unavailable(error.clone()),
+                error: Some(error),
+                history: Vec::new(),
+            }),
+        },
+        Cmd::Queue(QueueCmd::Decide(batch)) => Msg::Decided {
+            outcomes: batch
+                .items
+                .into_iter()
+                .map(|(id, _)| (id, Err(error.clone())))
+                .collect(),
+        },
+        Cmd::LoadRecord { label, .. } => Msg::Record {
+            label,
+            text: Err(error),
+        },
+        Cmd::CountNewer { .. } | Cmd::Copy { .. } | Cmd::Rescan | Cmd::Quit => return None,
+    })
 }
 
 fn generation_of(c: &Cmd) -> Option<u64> {
@@ -471,6 +529,8 @@ pub struct ReconcileTiming {
     pub full: Duration,
     /// Wait this long after a watcher event for the burst to settle.
     pub debounce: Duration,
+    /// Do not watch at all: scanning only (tests of the fallback).
+    pub no_watch: bool,
 }
 
 impl Default for ReconcileTiming {
@@ -479,15 +539,9 @@ impl Default for ReconcileTiming {
             quick: Duration::from_secs(1),
             full: Duration::from_secs(300),
             debounce: Duration::from_millis(60),
+            no_watch: false,
         }
     }
-}
-
-fn is_own_path(p: &Path, runs_root: &Path) -> bool {
-    p.strip_prefix(runs_root)
-        .ok()
-        .and_then(|rel| rel.components().next())
-        .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with('_'))
 }
 
 /// Start the reconciler and its filesystem watcher. Returns the request channel.
@@ -501,21 +555,26 @@ pub fn spawn_reconciler(
     std::thread::Builder::new()
         .name("rmos-reconcile".into())
         .spawn(move || {
-            let mut index = match RunIndex::open(&root) {
-                Ok(i) => i,
-                Err(e) => {
-                    let _ = out.send(Msg::ReconcileFailed(format!("cannot open the index: {e}")));
-                    return;
+            // Until the index opens (a full disk, a permission problem), say why and retry.
+            let mut index = loop {
+                match RunIndex::open(&root) {
+                    Ok(i) => break i,
+                    Err(e) => {
+                        if out.send(Msg::ReconcileFailed(e.to_string())).is_err() {
+                            return;
+                        }
+                        match rx.recv_timeout(timing.quick) {
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                            _ => continue,
+                        }
+                    }
                 }
             };
             let runs_root: PathBuf = root.runs_dir.clone();
-            let mut watcher = None;
+            let mut watch = LiveWatch::new(runs_root.clone(), watcher_tx.clone(), timing.no_watch);
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
             loop {
-                if watcher.is_none() {
-                    watcher = start_watcher(&runs_root, watcher_tx.clone(), &out);
-                }
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
                 let result = index.reconcile(mode, &mut |p| {
@@ -535,15 +594,27 @@ pub fn spawn_reconciler(
                         if stats.changed() && started.elapsed() > Duration::from_secs(5) {
                             let _ = index.connection().execute_batch("PRAGMA optimize");
                         }
+                        let unreadable = stats
+                            .unreadable
+                            .iter()
+                            .map(|(p, why)| format!("cannot read partition {p}/: {why}"))
+                            .collect();
                         out.send(Msg::ReconcileDone {
                             changed: stats.changed(),
                             invalid_total,
+                            unreadable,
                         })
                     }
                     Err(e) => out.send(Msg::ReconcileFailed(e.to_string())),
                 };
                 if sent.is_err() {
                     return; // the console is gone
+                }
+                let partitions = index.store().partitions().unwrap_or_default();
+                if let Some(status) = watch.sync(&partitions) {
+                    if out.send(Msg::WatchStatus(status)).is_err() {
+                        return;
+                    }
                 }
                 // Wait for a change, a request or the next periodic pass.
                 mode = match rx.recv_timeout(timing.quick) {
@@ -576,38 +647,124 @@ pub fn spawn_reconciler(
     tx
 }
 
-fn start_watcher(
-    runs_root: &Path,
+/// Live watching of the runs root: one non-recursive inotify watch on the root (partitions
+/// appearing, moving, vanishing) and one per partition (files in it). Synced with the
+/// partitions on disk after every pass, so one unreadable partition or an exhausted watch
+/// limit costs live updates only where it applies; those partitions are still scanned
+/// every second by the quick pass. rmos's own `_rmos` folder is not watched at all.
+pub struct LiveWatch {
+    root: PathBuf,
     tx: mpsc::Sender<ReconcileReq>,
-    out: &UnboundedSender<Msg>,
-) -> Option<notify::RecommendedWatcher> {
-    use notify::{RecursiveMode, Watcher};
-    if !runs_root.is_dir() {
-        return None; // polled until it exists
-    }
-    let root = runs_root.to_path_buf();
-    let handler = move |res: notify::Result<notify::Event>| {
-        let req = match res {
-            Ok(ev) if ev.need_rescan() => ReconcileReq::Full,
-            Ok(ev) if !ev.paths.is_empty() && ev.paths.iter().all(|p| is_own_path(p, &root)) => {
-                return
-            }
-            Ok(_) => ReconcileReq::Changed,
-            Err(_) => ReconcileReq::Full,
-        };
-        let _ = tx.send(req);
-    };
-    let result = notify::recommended_watcher(handler).and_then(|mut w| {
-        w.watch(runs_root, RecursiveMode::Recursive)?;
-        Ok(w)
-    });
-    match result {
-        Ok(w) => Some(w),
-        Err(e) => {
-            let _ = out.send(Msg::WatcherNotice(format!(
-                "live file watching unavailable ({e}); scanning every second instead (raise fs.inotify.max_user_watches to fix)"
-            )));
-            None
+    watcher: Option<notify::RecommendedWatcher>,
+    root_watched: bool,
+    watched: std::collections::HashSet<String>,
+    /// What the console was last told (sent again only when it changes).
+    told: Option<String>,
+    /// Start without a watcher (tests of the scanning fallback).
+    disabled: bool,
+}
+
+impl LiveWatch {
+    pub fn new(root: PathBuf, tx: mpsc::Sender<ReconcileReq>, disabled: bool) -> Self {
+        LiveWatch {
+            root,
+            tx,
+            watcher: None,
+            root_watched: false,
+            watched: Default::default(),
+            told: None,
+            disabled,
         }
+    }
+
+    fn create(&mut self) -> Result<(), String> {
+        if self.disabled {
+            return Err("disabled for this session".into());
+        }
+        if self.watcher.is_some() {
+            return Ok(());
+        }
+        let tx = self.tx.clone();
+        let handler = move |res: notify::Result<notify::Event>| {
+            let req = match res {
+                Ok(ev) if ev.need_rescan() => ReconcileReq::Full,
+                Ok(_) => ReconcileReq::Changed,
+                Err(_) => ReconcileReq::Full,
+            };
+            let _ = tx.send(req);
+        };
+        let w = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
+        self.watcher = Some(w);
+        Ok(())
+    }
+
+    /// Bring the watches in line with `partitions` (the folders on disk). Returns the new
+    /// status when it changed since the last call: `Some(None)` when everything is watched
+    /// again, `Some(Some(what))` describing what is not watched.
+    pub fn sync(&mut self, partitions: &[String]) -> Option<Option<String>> {
+        use notify::{RecursiveMode, Watcher};
+        let status = if !self.root.is_dir() {
+            // Nothing to watch yet: the quick pass notices the root appearing.
+            self.root_watched = false;
+            self.watched.clear();
+            None
+        } else {
+            match self.create() {
+                Err(e) => Some(format!(
+                    "live file watching unavailable ({e}); scanning every second instead \
+                     (raise fs.inotify.max_user_instances to fix)"
+                )),
+                Ok(()) => {
+                    let w = self.watcher.as_mut().expect("created above");
+                    let mut failed: Vec<(String, String)> = Vec::new();
+                    if !self.root_watched {
+                        match w.watch(&self.root, RecursiveMode::NonRecursive) {
+                            Ok(()) => self.root_watched = true,
+                            Err(e) => failed.push((String::new(), e.to_string())),
+                        }
+                    }
+                    let on_disk: std::collections::HashSet<&String> = partitions.iter().collect();
+                    let gone: Vec<String> = self
+                        .watched
+                        .iter()
+                        .filter(|p| !on_disk.contains(p))
+                        .cloned()
+                        .collect();
+                    for p in gone {
+                        let _ = w.unwatch(&self.root.join(&p)); // usually gone with the folder
+                        self.watched.remove(&p);
+                    }
+                    for p in partitions {
+                        if self.watched.contains(p) {
+                            continue;
+                        }
+                        match w.watch(&self.root.join(p), RecursiveMode::NonRecursive) {
+                            Ok(()) => {
+                                self.watched.insert(p.clone());
+                            }
+                            Err(e) => failed.push((p.clone(), e.to_string())),
+                        }
+                    }
+                    match failed.as_slice() {
+                        [] => None,
+                        [(p, e), rest @ ..] => Some(format!(
+                            "live watching unavailable for {}{} ({e}); scanned every second instead{}",
+                            if p.is_empty() { "the runs folder".to_owned() } else { format!("{p}/") },
+                            if rest.is_empty() { String::new() } else { format!(" and {} more partitions", rest.len()) },
+                            if e.contains("space") || e.contains("limit") || e.contains("Too many") {
+                                " (raise fs.inotify.max_user_watches to fix)"
+                            } else {
+                                ""
+                            }
+                        )),
+                    }
+                }
+            }
+        };
+        if status == self.told {
+            return None;
+        }
+        self.told = status.clone();
+        Some(status)
     }
 }
