@@ -87,6 +87,9 @@ impl StoreError {
     }
 }
 
+/// (partition, path) pairs holding one run_id, newest partition first.
+type Located = Vec<(String, PathBuf)>;
+
 /// The reference's file-name form of a run_id (`/` and `\` replaced by `_`).
 pub fn safe_id(run_id: &str) -> String {
     run_id.replace(['/', '\\'], "_")
@@ -366,10 +369,7 @@ impl RunStore {
 
     /// The partitions holding `<run_id>.json`, newest first, and the first partition that
     /// could not be checked (permissions), if any: reads use what was found elsewhere.
-    fn probe(
-        &self,
-        run_id: &str,
-    ) -> Result<(Vec<(String, PathBuf)>, Option<StoreError>), StoreError> {
+    fn probe(&self, run_id: &str) -> Result<(Located, Option<StoreError>), StoreError> {
         validate_lookup_id(run_id)?;
         let name = format!("{}.json", safe_id(run_id));
         let mut found = Vec::new();
