@@ -39,25 +39,11 @@ fn seed() -> u64 {
         | 1
 }
 
-fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
-    let p = dir.join("batch.jsonl");
-    let mut text = String::new();
-    for i in 0..n {
-        text.push_str(&format!(
-            "{{\"design\": {{\"outer_diameter_mm\": {}, \"inner_diameter_mm\": 80, \"ring_params\": [{{\"ring_index\": 0, \"width_mm\": {}}}]}}, \"ctx\": {{\"material_id\": \"maple_hard\", \"tool_id\": \"vbit60\"}}}}\n",
-            90 + i % 30,
-            1.0 + (i % 7) as f64 * 0.5
-        ));
-    }
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 #[test]
 fn sigkilled_batch_scoring_leaves_only_complete_runs_and_a_consistent_index() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let batch = batch_file(dir.path(), 4000);
+    let batch = common::batch_file(dir.path(), 4000);
     let bin = env!("CARGO_BIN_EXE_rmos");
     let mut rng = Rng(seed());
     let n = kills();

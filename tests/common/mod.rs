@@ -61,3 +61,18 @@ pub fn artifact_files(dir: &Path) -> Vec<PathBuf> {
     out.sort();
     out
 }
+
+/// A JSON Lines file of `n` rosette designs for `rmos score --batch`.
+pub fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
+    let p = dir.join("batch.jsonl");
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "{{\"design\": {{\"outer_diameter_mm\": {}, \"inner_diameter_mm\": 80, \"ring_params\": [{{\"ring_index\": 0, \"width_mm\": {}}}]}}, \"ctx\": {{\"material_id\": \"maple_hard\", \"tool_id\": \"vbit60\"}}}}\n",
+            90 + i % 30,
+            1.0 + (i % 7) as f64 * 0.5
+        ));
+    }
+    std::fs::write(&p, text).unwrap();
+    p
+}
