@@ -8,17 +8,11 @@
 
 mod common;
 
-use crossterm::event::Event;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
-use rmos::config::DataRoot;
-use rmos::tui::clipboard::MemoryClipboard;
-use rmos::tui::worker::ReconcileTiming;
-use rmos::tui::{run_loop, ConsoleConfig};
+use common::console::Console;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn is_root() -> bool {
@@ -260,63 +254,6 @@ fn full_disk_review_decisions_fail_clearly_and_the_chain_stays_valid() {
     assert_eq!(got, approved);
 }
 
-/// What the console showed after its latest frame.
-#[derive(Default, Clone, Debug)]
-struct Seen {
-    error: Option<String>,
-    count: Option<u64>,
-    rows: usize,
-}
-
-fn console(data: PathBuf) -> (Arc<Mutex<Seen>>, impl FnOnce()) {
-    let (keys_tx, mut keys_rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
-    let seen = Arc::new(Mutex::new(Seen::default()));
-    let seen_in_loop = seen.clone();
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-        let mut cfg = ConsoleConfig::new(DataRoot::at(&data));
-        cfg.timing = ReconcileTiming {
-            quick: Duration::from_millis(200),
-            ..ReconcileTiming::default()
-        };
-        let mut clip = MemoryClipboard::default();
-        let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
-            keys_rx.poll_recv(cx)
-        }));
-        rt.block_on(run_loop(&mut term, input, cfg, &mut clip, |app| {
-            *seen_in_loop.lock().unwrap() = Seen {
-                error: app.error.clone(),
-                count: app.match_count,
-                rows: app.rows.len(),
-            };
-        }))
-    });
-    let stop = move || {
-        drop(keys_tx); // input ends: the loop returns
-        handle.join().unwrap().unwrap();
-    };
-    (seen, stop)
-}
-
-fn wait_for(what: &str, seen: &Arc<Mutex<Seen>>, cond: impl Fn(&Seen) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let s = seen.lock().unwrap().clone();
-        if cond(&s) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}: {s:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn console_on_a_full_disk_says_so_and_recovers_without_a_restart() {
     if !privileged("mounting a small tmpfs") {
@@ -339,17 +276,18 @@ fn console_on_a_full_disk_says_so_and_recovers_without_a_restart() {
     let filler = disk.mnt.join("filler");
     disk.fill(&filler);
 
-    let (seen, stop) = console(data.clone());
-    wait_for("the console to say the disk is full", &seen, |s| {
+    let console = Console::start(data.clone());
+    let long = Duration::from_secs(15);
+    console.wait("the console to say the disk is full", long, |s| {
         s.error
             .as_deref()
             .is_some_and(|e| e.contains("rmos.db") && (e.contains("full") || e.contains("I/O")))
     });
     std::fs::remove_file(&filler).unwrap();
-    wait_for("the runs once space is back", &seen, |s| {
-        s.error.is_none() && s.count == Some(60) && s.rows > 0
+    console.wait("the runs once space is back", long, |s| {
+        s.error.is_none() && s.count == Some(60) && !s.rows.is_empty()
     });
-    stop();
+    console.stop();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -76,3 +76,4 @@ pub fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
     std::fs::write(&p, text).unwrap();
     p
 }
+pub mod console;

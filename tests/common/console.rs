@@ -1,0 +1,110 @@
+//! The real console event loop, headless (TestBackend), on its own thread: what it shows
+//! after every frame is published for the test to wait on.
+
+use crossterm::event::Event;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use rmos::config::DataRoot;
+use rmos::tui::clipboard::MemoryClipboard;
+use rmos::tui::worker::ReconcileTiming;
+use rmos::tui::{run_loop, ConsoleConfig};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the console showed after its latest frame.
+#[derive(Default, Clone, Debug)]
+pub struct Seen {
+    pub error: Option<String>,
+    pub warning: Option<String>,
+    pub watch_problem: Option<String>,
+    pub count: Option<u64>,
+    pub rows: Vec<String>,
+    pub frames: u64,
+}
+
+pub struct Console {
+    pub seen: Arc<Mutex<Seen>>,
+    keys: Option<tokio::sync::mpsc::UnboundedSender<std::io::Result<Event>>>,
+    handle: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Console {
+    /// Start the console on `data` with a 200 ms quick pass.
+    pub fn start(data: PathBuf) -> Console {
+        Console::start_with(
+            data,
+            ReconcileTiming {
+                quick: Duration::from_millis(200),
+                ..ReconcileTiming::default()
+            },
+        )
+    }
+
+    pub fn start_with(data: PathBuf, timing: ReconcileTiming) -> Console {
+        let (keys_tx, mut keys_rx) =
+            tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let seen_in_loop = seen.clone();
+        let handle = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+            let mut cfg = ConsoleConfig::new(DataRoot::at(&data));
+            cfg.timing = timing;
+            let mut clip = MemoryClipboard::default();
+            let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
+                keys_rx.poll_recv(cx)
+            }));
+            rt.block_on(run_loop(&mut term, input, cfg, &mut clip, |app| {
+                let mut s = seen_in_loop.lock().unwrap();
+                *s = Seen {
+                    error: app.error.clone(),
+                    warning: app.warning.clone(),
+                    watch_problem: app.watch_problem.clone(),
+                    count: app.match_count,
+                    rows: app.rows.iter().map(|r| r.run_id.clone()).collect(),
+                    frames: s.frames + 1,
+                };
+            }))
+        });
+        Console {
+            seen,
+            keys: Some(keys_tx),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn now(&self) -> Seen {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Wait until `cond` holds for what the console shows; returns how long it took.
+    pub fn wait(&self, what: &str, timeout: Duration, cond: impl Fn(&Seen) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            let s = self.now();
+            if cond(&s) {
+                return start.elapsed();
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out after {timeout:?} waiting for {what}: error {:?}, warning {:?}, watch {:?}, count {:?}, {} rows",
+                s.error,
+                s.warning,
+                s.watch_problem,
+                s.count,
+                s.rows.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// End the input: the loop returns; its result must be Ok.
+    pub fn stop(mut self) {
+        self.keys.take();
+        self.handle.take().unwrap().join().unwrap().unwrap();
+    }
+}
