@@ -21,6 +21,8 @@ pub struct Seen {
     pub count: Option<u64>,
     pub rows: Vec<String>,
     pub frames: u64,
+    /// Every distinct error the console showed (status line or error message), in order.
+    pub errors_shown: Vec<String>,
 }
 
 pub struct Console {
@@ -60,7 +62,20 @@ impl Console {
             }));
             rt.block_on(run_loop(&mut term, input, cfg, &mut clip, |app| {
                 let mut s = seen_in_loop.lock().unwrap();
+                let mut errors_shown = std::mem::take(&mut s.errors_shown);
+                let shown = app.error.clone().or_else(|| {
+                    app.message
+                        .as_ref()
+                        .filter(|(_, is_err)| *is_err)
+                        .map(|(m, _)| m.clone())
+                });
+                if let Some(e) = shown {
+                    if errors_shown.last() != Some(&e) {
+                        errors_shown.push(e);
+                    }
+                }
                 *s = Seen {
+                    errors_shown,
                     error: app.error.clone(),
                     warning: app.warning.clone(),
                     watch_problem: app.watch_problem.clone(),
