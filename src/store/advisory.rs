@@ -173,6 +173,8 @@ pub enum AdvisoryError {
     },
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Db(#[from] crate::db::DbError),
     #[error("advisory database: {0}{advice}", advice = crate::advice::sqlite(.0))]
     Sql(#[from] rusqlite::Error),
     #[error("cannot {op} {path}: {source}{}", crate::advice::io(.source))]
@@ -392,8 +394,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryAsset> {
 
 impl AdvisoryStore {
     pub fn open(root: &DataRoot) -> Result<AdvisoryStore, AdvisoryError> {
-        let conn =
-            crate::db::open(&root.db_path()).map_err(|e| AdvisoryError::Invalid(e.to_string()))?;
+        let conn = crate::db::open(&root.db_path())?;
         Ok(AdvisoryStore {
             conn,
             data_dir: root.data_dir.clone(),
