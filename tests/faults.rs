@@ -497,7 +497,10 @@ fn read_only_folders_refuse_writes_clearly_and_leave_nothing_behind() {
     let err = text(&out.stderr);
     assert_ne!(out.status.code(), Some(0));
     assert!(err.contains("rmos.db"), "{err}");
-    assert!(!err.contains("invalid asset"), "not blamed on the asset: {err}");
+    assert!(
+        !err.contains("invalid asset"),
+        "not blamed on the asset: {err}"
+    );
     assert!(
         err.contains("read-only") || err.contains("must exist and be writable"),
         "{err}"
