@@ -400,3 +400,42 @@ fn an_overflowing_event_queue_ends_in_a_full_rescan() {
     assert_equals_fresh_scan(&console, &data, &model, end, "an overflowing event queue");
     console.stop();
 }
+
+/// A file rewritten in place (same inode: its folder's mtime does not change) in a
+/// partition the index considers settled is still picked up at once, from the watcher's
+/// event naming it — not only by the five-minute full pass.
+#[test]
+fn a_file_rewritten_in_place_in_a_settled_partition_is_seen_at_once() {
+    let _serial = serial();
+    let (_dir, data, mut model) = seeded_root();
+    let runs = data.join("runs/rmos");
+    let console = Console::start(data.clone());
+    assert_equals_fresh_scan(&console, &data, &model, Instant::now(), "seeded store");
+    std::thread::sleep(Duration::from_millis(2_500)); // past the folders' settle window
+                                                      // The oldest run, rewritten as the newest.
+    let oldest = model.ordered().last().unwrap().clone();
+    let path = runs.join(&oldest.2);
+    let mut a = RunArtifact::from_json_slice(&std::fs::read(&path).unwrap()).unwrap();
+    a.created_at_utc = Timestamp::parse("2030-01-01T00:00:00Z").unwrap();
+    let bytes = a.to_file_bytes();
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(&bytes).unwrap();
+    }
+    let end = Instant::now();
+    model.0.insert(
+        oldest.2.clone(),
+        (a.created_at_utc.epoch_micros(), a.run_id.clone()),
+    );
+    let took = assert_equals_fresh_scan(&console, &data, &model, end, "a file rewritten in place");
+    assert!(
+        took < Duration::from_secs(5),
+        "seen from the watcher, not a periodic full pass ({took:?})"
+    );
+    console.stop();
+}

@@ -19,7 +19,7 @@ use crate::store::verify::{verify_artifact, VerifyOutcome};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{mpsc, Mutex};
 
@@ -730,6 +730,18 @@ impl RunIndex {
         mode: ReconcileMode,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
+        self.reconcile_marked(mode, &HashSet::new(), progress)
+    }
+
+    /// [`RunIndex::reconcile`], also comparing every file of the `touched` partitions in a
+    /// quick pass (a watcher saw files change there: an in-place rewrite leaves the
+    /// folder's mtime alone, so the quick pass alone would not look).
+    pub fn reconcile_marked(
+        &mut self,
+        mode: ReconcileMode,
+        touched: &HashSet<String>,
+        progress: &mut dyn FnMut(&ReconcileProgress),
+    ) -> Result<ReconcileStats, IndexError> {
         let root_text = self.store.root().display().to_string();
         if self.meta_get("runs_root")?.as_deref() != Some(root_text.as_str()) {
             // The index describes another runs directory: start over.
@@ -753,8 +765,9 @@ impl RunIndex {
             let dir_mtime = std::fs::metadata(&dir)
                 .map(|m| crate::store::runs::mtime_ns(&m))
                 .unwrap_or(0);
-            let settled =
-                known.get(partition) == Some(&dir_mtime) && now_ns - dir_mtime > MTIME_SETTLE_NS;
+            let settled = known.get(partition) == Some(&dir_mtime)
+                && now_ns - dir_mtime > MTIME_SETTLE_NS
+                && !touched.contains(partition);
             if mode == ReconcileMode::Quick && settled {
                 stats.partitions_skipped += 1;
             } else {

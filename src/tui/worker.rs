@@ -13,6 +13,7 @@ use crate::store::advisory::{
 use crate::store::index::{Cursor, Direction, IndexError, PageRequest, ReconcileMode, RunIndex};
 use crate::store::verify::verify_artifact;
 use chrono::Utc;
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -512,8 +513,9 @@ fn decode_image(bytes: &[u8], a: &AdvisoryAsset) -> PreviewBody {
 /// Requests to the reconciler.
 #[derive(Debug)]
 pub enum ReconcileReq {
-    /// Something changed under the runs root.
-    Changed,
+    /// Something changed under the runs root: files in these partitions (empty when the
+    /// event named none, e.g. a partition folder itself).
+    Changed(Vec<String>),
     /// The watcher lost events (overflow) or failed: compare every file.
     Full,
     /// The user asked for a full rescan.
@@ -574,10 +576,11 @@ pub fn spawn_reconciler(
             let mut watch = LiveWatch::new(runs_root.clone(), watcher_tx.clone(), timing.no_watch);
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
+            let mut touched: HashSet<String> = HashSet::new();
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
-                let result = index.reconcile(mode, &mut |p| {
+                let result = index.reconcile_marked(mode, &touched, &mut |p| {
                     if last_progress.elapsed() > Duration::from_millis(100)
                         || p.partitions_done == p.partitions_total
                     {
@@ -587,6 +590,7 @@ pub fn spawn_reconciler(
                 });
                 let sent = match result {
                     Ok(stats) => {
+                        touched.clear();
                         let invalid_total = index.invalid_count().unwrap_or(0);
                         if mode == ReconcileMode::Full {
                             last_full = Instant::now();
@@ -619,16 +623,16 @@ pub fn spawn_reconciler(
                 // Wait for a change, a request or the next periodic pass.
                 mode = match rx.recv_timeout(timing.quick) {
                     Ok(req) => {
-                        let mut m = match req {
-                            ReconcileReq::Changed => ReconcileMode::Quick,
-                            ReconcileReq::Full | ReconcileReq::Rescan => ReconcileMode::Full,
+                        let mut m = ReconcileMode::Quick;
+                        let mut take = |req: ReconcileReq| match req {
+                            ReconcileReq::Changed(parts) => touched.extend(parts),
+                            ReconcileReq::Full | ReconcileReq::Rescan => m = ReconcileMode::Full,
                         };
+                        take(req);
                         // Let a burst of events settle, then run once for all of them.
                         std::thread::sleep(timing.debounce);
                         while let Ok(more) = rx.try_recv() {
-                            if !matches!(more, ReconcileReq::Changed) {
-                                m = ReconcileMode::Full;
-                            }
+                            take(more);
                         }
                         m
                     }
@@ -645,6 +649,25 @@ pub fn spawn_reconciler(
         })
         .expect("spawn reconciler");
     tx
+}
+
+/// The partitions whose files these event paths name (`<root>/<partition>/<file>`).
+fn touched_partitions(root: &std::path::Path, paths: &[PathBuf]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in paths {
+        let Ok(rel) = p.strip_prefix(root) else {
+            continue;
+        };
+        let mut parts = rel.components();
+        let (Some(first), Some(_file)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let name = first.as_os_str().to_string_lossy();
+        if crate::store::runs::is_partition_name(&name) && !out.iter().any(|o| *o == name) {
+            out.push(name.into_owned());
+        }
+    }
+    out
 }
 
 /// Live watching of the runs root: one non-recursive inotify watch on the root (partitions
@@ -685,10 +708,11 @@ impl LiveWatch {
             return Ok(());
         }
         let tx = self.tx.clone();
+        let root = self.root.clone();
         let handler = move |res: notify::Result<notify::Event>| {
             let req = match res {
                 Ok(ev) if ev.need_rescan() => ReconcileReq::Full,
-                Ok(_) => ReconcileReq::Changed,
+                Ok(ev) => ReconcileReq::Changed(touched_partitions(&root, &ev.paths)),
                 Err(_) => ReconcileReq::Full,
             };
             let _ = tx.send(req);
