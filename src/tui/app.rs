@@ -241,6 +241,16 @@ pub struct App {
 
 const MESSAGE_MS: u64 = 6_000;
 
+/// Alt with a plain key (no Ctrl): how terminals report Esc followed quickly by that key.
+fn is_esc_then_key(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::ALT)
+        && !key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(
+            key.code,
+            KeyCode::Char(_) | KeyCode::Up | KeyCode::Down | KeyCode::Enter | KeyCode::Tab
+        )
+}
+
 impl App {
     pub fn new(root_label: String) -> App {
         App {
@@ -316,6 +326,16 @@ impl App {
     /// Apply one message.
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
+            Msg::Key(key) if is_esc_then_key(&key) => {
+                // Esc and the next key can arrive together (over SSH, or inside tmux with
+                // its escape-time), and the terminal decoder then reports Alt+key. No
+                // binding uses Alt, so it can only have been Esc followed by the key.
+                let mut cmds = self.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+                let mut plain = key;
+                plain.modifiers.remove(KeyModifiers::ALT);
+                cmds.extend(self.on_key(plain));
+                cmds
+            }
             Msg::Key(key) => self.on_key(key),
             Msg::Resize { width, height } => {
                 self.width = width;
@@ -1028,6 +1048,26 @@ mod tests {
         assert_eq!(app.selected, 9, "stops at the end");
         app.update(key('g'));
         assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn alt_key_is_esc_then_the_key() {
+        // Over SSH, Esc then j may arrive as one read: crossterm reports Alt+j.
+        let alt = |c: char| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+        let mut app = app_with(10, false);
+        app.update(key('f'));
+        for c in "risk:re".chars() {
+            app.update(key(c));
+        }
+        app.update(alt('j'));
+        assert!(app.input.is_none(), "Esc cancelled the filter input");
+        assert_eq!(app.filter_text, "", "and did not apply it");
+        assert_eq!(app.selected, 1, "then j moved down");
+        app.update(code(KeyCode::Enter));
+        assert!(app.details.is_some());
+        app.update(alt('k'));
+        assert!(app.details.is_none(), "Esc closed the details");
+        assert_eq!(app.selected, 0, "then k moved up");
     }
 
     #[test]
