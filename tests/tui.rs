@@ -507,3 +507,25 @@ fn snapshot_queue_modals() {
         screen_theme(&app, 120, 40, dir.path(), false)
     );
 }
+
+#[test]
+fn snapshot_queue_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, _) = queue_app(dir.path(), 120, 40, "adv_explain0001");
+    app.update(key('f'));
+    for c in "-type:image json".chars() {
+        app.update(key(c));
+    }
+    insta::assert_snapshot!(
+        "queue_filter_editing",
+        screen_theme(&app, 120, 40, dir.path(), false)
+    );
+    app.update(code(KeyCode::Enter));
+    assert_eq!(app.queue.filter, "-type:image json");
+    // Typing in the filter line never reached the global keys (q would have quit).
+    assert!(!app.quit);
+    insta::assert_snapshot!(
+        "queue_filter_kept",
+        screen_theme(&app, 120, 40, dir.path(), false)
+    );
+}

@@ -808,8 +808,8 @@ impl App {
         if ctrl_c {
             return self.quit_cmds();
         }
-        // Dialogs take every key (a note may contain "q").
-        if self.queue.modal.is_none() {
+        // Dialogs and the filter line take every key (a note may contain "q").
+        if self.queue.modal.is_none() && self.queue.filter_input.is_none() {
             match action_for(&key) {
                 Some(Action::ShowRuns | Action::SwitchView) => {
                     self.view = View::Runs;

@@ -185,12 +185,13 @@ pub static KEYMAP: &[Binding] = &[
 /// Keys of the review queue (handled by [`super::queue::QueueState::on_key`]); listed in
 /// the help overlay.
 pub static QUEUE_KEYS: &[(&str, &str)] = &[
-    ("a", "approve the selected asset (confirm with y)"),
-    ("r", "reject: pick a reason, add a note, confirm"),
+    ("a", "approve (confirm with y)"),
+    ("r", "reject (reason, note, y)"),
     ("Space", "mark / unmark"),
-    ("A / X", "approve / reject all marked (confirm)"),
-    ("s", "status filter: pending, approved, rejected, all"),
-    ("Esc", "cancel a dialog, clear marks"),
+    ("A / X", "approve / reject marked"),
+    ("s", "pending/approved/rejected"),
+    ("f or /", "filter: type:image -word"),
+    ("Esc", "cancel, unmark, unfilter"),
     ("c", "copy the asset id"),
 ];
 

@@ -109,6 +109,64 @@ pub struct QueueState {
     pub loaded: bool,
     /// A decision is being written.
     pub busy: bool,
+    /// Everything the worker loaded for the status; `assets` is what the filter keeps.
+    pub all: Vec<AdvisoryAsset>,
+    /// The active filter text (see [`asset_matches`]).
+    pub filter: String,
+    /// The filter line while it is edited: (text, the filter to restore on Esc).
+    pub filter_input: Option<(String, String)>,
+}
+
+/// Whether an asset matches a queue filter: whitespace-separated terms, all required;
+/// `-` negates one. `type:image,suggestion` (any of, exact), `provider:`, `model:` and
+/// `source:` (substring), `id:` and `run:` (prefix); any other word is a substring of the
+/// id, type, source, MIME type, provider, model, run or prompt. Case-insensitive.
+pub fn asset_matches(a: &AdvisoryAsset, filter: &str) -> bool {
+    filter.split_whitespace().all(|term| {
+        let (negated, term) = match term.strip_prefix('-') {
+            Some(t) if !t.is_empty() => (true, t),
+            _ => (false, term),
+        };
+        let term = term.to_lowercase();
+        let opt = |v: &Option<String>| v.as_deref().unwrap_or("").to_lowercase();
+        let hit = match term.split_once(':') {
+            Some((key, values)) if !values.is_empty() => {
+                let any = |field: String, how: fn(&str, &str) -> bool| {
+                    values.split(',').any(|v| !v.is_empty() && how(&field, v))
+                };
+                let contains = |f: &str, v: &str| f.contains(v);
+                let starts = |f: &str, v: &str| f.starts_with(v);
+                let exact = |f: &str, v: &str| f == v;
+                match key {
+                    "type" => any(a.asset_type.as_str().to_lowercase(), exact),
+                    "provider" => any(opt(&a.provider), contains),
+                    "model" => any(opt(&a.model), contains),
+                    "source" => any(a.source.to_lowercase(), contains),
+                    "id" => any(a.asset_id.to_lowercase(), starts),
+                    "run" => any(opt(&a.run_id), starts),
+                    _ => text_hit(a, &term),
+                }
+            }
+            _ => text_hit(a, &term),
+        };
+        hit != negated
+    })
+}
+
+fn text_hit(a: &AdvisoryAsset, word: &str) -> bool {
+    [
+        Some(a.asset_id.as_str()),
+        Some(a.asset_type.as_str()),
+        Some(a.source.as_str()),
+        Some(a.mime.as_str()),
+        a.provider.as_deref(),
+        a.model.as_deref(),
+        a.run_id.as_deref(),
+        a.prompt.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .any(|f| f.to_lowercase().contains(word))
 }
 
 impl Default for QueueState {
@@ -124,6 +182,9 @@ impl Default for QueueState {
             modal: None,
             loaded: false,
             busy: false,
+            all: Vec::new(),
+            filter: String::new(),
+            filter_input: None,
         }
     }
 }
@@ -187,16 +248,39 @@ impl QueueState {
         assets: Vec<AdvisoryAsset>,
         counts: (u64, u64, u64),
     ) -> Vec<QueueCmd> {
-        let keep = self.selected_asset().map(|a| a.asset_id.clone());
-        self.assets = assets;
+        self.all = assets;
         self.counts = counts;
         self.loaded = true;
+        self.apply_filter()
+    }
+
+    /// The filter being typed, or the active one.
+    pub fn shown_filter(&self) -> &str {
+        match &self.filter_input {
+            Some((text, _)) => text,
+            None => &self.filter,
+        }
+    }
+
+    /// Recompute `assets` from `all` and the filter; keeps the selection on the same asset
+    /// when it is still shown, and marks only on shown assets (a batch decides what you see).
+    fn apply_filter(&mut self) -> Vec<QueueCmd> {
+        let keep = self.selected_asset().map(|a| a.asset_id.clone());
+        let filter = self.shown_filter().to_owned();
+        self.assets = self
+            .all
+            .iter()
+            .filter(|a| asset_matches(a, &filter))
+            .cloned()
+            .collect();
         self.marked
             .retain(|id| self.assets.iter().any(|a| a.asset_id == *id));
         self.selected = keep
             .and_then(|k| self.assets.iter().position(|a| a.asset_id == k))
             .unwrap_or(0)
             .min(self.assets.len().saturating_sub(1));
+        // The first visible row never lies below the selection (the list may have shrunk).
+        self.offset = self.offset.min(self.selected);
         self.preview_cmd()
     }
 
@@ -303,13 +387,48 @@ impl QueueState {
         }
     }
 
+    /// Keys while the filter line is edited: it applies as you type.
+    fn on_filter_key(&mut self, key: KeyEvent) -> KeyOutcome {
+        let Some((mut text, previous)) = self.filter_input.take() else {
+            return KeyOutcome::none();
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Enter => {
+                self.filter = text.trim().to_owned();
+                return KeyOutcome::cmds(self.apply_filter());
+            }
+            KeyCode::Esc => {
+                self.filter = previous;
+                return KeyOutcome::cmds(self.apply_filter());
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char('u') if ctrl => text.clear(),
+            KeyCode::Char(c) if !ctrl && !c.is_control() && text.chars().count() < 200 => {
+                text.push(c)
+            }
+            _ => {}
+        }
+        self.filter_input = Some((text, previous));
+        KeyOutcome::cmds(self.apply_filter())
+    }
+
     /// Handle a key in the queue view. `page` is the visible list height.
     pub fn on_key(&mut self, key: KeyEvent, page: usize) -> KeyOutcome {
         if let Some(modal) = self.modal.take() {
             return self.on_modal_key(modal, key);
         }
+        if self.filter_input.is_some() {
+            return self.on_filter_key(key);
+        }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
+            KeyCode::Char('f') | KeyCode::Char('/') if !ctrl => {
+                self.filter_input = Some((self.filter.clone(), self.filter.clone()));
+                KeyOutcome::none()
+            }
             KeyCode::Char('j') | KeyCode::Down => {
                 KeyOutcome::cmds(self.move_to(self.selected + 1, page))
             }
@@ -365,6 +484,14 @@ impl QueueState {
                 }
             }
             KeyCode::Char('r') if ctrl => KeyOutcome::cmds(vec![QueueCmd::Load(self.status)]),
+            KeyCode::Esc if self.marked.is_empty() && !self.filter.is_empty() => {
+                self.filter.clear();
+                KeyOutcome {
+                    cmds: self.apply_filter(),
+                    message: Some(("filter cleared".into(), false)),
+                    unhandled: false,
+                }
+            }
             KeyCode::Esc => {
                 self.marked.clear();
                 KeyOutcome::none()
@@ -542,6 +669,72 @@ mod tests {
 
     fn decides(cmds: &[QueueCmd]) -> bool {
         cmds.iter().any(|c| matches!(c, QueueCmd::Decide(_)))
+    }
+
+    #[test]
+    fn filter_terms() {
+        let mut a = asset("adv_img01");
+        a.asset_type = AssetType::Image;
+        a.model = Some("flux-1".into());
+        a.run_id = Some("run_5eed01".into());
+        let m = |f: &str| asset_matches(&a, f);
+        assert!(m(""));
+        assert!(m("type:image") && m("TYPE:Image") && m("type:suggestion,image"));
+        assert!(!m("type:ima"), "types match exactly");
+        assert!(m("provider:clau") && m("model:flux") && m("run:run_5e") && m("id:adv_i"));
+        assert!(!m("id:img"), "ids match by prefix");
+        assert!(m("flux img01"), "words: substrings, all required");
+        assert!(!m("flux absent"));
+        assert!(m("-type:explanation") && !m("-claude"));
+        assert!(
+            m("-"),
+            "a lone dash is a word (flux-1 holds one), not a negation"
+        );
+    }
+
+    #[test]
+    fn filter_applies_as_typed_enter_keeps_esc_restores() {
+        let mut q = loaded();
+        let mut img = asset("adv_img");
+        img.asset_type = AssetType::Image;
+        q.set_assets(vec![asset("adv_a"), asset("adv_bb"), img], (3, 0, 0));
+        q.on_key(key(' '), 10); // mark adv_a
+        q.on_key(key('f'), 10);
+        for c in "type:image".chars() {
+            let out = q.on_key(key(c), 10);
+            assert!(!out.unhandled, "typing is taken by the filter line");
+        }
+        assert_eq!(q.assets.len(), 1);
+        assert!(q.marked.is_empty(), "marks on hidden assets are dropped");
+        q.on_key(code(KeyCode::Enter), 10);
+        assert_eq!(q.filter, "type:image");
+        assert_eq!(q.selected_asset().unwrap().asset_id, "adv_img");
+        // Edit, then Esc: the kept filter comes back.
+        q.on_key(key('f'), 10);
+        q.on_key(code(KeyCode::Backspace), 10);
+        q.on_key(code(KeyCode::Esc), 10);
+        assert_eq!(q.filter, "type:image");
+        assert_eq!(q.assets.len(), 1);
+        // Esc with no marks clears the filter.
+        q.on_key(code(KeyCode::Esc), 10);
+        assert_eq!(q.filter, "");
+        assert_eq!(q.assets.len(), 3);
+    }
+
+    #[test]
+    fn a_shrinking_list_keeps_the_selection_visible() {
+        let mut q = QueueState::default();
+        let many: Vec<AdvisoryAsset> = (0..50).map(|i| asset(&format!("adv_{i:02}"))).collect();
+        q.set_assets(many, (50, 0, 0));
+        q.on_key(key('G'), 10);
+        assert!(q.offset > 0);
+        q.set_assets(vec![asset("adv_x")], (1, 0, 0));
+        assert!(
+            q.offset <= q.selected,
+            "offset {} selected {}",
+            q.offset,
+            q.selected
+        );
     }
 
     #[test]

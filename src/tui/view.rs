@@ -721,59 +721,70 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_widget(Paragraph::new(line), area);
 }
 
+/// (key, help) pairs as lines: two columns when `two_columns`, filled down then across.
+fn key_lines(
+    pairs: &[(&str, &str)],
+    w: usize,
+    two_columns: bool,
+    theme: Theme,
+) -> Vec<Line<'static>> {
+    let entry = |(k, h): (&str, &str), width: usize| -> Vec<Span<'static>> {
+        vec![
+            Span::styled(format!("  {k:<11}"), theme.key()),
+            Span::raw(fit(h, width.saturating_sub(13))),
+        ]
+    };
+    if !two_columns {
+        return pairs.iter().map(|p| Line::from(entry(*p, w - 2))).collect();
+    }
+    let half = pairs.len().div_ceil(2);
+    let col_w = (w - 2) / 2;
+    let (left, right) = pairs.split_at(half);
+    left.iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut spans = entry(*p, col_w);
+            let used: usize = spans.iter().map(|s| s.content.width()).sum();
+            spans.push(Span::raw(" ".repeat(col_w.saturating_sub(used))));
+            if let Some(p) = right.get(i) {
+                spans.extend(entry(*p, col_w));
+            }
+            Line::from(spans)
+        })
+        .collect()
+}
+
 fn render_help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
     let w = 96.min(area.width);
     let two_columns = w >= 76;
-    let entry = |b: &super::keymap::Binding, width: usize| -> Vec<Span<'static>> {
-        vec![
-            Span::styled(format!("  {:<11}", b.label), theme.key()),
-            Span::raw(fit(b.help, width.saturating_sub(13))),
-        ]
-    };
+    let keys: Vec<(&str, &str)> = KEYMAP.iter().map(|b| (b.label, b.help)).collect();
     let mut lines: Vec<Line> = vec![Line::from(Span::styled("Keys", theme.title()))];
-    if two_columns {
-        let half = KEYMAP.len().div_ceil(2);
-        let col_w = (w as usize - 2) / 2;
-        let (left, right) = KEYMAP.split_at(half);
-        for (i, b) in left.iter().enumerate() {
-            let mut spans = entry(b, col_w);
-            let used: usize = spans.iter().map(|s| s.content.width()).sum();
-            spans.push(Span::raw(" ".repeat(col_w.saturating_sub(used))));
-            if let Some(b) = right.get(i) {
-                spans.extend(entry(b, col_w));
-            }
-            lines.push(Line::from(spans));
-        }
-    } else {
-        for b in KEYMAP {
-            lines.push(Line::from(entry(b, w as usize - 2)));
-        }
-    }
+    lines.extend(key_lines(&keys, w as usize, two_columns, theme));
     lines.push(Line::from(Span::styled("Review queue (2)", theme.title())));
-    for (k, h) in super::keymap::QUEUE_KEYS {
-        lines.push(Line::from(vec![
-            Span::styled(format!("  {k:<11}"), theme.key()),
-            Span::raw(fit(h, w as usize - 15)),
-        ]));
-    }
+    lines.extend(key_lines(
+        super::keymap::QUEUE_KEYS,
+        w as usize,
+        two_columns,
+        theme,
+    ));
     lines.push(Line::from(Span::styled("Filter", theme.title())));
     for l in [
-        "  risk:red,yellow  mode:  tool:  status:  source:  event:  verify:ok|mismatch|…",
-        "  -term negates · score<50 (<= > >= = !=) · id:run_5eed (prefix)",
-        "  since:2d / 12h / 2025-12-01 · until:2025-12-24 · other words search",
-        "  run_id, tool, warnings and block reason · \"quotes\" keep spaces",
+        "  risk:red,yellow mode: tool: status: source: event: verify:ok|mismatch|…",
+        "  -term negates · score<50 (< <= > >= = !=) · id:run_5eed (prefix) · \"a b\"",
+        "  since:2d|12h|2025-12-01 until:2025-12-24 · words: id, tool, warnings, block",
     ] {
         lines.push(Line::from(fit(l, w as usize - 2)));
     }
-    lines.push(Line::from(Span::styled(
-        "any key closes this help",
-        theme.dim(),
-    )));
     let h = (lines.len() as u16 + 2).min(area.height);
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).block(Block::default().borders(Borders::ALL).title(" help ")),
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" help ")
+                .title_bottom(Span::styled(" any key closes this help ", theme.dim())),
+        ),
         r,
     );
 }
@@ -869,6 +880,7 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     constraints.push(Constraint::Length(id_w));
     let title = match (q.loaded, q.assets.len()) {
         (false, _) => " loading… ".to_owned(),
+        (true, n) if n != q.all.len() => format!(" {n} of {} assets ", q.all.len()),
         (true, 1) => " 1 asset ".to_owned(),
         (true, n) => format!(" {n} assets "),
     };
@@ -883,6 +895,9 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_stateful_widget(table, split[0], &mut state);
     if q.loaded && q.assets.is_empty() {
         let msg = match q.status {
+            _ if !q.all.is_empty() => {
+                "No asset matches the filter. Press f to change it, Esc to clear it."
+            }
             super::queue::StatusFilter::Pending => {
                 "Nothing to review. New assets (rmos advisory add) appear here."
             }
@@ -900,14 +915,26 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     } else if q.busy {
         Line::from(Span::styled("writing the decision…", theme.key()))
     } else {
-        Line::from(Span::styled("j/k move · a approve · r reject · Space mark · A/X decide marked · s status · 1 runs · ? help · q quit", theme.dim()))
+        Line::from(Span::styled("j/k move · a approve · r reject · Space mark · A/X decide marked · s status · f filter · 1 runs · ? help · q quit", theme.dim()))
     };
     f.render_widget(Paragraph::new(hint), rows[3]);
-    let who = Line::from(Span::styled(
+    let mut bar = vec![Span::styled(
         format!("reviewing as {}", sanitize(&app.reviewer)),
         theme.dim(),
-    ));
-    f.render_widget(Paragraph::new(who), rows[2]);
+    )];
+    if let Some((text, _)) = &q.filter_input {
+        bar.push(Span::styled("   filter: ", theme.key()));
+        bar.push(Span::raw(format!("{}█", sanitize(text))));
+        bar.push(Span::styled(
+            "  (Enter keep · Esc cancel · e.g. type:image provider:claude -word)",
+            theme.dim(),
+        ));
+    } else if !q.filter.is_empty() {
+        bar.push(Span::styled("   filter: ", theme.dim()));
+        bar.push(Span::raw(sanitize(&q.filter)));
+        bar.push(Span::styled("  (f change · Esc clear)", theme.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(bar)), rows[2]);
     if let Some(m) = &q.modal {
         render_modal(f, area, m, theme);
     }
