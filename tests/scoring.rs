@@ -291,3 +291,25 @@ fn design_fingerprints_match_the_vectors() {
         );
     }
 }
+
+#[test]
+fn ring_pattern_type_defaults_when_missing_and_is_refused_when_null() {
+    // RosetteParamSpec's RingParam has `pattern_type: str = "SOLID"`: missing → SOLID,
+    // null → a validation error (pydantic refuses None for a str field).
+    let ring = |extra: &str| {
+        let text = format!(
+            r#"{{"outer_diameter_mm": 100, "inner_diameter_mm": 80, "ring_params": [{{"ring_index": 0, "width_mm": 2{extra}}}]}}"#
+        );
+        Design::from_json(&serde_json::from_str(&text).unwrap())
+    };
+    let missing = ring("").unwrap();
+    let solid = ring(r#", "pattern_type": "SOLID""#).unwrap();
+    assert_eq!(format!("{missing:?}"), format!("{solid:?}"));
+    let err = ring(r#", "pattern_type": null"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("ring_params[0].pattern_type must be a string, got null"),
+        "{err}"
+    );
+    assert!(ring(r#", "pattern_type": 3"#).is_err());
+}

@@ -256,8 +256,16 @@ impl RingParam {
             num(required(m, "width_mm", &what)?, &format!("{what}.width_mm"))?,
             &format!("{what}.width_mm"),
         )?;
-        let pattern_type = opt_string(m, "pattern_type", &format!("{what}.pattern_type"))?
-            .unwrap_or_else(|| "SOLID".into());
+        // `pattern_type: str = "SOLID"`: missing takes the default, null is not a string.
+        let pattern_type = match m.get("pattern_type") {
+            Some(Value::Null) => {
+                return Err(format!(
+                    "{what}.pattern_type must be a string, got null (leave it out for \"SOLID\")"
+                ))
+            }
+            _ => opt_string(m, "pattern_type", &format!("{what}.pattern_type"))?
+                .unwrap_or_else(|| "SOLID".into()),
+        };
         let tile_length_mm = match m.get("tile_length_mm") {
             None | Some(Value::Null) => None,
             Some(t) => {
