@@ -82,7 +82,73 @@ impl DataRoot {
         RunStore::new(self.runs_dir.clone())
     }
 
+    /// The shared database: review decisions, sessions and (normally) the run index.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("rmos.db")
     }
+
+    /// Whether this user can write the shared database (or create it).
+    pub fn db_writable(&self) -> bool {
+        let db = self.db_path();
+        if db.exists() {
+            return writable(&db) && writable(&self.data_dir);
+        }
+        // Not there yet: the closest existing folder decides whether it can be created.
+        let mut dir = self.data_dir.as_path();
+        loop {
+            if dir.exists() {
+                return writable(dir);
+            }
+            match dir.parent() {
+                Some(p) => dir = p,
+                None => return false,
+            }
+        }
+    }
+
+    /// Where the run index lives: in the shared database when this user can write it,
+    /// otherwise in a private cache (the index is derived from the files, so a read-only
+    /// data root can still be browsed: `$XDG_CACHE_HOME/rmos/` or `~/.cache/rmos/`, one
+    /// file per runs folder).
+    pub fn index_db_path(&self) -> PathBuf {
+        if self.db_writable() {
+            return self.db_path();
+        }
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|h| PathBuf::from(h).join(".cache"))
+            })
+            .unwrap_or_else(|| {
+                // SAFETY: getuid has no preconditions.
+                std::env::temp_dir().join(format!("rmos-{}", unsafe { libc::getuid() }))
+            });
+        let key = crate::hashing::sha256_bytes(self.runs_dir.to_string_lossy().as_bytes());
+        cache.join("rmos").join(format!("index-{}.db", &key[..16]))
+    }
+
+    /// A note for people whose run index is not in the data root, if that is the case.
+    pub fn index_note(&self) -> Option<String> {
+        let index = self.index_db_path();
+        (index != self.db_path()).then(|| {
+            format!(
+                "{} is read-only for you: the run index is kept in {} (review decisions still need write access)",
+                self.data_dir.display(),
+                index.display()
+            )
+        })
+    }
+}
+
+/// Whether the effective user may write `p` (`faccessat` with `AT_EACCESS`).
+fn writable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: c is a valid NUL-terminated path.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
 }

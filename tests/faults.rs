@@ -304,15 +304,27 @@ struct NobodyRoot {
 
 impl NobodyRoot {
     fn new() -> NobodyRoot {
+        Self::with_owner(true)
+    }
+
+    /// The demo data root, owned by `nobody` or (`false`) left to root, readable by all.
+    /// `nobody`'s home is `<dir>/home`, its own.
+    fn with_owner(nobody_owns_data: bool) -> NobodyRoot {
         let dir = tempfile::tempdir().unwrap();
         let bin = dir.path().join("rmos");
         std::fs::copy(env!("CARGO_BIN_EXE_rmos"), &bin).unwrap();
         let data = dir.path().join("data");
         let out = rmos(&data, &["demo", "--no-tui"]);
         assert!(out.status.success(), "{}", text(&out.stderr));
+        std::fs::create_dir(dir.path().join("home")).unwrap();
+        let owned = if nobody_owns_data {
+            dir.path().to_path_buf()
+        } else {
+            dir.path().join("home")
+        };
         let st = Command::new("chown")
             .args(["-R", &format!("{NOBODY}:{NOBODY}")])
-            .arg(dir.path())
+            .arg(owned)
             .status()
             .unwrap();
         assert!(st.success());
@@ -335,7 +347,8 @@ impl NobodyRoot {
             .arg("--data")
             .arg(self.data())
             .args(args)
-            .env("HOME", self.dir.path())
+            .env("HOME", self.dir.path().join("home"))
+            .env_remove("XDG_CACHE_HOME")
             .env("RMOS_REVIEWER", "alice")
             .output()
             .unwrap()
@@ -536,7 +549,7 @@ fn console_as_nobody_names_an_unreadable_partition_and_recovers() {
     };
     let cmd = format!(
         "setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups env HOME={home} {bin} --data {data}",
-        home = root.dir.path().display(),
+        home = root.dir.path().join("home").display(),
         bin = root.bin.display(),
         data = root.data().display()
     );
@@ -588,4 +601,77 @@ fn console_as_nobody_names_an_unreadable_partition_and_recovers() {
     });
     tmux(&["send-keys", "-t", "f", "q"]);
     tmux(&["kill-server"]);
+}
+
+/// Someone with read access only (a shared host, a service account's data): the console
+/// and the CLI browse everything, the run index lives in their own cache, decisions are
+/// refused with the reason, and nothing in the data root changes.
+#[test]
+fn a_read_only_data_root_can_be_browsed_but_not_decided() {
+    if !privileged("switching to the nobody user") {
+        return;
+    }
+    let root = NobodyRoot::with_owner(false);
+    let data = root.data();
+    let runs = run_files(&data).len();
+    let snapshot = |d: &Path| -> Vec<(PathBuf, Vec<u8>)> {
+        let mut v: Vec<(PathBuf, Vec<u8>)> = Vec::new();
+        let mut stack = vec![d.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    v.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        v.sort();
+        v
+    };
+    let before = snapshot(&data);
+
+    let out = root.run(&["--json", "logs", "recent", "--limit", "500"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("is read-only for you: the run index is kept in"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            &root
+                .dir
+                .path()
+                .join("home/.cache/rmos/index-")
+                .display()
+                .to_string()
+        ),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], runs as u64, "every run is listed");
+
+    let out = root.run(&["--json", "advisory", "list", "--status", "all"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let assets: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = assets
+        .as_array()
+        .or_else(|| assets["assets"].as_array())
+        .unwrap()[0]["asset_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = root.run(&["advisory", "approve", &first]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("read-only for you"), "{err}");
+    let out = root.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    assert!(
+        before == snapshot(&data),
+        "nothing in the data root changed"
+    );
 }

@@ -1,12 +1,11 @@
 //! `rmos index rebuild|status`.
 
 use super::{print_json, progress, Ctx, Failure};
-use crate::store::index::RunIndex;
 use std::process::ExitCode;
 use std::time::Instant;
 
 pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let mut index = RunIndex::open(&ctx.root)?;
+    let mut index = ctx.open_index()?;
     let started = Instant::now();
     let stats = progress::with_progress(|cb| index.rebuild(cb))?;
     let secs = started.elapsed().as_secs_f64();
@@ -31,7 +30,7 @@ pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
 }
 
 pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let index = RunIndex::open(&ctx.root)?;
+    let index = ctx.open_index()?;
     let st = index.status()?;
     if ctx.json {
         print_json(&serde_json::to_value(&st).expect("status serializes"))?;

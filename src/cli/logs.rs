@@ -109,7 +109,7 @@ fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>
 /// `rmos logs recent`: the reference's v1 filters and `--filter`, answered by the index.
 pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> {
     use crate::filter::{Field, Filter, Predicate};
-    use crate::store::index::{Cursor, ReconcileMode, RunIndex, RunQuery};
+    use crate::store::index::{Cursor, ReconcileMode, RunQuery};
     let mut filter = match &args.filter {
         Some(text) => {
             Filter::parse(text).map_err(|e| Failure::usage(format!("--filter {text:?}: {e}")))?
@@ -134,7 +134,7 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
         }
     }
     let cursor = args.cursor.as_deref().map(Cursor::parse).transpose()?;
-    let mut index = RunIndex::open(&ctx.root)?;
+    let mut index = ctx.open_index()?;
     super::progress::reconcile(&mut index, ReconcileMode::Quick)?;
     let mut q = RunQuery::new(filter, args.limit as usize);
     q.cursor = cursor;

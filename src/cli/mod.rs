@@ -267,6 +267,18 @@ pub struct Ctx {
     pub json: bool,
 }
 
+impl Ctx {
+    /// Open the run index, saying on stderr when it is kept outside a read-only data root.
+    pub fn open_index(
+        &self,
+    ) -> Result<crate::store::index::RunIndex, crate::store::index::IndexError> {
+        if let Some(note) = self.root.index_note() {
+            eprintln!("note: {}", crate::text::sanitize(&note));
+        }
+        crate::store::index::RunIndex::open(&self.root)
+    }
+}
+
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let ctx = Ctx {

@@ -25,6 +25,8 @@ pub enum DbError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("no database at {path} yet (it is created by the first command that writes there)")]
+    Missing { path: PathBuf },
     #[error("cannot create the data root {path}: {source}{}", crate::advice::io(.source))]
     CreateDir {
         path: PathBuf,
@@ -95,6 +97,48 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
             other => return other,
         }
     }
+}
+
+/// Open an existing database for reading only (no migration, nothing created). A WAL
+/// database whose `-shm` file cannot be created (a read-only folder, no writer running)
+/// is opened as immutable, which is exact while nobody writes it.
+pub fn open_read_only(path: &Path) -> Result<Connection, DbError> {
+    use rusqlite::OpenFlags;
+    let fail = |source| DbError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    if !path.exists() {
+        return Err(DbError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let probe = |c: &Connection| {
+        c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(fail)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+    if probe(&conn).is_ok() {
+        return Ok(conn);
+    }
+    drop(conn);
+    let mut uri = String::from("file:");
+    for b in path.as_os_str().as_encoded_bytes() {
+        match b {
+            b'/' | b'-' | b'_' | b'.' | b'~' => uri.push(*b as char),
+            b if b.is_ascii_alphanumeric() => uri.push(*b as char),
+            b => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    let conn = Connection::open_with_flags(&uri, flags).map_err(fail)?;
+    probe(&conn).map_err(fail)?;
+    Ok(conn)
 }
 
 fn try_open(path: &Path) -> Result<Connection, DbError> {

@@ -343,6 +343,8 @@ fn record_hash(d: &ReviewDecision) -> String {
 pub struct AdvisoryStore {
     conn: Connection,
     data_dir: PathBuf,
+    /// Opened read-only (the data root is not writable for this user): browse, not decide.
+    read_only: bool,
 }
 
 const COLS: &str = "asset_id, asset_type, source, provider, model, prompt, prompt_hash, request_id, run_id, content_hash, \
@@ -394,11 +396,34 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryAsset> {
 
 impl AdvisoryStore {
     pub fn open(root: &DataRoot) -> Result<AdvisoryStore, AdvisoryError> {
+        if !root.db_writable() {
+            return Ok(AdvisoryStore {
+                conn: crate::db::open_read_only(&root.db_path())?,
+                data_dir: root.data_dir.clone(),
+                read_only: true,
+            });
+        }
         let conn = crate::db::open(&root.db_path())?;
         Ok(AdvisoryStore {
             conn,
             data_dir: root.data_dir.clone(),
+            read_only: false,
         })
+    }
+
+    /// Whether the store was opened read-only (see [`AdvisoryStore::open`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn writable(&self) -> Result<(), AdvisoryError> {
+        if self.read_only {
+            return Err(AdvisoryError::Refused(format!(
+                "{} is read-only for you: adding, deciding and attaching need write access to it and its rmos.db (ask its owner, or work on a copy with --data)",
+                self.data_dir.display()
+            )));
+        }
+        Ok(())
     }
 
     pub fn connection(&self) -> &Connection {
@@ -411,6 +436,7 @@ impl AdvisoryStore {
 
     /// Store content (create-only, by hash) and register the asset as pending.
     pub fn add(&self, new: NewAsset) -> Result<AdvisoryAsset, AdvisoryError> {
+        self.writable()?;
         let asset_type = new
             .asset_type
             .ok_or_else(|| AdvisoryError::Invalid("an asset type is required".into()))?;
@@ -580,6 +606,7 @@ impl AdvisoryStore {
         policy: &ReviewerPolicy,
         req: &DecisionRequest<'_>,
     ) -> Result<ReviewDecision, AdvisoryError> {
+        self.writable()?;
         let DecisionRequest {
             reviewer,
             asset_id,
@@ -742,6 +769,7 @@ impl AdvisoryStore {
         asset_id: &str,
         run_id: &str,
     ) -> Result<(PathBuf, bool), AdvisoryError> {
+        self.writable()?;
         let asset = self.get(asset_id)?;
         if !asset.approved_for_workflow {
             return Err(AdvisoryError::Refused(format!(
@@ -789,6 +817,7 @@ impl AdvisoryStore {
         &mut self,
         dir: &Path,
     ) -> Result<(u64, Vec<String>), AdvisoryError> {
+        self.writable()?;
         let mut files = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {

@@ -664,9 +664,10 @@ pub struct RunIndex {
 }
 
 impl RunIndex {
-    /// Open (creating and migrating) the index of a data root.
+    /// Open (creating and migrating) the index of a data root: in its `rmos.db`, or in a
+    /// private cache when this user cannot write there ([`DataRoot::index_db_path`]).
     pub fn open(root: &DataRoot) -> Result<RunIndex, IndexError> {
-        let db_path = root.db_path();
+        let db_path = root.index_db_path();
         let conn = db::open(&db_path)?;
         Ok(RunIndex {
             conn,

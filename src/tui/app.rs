@@ -103,6 +103,8 @@ pub enum Msg {
     ReconcileFailed(String),
     /// Live watching changed: `None` when every partition is watched, else what is not.
     WatchStatus(Option<String>),
+    /// Something the user should know, shown like any status message.
+    Notice(String),
     /// Clock tick: milliseconds since start (expiring messages) and the wall clock in
     /// Unix seconds (asset ages), injected so update() reads no clock.
     Tick {
@@ -229,6 +231,8 @@ pub struct App {
     pub warning: Option<String>,
     /// What is not watched live (scanned every second instead), if anything.
     pub watch_problem: Option<String>,
+    /// The data root is read-only for this user (browse only; the index lives in a cache).
+    pub read_only: bool,
     /// Offset of local time from UTC, for display (injected: views read no clock).
     pub utc_offset_secs: i32,
     /// Wall clock in Unix seconds from the last tick (asset ages).
@@ -284,6 +288,7 @@ impl App {
             error: None,
             warning: None,
             watch_problem: None,
+            read_only: false,
             utc_offset_secs: 0,
             epoch_secs: 0,
             reviewer: String::new(),
@@ -434,6 +439,10 @@ impl App {
                 } else {
                     Vec::new()
                 }
+            }
+            Msg::Notice(text) => {
+                self.say(text, false);
+                Vec::new()
             }
             Msg::WatchStatus(problem) => {
                 match &problem {
@@ -834,6 +843,17 @@ impl App {
                 }
                 _ => {}
             }
+        }
+        let deciding = matches!(key.code, KeyCode::Char('a' | 'r' | 'A' | 'X'))
+            && !key.modifiers.contains(KeyModifiers::CONTROL)
+            && self.queue.modal.is_none()
+            && self.queue.filter_input.is_none();
+        if deciding && self.read_only {
+            self.say(
+                "the data root is read-only for you: browse only (decisions need write access to its rmos.db)",
+                true,
+            );
+            return Vec::new();
         }
         let page = self.list_height.max(1);
         let out = self.queue.on_key(key, page);

@@ -68,7 +68,7 @@ pub async fn run_loop<B: Backend>(
     mut observe: impl FnMut(&App),
 ) -> io::Result<()> {
     // Create and migrate the database once before the workers open their connections.
-    let db_error = crate::db::open(&cfg.root.db_path())
+    let db_error = crate::db::open(&cfg.root.index_db_path())
         .err()
         .map(|e| e.to_string());
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
@@ -87,6 +87,10 @@ pub async fn run_loop<B: Backend>(
 
     let mut app = App::new(root_label(&cfg.root));
     app.error = db_error;
+    if let Some(note) = cfg.root.index_note() {
+        app.read_only = true;
+        app.update(Msg::Notice(note));
+    }
     app.utc_offset_secs = cfg.utc_offset_secs;
     app.reviewer = crate::store::advisory::reviewer_identity();
     app.epoch_secs = chrono::Utc::now().timestamp();

@@ -224,6 +224,9 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             theme.error(),
         ));
     }
+    if app.read_only {
+        spans.push(Span::styled("  [read-only]", theme.dim()));
+    }
     if app.watch_problem.is_some() {
         // Not live everywhere: updates arrive by the once-a-second scan.
         spans.push(Span::styled("  [scanning]", theme.error()));
@@ -919,7 +922,14 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     };
     f.render_widget(Paragraph::new(hint), rows[3]);
     let mut bar = vec![Span::styled(
-        format!("reviewing as {}", sanitize(&app.reviewer)),
+        if app.read_only {
+            format!(
+                "browsing as {} (read-only data root)",
+                sanitize(&app.reviewer)
+            )
+        } else {
+            format!("reviewing as {}", sanitize(&app.reviewer))
+        },
         theme.dim(),
     )];
     if let Some((text, _)) = &q.filter_input {
