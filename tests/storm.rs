@@ -253,30 +253,54 @@ fn ten_thousand_files_in_a_second_then_a_partition_moved_in_then_one_deleted() {
 }
 
 /// Take every inotify instance this user may have (the kernel's
-/// `fs.inotify.max_user_instances`); released when dropped.
-struct InotifyHog(Vec<i32>);
+/// `fs.inotify.max_user_instances`), and keep taking any that another process (or an
+/// earlier test's console shutting down) frees, until dropped.
+struct InotifyHog {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn grab(fds: &mut Vec<i32>) {
+    loop {
+        // SAFETY: inotify_init1 has no memory preconditions; the fd is closed by the hog.
+        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
+        if fd < 0 {
+            return;
+        }
+        fds.push(fd);
+        assert!(fds.len() < 100_000, "no inotify limit?");
+    }
+}
 
 impl InotifyHog {
     fn take_all() -> InotifyHog {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut fds = Vec::new();
-        loop {
-            // SAFETY: inotify_init1 has no memory preconditions; the fd is closed in drop.
-            let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC) };
-            if fd < 0 {
-                break;
+        grab(&mut fds);
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                grab(&mut fds);
+                std::thread::sleep(Duration::from_millis(1));
             }
-            fds.push(fd);
-            assert!(fds.len() < 100_000, "no inotify limit?");
+            for fd in fds {
+                // SAFETY: fd came from inotify_init1 and is closed once.
+                unsafe { libc::close(fd) };
+            }
+        });
+        InotifyHog {
+            stop,
+            thread: Some(thread),
         }
-        InotifyHog(fds)
     }
 }
 
 impl Drop for InotifyHog {
     fn drop(&mut self) {
-        for fd in self.0.drain(..) {
-            // SAFETY: fd came from inotify_init1 and is closed once.
-            unsafe { libc::close(fd) };
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
@@ -286,6 +310,8 @@ fn inotify_exhausted_falls_back_to_scanning_and_recovers() {
     let _serial = serial();
     let (_dir, data, mut model) = seeded_root();
     let runs = data.join("runs/rmos");
+    // An earlier test's console closes its watcher up to a pass after it stops.
+    std::thread::sleep(Duration::from_millis(500));
     let hog = InotifyHog::take_all();
     let console = Console::start(data.clone());
     console.wait("the console to say it is scanning", SETTLE, |s| {
