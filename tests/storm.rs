@@ -73,7 +73,10 @@ fn write_all(runs: &Path, files: &[(String, String, Vec<u8>)]) -> Duration {
 /// time, then run_id, both descending — the console's order).
 fn fresh_scan(runs: &Path) -> Vec<(i64, String, String)> {
     let mut out = Vec::new();
-    for e in std::fs::read_dir(runs).unwrap() {
+    let Ok(rd) = std::fs::read_dir(runs) else {
+        return out; // no runs folder: an empty store
+    };
+    for e in rd {
         let e = e.unwrap();
         let partition = e.file_name().to_string_lossy().into_owned();
         if partition.starts_with('_') || !e.file_type().unwrap().is_dir() {
@@ -109,6 +112,9 @@ fn indexed(data: &Path) -> BTreeSet<String> {
 
 /// The console matches a fresh scan: count, newest rows in order, and the index's files.
 fn matches_scan(seen: &Seen, scan: &[(i64, String, String)]) -> bool {
+    if scan.is_empty() {
+        return seen.count == Some(0) && seen.rows.is_empty();
+    }
     seen.count == Some(scan.len() as u64)
         && seen.rows.len() == seen.rows.len().min(scan.len())
         && !seen.rows.is_empty()
@@ -249,6 +255,18 @@ fn ten_thousand_files_in_a_second_then_a_partition_moved_in_then_one_deleted() {
         end,
         "partitions moved out and deleted",
     );
+
+    // The whole runs folder deleted, then created again with new runs.
+    std::fs::remove_dir_all(&runs).unwrap();
+    let end = Instant::now();
+    model.0.clear();
+    assert_equals_fresh_scan(&console, &data, &model, end, "the runs folder deleted");
+    std::fs::create_dir_all(&runs).unwrap();
+    let again = artifacts("again", 300, "2025-08-01", 3);
+    write_all(&runs, &again);
+    let end = Instant::now();
+    model.add(&again);
+    assert_equals_fresh_scan(&console, &data, &model, end, "the runs folder recreated");
     console.stop();
 }
 
@@ -463,5 +481,53 @@ fn a_file_rewritten_in_place_in_a_settled_partition_is_seen_at_once() {
         took < Duration::from_secs(5),
         "seen from the watcher, not a periodic full pass ({took:?})"
     );
+    console.stop();
+}
+
+/// The runs folder and a partition deleted and created again between two passes: new
+/// inodes, whose watches are set again — live updates keep coming (not only the scan).
+#[test]
+fn folders_recreated_between_passes_are_watched_again() {
+    let _serial = serial();
+    let (_dir, data, mut model) = seeded_root();
+    let runs = data.join("runs/rmos");
+    // A slow periodic pass (30 s): what arrives quickly arrives through the watcher.
+    let console = Console::start_with(
+        data.clone(),
+        ReconcileTiming {
+            quick: Duration::from_secs(30),
+            ..ReconcileTiming::default()
+        },
+    );
+    assert_equals_fresh_scan(&console, &data, &model, Instant::now(), "seeded store");
+    // Replace the whole runs folder at once (a restore from backup, say).
+    let fresh = data.join("runs/rmos-new");
+    // The same partition names as before (2025-03-01…), new folders.
+    let restored = artifacts("restored", 50, "2025-03-01", 2);
+    write_all(&fresh, &restored);
+    std::fs::rename(&runs, data.join("runs/rmos-old")).unwrap();
+    std::fs::rename(&fresh, &runs).unwrap();
+    let end = Instant::now();
+    model.0.clear();
+    model.add(&restored);
+    assert_equals_fresh_scan(&console, &data, &model, end, "the runs folder replaced");
+    std::thread::sleep(Duration::from_millis(300)); // the watches are synced after a pass
+                                                    // Into an existing partition name (a new folder) and into a brand-new partition (seen
+                                                    // through the watch on the new runs folder): both through the watcher.
+    for (what, first_day) in [
+        ("files into a replaced partition", "2025-03-01"),
+        ("a new partition in the replaced folder", "2025-10-01"),
+    ] {
+        let more = artifacts(&first_day.replace('-', ""), 20, first_day, 1);
+        write_all(&runs, &more);
+        let end = Instant::now();
+        model.add(&more);
+        let took = assert_equals_fresh_scan(&console, &data, &model, end, what);
+        assert!(
+            took < Duration::from_secs(10),
+            "{what}: seen through the watcher, not the 30 s pass ({took:?})"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
     console.stop();
 }

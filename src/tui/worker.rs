@@ -651,6 +651,12 @@ pub fn spawn_reconciler(
     tx
 }
 
+/// A folder's inode number (None when it cannot be read).
+fn inode(p: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| m.ino())
+}
+
 /// The partitions whose files these event paths name (`<root>/<partition>/<file>`).
 fn touched_partitions(root: &std::path::Path, paths: &[PathBuf]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -679,8 +685,11 @@ pub struct LiveWatch {
     root: PathBuf,
     tx: mpsc::Sender<ReconcileReq>,
     watcher: Option<notify::RecommendedWatcher>,
-    root_watched: bool,
-    watched: std::collections::HashSet<String>,
+    /// The inode of the runs folder we watch (a folder deleted and created again between
+    /// two passes is a new inode whose watch must be set again).
+    root_watched: Option<u64>,
+    /// Watched partitions and the inode each watch is on.
+    watched: std::collections::HashMap<String, u64>,
     /// What the console was last told (sent again only when it changes).
     told: Option<String>,
     /// Start without a watcher (tests of the scanning fallback).
@@ -693,7 +702,7 @@ impl LiveWatch {
             root,
             tx,
             watcher: None,
-            root_watched: false,
+            root_watched: None,
             watched: Default::default(),
             told: None,
             disabled,
@@ -729,7 +738,7 @@ impl LiveWatch {
         use notify::{RecursiveMode, Watcher};
         let status = if !self.root.is_dir() {
             // Nothing to watch yet: the quick pass notices the root appearing.
-            self.root_watched = false;
+            self.root_watched = None;
             self.watched.clear();
             None
         } else {
@@ -741,32 +750,44 @@ impl LiveWatch {
                 Ok(()) => {
                     let w = self.watcher.as_mut().expect("created above");
                     let mut failed: Vec<(String, String)> = Vec::new();
-                    if !self.root_watched {
+                    let root_ino = inode(&self.root);
+                    if root_ino != self.root_watched {
+                        // New (or first) runs folder: everything is watched afresh.
+                        self.watched.clear();
+                        self.root_watched = None;
                         match w.watch(&self.root, RecursiveMode::NonRecursive) {
-                            Ok(()) => self.root_watched = true,
+                            Ok(()) => self.root_watched = root_ino,
                             Err(e) => failed.push((String::new(), e.to_string())),
                         }
                     }
                     let on_disk: std::collections::HashSet<&String> = partitions.iter().collect();
                     let gone: Vec<String> = self
                         .watched
-                        .iter()
+                        .keys()
                         .filter(|p| !on_disk.contains(p))
                         .cloned()
                         .collect();
                     for p in gone {
-                        let _ = w.unwatch(&self.root.join(&p)); // usually gone with the folder
+                        // Usually gone with the folder; a folder moved away keeps its watch.
+                        let _ = w.unwatch(&self.root.join(&p));
                         self.watched.remove(&p);
                     }
                     for p in partitions {
-                        if self.watched.contains(p) {
+                        let dir = self.root.join(p);
+                        let ino = inode(&dir);
+                        if ino.is_some() && self.watched.get(p).copied() == ino {
                             continue;
                         }
-                        match w.watch(&self.root.join(p), RecursiveMode::NonRecursive) {
+                        match w.watch(&dir, RecursiveMode::NonRecursive) {
                             Ok(()) => {
-                                self.watched.insert(p.clone());
+                                if let Some(ino) = ino {
+                                    self.watched.insert(p.clone(), ino);
+                                }
                             }
-                            Err(e) => failed.push((p.clone(), e.to_string())),
+                            Err(e) => {
+                                self.watched.remove(p);
+                                failed.push((p.clone(), e.to_string()));
+                            }
                         }
                     }
                     match failed.as_slice() {
