@@ -3,8 +3,9 @@
 
 mod common;
 
+use common::console::Console;
 use common::store_example_copy;
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use rmos::config::DataRoot;
@@ -12,10 +13,8 @@ use rmos::domain::{RunArtifact, Timestamp};
 use rmos::filter::Filter;
 use rmos::store::index::{ReconcileMode, RunIndex, RunQuery};
 use rmos::tui::app::{Anchor, App, Msg, Page};
-use rmos::tui::clipboard::MemoryClipboard;
 use rmos::tui::view::{render, Theme};
-use rmos::tui::worker::{load_details, ReconcileTiming};
-use rmos::tui::{run_loop, ConsoleConfig};
+use rmos::tui::worker::load_details;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -201,33 +200,10 @@ fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
 #[test]
 fn event_loop_shows_new_files_and_drops_deleted_partitions() {
     let root = store_example_copy();
-    let data = root.path().to_path_buf();
-    let (keys_tx, keys_rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let seen_in_loop = seen.clone();
-    let clipboard = MemoryClipboard::default();
-    let copied = clipboard.copied.clone();
-    let handle = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-        let mut cfg = ConsoleConfig::new(DataRoot::at(&data));
-        cfg.timing = ReconcileTiming {
-            quick: Duration::from_millis(200),
-            ..ReconcileTiming::default()
-        };
-        let mut clip = clipboard;
-        let input = tokio_stream_from(keys_rx);
-        rt.block_on(run_loop(&mut term, input, cfg, &mut clip, |app| {
-            *seen_in_loop.lock().unwrap() = app.rows.iter().map(|r| r.run_id.clone()).collect();
-        }))
-    });
-    let ids = || seen.lock().unwrap().clone();
-    wait_for("the reference runs", Duration::from_secs(10), || {
-        ids().len() == 8
-    });
+    let console = Console::start(root.path().to_path_buf());
+    let ids = || console.now().rows;
+    let long = Duration::from_secs(10);
+    console.wait("the reference runs", long, |s| s.rows.len() == 8);
 
     // A new artifact written by another process appears within a second.
     let bytes =
@@ -238,52 +214,33 @@ fn event_loop_shows_new_files_and_drops_deleted_partitions() {
     rmos::store::runs::RunStore::new(root.path().join("runs/rmos"))
         .put(&a)
         .unwrap();
-    let t = Instant::now();
-    wait_for("the new run", Duration::from_secs(5), || {
-        ids().contains(&"run_live".to_string())
+    let took = console.wait("the new run", long, |s| {
+        s.rows.iter().any(|r| r == "run_live")
     });
-    eprintln!("new run visible after {:?}", t.elapsed());
-    assert!(t.elapsed() < Duration::from_millis(1500));
+    eprintln!("new run visible after {took:?}");
+    assert!(took < Duration::from_millis(1500));
 
     // Copy the selected run id.
-    keys_tx
-        .send(Ok(Event::Key(KeyEvent::new(
-            KeyCode::Char('c'),
-            KeyModifiers::NONE,
-        ))))
-        .unwrap();
+    console.key(KeyCode::Char('c'));
     wait_for("the copy", Duration::from_secs(5), || {
-        !copied.lock().unwrap().is_empty()
+        !console.copied.lock().unwrap().is_empty()
     });
     assert_eq!(
-        copied.lock().unwrap()[0],
+        console.copied.lock().unwrap()[0],
         "run_live",
         "following: the newest run is selected"
     );
 
     // Deleting a partition removes its runs.
     std::fs::remove_dir_all(root.path().join("runs/rmos/2025-12-22")).unwrap();
-    wait_for(
-        "the deleted partition to vanish",
-        Duration::from_secs(5),
-        || !ids().contains(&"run_5eed0000000000000000000000000001".to_string()),
-    );
+    console.wait("the deleted partition to vanish", long, |s| {
+        !s.rows
+            .iter()
+            .any(|r| r == "run_5eed0000000000000000000000000001")
+    });
     assert_eq!(ids().len(), 8);
-
-    keys_tx
-        .send(Ok(Event::Key(KeyEvent::new(
-            KeyCode::Char('q'),
-            KeyModifiers::NONE,
-        ))))
-        .unwrap();
-    handle.join().unwrap().unwrap();
-}
-
-/// A `Stream` over an unbounded receiver (tests feed keys through it).
-fn tokio_stream_from<T>(
-    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
-) -> impl futures_util::Stream<Item = T> + Unpin {
-    Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)))
+    console.key(KeyCode::Char('q'));
+    console.stop();
 }
 
 // ---------------------------------------------------------------------------------------

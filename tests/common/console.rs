@@ -27,6 +27,8 @@ pub struct Seen {
 
 pub struct Console {
     pub seen: Arc<Mutex<Seen>>,
+    /// Everything the console copied (its clipboard is in memory).
+    pub copied: Arc<Mutex<Vec<String>>>,
     keys: Option<tokio::sync::mpsc::UnboundedSender<std::io::Result<Event>>>,
     handle: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -48,6 +50,8 @@ impl Console {
             tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
         let seen = Arc::new(Mutex::new(Seen::default()));
         let seen_in_loop = seen.clone();
+        let clip = MemoryClipboard::default();
+        let copied = clip.copied.clone();
         let handle = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -56,7 +60,7 @@ impl Console {
             let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
             let mut cfg = ConsoleConfig::new(DataRoot::at(&data));
             cfg.timing = timing;
-            let mut clip = MemoryClipboard::default();
+            let mut clip = clip;
             let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
                 keys_rx.poll_recv(cx)
             }));
@@ -87,8 +91,17 @@ impl Console {
         });
         Console {
             seen,
+            copied,
             keys: Some(keys_tx),
             handle: Some(handle),
+        }
+    }
+
+    /// Press a key.
+    pub fn key(&self, code: crossterm::event::KeyCode) {
+        let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+        if let Some(k) = &self.keys {
+            k.send(Ok(Event::Key(ev))).unwrap();
         }
     }
 
