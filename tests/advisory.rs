@@ -465,3 +465,57 @@ fn import_reads_the_reference_asset_layout() {
     ));
     assert_eq!(again["imported"], 0);
 }
+
+#[test]
+fn huge_content_is_refused_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // A 5 GB sparse file: refused by its size, never read into memory.
+    let huge = dir.path().join("huge.txt");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    let out = rmos(
+        &data,
+        "alice",
+        &[
+            "advisory",
+            "add",
+            "--type",
+            "EXPLANATION",
+            "--file",
+            huge.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err(&out).contains("over the 64 MB limit"), "{}", err(&out));
+
+    // A stored blob swapped for a huge file: flagged, decisions refused, nothing loaded.
+    let id = add(
+        &data,
+        &["--type", "EXPLANATION", "--text", "raise the feed"],
+    );
+    let show = json_out(&rmos(&data, "alice", &["advisory", "show", &id, "--json"]));
+    let blob = data.join(show["content_path"].as_str().unwrap());
+    std::fs::remove_file(&blob).unwrap();
+    std::fs::File::create(&blob)
+        .unwrap()
+        .set_len(5 << 30)
+        .unwrap();
+    let show = json_out(&rmos(&data, "alice", &["advisory", "show", &id, "--json"]));
+    assert_eq!(show["content_ok"], false);
+    assert!(
+        show["content_error"]
+            .as_str()
+            .unwrap()
+            .contains("over the 67108864-byte (64 MB) limit"),
+        "{show}"
+    );
+    let out = rmos(&data, "alice", &["advisory", "approve", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        json_out(&rmos(&data, "alice", &["audit", "verify", "--json"]))["records"],
+        0
+    );
+}

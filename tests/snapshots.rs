@@ -482,3 +482,31 @@ fn snapshot_and_backup_commands() {
     );
     assert_eq!(cli_json(data, &["backup", "list"]), serde_json::json!([]));
 }
+
+#[test]
+fn huge_snapshot_and_backup_files_are_refused_without_being_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let root = rmos::config::DataRoot::at(data);
+    std::fs::create_dir_all(&root.snapshots_dir).unwrap();
+    std::fs::create_dir_all(&root.backups_dir).unwrap();
+    // 5 GB sparse files where a snapshot and a backup would be.
+    for p in [
+        root.snapshots_dir.join("snap_huge.json"),
+        root.backups_dir.join("cam_backup_huge.json"),
+    ] {
+        std::fs::File::create(&p).unwrap().set_len(5 << 30).unwrap();
+    }
+    for args in [
+        &["snapshot", "show", "snap_huge"][..],
+        &["backup", "show", "cam_backup_huge.json"][..],
+    ] {
+        let out = cli(data, args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("over the 64 MB limit"), "{args:?}: {err}");
+    }
+    // Listings go on around them.
+    assert!(cli(data, &["snapshot", "list"]).status.success());
+    assert!(cli(data, &["backup", "list"]).status.success());
+}

@@ -168,8 +168,22 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 ))
             })?;
             let (content, mime, ext, data) = if let Some(f) = file {
-                let bytes = std::fs::read(&f)
-                    .map_err(|e| Failure::new(format!("cannot read {}: {e}", f.display())))?;
+                let cannot = |e: std::io::Error| {
+                    Failure::new(format!(
+                        "cannot read {}: {e}{}",
+                        f.display(),
+                        crate::advice::io(&e)
+                    ))
+                };
+                // Size first: a huge file is refused without being read into memory.
+                let len = std::fs::metadata(&f).map_err(cannot)?.len();
+                if len > crate::store::advisory::MAX_ASSET_BYTES {
+                    return Err(Failure::new(format!(
+                        "{} is {len} bytes, over the 64 MB limit for advisory content",
+                        f.display()
+                    )));
+                }
+                let bytes = std::fs::read(&f).map_err(cannot)?;
                 let ext = f
                     .extension()
                     .and_then(|e| e.to_str())

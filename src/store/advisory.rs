@@ -339,6 +339,13 @@ fn record_hash(d: &ReviewDecision) -> String {
     }))
 }
 
+/// Largest asset content rmos stores or reads (AI images and texts are far smaller).
+pub const MAX_ASSET_BYTES: u64 = 64 * 1024 * 1024;
+
+fn too_large(len: u64) -> String {
+    format!("{len} bytes, over the {MAX_ASSET_BYTES}-byte (64 MB) limit for advisory content")
+}
+
 /// The advisory store over a data root.
 pub struct AdvisoryStore {
     conn: Connection,
@@ -442,6 +449,9 @@ impl AdvisoryStore {
             .ok_or_else(|| AdvisoryError::Invalid("an asset type is required".into()))?;
         if new.content.is_empty() {
             return Err(AdvisoryError::Invalid("the content is empty".into()));
+        }
+        if new.content.len() as u64 > MAX_ASSET_BYTES {
+            return Err(AdvisoryError::Invalid(too_large(new.content.len() as u64)));
         }
         if let Some(c) = new.confidence {
             if !(0.0..=1.0).contains(&c) {
@@ -572,10 +582,23 @@ impl AdvisoryStore {
     /// Read an asset's content and check it against its hash.
     pub fn content(&self, asset: &AdvisoryAsset) -> Result<Vec<u8>, AdvisoryError> {
         let path = self.blob_path(&asset.content_path);
-        let bytes = std::fs::read(&path).map_err(|e| AdvisoryError::Corrupted {
+        let unreadable = |e: std::io::Error| AdvisoryError::Corrupted {
             asset_id: asset.asset_id.clone(),
-            detail: format!("cannot read {}: {e}", path.display()),
-        })?;
+            detail: format!(
+                "cannot read {}: {e}{}",
+                path.display(),
+                crate::advice::io(&e)
+            ),
+        };
+        // Size first: a blob replaced by something huge is refused, not loaded.
+        let len = std::fs::metadata(&path).map_err(unreadable)?.len();
+        if len > MAX_ASSET_BYTES {
+            return Err(AdvisoryError::Corrupted {
+                asset_id: asset.asset_id.clone(),
+                detail: format!("{} holds {}", path.display(), too_large(len)),
+            });
+        }
+        let bytes = std::fs::read(&path).map_err(unreadable)?;
         let actual = sha256_bytes(&bytes);
         if actual != asset.content_hash {
             return Err(AdvisoryError::Corrupted {
@@ -850,13 +873,14 @@ impl AdvisoryStore {
     }
 
     fn import_one(&mut self, file: &Path) -> Result<bool, AdvisoryError> {
-        let v: Value =
-            serde_json::from_slice(&std::fs::read(file).map_err(|source| AdvisoryError::Io {
+        let v: Value = serde_json::from_slice(&durable::read_bounded(file).map_err(|source| {
+            AdvisoryError::Io {
                 op: "read",
                 path: file.to_path_buf(),
                 source,
-            })?)
-            .map_err(|e| AdvisoryError::Invalid(crate::store::runs::describe_json_error(&e)))?;
+            }
+        })?)
+        .map_err(|e| AdvisoryError::Invalid(crate::store::runs::describe_json_error(&e)))?;
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let id = s("asset_id").ok_or_else(|| AdvisoryError::Invalid("missing asset_id".into()))?;
         if self.get(&id).is_ok() {
@@ -879,7 +903,7 @@ impl AdvisoryStore {
             });
         let (content, ext) = match (&content_file, v.get("suggestion_data")) {
             (Some(p), _) => (
-                std::fs::read(p).map_err(|source| AdvisoryError::Io {
+                durable::read_bounded(p).map_err(|source| AdvisoryError::Io {
                     op: "read",
                     path: p.clone(),
                     source,

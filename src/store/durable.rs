@@ -244,6 +244,26 @@ impl Drop for FileLock {
     }
 }
 
+/// Largest record file rmos reads into memory (snapshots, backups, imported assets).
+pub const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Read a whole file of at most [`MAX_READ_BYTES`]: a larger one is an error of kind
+/// `FileTooLarge` saying so, found from its size before anything is read.
+pub fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let f = File::open(path)?;
+    let len = f.metadata()?.len();
+    if len > MAX_READ_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("the file is {len} bytes, over the 64 MB limit rmos reads"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    f.take(MAX_READ_BYTES + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

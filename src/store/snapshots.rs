@@ -176,7 +176,7 @@ impl SnapshotStore {
     }
 
     fn read(&self, id: &str, path: &Path) -> Result<Snapshot, FileStoreError> {
-        let bytes = match std::fs::read(path) {
+        let bytes = match durable::read_bounded(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(FileStoreError::NotFound {
@@ -578,7 +578,7 @@ impl BackupStore {
             .unwrap_or_default();
         posts.sort();
         let load = |name: &str| -> Value {
-            match std::fs::read(settings_dir.join(name)) {
+            match durable::read_bounded(&settings_dir.join(name)) {
                 Ok(b) => {
                     serde_json::from_slice(&b).unwrap_or_else(|_| json!({"error": "parse_failed"}))
                 }
@@ -659,7 +659,7 @@ impl BackupStore {
     /// A backup's content.
     pub fn show(&self, name: &str) -> Result<Value, FileStoreError> {
         let name = validate_backup_name(name).map_err(FileStoreError::InvalidId)?;
-        let bytes = match std::fs::read(self.dir.join(&name)) {
+        let bytes = match durable::read_bounded(&self.dir.join(&name)) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(FileStoreError::NotFound {
