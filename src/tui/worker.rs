@@ -282,6 +282,12 @@ fn answer(
 ) -> Option<Msg> {
     Some(match req {
         Cmd::Queue(q) => {
+            // A read-only store may have been opened as immutable (no writer at the time):
+            // open it afresh for each listing so a writer that started since is seen.
+            if matches!(q, QueueCmd::Load(_)) && advisory.as_ref().is_some_and(|s| s.is_read_only())
+            {
+                *advisory = None;
+            }
             if advisory.is_none() {
                 match AdvisoryStore::open(root) {
                     Ok(s) => *advisory = Some(s),
