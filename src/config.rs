@@ -19,6 +19,19 @@ pub struct DataRoot {
     pub snapshots_dir: PathBuf,
     /// CAM settings backups (`cam/backups`, or `$CAM_BACKUP_DIR`).
     pub backups_dir: PathBuf,
+    /// This user's cache folder for rmos (`$XDG_CACHE_HOME/rmos` or `~/.cache/rmos`): the
+    /// run index goes there when the data root cannot hold it.
+    pub cache_dir: PathBuf,
+}
+
+fn default_cache_dir() -> PathBuf {
+    env_path("XDG_CACHE_HOME")
+        .or_else(|| env_path("HOME").map(|h| h.join(".cache")))
+        .map(|c| c.join("rmos"))
+        .unwrap_or_else(|| {
+            // SAFETY: getuid has no preconditions.
+            std::env::temp_dir().join(format!("rmos-{}", unsafe { libc::getuid() }))
+        })
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -59,6 +72,7 @@ impl DataRoot {
                     runs_dir,
                     snapshots_dir,
                     backups_dir,
+                    cache_dir: default_cache_dir(),
                 }
             }
         }
@@ -75,6 +89,7 @@ impl DataRoot {
             runs_dir,
             snapshots_dir,
             backups_dir,
+            cache_dir: default_cache_dir(),
         }
     }
 
@@ -114,20 +129,28 @@ impl DataRoot {
         if self.db_writable() {
             return self.db_path();
         }
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".cache"))
-            })
-            .unwrap_or_else(|| {
-                // SAFETY: getuid has no preconditions.
-                std::env::temp_dir().join(format!("rmos-{}", unsafe { libc::getuid() }))
-            });
+        self.cache_index_path()
+    }
+
+    /// The run index in this user's cache (see [`DataRoot::index_db_path`]).
+    pub fn cache_index_path(&self) -> PathBuf {
         let key = crate::hashing::sha256_bytes(self.runs_dir.to_string_lossy().as_bytes());
-        cache.join("rmos").join(format!("index-{}.db", &key[..16]))
+        self.cache_dir.join(format!("index-{}.db", &key[..16]))
+    }
+
+    /// What to tell people whose run index is at `index` rather than in the data root.
+    pub fn index_note_for(&self, index: &Path) -> Option<String> {
+        if index == self.db_path() {
+            return None;
+        }
+        if self.db_writable() {
+            return Some(format!(
+                "the filesystem holding {} is full (or failing): the run index is kept in {} until it has room again",
+                self.data_dir.display(),
+                index.display()
+            ));
+        }
+        self.index_note()
     }
 
     /// A note for people whose run index is not in the data root, if that is the case.

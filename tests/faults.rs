@@ -9,6 +9,7 @@
 mod common;
 
 use common::console::Console;
+use rmos::tui::worker::ReconcileTiming;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -84,6 +85,8 @@ fn rmos(data: &Path, args: &[&str]) -> Output {
         .arg(data)
         .args(args)
         .env("RMOS_REVIEWER", "alice")
+        // An index that cannot live in the data root goes here, not in the real cache.
+        .env("XDG_CACHE_HOME", std::env::temp_dir().join("rmos-tests-cache"))
         .output()
         .unwrap()
 }
@@ -157,12 +160,14 @@ fn full_disk_stops_a_batch_cleanly_and_the_index_catches_up_when_space_is_freed(
     let verify = rmos(&data, &["runs", "verify"]);
     assert_eq!(verify.status.code(), Some(0), "{}", text(&verify.stdout));
 
-    // The index cannot be built on a full disk: a clear error, nothing claimed.
-    let recent = rmos(&data, &["logs", "recent", "--limit", "1"]);
+    // No room for rmos.db on the full disk: listing still works, from an index in the
+    // user's cache, and says so.
+    let recent = rmos(&data, &["--json", "logs", "recent", "--limit", "500"]);
     let err = text(&recent.stderr);
-    assert_ne!(recent.status.code(), Some(0));
-    assert!(err.contains("rmos.db"), "{err}");
-    assert!(err.contains("full"), "{err}");
+    assert_eq!(recent.status.code(), Some(0), "{err}");
+    assert!(err.contains("is full (or failing): the run index is kept in"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&recent.stdout).unwrap();
+    assert_eq!(v["total"], files.len() as u64);
 
     // Space freed: the index catches up to exactly the files, the batch resumes.
     std::fs::remove_file(&filler).unwrap();
@@ -254,14 +259,10 @@ fn full_disk_review_decisions_fail_clearly_and_the_chain_stays_valid() {
     assert_eq!(got, approved);
 }
 
-#[test]
-fn console_on_a_full_disk_says_so_and_recovers_without_a_restart() {
-    if !privileged("mounting a small tmpfs") {
-        return;
-    }
-    let Some(disk) = SmallDisk::mount("4m") else {
-        return;
-    };
+/// A full disk with 60 runs and no room for `rmos.db`; `cache_on_disk` puts the user's
+/// cache on the same full disk (else it is elsewhere, with room).
+fn full_disk_with_runs(cache_on_disk: bool) -> (SmallDisk, rmos::config::DataRoot) {
+    let disk = SmallDisk::mount("4m").expect("checked by the caller");
     let data = disk.mnt.join("data");
     let work = tempfile::tempdir().unwrap();
     let out = rmos(
@@ -273,17 +274,67 @@ fn console_on_a_full_disk_says_so_and_recovers_without_a_restart() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let filler = disk.mnt.join("filler");
-    disk.fill(&filler);
+    let mut root = rmos::config::DataRoot::at(&data);
+    root.cache_dir = if cache_on_disk {
+        disk.mnt.join("cache")
+    } else {
+        work.keep().join("cache")
+    };
+    disk.fill(&disk.mnt.join("filler"));
+    (disk, root)
+}
 
-    let console = Console::start(data.clone());
+#[test]
+fn console_on_a_full_data_disk_lists_runs_from_an_index_in_the_cache() {
+    if !privileged("mounting a small tmpfs") || SmallDisk::mount("1m").is_none() {
+        return;
+    }
+    let (_disk, root) = full_disk_with_runs(false);
+    let cache = root.cache_dir.clone();
+    let console = Console::start_root(root, Default::default());
+    let long = Duration::from_secs(15);
+    console.wait("all 60 runs", long, |s| {
+        s.count == Some(60) && !s.rows.is_empty()
+    });
+    console.wait("the note saying why the index is elsewhere", long, |s| {
+        s.messages_shown
+            .iter()
+            .any(|m| m.contains("is full (or failing): the run index is kept in"))
+    });
+    assert!(
+        console.now().errors_shown.is_empty(),
+        "{:?}",
+        console.now().errors_shown
+    );
+    console.stop();
+    assert!(
+        std::fs::read_dir(&cache).unwrap().count() > 0,
+        "the index is in the cache"
+    );
+    let _ = std::fs::remove_dir_all(cache.parent().unwrap());
+}
+
+#[test]
+fn console_on_a_full_disk_says_so_and_recovers_without_a_restart() {
+    if !privileged("mounting a small tmpfs") || SmallDisk::mount("1m").is_none() {
+        return;
+    }
+    // Nowhere to put an index: the console says why, and recovers once space is freed.
+    let (disk, root) = full_disk_with_runs(true);
+    let console = Console::start_root(
+        root,
+        ReconcileTiming {
+            quick: Duration::from_millis(200),
+            ..ReconcileTiming::default()
+        },
+    );
     let long = Duration::from_secs(15);
     console.wait("the console to say the disk is full", long, |s| {
         s.error
             .as_deref()
             .is_some_and(|e| e.contains("rmos.db") && (e.contains("full") || e.contains("I/O")))
     });
-    std::fs::remove_file(&filler).unwrap();
+    std::fs::remove_file(disk.mnt.join("filler")).unwrap();
     console.wait("the runs once space is back", long, |s| {
         s.error.is_none() && s.count == Some(60) && !s.rows.is_empty()
     });

@@ -272,10 +272,11 @@ impl Ctx {
     pub fn open_index(
         &self,
     ) -> Result<crate::store::index::RunIndex, crate::store::index::IndexError> {
-        if let Some(note) = self.root.index_note() {
+        let index = crate::store::index::RunIndex::open(&self.root)?;
+        if let Some(note) = self.root.index_note_for(index.db_path()) {
             eprintln!("note: {}", crate::text::sanitize(&note));
         }
-        crate::store::index::RunIndex::open(&self.root)
+        Ok(index)
     }
 }
 

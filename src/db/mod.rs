@@ -152,6 +152,27 @@ fn try_open(path: &Path) -> Result<Connection, DbError> {
     Ok(conn)
 }
 
+impl DbError {
+    /// The database could not be opened or written for lack of space (or a failing disk:
+    /// SQLite reports a -shm it cannot grow as an I/O error).
+    pub fn is_out_of_space(&self) -> bool {
+        let sql = match self {
+            DbError::Open { source, .. } | DbError::Sql { source, .. } => Some(source),
+            DbError::Migration {
+                source: migrate::MigrationError::Failed { source, .. },
+                ..
+            } => Some(source),
+            _ => None,
+        };
+        sql.and_then(|s| s.sqlite_error_code()).is_some_and(|c| {
+            matches!(
+                c,
+                rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure
+            )
+        })
+    }
+}
+
 fn is_busy(e: &DbError) -> bool {
     let sql = match e {
         DbError::Open { source, .. } | DbError::Sql { source, .. } => Some(source),

@@ -666,14 +666,39 @@ pub struct RunIndex {
 impl RunIndex {
     /// Open (creating and migrating) the index of a data root: in its `rmos.db`, or in a
     /// private cache when this user cannot write there ([`DataRoot::index_db_path`]).
+    ///
+    /// When the data root's filesystem is full (or failing) and the database cannot even be
+    /// opened, the index is built in the private cache instead, so runs can still be
+    /// listed (a data volume that filled up rarely takes the home folder with it).
     pub fn open(root: &DataRoot) -> Result<RunIndex, IndexError> {
         let db_path = root.index_db_path();
-        let conn = db::open(&db_path)?;
+        let conn = match db::open(&db_path) {
+            Ok(conn) => conn,
+            Err(e) if db_path == root.db_path() && e.is_out_of_space() => {
+                let cache = root.cache_index_path();
+                match db::open(&cache) {
+                    Ok(conn) => {
+                        return Ok(RunIndex {
+                            conn,
+                            store: root.run_store(),
+                            db_path: cache,
+                        })
+                    }
+                    Err(_) => return Err(e.into()),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(RunIndex {
             conn,
             store: root.run_store(),
             db_path,
         })
+    }
+
+    /// Where this index's database is.
+    pub fn db_path(&self) -> &std::path::Path {
+        &self.db_path
     }
 
     pub fn store(&self) -> &RunStore {

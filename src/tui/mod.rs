@@ -68,9 +68,10 @@ pub async fn run_loop<B: Backend>(
     mut observe: impl FnMut(&App),
 ) -> io::Result<()> {
     // Create and migrate the database once before the workers open their connections.
-    let db_error = crate::db::open(&cfg.root.index_db_path())
-        .err()
-        .map(|e| e.to_string());
+    let (db_error, index_note) = match crate::store::index::RunIndex::open(&cfg.root) {
+        Ok(index) => (None, cfg.root.index_note_for(index.db_path())),
+        Err(e) => (Some(e.to_string()), None),
+    };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
     // Pages and details on one worker, counts on another: a slow count never delays a page.
     let newest_count = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
@@ -87,8 +88,8 @@ pub async fn run_loop<B: Backend>(
 
     let mut app = App::new(root_label(&cfg.root));
     app.error = db_error;
-    if let Some(note) = cfg.root.index_note() {
-        app.read_only = true;
+    app.read_only = !cfg.root.db_writable();
+    if let Some(note) = index_note {
         app.update(Msg::Notice(note));
     }
     app.utc_offset_secs = cfg.utc_offset_secs;

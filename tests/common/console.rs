@@ -23,6 +23,8 @@ pub struct Seen {
     pub frames: u64,
     /// Every distinct error the console showed (status line or error message), in order.
     pub errors_shown: Vec<String>,
+    /// Every distinct status message, in order.
+    pub messages_shown: Vec<String>,
 }
 
 pub struct Console {
@@ -46,6 +48,11 @@ impl Console {
     }
 
     pub fn start_with(data: PathBuf, timing: ReconcileTiming) -> Console {
+        Console::start_root(DataRoot::at(&data), timing)
+    }
+
+    /// Start on a given data root (its cache folder chosen by the test).
+    pub fn start_root(root: DataRoot, timing: ReconcileTiming) -> Console {
         let (keys_tx, mut keys_rx) =
             tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
         let seen = Arc::new(Mutex::new(Seen::default()));
@@ -58,7 +65,7 @@ impl Console {
                 .build()
                 .unwrap();
             let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-            let mut cfg = ConsoleConfig::new(DataRoot::at(&data));
+            let mut cfg = ConsoleConfig::new(root);
             cfg.timing = timing;
             let mut clip = clip;
             let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
@@ -67,6 +74,12 @@ impl Console {
             rt.block_on(run_loop(&mut term, input, cfg, &mut clip, |app| {
                 let mut s = seen_in_loop.lock().unwrap();
                 let mut errors_shown = std::mem::take(&mut s.errors_shown);
+                let mut messages_shown = std::mem::take(&mut s.messages_shown);
+                if let Some((m, _)) = &app.message {
+                    if messages_shown.last() != Some(m) {
+                        messages_shown.push(m.clone());
+                    }
+                }
                 let shown = app.error.clone().or_else(|| {
                     app.message
                         .as_ref()
@@ -80,6 +93,7 @@ impl Console {
                 }
                 *s = Seen {
                     errors_shown,
+                    messages_shown,
                     error: app.error.clone(),
                     warning: app.warning.clone(),
                     watch_problem: app.watch_problem.clone(),
