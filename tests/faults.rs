@@ -86,7 +86,10 @@ fn rmos(data: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("RMOS_REVIEWER", "alice")
         // An index that cannot live in the data root goes here, not in the real cache.
-        .env("XDG_CACHE_HOME", std::env::temp_dir().join("rmos-tests-cache"))
+        .env(
+            "XDG_CACHE_HOME",
+            std::env::temp_dir().join("rmos-tests-cache"),
+        )
         .output()
         .unwrap()
 }
@@ -165,7 +168,10 @@ fn full_disk_stops_a_batch_cleanly_and_the_index_catches_up_when_space_is_freed(
     let recent = rmos(&data, &["--json", "logs", "recent", "--limit", "500"]);
     let err = text(&recent.stderr);
     assert_eq!(recent.status.code(), Some(0), "{err}");
-    assert!(err.contains("is full (or failing): the run index is kept in"), "{err}");
+    assert!(
+        err.contains("is full (or failing): the run index is kept in"),
+        "{err}"
+    );
     let v: serde_json::Value = serde_json::from_slice(&recent.stdout).unwrap();
     assert_eq!(v["total"], files.len() as u64);
 
