@@ -464,6 +464,11 @@ fn unreadable_partitions_and_files_are_reported_and_the_rest_still_works() {
         total - locked_runs - 1,
         "every other run still verifies"
     );
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("1 invalid; 1 partition could not be read (its runs were not checked)"),
+        "{err}"
+    );
 
     // The index: built from everything readable, the locked partition named.
     let out = root.run(&["--json", "index", "rebuild"]);

@@ -22,6 +22,7 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let out_err = super::output_error;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut counts = [0u64; 4];
+    let mut unreadable_partitions = 0u64;
     let mut first = true;
     if ctx.json {
         write!(out, "{{\"results\":[").map_err(out_err)?;
@@ -31,7 +32,7 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
             Ok(files) => files,
             Err(e) => {
                 // Report the folder and go on: one unreadable partition hides no others.
-                counts[VerifyOutcome::Invalid as usize] += 1;
+                unreadable_partitions += 1;
                 let path = store.partition_dir(&partition).display().to_string();
                 let detail = e.to_string();
                 if ctx.json {
@@ -85,17 +86,21 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     }
     let [ok, mismatch, placeholder, invalid] = counts;
     if ctx.json {
-        let summary =
-            json!({"ok": ok, "mismatch": mismatch, "placeholder": placeholder, "invalid": invalid});
+        let summary = json!({"ok": ok, "mismatch": mismatch, "placeholder": placeholder, "invalid": invalid, "unreadable_partitions": unreadable_partitions});
         writeln!(out, "],\"summary\":{summary}}}").map_err(out_err)?;
     }
     out.flush().map_err(out_err)?;
     let total = ok + mismatch + placeholder + invalid;
     eprintln!(
-        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {invalid} invalid",
-        store.root().display()
+        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {invalid} invalid{}",
+        store.root().display(),
+        match unreadable_partitions {
+            0 => String::new(),
+            1 => "; 1 partition could not be read (its runs were not checked)".to_owned(),
+            n => format!("; {n} partitions could not be read (their runs were not checked)"),
+        }
     );
-    if mismatch + invalid > 0 {
+    if mismatch + invalid + unreadable_partitions > 0 {
         eprintln!("integrity problems found: mismatch = edited or corrupted after writing; invalid = unreadable (see detail)");
         Ok(ExitCode::from(1))
     } else {
