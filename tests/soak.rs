@@ -1,5 +1,5 @@
-//! Concurrency soak: four `rmos score --batch` processes, the console watching and a
-//! reviewer deciding, all at once on one data root. Afterwards every run is indexed once,
+//! Concurrency soak: four `rmos score --batch` processes, the console watching and two
+//! reviewers deciding, all at once on one data root. Afterwards every run is indexed once,
 //! nothing is lost, the console equals the files, and `rmos audit verify` passes.
 //!
 //! `cargo test` runs 4 × 250 designs and 40 decisions; `RMOS_LONG_TESTS=1 cargo test
@@ -30,7 +30,7 @@ fn rmos(data: &Path, args: &[&str]) -> Output {
 }
 
 #[test]
-fn four_scorers_a_console_and_a_reviewer_at_once_lose_nothing() {
+fn four_scorers_a_console_and_two_reviewers_at_once_lose_nothing() {
     let (designs, assets) = if long() { (5_000, 400) } else { (250, 40) };
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -71,29 +71,33 @@ fn four_scorers_a_console_and_a_reviewer_at_once_lose_nothing() {
         })
         .collect();
     // The reviewer: one decision after another, each its own process, while they score.
-    let reviewer = {
-        let (data, ids) = (data.clone(), ids.clone());
-        std::thread::spawn(move || {
-            let mut decided = HashMap::new();
-            for (i, id) in ids.iter().enumerate() {
-                let out = if i % 3 == 2 {
-                    rmos(
-                        &data,
-                        &["advisory", "reject", id, "--reason", "poor_quality"],
-                    )
-                } else {
-                    rmos(&data, &["advisory", "approve", id, "--note", "soak"])
-                };
-                assert!(
-                    out.status.success(),
-                    "decision on {id}: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                decided.insert(id.clone(), if i % 3 == 2 { "rejected" } else { "approved" });
-            }
-            decided
+    // Two reviewers, each deciding their half one process at a time, while they score:
+    // their decisions interleave in one hash chain.
+    let reviewers: Vec<_> = (0..2)
+        .map(|r| {
+            let (data, ids) = (data.clone(), ids.clone());
+            std::thread::spawn(move || {
+                let mut decided = HashMap::new();
+                for (i, id) in ids.iter().enumerate().filter(|(i, _)| i % 2 == r) {
+                    let out = if i % 3 == 2 {
+                        rmos(
+                            &data,
+                            &["advisory", "reject", id, "--reason", "poor_quality"],
+                        )
+                    } else {
+                        rmos(&data, &["advisory", "approve", id, "--note", "soak"])
+                    };
+                    assert!(
+                        out.status.success(),
+                        "decision on {id}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    decided.insert(id.clone(), if i % 3 == 2 { "rejected" } else { "approved" });
+                }
+                decided
+            })
         })
-    };
+        .collect();
     for s in scorers {
         let out = s.wait_with_output().unwrap();
         assert!(
@@ -102,7 +106,10 @@ fn four_scorers_a_console_and_a_reviewer_at_once_lose_nothing() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let decided = reviewer.join().unwrap();
+    let mut decided = HashMap::new();
+    for r in reviewers {
+        decided.extend(r.join().unwrap());
+    }
     let busy = started.elapsed();
     let total = 4 * designs;
 
