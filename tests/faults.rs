@@ -583,6 +583,79 @@ fn read_only_folders_refuse_writes_clearly_and_leave_nothing_behind() {
     chmod(&root.data(), 0o755);
 }
 
+/// The real console in tmux, run as `nobody` on a [`NobodyRoot`].
+struct NobodyConsole {
+    socket: String,
+}
+
+impl NobodyConsole {
+    /// Start it (after `prepare`); `None` (SKIPPED) without tmux outside CI.
+    fn start_after(root: &NobodyRoot, prepare: impl FnOnce()) -> Option<NobodyConsole> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
+            eprintln!("SKIPPED: tmux is not installed");
+            return None;
+        }
+        prepare();
+        let console = NobodyConsole {
+            socket: format!(
+                "rmos-faults-{}-{}",
+                std::process::id(),
+                root.dir.path().file_name().unwrap().to_string_lossy()
+            ),
+        };
+        let cmd = format!(
+            "setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups env HOME={home} RMOS_REVIEWER=alice {bin} --data {data}",
+            home = root.dir.path().join("home").display(),
+            bin = root.bin.display(),
+            data = root.data().display()
+        );
+        console.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "f",
+            "-x",
+            "120",
+            "-y",
+            "30",
+            &cmd,
+        ]);
+        Some(console)
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap();
+        text(&out.stdout)
+    }
+
+    fn wait(&self, what: &str, cond: &dyn Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.tmux(&["capture-pane", "-p", "-t", "f"]);
+            if cond(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for NobodyConsole {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
 /// The real console in tmux, as `nobody`: an unreadable partition is named in the status
 /// line and marked `[scanning]`; fixing the mode brings its runs back without a restart.
 #[test]
@@ -590,56 +663,14 @@ fn console_as_nobody_names_an_unreadable_partition_and_recovers() {
     if !privileged("switching to the nobody user") {
         return;
     }
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
-        eprintln!("SKIPPED: tmux is not installed");
-        return;
-    }
     let root = NobodyRoot::new();
     let parts = root.partitions();
     let locked = &parts[0];
-    chmod(locked, 0o000);
-    let socket = format!("rmos-faults-{}", std::process::id());
-    let tmux = |args: &[&str]| -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&socket)
-            .args(args)
-            .output()
-            .unwrap();
-        text(&out.stdout)
+    let Some(console) = NobodyConsole::start_after(&root, || chmod(locked, 0o000)) else {
+        return;
     };
-    let cmd = format!(
-        "setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups env HOME={home} {bin} --data {data}",
-        home = root.dir.path().join("home").display(),
-        bin = root.bin.display(),
-        data = root.data().display()
-    );
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "f",
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &cmd,
-    ]);
-    let wait = |what: &str, cond: &dyn Fn(&str) -> bool| -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = tmux(&["capture-pane", "-p", "-t", "f"]);
-            if cond(&s) {
-                return s;
-            }
-            if Instant::now() > deadline {
-                tmux(&["kill-server"]);
-                panic!("timed out waiting for {what}; screen:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    };
+    let wait = |what: &str, cond: &dyn Fn(&str) -> bool| console.wait(what, cond);
+    let tmux = |args: &[&str]| console.tmux(args);
     let name = locked.file_name().unwrap().to_string_lossy().into_owned();
     let screen = wait("the unreadable partition to be named", &|s| {
         s.contains(&format!("cannot read partition {name}/")) && s.contains("[scanning]")
@@ -731,6 +762,26 @@ fn a_read_only_data_root_can_be_browsed_but_not_decided() {
     assert!(err.contains("read-only for you"), "{err}");
     let out = root.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+
+    // The console: every run, marked read-only; the queue browses, deciding is refused.
+    if let Some(console) = NobodyConsole::start_after(&root, || {}) {
+        console.wait("the runs, marked read-only", &|s| {
+            s.lines()
+                .next()
+                .unwrap_or("")
+                .contains(&format!("{runs} runs"))
+                && s.contains("[read-only]")
+        });
+        console.tmux(&["send-keys", "-t", "f", "2"]);
+        console.wait("the queue, browsing", &|s| {
+            s.contains("browsing as alice (read-only data root)") && s.contains("pending")
+        });
+        console.tmux(&["send-keys", "-t", "f", "a"]);
+        console.wait("approve refused", &|s| {
+            s.contains("the data root is read-only for you: browse only")
+        });
+        console.tmux(&["send-keys", "-t", "f", "q"]);
+    }
 
     assert!(
         before == snapshot(&data),
