@@ -445,7 +445,7 @@ pub fn load_preview(store: &AdvisoryStore, a: &AdvisoryAsset) -> PreviewData {
         }
     };
     let body = match a.asset_type {
-        AssetType::Image => decode_image(&bytes, a),
+        AssetType::Image => decode_image(&bytes, &a.mime),
         _ => match serde_json::from_slice::<serde_json::Value>(&bytes) {
             Ok(v)
                 if a.mime == "application/json"
@@ -467,28 +467,89 @@ pub fn load_preview(store: &AdvisoryStore, a: &AdvisoryAsset) -> PreviewData {
     }
 }
 
-fn decode_image(bytes: &[u8], a: &AdvisoryAsset) -> PreviewBody {
-    let fallback =
-        |why: &str| PreviewBody::Unavailable(format!("{why} ({} bytes, {})", bytes.len(), a.mime));
-    if !bytes.starts_with(b"\x89PNG") {
-        return fallback("preview shows PNG images only");
-    }
+/// Largest image (in pixels) decoded for a preview.
+const PREVIEW_MAX_PIXELS: u64 = 64_000_000;
+
+/// Decoded pixels: `channels` bytes per pixel (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA or
+/// CMYK), rows `line` bytes apart.
+struct Raster {
+    width: u32,
+    height: u32,
+    channels: usize,
+    line: usize,
+    cmyk: bool,
+    buf: Vec<u8>,
+}
+
+fn decode_png(bytes: &[u8]) -> Result<Raster, String> {
     let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = match decoder.read_info() {
-        Ok(r) => r,
-        Err(e) => return fallback(&format!("cannot decode the PNG: {e}")),
-    };
+    let mut reader = decoder
+        .read_info()
+        .map_err(|e| format!("cannot decode the PNG: {e}"))?;
     let (w, h) = (reader.info().width, reader.info().height);
-    if w == 0 || h == 0 || (w as u64) * (h as u64) > 64_000_000 {
-        return fallback("image too large to preview");
+    if w == 0 || h == 0 || (w as u64) * (h as u64) > PREVIEW_MAX_PIXELS {
+        return Err("image too large to preview".into());
     }
     let mut buf = vec![0; reader.output_buffer_size()];
-    let frame = match reader.next_frame(&mut buf) {
-        Ok(f) => f,
-        Err(e) => return fallback(&format!("cannot decode the PNG: {e}")),
+    let frame = reader
+        .next_frame(&mut buf)
+        .map_err(|e| format!("cannot decode the PNG: {e}"))?;
+    Ok(Raster {
+        width: w,
+        height: h,
+        channels: frame.color_type.samples(),
+        line: frame.line_size,
+        cmyk: false,
+        buf,
+    })
+}
+
+fn decode_jpeg(bytes: &[u8]) -> Result<Raster, String> {
+    use jpeg_decoder::PixelFormat;
+    let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
+    decoder
+        .read_info()
+        .map_err(|e| format!("cannot decode the JPEG: {e}"))?;
+    let info = decoder.info().ok_or("cannot decode the JPEG: no header")?;
+    let (w, h) = (info.width as u32, info.height as u32);
+    if w == 0 || h == 0 || (w as u64) * (h as u64) > PREVIEW_MAX_PIXELS {
+        return Err("image too large to preview".into());
+    }
+    let buf = decoder
+        .decode()
+        .map_err(|e| format!("cannot decode the JPEG: {e}"))?;
+    let (channels, sample) = match info.pixel_format {
+        PixelFormat::L8 => (1, 1),
+        PixelFormat::L16 => (1, 2),
+        PixelFormat::RGB24 => (3, 1),
+        PixelFormat::CMYK32 => (4, 1),
     };
-    let channels = frame.color_type.samples();
+    Ok(Raster {
+        width: w,
+        height: h,
+        channels: channels * sample,
+        line: w as usize * channels * sample,
+        cmyk: info.pixel_format == PixelFormat::CMYK32,
+        buf,
+    })
+}
+
+fn decode_image(bytes: &[u8], mime: &str) -> PreviewBody {
+    let fallback =
+        |why: &str| PreviewBody::Unavailable(format!("{why} ({} bytes, {mime})", bytes.len()));
+    let raster = if bytes.starts_with(b"\x89PNG") {
+        decode_png(bytes)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        decode_jpeg(bytes)
+    } else {
+        Err("preview shows PNG and JPEG images".into())
+    };
+    let r = match raster {
+        Ok(r) => r,
+        Err(why) => return fallback(&why),
+    };
+    let (w, h) = (r.width, r.height);
     let scale = (w.max(h) as f64 / PREVIEW_MAX as f64).max(1.0);
     let (pw, ph) = (
         ((w as f64 / scale) as u32).max(1),
@@ -499,10 +560,18 @@ fn decode_image(bytes: &[u8], a: &AdvisoryAsset) -> PreviewBody {
         for x in 0..pw {
             let sx = ((x as f64 * scale) as u32).min(w - 1);
             let sy = ((y as f64 * scale) as u32).min(h - 1);
-            let i = (sy as usize * frame.line_size) + sx as usize * channels;
-            let px = match channels {
-                1 | 2 => [buf[i], buf[i], buf[i]],
-                _ => [buf[i], buf[i + 1], buf[i + 2]],
+            let i = (sy as usize * r.line) + sx as usize * r.channels;
+            let Some(p) = r.buf.get(i..i + r.channels) else {
+                return fallback("the image data is shorter than its header says");
+            };
+            let px = match (r.channels, r.cmyk) {
+                (4, true) => {
+                    let k = p[3] as u32;
+                    let ink = |c: u8| ((255 - c as u32) * (255 - k) / 255) as u8;
+                    [ink(p[0]), ink(p[1]), ink(p[2])]
+                }
+                (1 | 2, _) => [p[0], p[0], p[0]],
+                _ => [p[0], p[1], p[2]],
             };
             pixels.push(px);
         }
@@ -817,5 +886,89 @@ impl LiveWatch {
         }
         self.told = status.clone();
         Some(status)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u16, h: u16, color: jpeg_encoder::ColorType, px: &[u8]) -> Vec<u8> {
+        let n = px.len();
+        let data: Vec<u8> = px
+            .iter()
+            .cycle()
+            .take(n * w as usize * h as usize)
+            .copied()
+            .collect();
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 95)
+            .encode(&data, w, h, color)
+            .unwrap();
+        out
+    }
+
+    fn near(a: [u8; 3], b: [u8; 3]) -> bool {
+        a.iter().zip(b).all(|(x, y)| x.abs_diff(y) <= 12)
+    }
+
+    fn image(body: PreviewBody) -> (u32, u32, u32, u32, Vec<[u8; 3]>) {
+        match body {
+            PreviewBody::Image {
+                width,
+                height,
+                px_w,
+                px_h,
+                pixels,
+            } => (width, height, px_w, px_h, pixels),
+            other => panic!("not an image: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn jpeg_previews_in_rgb_grey_and_cmyk() {
+        use jpeg_encoder::ColorType;
+        let (w, h, pw, ph, px) = image(decode_image(
+            &jpeg(240, 60, ColorType::Rgb, &[200, 30, 40]),
+            "image/jpeg",
+        ));
+        assert_eq!((w, h), (240, 60));
+        assert_eq!((pw, ph), (120, 30), "downscaled to the preview size");
+        assert!(px.iter().all(|p| near(*p, [200, 30, 40])), "{:?}", px[0]);
+
+        let (_, _, _, _, px) = image(decode_image(
+            &jpeg(8, 8, ColorType::Luma, &[128]),
+            "image/jpeg",
+        ));
+        assert!(near(px[0], [128, 128, 128]), "{:?}", px[0]);
+
+        // Cyan ink only: no red, full green and blue.
+        let (_, _, _, _, px) = image(decode_image(
+            &jpeg(8, 8, ColorType::Cmyk, &[255, 0, 0, 0]),
+            "image/jpeg",
+        ));
+        assert!(near(px[0], [0, 255, 255]), "{:?}", px[0]);
+    }
+
+    #[test]
+    fn broken_and_unknown_images_say_why() {
+        let mut j = jpeg(16, 16, jpeg_encoder::ColorType::Rgb, &[1, 2, 3]);
+        j.truncate(j.len() / 3);
+        match decode_image(&j, "image/jpeg") {
+            PreviewBody::Unavailable(why) => {
+                assert!(why.contains("JPEG") || why.contains("shorter"), "{why}")
+            }
+            PreviewBody::Image { .. } => {} // a truncated baseline JPEG may still decode partly
+            other => panic!("{other:?}"),
+        }
+        match decode_image(b"GIF89a....", "image/gif") {
+            PreviewBody::Unavailable(why) => {
+                assert!(
+                    why.contains("PNG and JPEG") && why.contains("image/gif"),
+                    "{why}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
