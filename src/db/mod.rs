@@ -91,7 +91,7 @@ pub fn open(path: &Path) -> Result<Connection, DbError> {
     let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
     loop {
         match try_open(path) {
-            Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+            Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             other => return other,
@@ -153,43 +153,34 @@ fn try_open(path: &Path) -> Result<Connection, DbError> {
 }
 
 impl DbError {
+    /// SQLite's error code, when SQLite is what failed.
+    fn sqlite_code(&self) -> Option<rusqlite::ErrorCode> {
+        let source = match self {
+            DbError::Open { source, .. } | DbError::Sql { source, .. } => source,
+            DbError::Migration {
+                source:
+                    migrate::MigrationError::Failed { source, .. }
+                    | migrate::MigrationError::Bookkeeping(source),
+                ..
+            } => source,
+            _ => return None,
+        };
+        source.sqlite_error_code()
+    }
+
     /// The database could not be opened or written for lack of space (or a failing disk:
     /// SQLite reports a -shm it cannot grow as an I/O error).
     pub fn is_out_of_space(&self) -> bool {
-        let sql = match self {
-            DbError::Open { source, .. } | DbError::Sql { source, .. } => Some(source),
-            DbError::Migration {
-                source: migrate::MigrationError::Failed { source, .. },
-                ..
-            } => Some(source),
-            _ => None,
-        };
-        sql.and_then(|s| s.sqlite_error_code()).is_some_and(|c| {
-            matches!(
-                c,
-                rusqlite::ErrorCode::DiskFull | rusqlite::ErrorCode::SystemIoFailure
-            )
-        })
+        use rusqlite::ErrorCode as C;
+        matches!(self.sqlite_code(), Some(C::DiskFull | C::SystemIoFailure))
     }
-}
 
-fn is_busy(e: &DbError) -> bool {
-    let sql = match e {
-        DbError::Open { source, .. } | DbError::Sql { source, .. } => Some(source),
-        DbError::Migration {
-            source: migrate::MigrationError::Failed { source, .. },
-            ..
-        } => Some(source),
-        DbError::Migration {
-            source: migrate::MigrationError::Bookkeeping(source),
-            ..
-        } => Some(source),
-        _ => None,
-    };
-    sql.and_then(|s| s.sqlite_error_code()).is_some_and(|c| {
+    /// Another connection holds the database (migration, WAL switch): worth a retry.
+    fn is_busy(&self) -> bool {
+        use rusqlite::ErrorCode as C;
         matches!(
-            c,
-            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            self.sqlite_code(),
+            Some(C::DatabaseBusy | C::DatabaseLocked)
         )
-    })
+    }
 }
