@@ -70,15 +70,8 @@ fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>
     if let Some(d) = detail {
         println!("            {}", sanitize(d));
     }
-    for (name, h) in [
-        ("toolpaths", &a.hashes.toolpaths_sha256),
-        ("gcode", &a.hashes.gcode_sha256),
-        ("opplan", &a.hashes.opplan_sha256),
-        ("snapshot", &a.hashes.snapshot_sha256),
-    ] {
-        if let Some(h) = h {
-            println!("            {name} {}", sanitize(h));
-        }
+    for (name, h) in a.hashes.outputs() {
+        println!("            {name} {}", sanitize(h));
     }
     if !a.advisory_inputs.is_empty() {
         println!("  advisories");

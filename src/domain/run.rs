@@ -102,6 +102,19 @@ pub struct Hashes {
 }
 
 impl Hashes {
+    /// The output hashes that are present, by short name (toolpaths, gcode, opplan,
+    /// snapshot), in that order.
+    pub fn outputs(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("toolpaths", &self.toolpaths_sha256),
+            ("gcode", &self.gcode_sha256),
+            ("opplan", &self.opplan_sha256),
+            ("snapshot", &self.snapshot_sha256),
+        ]
+        .into_iter()
+        .filter_map(|(name, h)| h.as_deref().map(|h| (name, h)))
+    }
+
     pub fn with_feasibility(sha: String) -> Self {
         Hashes {
             feasibility_sha256: sha,

@@ -591,15 +591,8 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
             verify_style,
         )));
     }
-    for (name, h) in [
-        ("toolpaths", &a.hashes.toolpaths_sha256),
-        ("gcode", &a.hashes.gcode_sha256),
-        ("opplan", &a.hashes.opplan_sha256),
-        ("snapshot", &a.hashes.snapshot_sha256),
-    ] {
-        if let Some(h) = h {
-            lines.push(Line::from(format!("          {name} {}", sanitize(h))));
-        }
+    for (name, h) in a.hashes.outputs() {
+        lines.push(Line::from(format!("          {name} {}", sanitize(h))));
     }
     if a.advisory_inputs.is_empty() {
         lines.push(Line::from(vec![
