@@ -51,45 +51,36 @@ fn env_path(name: &str) -> Option<PathBuf> {
 }
 
 impl DataRoot {
-    /// Resolve from an explicit `--data` (if any) and the environment.
+    /// Resolve from an explicit `--data` (if any) and the environment. An explicit
+    /// `--data` wins over every variable; without it `$RMOS_DATA_DIR` (else `./data`) is
+    /// the root, and the reference's variables may move its parts elsewhere.
     pub fn resolve(cli_data: Option<&Path>) -> DataRoot {
-        match cli_data {
-            Some(d) => DataRoot::at(d),
-            None => {
-                let data_dir =
-                    absolute(&env_path("RMOS_DATA_DIR").unwrap_or_else(|| PathBuf::from("data")));
-                let runs_dir = env_path("RMOS_RUNS_DIR")
-                    .map(|p| absolute(&p))
-                    .unwrap_or_else(|| data_dir.join("runs").join("rmos"));
-                let snapshots_dir = env_path("ART_STUDIO_SNAPSHOTS_DIR")
-                    .map(|p| absolute(&p))
-                    .unwrap_or_else(|| data_dir.join("art_studio").join("snapshots"));
-                let backups_dir = env_path("CAM_BACKUP_DIR")
-                    .map(|p| absolute(&p))
-                    .unwrap_or_else(|| data_dir.join("cam").join("backups"));
-                DataRoot {
-                    data_dir,
-                    runs_dir,
-                    snapshots_dir,
-                    backups_dir,
-                    cache_dir: default_cache_dir(),
-                }
+        if let Some(d) = cli_data {
+            return DataRoot::at(d);
+        }
+        let mut root =
+            DataRoot::at(&env_path("RMOS_DATA_DIR").unwrap_or_else(|| PathBuf::from("data")));
+        for (var, part) in [
+            ("RMOS_RUNS_DIR", &mut root.runs_dir),
+            ("ART_STUDIO_SNAPSHOTS_DIR", &mut root.snapshots_dir),
+            ("CAM_BACKUP_DIR", &mut root.backups_dir),
+        ] {
+            if let Some(p) = env_path(var) {
+                *part = absolute(&p);
             }
         }
+        root
     }
 
     /// A data root at `dir` with the standard layout (tests, `--data`).
     pub fn at(dir: &Path) -> DataRoot {
         let data_dir = absolute(dir);
-        let runs_dir = data_dir.join("runs").join("rmos");
-        let snapshots_dir = data_dir.join("art_studio").join("snapshots");
-        let backups_dir = data_dir.join("cam").join("backups");
         DataRoot {
-            data_dir,
-            runs_dir,
-            snapshots_dir,
-            backups_dir,
+            runs_dir: data_dir.join("runs").join("rmos"),
+            snapshots_dir: data_dir.join("art_studio").join("snapshots"),
+            backups_dir: data_dir.join("cam").join("backups"),
             cache_dir: default_cache_dir(),
+            data_dir,
         }
     }
 
