@@ -105,6 +105,25 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// A new snapshot of `spec`, created now (not yet recorded by a run, not the baseline).
+    fn new(
+        id: String,
+        spec: &RosetteParamSpec,
+        feasibility: Option<Map<String, Value>>,
+        metadata: SnapshotMetadata,
+    ) -> Snapshot {
+        Snapshot {
+            snapshot_id: id,
+            design_fingerprint: spec.fingerprint(),
+            created_at_utc: Timestamp::now().to_isoformat(),
+            design: spec.to_json(),
+            feasibility,
+            metadata,
+            run_id: None,
+            baseline: false,
+        }
+    }
+
     fn validate(&self) -> Result<RosetteParamSpec, String> {
         validate_snapshot_id(&self.snapshot_id)?;
         let Value::Object(m) = &self.design else {
@@ -320,16 +339,7 @@ impl SnapshotStore {
         };
         let mut metadata = metadata;
         metadata.source.get_or_insert_with(|| "manual".into());
-        let snap = Snapshot {
-            snapshot_id: id.clone(),
-            design_fingerprint: spec.fingerprint(),
-            created_at_utc: Timestamp::now().to_isoformat(),
-            design: spec.to_json(),
-            feasibility,
-            metadata,
-            run_id: None,
-            baseline: false,
-        };
+        let snap = Snapshot::new(id.clone(), spec, feasibility, metadata);
         self.save_new(runs, snap, "export", Vec::new())
     }
 
@@ -378,16 +388,7 @@ impl SnapshotStore {
             Some(Value::Object(f)) => Some(f.clone()),
             _ => None,
         };
-        let snap = Snapshot {
-            snapshot_id: id.clone(),
-            design_fingerprint: computed,
-            created_at_utc: Timestamp::now().to_isoformat(),
-            design: spec.to_json(),
-            feasibility,
-            metadata,
-            run_id: None,
-            baseline: false,
-        };
+        let snap = Snapshot::new(id.clone(), &spec, feasibility, metadata);
         snap.validate().map_err(invalid)?;
         self.save_new(runs, snap, "import", warnings)
     }
