@@ -105,6 +105,12 @@ fn reject_unknown(m: &Map<String, Value>, allowed: &[&str], what: &str) -> Resul
     }
 }
 
+/// The required positive `outer_diameter_mm` and `inner_diameter_mm` of either form.
+fn diameters(m: &Map<String, Value>, what: &str) -> Result<(f64, f64), String> {
+    let get = |key: &str| positive(num(required(m, key, what)?, key)?, key);
+    Ok((get("outer_diameter_mm")?, get("inner_diameter_mm")?))
+}
+
 fn required<'a>(m: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a Value, String> {
     m.get(key)
         .ok_or_else(|| format!("{what}: missing field {key:?}"))
@@ -146,14 +152,7 @@ impl RosetteParamSpec {
             &["outer_diameter_mm", "inner_diameter_mm", "ring_params"],
             W,
         )?;
-        let outer = positive(
-            num(required(m, "outer_diameter_mm", W)?, "outer_diameter_mm")?,
-            "outer_diameter_mm",
-        )?;
-        let inner = positive(
-            num(required(m, "inner_diameter_mm", W)?, "inner_diameter_mm")?,
-            "inner_diameter_mm",
-        )?;
+        let (outer, inner) = diameters(m, W)?;
         let rings = match m.get("ring_params") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => items
@@ -303,14 +302,7 @@ impl LegacyDesign {
             ],
             W,
         )?;
-        let outer = positive(
-            num(required(m, "outer_diameter_mm", W)?, "outer_diameter_mm")?,
-            "outer_diameter_mm",
-        )?;
-        let inner = positive(
-            num(required(m, "inner_diameter_mm", W)?, "inner_diameter_mm")?,
-            "inner_diameter_mm",
-        )?;
+        let (outer, inner) = diameters(m, W)?;
         let ring_count = int(required(m, "ring_count", W)?, "ring_count")?;
         if !(0..=10_000).contains(&ring_count) {
             return Err(format!(
