@@ -41,7 +41,7 @@ pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
         println!("invalid files {}", st.invalid);
         println!("partitions    {}", st.partitions);
         println!(
-            "last reconcile      {}",
+            "last updated        {}",
             st.last_reconcile_utc.as_deref().unwrap_or("never")
         );
         println!(

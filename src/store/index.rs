@@ -72,6 +72,10 @@ pub struct ReconcileStats {
     /// Partitions that could not be listed (permissions, I/O errors), with the reason.
     /// Their rows stay as they were; the next pass tries again.
     pub unreadable: Vec<(String, String)>,
+    /// The partition folders found (ascending), for callers that act on each (the
+    /// console's watches) without listing the runs folder again.
+    #[serde(skip)]
+    pub partitions_on_disk: Vec<String>,
 }
 
 impl ReconcileStats {
@@ -227,6 +231,7 @@ pub struct IndexStatus {
     pub runs: u64,
     pub invalid: u64,
     pub partitions: u64,
+    /// The last pass that changed the index or compared every file.
     pub last_reconcile_utc: Option<String>,
     pub last_full_reconcile_utc: Option<String>,
 }
@@ -808,7 +813,7 @@ impl RunIndex {
 
         let mut gone: Vec<String> = known
             .keys()
-            .filter(|p| !disk.contains(p))
+            .filter(|p| disk.binary_search(p).is_err())
             .cloned()
             .collect();
         if mode == ReconcileMode::Full {
@@ -822,7 +827,7 @@ impl RunIndex {
             gone.extend(
                 indexed
                     .into_iter()
-                    .filter(|p| !disk.contains(p) && !known.contains_key(p)),
+                    .filter(|p| disk.binary_search(p).is_err() && !known.contains_key(p)),
             );
         }
         if !gone.is_empty() {
@@ -835,11 +840,16 @@ impl RunIndex {
             }
             self.sql(tx.commit())?;
         }
-        let now = Timestamp::now().to_pydantic();
-        self.meta_set("last_reconcile_utc", &now)?;
-        if mode == ReconcileMode::Full {
-            self.meta_set("last_full_reconcile_utc", &now)?;
+        // Only a pass that changed something (or compared every file) is written down:
+        // the console runs an idle quick pass every second, which must not write each time.
+        if stats.changed() || mode == ReconcileMode::Full {
+            let now = Timestamp::now().to_pydantic();
+            self.meta_set("last_reconcile_utc", &now)?;
+            if mode == ReconcileMode::Full {
+                self.meta_set("last_full_reconcile_utc", &now)?;
+            }
         }
+        stats.partitions_on_disk = disk;
         Ok(stats)
     }
 

@@ -652,6 +652,8 @@ pub fn spawn_reconciler(
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
             let mut touched: HashSet<String> = HashSet::new();
+            // Counted again only after a pass that changed something.
+            let mut invalid_total: Option<u64> = None;
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
@@ -663,10 +665,14 @@ pub fn spawn_reconciler(
                         let _ = out.send(Msg::Reconcile(p.clone()));
                     }
                 });
+                let mut partitions = None;
                 let sent = match result {
-                    Ok(stats) => {
+                    Ok(mut stats) => {
                         touched.clear();
-                        let invalid_total = index.invalid_count().unwrap_or(0);
+                        partitions = Some(std::mem::take(&mut stats.partitions_on_disk));
+                        if stats.changed() || invalid_total.is_none() {
+                            invalid_total = Some(index.invalid_count().unwrap_or(0));
+                        }
                         if mode == ReconcileMode::Full {
                             last_full = Instant::now();
                         }
@@ -680,7 +686,7 @@ pub fn spawn_reconciler(
                             .collect();
                         out.send(Msg::ReconcileDone {
                             changed: stats.changed(),
-                            invalid_total,
+                            invalid_total: invalid_total.unwrap_or(0),
                             unreadable,
                         })
                     }
@@ -689,8 +695,9 @@ pub fn spawn_reconciler(
                 if sent.is_err() {
                     return; // the console is gone
                 }
-                let partitions = index.store().partitions().unwrap_or_default();
-                if let Some(status) = watch.sync(&partitions) {
+                // Watches follow the partitions this pass found (none to go by after a
+                // failed pass: the watches stay as they are).
+                if let Some(status) = partitions.and_then(|p| watch.sync(&p)) {
                     if out.send(Msg::WatchStatus(status)).is_err() {
                         return;
                     }
