@@ -267,8 +267,9 @@ fn full_disk_review_decisions_fail_clearly_and_the_chain_stays_valid() {
 
 /// A full disk with 60 runs and no room for `rmos.db`; `cache_on_disk` puts the user's
 /// cache on the same full disk (else it is elsewhere, with room).
-fn full_disk_with_runs(cache_on_disk: bool) -> (SmallDisk, rmos::config::DataRoot) {
-    let disk = SmallDisk::mount("4m").expect("checked by the caller");
+/// `None` (SKIPPED) where no tmpfs can be mounted.
+fn full_disk_with_runs(cache_on_disk: bool) -> Option<(SmallDisk, rmos::config::DataRoot)> {
+    let disk = SmallDisk::mount("4m")?;
     let data = disk.mnt.join("data");
     let work = tempfile::tempdir().unwrap();
     let out = rmos(
@@ -287,15 +288,17 @@ fn full_disk_with_runs(cache_on_disk: bool) -> (SmallDisk, rmos::config::DataRoo
         work.keep().join("cache")
     };
     disk.fill(&disk.mnt.join("filler"));
-    (disk, root)
+    Some((disk, root))
 }
 
 #[test]
 fn console_on_a_full_data_disk_lists_runs_from_an_index_in_the_cache() {
-    if !privileged("mounting a small tmpfs") || SmallDisk::mount("1m").is_none() {
+    if !privileged("mounting a small tmpfs") {
         return;
     }
-    let (_disk, root) = full_disk_with_runs(false);
+    let Some((_disk, root)) = full_disk_with_runs(false) else {
+        return;
+    };
     let cache = root.cache_dir.clone();
     let console = Console::start_root(root, Default::default());
     let long = Duration::from_secs(15);
@@ -322,11 +325,13 @@ fn console_on_a_full_data_disk_lists_runs_from_an_index_in_the_cache() {
 
 #[test]
 fn console_on_a_full_disk_says_so_and_recovers_without_a_restart() {
-    if !privileged("mounting a small tmpfs") || SmallDisk::mount("1m").is_none() {
+    if !privileged("mounting a small tmpfs") {
         return;
     }
     // Nowhere to put an index: the console says why, and recovers once space is freed.
-    let (disk, root) = full_disk_with_runs(true);
+    let Some((disk, root)) = full_disk_with_runs(true) else {
+        return;
+    };
     let console = Console::start_root(
         root,
         ReconcileTiming {
