@@ -3,84 +3,20 @@
 
 mod common;
 
+use common::tmux::Tmux;
+
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
-
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .expect("run tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "e2e"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend(keys);
-        self.run(&args);
-    }
-
-    fn wait_screen(&self, what: &str, cond: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = self.screen();
-            if cond(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .arg("kill-server")
-            .output();
-    }
-}
-
-fn have_tmux() -> bool {
-    Command::new("tmux")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
+use std::time::Duration;
 
 #[test]
 fn console_in_tmux_navigates_copies_shows_live_runs_and_quits() {
-    if !have_tmux() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required in CI (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: tmux is not installed");
+    let Some(tmux) = Tmux::new("e2e") else {
         return;
-    }
-    let root = common::store_example_copy();
-    let tmux = Tmux {
-        socket: format!("rmos-e2e-{}", std::process::id()),
     };
+    let root = common::store_example_copy();
     let bin = env!("CARGO_BIN_EXE_rmos");
-    tmux.run(&["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.start(120, 40, "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp PS1='e2e$ ' bash --norc --noprofile");
     tmux.run(&["set", "-g", "set-clipboard", "on"]);
     tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
     let cmd = format!("{bin} --data {}", root.path().display());
@@ -141,14 +77,9 @@ fn write_run(root: &Path, id: &str, created: &str) {
 
 #[test]
 fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
-    if !have_tmux() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux is required in CI (.ci/run installs it)"
-        );
-        eprintln!("SKIPPED: tmux is not installed");
+    let Some(tmux) = Tmux::new("e2e-q") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_rmos");
     let add = |text: &str, t: &str| {
@@ -179,10 +110,7 @@ fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
     let first = add("Raise the feed to 1500 mm/min.", "EXPLANATION");
     std::thread::sleep(Duration::from_millis(20));
     let second = add("{\"ring_count\": 9}", "SUGGESTION");
-    let tmux = Tmux {
-        socket: format!("rmos-e2e-q-{}", std::process::id()),
-    };
-    tmux.run(&["-f", "/dev/null", "new-session", "-d", "-s", "e2e", "-x", "120", "-y", "40", "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_REVIEWER=carol PS1='e2e$ ' bash --norc --noprofile"]);
+    tmux.start(120, 40, "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_REVIEWER=carol PS1='e2e$ ' bash --norc --noprofile");
     tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
     tmux.keys(&[&format!("{bin} --data {}", dir.path().display()), "Enter"]);
     tmux.wait_screen("the console", |s| s.contains("┌ runs"));

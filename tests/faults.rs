@@ -9,12 +9,13 @@
 mod common;
 
 use common::console::Console;
+use common::tmux::Tmux;
 use rmos::tui::worker::ReconcileTiming;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -588,77 +589,23 @@ fn read_only_folders_refuse_writes_clearly_and_leave_nothing_behind() {
     chmod(&root.data(), 0o755);
 }
 
-/// The real console in tmux, run as `nobody` on a [`NobodyRoot`].
-struct NobodyConsole {
-    socket: String,
-}
-
-impl NobodyConsole {
-    /// Start it (after `prepare`); `None` (SKIPPED) without tmux outside CI.
-    fn start_after(root: &NobodyRoot, prepare: impl FnOnce()) -> Option<NobodyConsole> {
-        if Command::new("tmux").arg("-V").output().is_err() {
-            assert!(std::env::var_os("CI").is_none(), "tmux is required in CI");
-            eprintln!("SKIPPED: tmux is not installed");
-            return None;
-        }
-        prepare();
-        let console = NobodyConsole {
-            socket: format!(
-                "rmos-faults-{}-{}",
-                std::process::id(),
-                root.dir.path().file_name().unwrap().to_string_lossy()
-            ),
-        };
-        let cmd = format!(
+/// The real console in tmux (120×30), run as `nobody` on a [`NobodyRoot`], after
+/// `prepare`. `None` (SKIPPED) without tmux outside CI.
+fn nobody_console(root: &NobodyRoot, prepare: impl FnOnce()) -> Option<Tmux> {
+    let name = root.dir.path().file_name().unwrap().to_string_lossy();
+    let tmux = Tmux::new(&format!("faults-{name}"))?;
+    prepare();
+    tmux.start(
+        120,
+        30,
+        &format!(
             "setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups env HOME={home} RMOS_REVIEWER=alice {bin} --data {data}",
             home = root.dir.path().join("home").display(),
             bin = root.bin.display(),
             data = root.data().display()
-        );
-        console.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "f",
-            "-x",
-            "120",
-            "-y",
-            "30",
-            &cmd,
-        ]);
-        Some(console)
-    }
-
-    fn tmux(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .arg("-L")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap();
-        text(&out.stdout)
-    }
-
-    fn wait(&self, what: &str, cond: &dyn Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let s = self.tmux(&["capture-pane", "-p", "-t", "f"]);
-            if cond(&s) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; screen:\n{s}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for NobodyConsole {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
+        ),
+    );
+    Some(tmux)
 }
 
 /// The real console in tmux, as `nobody`: an unreadable partition is named in the status
@@ -671,11 +618,10 @@ fn console_as_nobody_names_an_unreadable_partition_and_recovers() {
     let root = NobodyRoot::new();
     let parts = root.partitions();
     let locked = &parts[0];
-    let Some(console) = NobodyConsole::start_after(&root, || chmod(locked, 0o000)) else {
+    let Some(tmux) = nobody_console(&root, || chmod(locked, 0o000)) else {
         return;
     };
-    let wait = |what: &str, cond: &dyn Fn(&str) -> bool| console.wait(what, cond);
-    let tmux = |args: &[&str]| console.tmux(args);
+    let wait = |what: &str, cond: &dyn Fn(&str) -> bool| tmux.wait_screen(what, cond);
     let name = locked.file_name().unwrap().to_string_lossy().into_owned();
     let screen = wait("the unreadable partition to be named", &|s| {
         s.contains(&format!("cannot read partition {name}/")) && s.contains("[scanning]")
@@ -697,8 +643,7 @@ fn console_as_nobody_names_an_unreadable_partition_and_recovers() {
             && !s.contains("cannot read partition")
             && count(s) == before + locked_runs
     });
-    tmux(&["send-keys", "-t", "f", "q"]);
-    tmux(&["kill-server"]);
+    tmux.keys(&["q"]);
 }
 
 /// Someone with read access only (a shared host, a service account's data): the console
@@ -769,23 +714,23 @@ fn a_read_only_data_root_can_be_browsed_but_not_decided() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     // The console: every run, marked read-only; the queue browses, deciding is refused.
-    if let Some(console) = NobodyConsole::start_after(&root, || {}) {
-        console.wait("the runs, marked read-only", &|s| {
+    if let Some(tmux) = nobody_console(&root, || {}) {
+        tmux.wait_screen("the runs, marked read-only", |s: &str| {
             s.lines()
                 .next()
                 .unwrap_or("")
                 .contains(&format!("{runs} runs"))
                 && s.contains("[read-only]")
         });
-        console.tmux(&["send-keys", "-t", "f", "2"]);
-        console.wait("the queue, browsing", &|s| {
+        tmux.keys(&["2"]);
+        tmux.wait_screen("the queue, browsing", |s: &str| {
             s.contains("browsing as alice (read-only data root)") && s.contains("pending")
         });
-        console.tmux(&["send-keys", "-t", "f", "a"]);
-        console.wait("approve refused", &|s| {
+        tmux.keys(&["a"]);
+        tmux.wait_screen("approve refused", |s: &str| {
             s.contains("the data root is read-only for you: browse only")
         });
-        console.tmux(&["send-keys", "-t", "f", "q"]);
+        tmux.keys(&["q"]);
     }
 
     assert!(

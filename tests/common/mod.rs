@@ -77,3 +77,4 @@ pub fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
     p
 }
 pub mod console;
+pub mod tmux;
