@@ -6,6 +6,8 @@
 //! cargo bench --bench console -- --dir /tmp/rmos-bench-1000000 --reps 5
 //! ```
 
+mod support;
+
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -14,6 +16,7 @@ use rmos::tui::clipboard::MemoryClipboard;
 use rmos::tui::{run_loop, ConsoleConfig};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use support::arg;
 
 fn key(c: char) -> std::io::Result<Event> {
     Ok(Event::Key(KeyEvent::new(
@@ -23,13 +26,6 @@ fn key(c: char) -> std::io::Result<Event> {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let dir = arg("--dir").expect("--dir DATA_ROOT");
     let reps: usize = arg("--reps").map(|r| r.parse().unwrap()).unwrap_or(5);
     let filter = arg("--filter").unwrap_or_else(|| "risk:red".into());

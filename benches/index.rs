@@ -7,6 +7,8 @@
 //! ```
 //! The generated tree is kept in `--dir` and reused by later runs with the same `--runs`.
 
+mod support;
+
 use rmos::config::DataRoot;
 use rmos::domain::{Hashes, RunArtifact, RunDecision, RunStatus, Timestamp};
 use rmos::filter::Filter;
@@ -15,6 +17,7 @@ use rmos::store::index::{Cursor, ReconcileMode, RunIndex, RunQuery};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::arg;
 
 struct Rng(u64);
 impl Rng {
@@ -238,13 +241,6 @@ fn time_query(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let n: u64 = arg("--runs")
         .map(|v| v.parse().expect("--runs N"))
         .unwrap_or(100_000);
@@ -252,7 +248,7 @@ fn main() {
     let root = DataRoot::at(&dir);
     generate(&root.runs_dir, n);
 
-    let queries_only = args.iter().any(|a| a == "--queries-only");
+    let queries_only = support::flag("--queries-only");
     if queries_only {
         time_open(&root);
         let index = RunIndex::open(&root).unwrap();

@@ -7,20 +7,16 @@
 //! cargo bench --bench score -- --designs 3000 --dir /tmp/rmos-bench-1m
 //! ```
 
+mod support;
+
 use rmos::config::DataRoot;
 use rmos::scoring::runs::RunOptions;
 use rmos::scoring::service::{score_and_record, ScoreRequest, ScoreSource};
 use serde_json::json;
 use std::time::Instant;
+use support::arg;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
     let n: usize = arg("--designs").map(|v| v.parse().unwrap()).unwrap_or(3000);
     let tmp = tempfile::tempdir().unwrap();
     let dir = arg("--dir")
