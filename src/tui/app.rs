@@ -859,6 +859,12 @@ impl App {
         let out = self.queue.on_key(key, page);
         if let Some((text, error)) = out.message {
             self.say(text, error);
+        } else if out.unhandled && matches!(key.code, KeyCode::Char(_) | KeyCode::Enter) {
+            // A key that means something in the runs view (Enter, F, C…) but not here.
+            self.say(
+                "not a review-queue key: a approve · r reject · Space mark · f filter · ? all keys",
+                false,
+            );
         }
         out.cmds.into_iter().map(Cmd::Queue).collect()
     }
@@ -1068,6 +1074,22 @@ mod tests {
         assert_eq!(app.selected, 9, "stops at the end");
         app.update(key('g'));
         assert_eq!(app.selected, 0);
+    }
+
+    #[test]
+    fn keys_the_queue_does_not_know_say_which_ones_it_does() {
+        let mut app = app_with(3, false);
+        app.update(key('2'));
+        app.update(code(KeyCode::Enter));
+        let (text, is_err) = app.message.clone().expect("a hint");
+        assert!(
+            text.contains("a approve") && text.contains("? all keys"),
+            "{text}"
+        );
+        assert!(!is_err);
+        app.message = None;
+        app.update(key('j')); // a queue key: no hint
+        assert!(app.message.is_none());
     }
 
     #[test]
