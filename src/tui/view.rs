@@ -450,47 +450,37 @@ fn json_into(
     lines: &mut Vec<Line<'static>>,
     cur: &mut Vec<Span<'static>>,
 ) {
-    let pad = |n: usize| Span::raw("  ".repeat(n));
-    match v {
+    // Members of an object (with their keys) or items of an array, one per line.
+    let (open, close, members): (&str, &str, Vec<(Option<&String>, &Value)>) = match v {
         Value::Object(m) if !m.is_empty() => {
-            cur.push(Span::raw("{"));
-            lines.push(Line::from(std::mem::take(cur)));
-            let n = m.len();
-            for (i, (k, val)) in m.iter().enumerate() {
-                cur.push(pad(indent + 1));
-                cur.push(Span::styled(
-                    sanitize(&serde_json::to_string(k).unwrap_or_default()),
-                    theme.fg(Color::Cyan),
-                ));
-                cur.push(Span::raw(": "));
-                json_into(val, indent + 1, theme, lines, cur);
-                if i + 1 < n {
-                    cur.push(Span::raw(","));
-                }
-                lines.push(Line::from(std::mem::take(cur)));
-            }
-            cur.push(pad(indent));
-            cur.push(Span::raw("}"));
+            ("{", "}", m.iter().map(|(k, v)| (Some(k), v)).collect())
         }
-        Value::Array(a) if !a.is_empty() => {
-            cur.push(Span::raw("["));
-            lines.push(Line::from(std::mem::take(cur)));
-            let n = a.len();
-            for (i, val) in a.iter().enumerate() {
-                cur.push(pad(indent + 1));
-                json_into(val, indent + 1, theme, lines, cur);
-                if i + 1 < n {
-                    cur.push(Span::raw(","));
-                }
-                lines.push(Line::from(std::mem::take(cur)));
-            }
-            cur.push(pad(indent));
-            cur.push(Span::raw("]"));
+        Value::Array(a) if !a.is_empty() => ("[", "]", a.iter().map(|v| (None, v)).collect()),
+        Value::Object(_) => return cur.push(Span::raw("{}")),
+        Value::Array(_) => return cur.push(Span::raw("[]")),
+        scalar => return cur.push(scalar_span(scalar, theme)),
+    };
+    let pad = |n: usize| Span::raw("  ".repeat(n));
+    cur.push(Span::raw(open));
+    lines.push(Line::from(std::mem::take(cur)));
+    let n = members.len();
+    for (i, (key, val)) in members.into_iter().enumerate() {
+        cur.push(pad(indent + 1));
+        if let Some(k) = key {
+            cur.push(Span::styled(
+                sanitize(&serde_json::to_string(k).unwrap_or_default()),
+                theme.fg(Color::Cyan),
+            ));
+            cur.push(Span::raw(": "));
         }
-        Value::Object(_) => cur.push(Span::raw("{}")),
-        Value::Array(_) => cur.push(Span::raw("[]")),
-        scalar => cur.push(scalar_span(scalar, theme)),
+        json_into(val, indent + 1, theme, lines, cur);
+        if i + 1 < n {
+            cur.push(Span::raw(","));
+        }
+        lines.push(Line::from(std::mem::take(cur)));
     }
+    cur.push(pad(indent));
+    cur.push(Span::raw(close));
 }
 
 /// The details pane's lines (pure; used by the view and by tests).
