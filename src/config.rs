@@ -129,7 +129,8 @@ impl DataRoot {
         self.cache_dir.join(format!("index-{}.db", &key[..16]))
     }
 
-    /// What to tell people whose run index is at `index` rather than in the data root.
+    /// What to tell people whose run index (opened at `index`) is not in the data root:
+    /// it is read-only for them, or its filesystem is full.
     pub fn index_note_for(&self, index: &Path) -> Option<String> {
         if index == self.db_path() {
             return None;
@@ -141,19 +142,11 @@ impl DataRoot {
                 index.display()
             ));
         }
-        self.index_note()
-    }
-
-    /// A note for people whose run index is not in the data root, if that is the case.
-    pub fn index_note(&self) -> Option<String> {
-        let index = self.index_db_path();
-        (index != self.db_path()).then(|| {
-            format!(
-                "{} is read-only for you: the run index is kept in {} (review decisions still need write access)",
-                self.data_dir.display(),
-                index.display()
-            )
-        })
+        Some(format!(
+            "{} is read-only for you: the run index is kept in {} (review decisions still need write access)",
+            self.data_dir.display(),
+            index.display()
+        ))
     }
 }
 
