@@ -7,12 +7,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn rmos(data: &Path, reviewer: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmos"))
-        .arg("--data")
-        .arg(data)
+    common::rmos_cmd(data)
         .args(args)
         .env("RMOS_REVIEWER", reviewer)
-        .env_remove("RMOS_RUNS_DIR")
         .output()
         .unwrap()
 }

@@ -9,14 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 fn rmos(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmos"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("RMOS_RUNS_DIR")
-        .env_remove("RMOS_DATA_DIR")
-        .output()
-        .unwrap()
+    common::rmos_cmd(data).args(args).output().unwrap()
 }
 
 fn rmos_stdin(args: &[&str], input: &[u8]) -> Output {

@@ -6,17 +6,10 @@ mod common;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 fn rmos(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmos"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env_remove("RMOS_RUNS_DIR")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    common::rmos_cmd(data).args(args).output().unwrap()
 }
 
 fn json(o: &Output) -> Value {

@@ -81,16 +81,9 @@ impl Drop for SmallDisk {
 }
 
 fn rmos(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmos"))
-        .arg("--data")
-        .arg(data)
+    common::rmos_cmd(data)
         .args(args)
         .env("RMOS_REVIEWER", "alice")
-        // An index that cannot live in the data root goes here, not in the real cache.
-        .env(
-            "XDG_CACHE_HOME",
-            std::env::temp_dir().join("rmos-tests-cache"),
-        )
         .output()
         .unwrap()
 }

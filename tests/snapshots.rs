@@ -346,12 +346,7 @@ fn concurrent_processes_export_and_delete_leaving_only_valid_files() {
 }
 
 fn cli(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rmos"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
+    common::rmos_cmd(data).args(args).output().unwrap()
 }
 
 fn cli_json(data: &Path, args: &[&str]) -> Value {

@@ -20,9 +20,7 @@ fn long() -> bool {
 }
 
 fn rmos(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rmos"))
-        .arg("--data")
-        .arg(data)
+    common::rmos_cmd(data)
         .args(args)
         .env("RMOS_REVIEWER", "soak-reviewer")
         .output()

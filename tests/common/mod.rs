@@ -78,3 +78,26 @@ pub fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
 }
 pub mod console;
 pub mod tmux;
+
+/// The `rmos` binary on data root `data`, isolated from the caller's environment: the
+/// variables that could point it elsewhere are removed, an index that cannot live in the
+/// data root goes to a temp cache (never the real one), stdin is empty.
+pub fn rmos_cmd(data: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_rmos"));
+    c.arg("--data").arg(data);
+    for var in [
+        "RMOS_DATA_DIR",
+        "RMOS_RUNS_DIR",
+        "ART_STUDIO_SNAPSHOTS_DIR",
+        "CAM_BACKUP_DIR",
+        "RMOS_REVIEWER",
+    ] {
+        c.env_remove(var);
+    }
+    c.env(
+        "XDG_CACHE_HOME",
+        std::env::temp_dir().join("rmos-tests-cache"),
+    )
+    .stdin(std::process::Stdio::null());
+    c
+}
