@@ -19,7 +19,7 @@ use crate::store::guard::{validate_and_persist, PersistError, PersistRequest};
 use crate::store::snapshots::{BackupStore, FileStoreError, SnapshotMetadata, SnapshotStore};
 use crate::store::StoreError;
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::PathBuf;
 
 /// The file marking a data root as demo-only.
 pub const MARKER: &str = ".rmos-demo";
@@ -359,7 +359,12 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
         };
         let id = format!("snap_demo_{:02}", i + 1);
         match snaps.export(&store, &spec, Some(&id), meta, with_feasibility) {
-            Ok(_) => report.snapshots_added += 1,
+            Ok(w) => {
+                report.snapshots_added += 1;
+                if let Some(run) = &w.run_id {
+                    remember(root, "run", run)?;
+                }
+            }
             Err(FileStoreError::Exists { .. }) => {}
             Err(e) => return Err(failed(e)),
         }
@@ -372,7 +377,8 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
     let backups = BackupStore::new(root.backups_dir.clone());
     if backups.list().map_err(failed)?.is_empty() {
         let settings = json!({"posts": ["grbl", "linuxcnc", "mach4"], "machines": {"shapeoko_5": {"x_mm": 1200, "y_mm": 600, "spindle_max_rpm": 24000}}, "tools": {"vbit60": {"angle_deg": 60}, "endmill_3mm": {"diameter_mm": 3.0, "flutes": 2}}});
-        backups.write(settings).map_err(failed)?;
+        let entry = backups.write(settings).map_err(failed)?;
+        remember(root, "backup", &entry.name)?;
         report.backups_added += 1;
     }
 
@@ -428,35 +434,150 @@ fn obj(v: Value) -> JsonMap {
     }
 }
 
-/// Remove a demo data root's content (only when it carries the demo marker).
-pub fn reset(root: &DataRoot) -> Result<(), DemoError> {
-    if !root.data_dir.join(MARKER).exists() {
-        if has_content(root) {
+/// Note in the marker file something the demo created under a name it does not choose
+/// itself (a snapshot's run, a backup), so `--fresh` knows it may delete it.
+fn remember(root: &DataRoot, kind: &str, name: &str) -> Result<(), DemoError> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(root.data_dir.join(MARKER))
+        .map_err(failed)?;
+    writeln!(f, "{kind} {name}").map_err(failed)?;
+    f.sync_all().map_err(failed)
+}
+
+
+/// The highest fixed demo run number (designs and the guard's substitute).
+const DEMO_RUN_IDS: usize = 400;
+
+/// Remove what `rmos demo` created in a demo data root, and nothing else.
+///
+/// Refused, with nothing deleted, when the root carries no demo marker, when the runs,
+/// snapshots or backups folder is redirected by an environment variable (it is then
+/// somebody else's folder, e.g. a luthiers-toolbox tree), or when any part of the data root
+/// is reached through a symbolic link. Within the runs, snapshots and backups folders only
+/// the demo's own files go (its fixed run ids and those listed in the marker, their advisory
+/// links, `snap_demo_*` snapshots, the listed backup); anything else stays and is reported.
+pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
+    let marker = root.data_dir.join(MARKER);
+    match std::fs::symlink_metadata(&marker) {
+        Ok(m) if m.is_file() => {}
+        _ => {
+            if has_content(root) {
+                return Err(DemoError::Refused(format!(
+                    "{} was not created by rmos demo: --fresh only resets demo data roots and never deletes other records",
+                    root.data_dir.display()
+                )));
+            }
+            return Ok(ResetReport::default());
+        }
+    }
+    let standard = DataRoot::at(&root.data_dir);
+    for (var, part, expected) in [
+        ("RMOS_RUNS_DIR", &root.runs_dir, &standard.runs_dir),
+        ("ART_STUDIO_SNAPSHOTS_DIR", &root.snapshots_dir, &standard.snapshots_dir),
+        ("CAM_BACKUP_DIR", &root.backups_dir, &standard.backups_dir),
+    ] {
+        if part != expected {
             return Err(DemoError::Refused(format!(
-                "{} was not created by rmos demo: --fresh only resets demo data roots and never deletes other records",
+                "{var} points at {}, outside the demo data root {}: --fresh never deletes in a folder given by an environment variable. Unset {var} to reset the demo; nothing was deleted",
+                part.display(),
                 root.data_dir.display()
             )));
         }
-        return Ok(());
     }
-    let remove = |p: &Path| -> Result<(), DemoError> {
-        match std::fs::symlink_metadata(p) {
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).map_err(failed),
-            Ok(_) => std::fs::remove_file(p).map_err(failed),
-            Err(_) => Ok(()),
-        }
-    };
-    for p in [
+    let db = root.db_path();
+    let parts = [
         root.runs_dir.clone(),
         root.snapshots_dir.clone(),
         root.backups_dir.clone(),
         root.data_dir.join("advisory"),
-        root.db_path(),
+        db.clone(),
         root.data_dir.join("rmos.db-wal"),
         root.data_dir.join("rmos.db-shm"),
-        root.data_dir.join(MARKER),
-    ] {
-        remove(&p)?;
+    ];
+    for p in &parts {
+        crate::store::durable::refuse_links_below(&root.data_dir, p).map_err(|e| {
+            DemoError::Refused(format!("{e}; --fresh deleted nothing"))
+        })?;
     }
-    Ok(())
+    let listed = std::fs::read_to_string(&marker).unwrap_or_default();
+    let listed = |kind: &str, name: &str| {
+        listed
+            .lines()
+            .any(|l| l.split_once(' ') == Some((kind, name)))
+    };
+    let fixed: std::collections::HashSet<String> = (0..=DEMO_RUN_IDS).map(demo_run_id).collect();
+    let is_demo_run = |stem: &str| {
+        let run = stem.split("_advisory_").next().unwrap_or(stem);
+        fixed.contains(run) || listed("run", run)
+    };
+    let mut report = ResetReport::default();
+    // Runs: only the demo's files; empty partitions go too.
+    let store = root.run_store();
+    for partition in store.partitions().map_err(failed)? {
+        let dir = store.partition_dir(&partition);
+        let entries = std::fs::read_dir(&dir).map_err(failed)?;
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let is_file = e.file_type().is_ok_and(|t| t.is_file());
+            match name.strip_suffix(".json") {
+                Some(stem) if is_file && is_demo_run(stem) => {
+                    std::fs::remove_file(e.path()).map_err(failed)?;
+                    report.removed += 1;
+                }
+                _ => report.kept.push(e.path()),
+            }
+        }
+        let _ = std::fs::remove_dir(&dir);
+    }
+    let _ = std::fs::remove_dir_all(root.runs_dir.join(crate::store::runs::PRIVATE_DIR));
+    // Snapshots: the demo's ids only.
+    if let Ok(entries) = std::fs::read_dir(&root.snapshots_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let is_file = e.file_type().is_ok_and(|t| t.is_file());
+            if is_file && name.starts_with("snap_demo_") && name.ends_with(".json") {
+                std::fs::remove_file(e.path()).map_err(failed)?;
+                report.removed += 1;
+            } else if !name.starts_with('.') {
+                report.kept.push(e.path());
+            }
+        }
+    }
+    // Backups: the one the demo wrote.
+    if let Ok(entries) = std::fs::read_dir(&root.backups_dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let stem = name.strip_suffix(".json").unwrap_or(&name);
+            if e.file_type().is_ok_and(|t| t.is_file()) && (listed("backup", &name) || listed("backup", stem)) {
+                std::fs::remove_file(e.path()).map_err(failed)?;
+                report.removed += 1;
+            } else if !name.starts_with('.') {
+                report.kept.push(e.path());
+            }
+        }
+    }
+    // The review queue and the database live only in the data root itself.
+    for p in &parts[3..] {
+        match std::fs::symlink_metadata(p) {
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).map_err(failed)?,
+            Ok(_) => std::fs::remove_file(p).map_err(failed)?,
+            Err(_) => {}
+        }
+    }
+    if report.kept.is_empty() {
+        std::fs::remove_file(&marker).map_err(failed)?;
+    }
+    Ok(report)
+}
+
+/// What `reset` did.
+#[derive(Debug, Default)]
+pub struct ResetReport {
+    /// Demo files removed (runs, links, snapshots, backups).
+    pub removed: usize,
+    /// Files left because the demo did not create them.
+    pub kept: Vec<PathBuf>,
 }

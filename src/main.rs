@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("rmos: {}", rmos::text::sanitize(&f.message));
+                rmos::cli::out::tell(format_args!("rmos: {}", rmos::text::sanitize(&f.message)));
             }
             ExitCode::from(f.code)
         }

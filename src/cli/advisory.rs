@@ -104,46 +104,46 @@ fn asset_json(a: &AdvisoryAsset) -> Value {
 }
 
 fn print_asset(a: &AdvisoryAsset) {
-    println!(
+    say!(
         "{}  {}  [{}]",
         sanitize(&a.asset_id),
         a.asset_type.as_str(),
         a.state.as_str()
     );
-    println!(
+    say!(
         "  source      {} / {} / {}",
         sanitize(&a.source),
         sanitize(a.provider.as_deref().unwrap_or("-")),
         sanitize(a.model.as_deref().unwrap_or("-"))
     );
-    println!("  created     {}", sanitize(&a.created_at));
-    println!(
+    say!("  created     {}", sanitize(&a.created_at));
+    say!(
         "  content     {} ({} bytes, {})",
-        a.content_hash,
+        sanitize(&a.content_hash),
         a.content_size,
         sanitize(&a.mime)
     );
     if let (Some(w), Some(h)) = (a.image_width, a.image_height) {
-        println!("  image       {w}×{h}");
+        say!("  image       {w}×{h}");
     }
     if let Some(c) = a.confidence {
-        println!("  confidence  {c:.2}");
+        say!("  confidence  {c:.2}");
     }
     if let Some(p) = &a.prompt {
-        println!("  prompt      {}", sanitize(p));
+        say!("  prompt      {}", sanitize(p));
     }
     if let Some(r) = &a.reviewer_id {
-        println!(
+        say!(
             "  reviewed    by {} at {}",
             sanitize(r),
             sanitize(a.reviewed_at.as_deref().unwrap_or(""))
         );
     }
     if let Some(r) = &a.rejection_reason {
-        println!("  reason      {}", sanitize(r));
+        say!("  reason      {}", sanitize(r));
     }
     if let Some(n) = &a.review_note {
-        println!("  note        {}", sanitize(n));
+        say!("  note        {}", sanitize(n));
     }
 }
 
@@ -175,15 +175,12 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                         crate::advice::io(&e)
                     ))
                 };
-                // Size first: a huge file is refused without being read into memory.
-                let len = std::fs::metadata(&f).map_err(cannot)?.len();
-                if len > crate::store::advisory::MAX_ASSET_BYTES {
-                    return Err(Failure::new(format!(
-                        "{} is {len} bytes, over the 64 MB limit for advisory content",
-                        f.display()
-                    )));
-                }
-                let bytes = std::fs::read(&f).map_err(cannot)?;
+                // At most 64 MB is read, whatever the file is (a device, a FIFO).
+                let bytes = crate::store::read::read_user_input(
+                    &f,
+                    crate::store::advisory::MAX_ASSET_BYTES,
+                )
+                .map_err(cannot)?;
                 let ext = f
                     .extension()
                     .and_then(|e| e.to_str())
@@ -246,8 +243,8 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             if ctx.json {
                 print_json(&asset_json(&a))?;
             } else {
-                println!("{}", a.asset_id);
-                eprintln!(
+                say!("{}", a.asset_id);
+                tell!(
                     "added {} ({}), pending review",
                     a.asset_id,
                     a.asset_type.as_str()
@@ -270,7 +267,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 )?;
             } else {
                 for x in &list {
-                    println!(
+                    say!(
                         "{:<18} {:<11} {:<9} {:<12} {}",
                         sanitize(&x.asset_id),
                         x.asset_type.as_str(),
@@ -279,7 +276,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                         sanitize(&x.created_at)
                     );
                 }
-                eprintln!("{p} pending, {a} approved, {r} rejected");
+                tell!("{p} pending, {a} approved, {r} rejected");
             }
         }
         AdvisoryCommand::Show { id } => {
@@ -296,21 +293,21 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 print_asset(&a);
                 match &check {
                     Ok(bytes) if a.mime.starts_with("text") || a.mime == "application/json" => {
-                        println!("\n{}", sanitize_multiline(&String::from_utf8_lossy(bytes)));
+                        say!("\n{}", sanitize_multiline(&String::from_utf8_lossy(bytes)));
                     }
                     Ok(_) => {}
-                    Err(e) => println!("  CONTENT     {}", sanitize(&e.to_string())),
+                    Err(e) => say!("  CONTENT     {}", sanitize(&e.to_string())),
                 }
                 for d in &history {
-                    println!(
+                    say!(
                         "  #{:<4} {} {} by {}{}",
                         d.seq,
-                        d.decided_at,
-                        d.decision,
+                        sanitize(&d.decided_at),
+                        sanitize(&d.decision),
                         sanitize(&d.reviewer),
                         d.reason
                             .as_deref()
-                            .map(|r| format!(" ({r})"))
+                            .map(|r| format!(" ({})", sanitize(r)))
                             .unwrap_or_default()
                     );
                 }
@@ -340,22 +337,34 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                     &json!({"asset_id": id, "run_id": run, "attached": new, "link_file": name}),
                 )?;
             } else if new {
-                eprintln!("attached {id} to {run} ({name})");
+                tell!("attached {id} to {run} ({name})");
             } else {
-                eprintln!("{id} was already attached to {run}");
+                tell!("{id} was already attached to {run}");
             }
         }
         AdvisoryCommand::Import { dir } => {
-            let (n, problems) = store.import_reference_dir(&dir).map_err(fail)?;
-            for p in &problems {
-                eprintln!("skipped {}", sanitize(p));
+            let policy = ReviewerPolicy::load(&ctx.root).map_err(fail)?;
+            let importer = reviewer_identity();
+            let report = store
+                .import_reference_dir(&dir, &policy, &importer)
+                .map_err(fail)?;
+            for p in &report.problems {
+                tell!("skipped {}", sanitize(p));
+            }
+            for n in &report.notes {
+                tell!("{}", sanitize(n));
             }
             if ctx.json {
-                print_json(&json!({"imported": n, "problems": problems}))?;
+                print_json(&serde_json::to_value(&report).expect("report serializes"))?;
             } else {
-                eprintln!("imported {n} assets from {}", dir.display());
+                tell!(
+                    "imported {} assets from {} ({} already present)",
+                    report.imported,
+                    dir.display(),
+                    report.present
+                );
             }
-            if !problems.is_empty() {
+            if !report.problems.is_empty() {
                 return Ok(ExitCode::from(1));
             }
         }
@@ -394,7 +403,7 @@ fn decide(
     if ctx.json {
         print_json(&serde_json::to_value(&d).expect("decision serializes"))?;
     } else {
-        eprintln!(
+        tell!(
             "{} {} by {} (decision #{})",
             d.decision,
             sanitize(id),
@@ -405,25 +414,89 @@ fn decide(
     Ok(())
 }
 
-/// `rmos audit verify`.
-pub fn audit_verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
+/// `rmos audit verify [--expect-head HASH]`.
+pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Failure> {
     let store = AdvisoryStore::open(&ctx.root).map_err(fail)?;
     let result = store.verify_chain().map_err(fail)?;
+    let projection = store.projection_mismatches().map_err(fail)?;
+    // The anchor: a record hash kept elsewhere must still be in the (intact) chain.
+    let anchor = match expect_head {
+        None => None,
+        Some(h) => {
+            let h = h.trim().rsplit(':').next().unwrap_or("").to_owned();
+            if h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(Failure::usage(format!(
+                    "--expect-head {}: expected the 64-hex record hash printed by `rmos audit head`",
+                    sanitize(&h)
+                )));
+            }
+            Some((store.find_record(&h).map_err(fail)?, h))
+        }
+    };
     let (ok, records, broken) = match &result {
         Ok(n) => (true, *n, None),
         Err((seq, why)) => (false, 0, Some(json!({"seq": seq, "reason": why}))),
     };
+    let anchor_ok = anchor.as_ref().is_none_or(|(seq, _)| seq.is_some());
     if ctx.json {
-        print_json(&json!({"ok": ok, "records": records, "broken_at": broken}))?;
+        print_json(&json!({
+            "ok": ok && projection.is_empty() && anchor_ok,
+            "records": records,
+            "broken_at": broken,
+            "state_mismatches": projection,
+            "expected_head": anchor.as_ref().map(|(seq, h)| json!({"record_hash": h, "found_at": seq})),
+        }))?;
     }
-    match result {
-        Ok(n) => {
-            eprintln!("audit chain intact: {n} review decisions");
-            Ok(ExitCode::SUCCESS)
-        }
+    let mut failed = false;
+    match &result {
+        Ok(n) => tell!("audit chain intact: {n} review decisions"),
         Err((seq, why)) => {
-            eprintln!("audit chain BROKEN at record {seq}: {why}");
-            Ok(ExitCode::from(1))
+            tell!("audit chain BROKEN at record {seq}: {why}");
+            failed = true;
         }
     }
+    for m in &projection {
+        tell!("state mismatch: {}", sanitize(m));
+        failed = true;
+    }
+    match &anchor {
+        Some((Some(seq), h)) => tell!("anchored record {h} is record {seq} of the chain"),
+        Some((None, h)) => {
+            tell!("anchored record {h} is NOT in the chain: the chain was rewritten or cut before it since it was recorded");
+            failed = true;
+        }
+        None => {}
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `rmos audit head`: the newest record, to keep outside the machine.
+pub fn audit_head(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let store = AdvisoryStore::open(&ctx.root).map_err(fail)?;
+    let head = store.chain_head().map_err(fail)?;
+    if ctx.json {
+        print_json(&json!({
+            "seq": head.as_ref().map(|d| d.seq),
+            "record_hash": head.as_ref().map(|d| d.record_hash.clone()),
+            "decided_at": head.as_ref().map(|d| d.decided_at.clone()),
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match head {
+        Some(d) => {
+            say!("{}:{}", d.seq, sanitize(&d.record_hash));
+            tell!(
+                "record {} of {} — keep this line elsewhere; `rmos audit verify --expect-head {}` checks the chain still holds it",
+                d.seq,
+                sanitize(&d.decided_at),
+                sanitize(&d.record_hash)
+            );
+        }
+        None => tell!("no review decisions yet"),
+    }
+    Ok(ExitCode::SUCCESS)
 }

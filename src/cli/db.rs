@@ -14,11 +14,11 @@ pub fn migrate(ctx: &Ctx, dry_run: bool) -> Result<ExitCode, Failure> {
             &serde_json::json!({"dry_run": dry_run, "applied": names, "database": path.display().to_string()}),
         )?;
     } else if names.is_empty() {
-        eprintln!("{}: up to date, nothing to apply", path.display());
+        tell!("{}: up to date, nothing to apply", path.display());
     } else {
         let verb = if dry_run { "would apply" } else { "applied" };
         for n in &names {
-            println!("{verb} {n}");
+            say!("{verb} {n}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -48,7 +48,7 @@ pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
                     format!("applied {applied_at_utc} by another rmos version (unknown here)")
                 }
             };
-            println!("{:<36} {state}", r.name);
+            say!("{:<36} {state}", r.name);
         }
     }
     Ok(if changed {

@@ -14,7 +14,7 @@ pub fn json(ctx: &Ctx, input: Option<&Path>) -> Result<ExitCode, Failure> {
     if ctx.json {
         print_json(&json!({"sha256": sha, "canonical_utf8_len": canonical.len()}))?;
     } else {
-        println!("{sha}");
+        say!("{sha}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -26,7 +26,7 @@ pub fn text(ctx: &Ctx, input: Option<&Path>) -> Result<ExitCode, Failure> {
     if ctx.json {
         print_json(&json!({"sha256": sha, "utf8_len": text.len()}))?;
     } else {
-        println!("{sha}");
+        say!("{sha}");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,7 @@ pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
         v["seconds"] = serde_json::json!(secs);
         print_json(&v)?;
     }
-    eprintln!(
+    tell!(
         "index rebuilt from {}: {} files in {} partitions ({} invalid) in {secs:.2}s",
         index.store().root().display(),
         stats.parsed,
@@ -35,16 +35,16 @@ pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
     if ctx.json {
         print_json(&serde_json::to_value(&st).expect("status serializes"))?;
     } else {
-        println!("database      {}", st.db_path);
-        println!("runs root     {}", st.runs_root);
-        println!("runs          {}", st.runs);
-        println!("invalid files {}", st.invalid);
-        println!("partitions    {}", st.partitions);
-        println!(
+        say!("database      {}", st.db_path);
+        say!("runs root     {}", st.runs_root);
+        say!("runs          {}", st.runs);
+        say!("invalid files {}", st.invalid);
+        say!("partitions    {}", st.partitions);
+        say!(
             "last updated        {}",
             st.last_reconcile_utc.as_deref().unwrap_or("never")
         );
-        println!(
+        say!(
             "last full reconcile {}",
             st.last_full_reconcile_utc.as_deref().unwrap_or("never")
         );

@@ -2,22 +2,28 @@
 //! one JSON document, with errors that name the input and say what is wrong.
 
 use super::Failure;
+use crate::store::read::{check_json_budget, read_at_most, read_user_input};
 use serde_json::Value;
-use std::io::Read;
 use std::path::Path;
+
+/// Largest input a command reads (a design, a snapshot document, a JSON to hash): 64 MB.
+pub(crate) const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The bytes of FILE, or of standard input for `None` or `-`, with a name for messages.
 pub(crate) fn read_input(input: Option<&Path>) -> Result<(String, Vec<u8>), Failure> {
     match input {
         Some(p) if p.as_os_str() != "-" => {
-            let bytes = std::fs::read(p)
-                .map_err(|e| Failure::new(format!("cannot read {}: {e}", p.display())))?;
+            let bytes = read_user_input(p, MAX_INPUT_BYTES).map_err(|e| {
+                Failure::new(format!(
+                    "cannot read {}: {e}{}",
+                    p.display(),
+                    crate::advice::io(&e)
+                ))
+            })?;
             Ok((p.display().to_string(), bytes))
         }
         _ => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
+            let bytes = read_at_most(std::io::stdin().lock(), None, MAX_INPUT_BYTES)
                 .map_err(|e| Failure::new(format!("cannot read standard input: {e}")))?;
             Ok(("standard input".into(), bytes))
         }
@@ -44,6 +50,7 @@ pub(crate) fn read_json_input(input: &Path) -> Result<Value, Failure> {
             "{name} is empty: expected a JSON document"
         )));
     }
+    check_json_budget(text.as_bytes()).map_err(|e| Failure::new(format!("{name}: {e}")))?;
     serde_json::from_str(text).map_err(|e| {
         Failure::new(format!(
             "{name}: {}",

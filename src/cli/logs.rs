@@ -37,46 +37,46 @@ fn pretty(v: &Value) -> String {
 
 fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>) {
     let local = a.created_at_utc.utc().with_timezone(&chrono::Local);
-    println!("{}  [{}]", sanitize(&a.run_id), a.status.as_str());
-    println!("  risk      {}", sanitize(&a.decision.risk_level));
+    say!("{}  [{}]", sanitize(&a.run_id), a.status.as_str());
+    say!("  risk      {}", sanitize(&a.decision.risk_level));
     match a.decision.score {
-        Some(s) => println!("  score     {s:.1}"),
-        None => println!("  score     -"),
+        Some(s) => say!("  score     {s:.1}"),
+        None => say!("  score     -"),
     }
-    println!("  mode      {}", sanitize(&a.mode));
-    println!("  tool      {}", sanitize(&a.tool_id));
-    println!("  event     {}", sanitize(&a.event_type));
-    println!(
+    say!("  mode      {}", sanitize(&a.mode));
+    say!("  tool      {}", sanitize(&a.tool_id));
+    say!("  event     {}", sanitize(&a.event_type));
+    say!(
         "  created   {} (UTC {})",
         local.format("%Y-%m-%d %H:%M:%S %Z"),
         a.created_at_utc.to_isoformat()
     );
     if let Some(src) = a.source() {
-        println!("  source    {}", sanitize(&src));
+        say!("  source    {}", sanitize(&src));
     }
     if let Some(r) = &a.decision.block_reason {
-        println!("  blocked   {}", sanitize(r));
+        say!("  blocked   {}", sanitize(r));
     }
     if !a.decision.warnings.is_empty() {
-        println!("  warnings");
+        say!("  warnings");
         for w in &a.decision.warnings {
-            println!("    - {}", sanitize(w));
+            say!("    - {}", sanitize(w));
         }
     }
-    println!(
+    say!(
         "  hashes    feasibility {} ({outcome})",
-        a.hashes.feasibility_sha256
+        sanitize(&a.hashes.feasibility_sha256)
     );
     if let Some(d) = detail {
-        println!("            {}", sanitize(d));
+        say!("            {}", sanitize(d));
     }
     for (name, h) in a.hashes.outputs() {
-        println!("            {name} {}", sanitize(h));
+        say!("            {name} {}", sanitize(h));
     }
     if !a.advisory_inputs.is_empty() {
-        println!("  advisories");
+        say!("  advisories");
         for r in &a.advisory_inputs {
-            println!(
+            say!(
                 "    - {} ({}, {})",
                 sanitize(&r.advisory_id),
                 sanitize(&r.kind),
@@ -84,7 +84,7 @@ fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>
             );
         }
     }
-    println!("  file      {}", sanitize(&path.display().to_string()));
+    say!("  file      {}", sanitize(&path.display().to_string()));
     for (title, v) in [
         ("request summary", Value::Object(a.request_summary.clone())),
         ("feasibility", Value::Object(a.feasibility.clone())),
@@ -94,8 +94,8 @@ fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>
         ),
         ("meta", Value::Object(a.meta.clone())),
     ] {
-        println!("\n{title}:");
-        println!("{}", pretty(&v));
+        say!("\n{title}:");
+        say!("{}", pretty(&v));
     }
 }
 
@@ -146,18 +146,18 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
     } else {
         if page.runs.is_empty() {
             if q.filter.is_empty() && q.cursor.is_none() {
-                eprintln!(
+                tell!(
                     "no runs in {} yet — `rmos score <design.json>` records one; `rmos demo` loads demo data",
                     ctx.root.runs_dir.display()
                 );
             } else {
-                eprintln!("no runs match");
+                tell!("no runs match");
             }
         }
         for r in &page.runs {
             let when = r.created_at.as_deref().unwrap_or("").replace('T', " ");
             let when: String = when.chars().take(19).collect();
-            println!(
+            say!(
                 "{when}  {}  {:<10} {:<16} {:<7} {:<7} {:>6}  {}",
                 sanitize(&r.run_id),
                 sanitize(r.mode.as_deref().unwrap_or("")),
@@ -171,12 +171,12 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
             );
         }
         if let Some(c) = &page.next_cursor {
-            eprintln!("more: --cursor '{c}'");
+            tell!("more: --cursor {}", crate::text::shell_quote(c));
         }
     }
     let invalid = index.invalid_count()?;
     if invalid > 0 {
-        eprintln!(
+        tell!(
             "note: {invalid} invalid artifact files are not listed (rmos runs verify shows why)"
         );
     }

@@ -3,12 +3,23 @@
 //! Contract (DESIGN.md §9): machine output on stdout (`--json`), human messages on stderr,
 //! exit 0 on success, 1 on failure or when violations were found, 2 on usage errors.
 
+/// A line on stdout through [`out::say`] (escaped for the terminal).
+macro_rules! say {
+    ($($arg:tt)*) => { $crate::cli::out::say(format_args!($($arg)*)) };
+}
+
+/// A line on stderr through [`out::tell`] (escaped for the terminal).
+macro_rules! tell {
+    ($($arg:tt)*) => { $crate::cli::out::tell(format_args!($($arg)*)) };
+}
+
 mod advisory;
 mod db;
 mod hash;
 mod index;
 mod input;
 mod logs;
+pub mod out;
 mod progress;
 mod runs;
 mod score;
@@ -106,7 +117,15 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Walk the decision chain; exit 1 on any edited, deleted or reordered record
-    Verify,
+    Verify {
+        /// Also require the chain to hold this record (a hash printed earlier by `rmos audit
+        /// head` and kept elsewhere): detects a chain rewritten or cut before it
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+    },
+    /// The newest decision record's sequence number and hash: keep it outside this machine
+    /// (a ticket, a commit, an e-mail) and check it later with `audit verify --expect-head`
+    Head,
 }
 
 #[derive(Debug, Subcommand)]
@@ -274,7 +293,7 @@ impl Ctx {
     ) -> Result<crate::store::index::RunIndex, crate::store::index::IndexError> {
         let index = crate::store::index::RunIndex::open(&self.root)?;
         if let Some(note) = self.root.index_note_for(index.db_path()) {
-            eprintln!("note: {}", crate::text::sanitize(&note));
+            tell!("note: {}", crate::text::sanitize(&note));
         }
         Ok(index)
     }
@@ -310,7 +329,10 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
         Some(Command::Advisory(cmd)) => advisory::advisory(&ctx, cmd),
-        Some(Command::Audit(AuditCommand::Verify)) => advisory::audit_verify(&ctx),
+        Some(Command::Audit(AuditCommand::Verify { expect_head })) => {
+            advisory::audit_verify(&ctx, expect_head.as_deref())
+        }
+        Some(Command::Audit(AuditCommand::Head)) => advisory::audit_head(&ctx),
         Some(Command::Snapshot(cmd)) => snapshot::snapshot(&ctx, cmd),
         Some(Command::Backup(cmd)) => snapshot::backup(&ctx, cmd),
         Some(Command::Score(args)) => match (&args.batch, &args.file) {
@@ -359,7 +381,7 @@ impl From<crate::db::DbError> for Failure {
 
 /// `rmos demo`.
 fn demo(ctx: &Ctx, fresh: bool, yes: bool, no_tui: bool) -> Result<ExitCode, Failure> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::{BufRead, IsTerminal};
     let root = &ctx.root;
     if fresh {
         if !yes {
@@ -368,25 +390,31 @@ fn demo(ctx: &Ctx, fresh: bool, yes: bool, no_tui: bool) -> Result<ExitCode, Fai
                     "--fresh deletes the demo data; confirm with --yes when not at a terminal",
                 ));
             }
-            eprint!(
+            out::prompt(format_args!(
                 "Reset the demo data in {}? Runs, assets and decisions there are deleted. [y/N] ",
                 root.data_dir.display()
-            );
-            let _ = std::io::stderr().flush();
+            ));
             let mut answer = String::new();
             let _ = std::io::stdin().lock().read_line(&mut answer);
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                eprintln!("nothing was changed");
+                tell!("nothing was changed");
                 return Ok(ExitCode::SUCCESS);
             }
         }
-        crate::demo::reset(root).map_err(|e| Failure::new(e.to_string()))?;
+        let reset = crate::demo::reset(root).map_err(|e| Failure::new(e.to_string()))?;
+        if !reset.kept.is_empty() {
+            tell!(
+                "kept {} files the demo did not create, e.g. {}",
+                reset.kept.len(),
+                crate::text::sanitize(&reset.kept[0].display().to_string())
+            );
+        }
     }
     let report = crate::demo::seed(root).map_err(|e| Failure::new(e.to_string()))?;
     if ctx.json {
         print_json(&serde_json::to_value(&report).expect("report serializes"))?;
     }
-    eprintln!(
+    tell!(
         "demo data in {}: {} runs added ({} already there), {} snapshots, {} advisory assets, {} review decisions, {} backup",
         root.data_dir.display(),
         report.runs_added,
@@ -407,12 +435,12 @@ fn console(ctx: &Ctx) -> Result<ExitCode, Failure> {
     use std::io::IsTerminal;
     if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
         use clap::CommandFactory;
-        eprintln!(
+        tell!(
             "rmos: the console needs a terminal (stdin and stdout are not both a TTY).\n\
              Use the command-line interface instead, for example:\n  \
              rmos logs recent --json\n  rmos logs show RUN_ID\n  rmos runs verify\n"
         );
-        eprintln!("{}", Cli::command().render_help());
+        tell!("{}", Cli::command().render_help());
         return Ok(ExitCode::SUCCESS);
     }
     crate::tui::run_terminal(ctx.root.clone())
@@ -434,8 +462,5 @@ pub(crate) fn output_error(e: std::io::Error) -> Failure {
 
 /// Print a JSON value on stdout (one document, newline-terminated).
 pub(crate) fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| output_error(e.into()))?;
-    writeln!(out).map_err(output_error)
+    out::json(value).map_err(output_error)
 }

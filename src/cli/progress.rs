@@ -1,7 +1,7 @@
 //! Reconcile progress on stderr (only when stderr is a terminal, at most 5 updates a second).
 
 use crate::store::index::{IndexError, ReconcileMode, ReconcileProgress, ReconcileStats, RunIndex};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 /// Run `work` with a progress callback that draws on a terminal's stderr.
@@ -19,15 +19,14 @@ pub fn with_progress<T>(
         {
             last = Instant::now();
             shown = true;
-            eprint!(
-                "\r\x1b[2Kindexing {}: partition {}/{}, {} files parsed",
+            super::out::status(format_args!(
+                "indexing {}: partition {}/{}, {} files parsed",
                 p.current, p.partitions_done, p.partitions_total, p.files_parsed
-            );
-            let _ = std::io::stderr().flush();
+            ));
         }
     });
     if shown {
-        eprint!("\r\x1b[2K");
+        super::out::clear_status();
     }
     Ok(result?)
 }
@@ -45,7 +44,7 @@ pub fn reconcile(
 /// Say on stderr which partitions could not be read (their runs are left out or stale).
 pub fn warn_unreadable(index: &RunIndex, stats: &ReconcileStats) {
     for (partition, reason) in &stats.unreadable {
-        eprintln!(
+        tell!(
             "warning: cannot read partition {}: {}",
             index.store().partition_dir(partition).display(),
             crate::text::sanitize(reason)

@@ -1,11 +1,11 @@
 //! `rmos runs verify`: stream every artifact's verification outcome.
 
 use super::{Ctx, Failure};
-use crate::store::runs::read_artifact_file;
+use crate::store::runs::{read_artifact_file, ArtifactFile};
+use std::collections::HashMap;
 use crate::store::verify::{verify_artifact, VerifyOutcome};
 use crate::text::sanitize;
 use serde_json::json;
-use std::io::Write;
 use std::process::ExitCode;
 
 /// One verified file.
@@ -20,79 +20,118 @@ pub struct VerifyRow {
 pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let store = ctx.root.run_store();
     let out_err = super::output_error;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut out = super::out::Buffered::stdout();
     let mut counts = [0u64; 4];
+    let mut duplicates = 0u64;
     let mut unreadable_partitions = 0u64;
     let mut first = true;
     if ctx.json {
-        write!(out, "{{\"results\":[").map_err(out_err)?;
+        out.json("{\"results\":[").map_err(out_err)?;
     }
-    for partition in store.partitions()? {
-        let files = match store.partition_files(&partition) {
+    // A run_id must exist once in the whole store (file names are run_ids): list every
+    // partition first so a run found in several is reported as such in each of them.
+    let listed: Vec<(String, Result<Vec<ArtifactFile>, crate::store::StoreError>)> = store
+        .partitions()?
+        .into_iter()
+        .map(|p| {
+            let files = store.partition_files(&p);
+            (p, files)
+        })
+        .collect();
+    let mut seen: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (p, files) in &listed {
+        for f in files.iter().flatten() {
+            seen.entry(f.stem.as_str()).or_default().push(p.as_str());
+        }
+    }
+    for (partition, files) in &listed {
+        let files = match files {
             Ok(files) => files,
             Err(e) => {
                 // Report the folder and go on: one unreadable partition hides no others.
                 unreadable_partitions += 1;
-                let path = store.partition_dir(&partition).display().to_string();
+                let path = store.partition_dir(partition).display().to_string();
                 let detail = e.to_string();
                 if ctx.json {
                     let row = json!({"run_id": null, "path": path, "outcome": "invalid", "detail": detail});
-                    write!(out, "{}{}", if first { "" } else { "," }, row).map_err(out_err)?;
+                    out.json(&format!("{}{row}", if first { "" } else { "," }))
+                        .map_err(out_err)?;
                     first = false;
                 } else {
-                    writeln!(
-                        out,
-                        "{:<11} {}/  (partition)\n            {}",
+                    out.text(format_args!(
+                        "{:<11} {}/  (partition)\n            {}\n",
                         "invalid",
                         sanitize(&path),
                         sanitize(&detail)
-                    )
+                    ))
                     .map_err(out_err)?;
                 }
                 continue;
             }
         };
         for file in files {
-            let (run_id, outcome, detail) = match read_artifact_file(&file.path) {
+            let (run_id, mut outcome, mut detail) = match read_artifact_file(&file.path) {
                 Ok(a) => {
                     let (o, d) = verify_artifact(&a);
-                    (a.run_id, o, d)
+                    (a.run_id, o.as_str(), d)
                 }
-                Err(reason) => (file.stem.clone(), VerifyOutcome::Invalid, Some(reason)),
+                Err(reason) => (
+                    file.stem.clone(),
+                    VerifyOutcome::Invalid.as_str(),
+                    Some(reason),
+                ),
             };
-            counts[outcome as usize] += 1;
+            let elsewhere: Vec<&str> = seen
+                .get(file.stem.as_str())
+                .map(|ps| ps.iter().copied().filter(|p| p != partition).collect())
+                .unwrap_or_default();
+            if elsewhere.is_empty() {
+                if let Some(o) = VerifyOutcome::parse(outcome) {
+                    counts[o as usize] += 1;
+                }
+            } else {
+                duplicates += 1;
+                detail = Some(format!(
+                    "the same run_id is also in partition {} (hash {outcome}{}); run_ids are unique, so which record is the real one cannot be told",
+                    elsewhere.join(", "),
+                    detail.map(|d| format!(": {d}")).unwrap_or_default()
+                ));
+                outcome = "duplicate";
+            }
             let path = file.path.display().to_string();
             if ctx.json {
-                let row = json!({"run_id": run_id, "path": path, "outcome": outcome.as_str(), "detail": detail});
-                write!(out, "{}{}", if first { "" } else { "," }, row).map_err(out_err)?;
+                let row = json!({"run_id": run_id, "path": path, "outcome": outcome, "detail": detail});
+                out.json(&format!("{}{row}", if first { "" } else { "," }))
+                        .map_err(out_err)?;
                 first = false;
             } else {
-                write!(
-                    out,
+                out.text(format_args!(
                     "{:<11} {}  {}",
-                    outcome.as_str(),
+                    outcome,
                     sanitize(&run_id),
                     sanitize(&path)
-                )
+                ))
                 .map_err(out_err)?;
-                if outcome != VerifyOutcome::Ok {
+                if outcome != "ok" {
                     if let Some(d) = detail {
-                        write!(out, "\n            {}", sanitize(&d)).map_err(out_err)?;
+                        out.text(format_args!("\n            {}", sanitize(&d)))
+                            .map_err(out_err)?;
                     }
                 }
-                writeln!(out).map_err(out_err)?;
+                out.text(format_args!("\n")).map_err(out_err)?;
             }
         }
     }
     let [ok, mismatch, placeholder, invalid] = counts;
     if ctx.json {
-        let summary = json!({"ok": ok, "mismatch": mismatch, "placeholder": placeholder, "invalid": invalid, "unreadable_partitions": unreadable_partitions});
-        writeln!(out, "],\"summary\":{summary}}}").map_err(out_err)?;
+        let summary = json!({"ok": ok, "mismatch": mismatch, "placeholder": placeholder, "invalid": invalid, "duplicate": duplicates, "unreadable_partitions": unreadable_partitions});
+        out.json(&format!("],\"summary\":{summary}}}\n"))
+            .map_err(out_err)?;
     }
     out.flush().map_err(out_err)?;
-    let total = ok + mismatch + placeholder + invalid;
-    eprintln!(
-        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {invalid} invalid{}",
+    let total = ok + mismatch + placeholder + invalid + duplicates;
+    tell!(
+        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {invalid} invalid, {duplicates} duplicate{}",
         store.root().display(),
         match unreadable_partitions {
             0 => String::new(),
@@ -100,8 +139,8 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
             n => format!("; {n} partitions could not be read (their runs were not checked)"),
         }
     );
-    if mismatch + invalid + unreadable_partitions > 0 {
-        eprintln!("integrity problems found: mismatch = edited or corrupted after writing; invalid = unreadable (see detail)");
+    if mismatch + invalid + duplicates + unreadable_partitions > 0 {
+        tell!("integrity problems found: mismatch = edited or corrupted after writing; invalid = unreadable (see detail); duplicate = one run_id in several partitions");
         Ok(ExitCode::from(1))
     } else {
         Ok(ExitCode::SUCCESS)

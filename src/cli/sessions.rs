@@ -20,10 +20,10 @@ pub fn list(
     if ctx.json {
         print_json(&serde_json::json!({"sessions": rows, "total": rows.len()}))?;
     } else if rows.is_empty() {
-        eprintln!("no workflow sessions");
+        tell!("no workflow sessions");
     } else {
         for s in &rows {
-            println!(
+            say!(
                 "{}  {:<10} {:<14} step {:<16} {} runs  {}",
                 sanitize(&s.session_id),
                 sanitize(&s.status),
@@ -44,7 +44,7 @@ pub fn show(ctx: &Ctx, id: &str) -> Result<ExitCode, Failure> {
         print_json(&serde_json::to_value(&s).expect("session serializes"))?;
     } else {
         let pretty = serde_json::to_string_pretty(&s).unwrap_or_default();
-        println!("{}", crate::text::sanitize_multiline(&pretty));
+        say!("{}", crate::text::sanitize_multiline(&pretty));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -103,28 +103,30 @@ fn fail(e: FileStoreError) -> Failure {
 }
 
 fn print_snapshot(s: &Snapshot) {
-    println!(
+    say!(
         "{}  {}",
         sanitize(&s.snapshot_id),
         if s.baseline { "[baseline]" } else { "" }
     );
-    println!(
+    say!(
         "  name         {}",
         sanitize(s.metadata.name.as_deref().unwrap_or("-"))
     );
-    println!("  fingerprint  {}", s.design_fingerprint);
-    println!("  created      {}", sanitize(&s.created_at_utc));
-    println!("  tags         {}", sanitize(&s.metadata.tags.join(", ")));
+    say!("  fingerprint  {}", sanitize(&s.design_fingerprint));
+    say!("  created      {}", sanitize(&s.created_at_utc));
+    say!("  tags         {}", sanitize(&s.metadata.tags.join(", ")));
     if let Some(f) = &s.feasibility {
-        println!(
+        say!(
             "  feasibility  {} {}",
-            f.get("overall_score")
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-            f.get("risk_bucket").and_then(|v| v.as_str()).unwrap_or("")
+            sanitize(
+                &f.get("overall_score")
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            ),
+            sanitize(f.get("risk_bucket").and_then(|v| v.as_str()).unwrap_or(""))
         );
     }
-    println!(
+    say!(
         "  run          {}",
         sanitize(s.run_id.as_deref().unwrap_or("-"))
     );
@@ -174,7 +176,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             let v = super::input::read_json_input(&file)?;
             let w = store.import(&runs, &v).map_err(fail)?;
             for warning in &w.warnings {
-                eprintln!("warning: {}", sanitize(warning));
+                tell!("warning: {}", sanitize(warning));
             }
             if ctx.json {
                 print_json(
@@ -192,13 +194,13 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
                 )?;
             } else {
                 if list.is_empty() {
-                    eprintln!("no snapshots");
+                    tell!("no snapshots");
                 }
                 for s in &list {
-                    println!(
+                    say!(
                         "{:<20} {:<16} {}  {}{}",
                         sanitize(&s.snapshot_id),
-                        s.design_fingerprint,
+                        sanitize(&s.design_fingerprint),
                         sanitize(s.metadata.name.as_deref().unwrap_or("-")),
                         sanitize(&s.metadata.tags.join(",")),
                         if s.baseline { "  [baseline]" } else { "" }
@@ -206,7 +208,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
                 }
             }
             if invalid > 0 {
-                eprintln!("note: {invalid} snapshot files could not be read and were skipped");
+                tell!("note: {invalid} snapshot files could not be read and were skipped");
             }
         }
         SnapshotCommand::Show { id } => {
@@ -249,7 +251,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             if ctx.json {
                 print_json(&json!({"snapshot_id": id, "deleted": true}))?;
             } else {
-                eprintln!("deleted snapshot {}", sanitize(&id));
+                tell!("deleted snapshot {}", sanitize(&id));
             }
         }
         SnapshotCommand::Baseline { id, clear } => {
@@ -262,8 +264,8 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             } else {
                 match s {
                     Some(s) if s.baseline => print_snapshot(&s),
-                    Some(s) => eprintln!("{} is no longer the baseline", sanitize(&s.snapshot_id)),
-                    None => eprintln!("no baseline snapshot"),
+                    Some(s) => tell!("{} is no longer the baseline", sanitize(&s.snapshot_id)),
+                    None => tell!("no baseline snapshot"),
                 }
             }
         }
@@ -280,7 +282,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
             if ctx.json {
                 print_json(&json!({"status": "ok", "name": entry.name, "bytes": entry.bytes}))?;
             } else {
-                println!("{}", entry.name);
+                say!("{}", entry.name);
             }
         }
         BackupCommand::List => {
@@ -289,13 +291,13 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
                 print_json(&serde_json::to_value(&list).expect("entries serialize"))?;
             } else {
                 if list.is_empty() {
-                    eprintln!(
+                    tell!(
                         "no backups in {} — `rmos backup write` makes one",
                         ctx.root.backups_dir.display()
                     );
                 }
                 for e in &list {
-                    println!("{:<40} {} bytes", e.name, e.bytes);
+                    say!("{:<40} {} bytes", sanitize(&e.name), e.bytes);
                 }
             }
         }
@@ -304,7 +306,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
             if ctx.json {
                 print_json(&v)?;
             } else {
-                println!(
+                say!(
                     "{}",
                     crate::text::sanitize_multiline(
                         &serde_json::to_string_pretty(&v).unwrap_or_default()
@@ -317,7 +319,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
             if ctx.json {
                 print_json(&json!({"name": name, "deleted": true}))?;
             } else {
-                eprintln!("deleted backup {}", sanitize(&name));
+                tell!("deleted backup {}", sanitize(&name));
             }
         }
     }

@@ -25,6 +25,8 @@ pub enum DbError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("database {source}")]
+    Link { source: std::io::Error },
     #[error("no database at {path} yet (it is created by the first command that writes there)")]
     Missing { path: PathBuf },
     #[error("cannot create the data root {path}: {source}{}", crate::advice::io(.source))]
@@ -59,6 +61,14 @@ pub fn connect(path: &Path) -> Result<Connection, DbError> {
                 source,
             })?;
         }
+    }
+    // A database file replaced by a link would have rmos migrate (and switch to WAL)
+    // whatever SQLite file the link points to.
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        crate::store::durable::refuse_link(Path::new(&p))
+            .map_err(|source| DbError::Link { source })?;
     }
     let open = |source| DbError::Open {
         path: path.to_path_buf(),

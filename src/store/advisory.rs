@@ -249,6 +249,9 @@ pub fn image_size(b: &[u8]) -> Option<(u32, u32)> {
     None
 }
 
+/// Largest `config.json` rmos reads (a reviewers list is a few kilobytes).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// The configured reviewers (`<data>/config.json`, key `reviewers`: name → role).
 #[derive(Debug, Clone, Default)]
 pub struct ReviewerPolicy {
@@ -259,8 +262,11 @@ pub struct ReviewerPolicy {
 impl ReviewerPolicy {
     pub fn load(root: &DataRoot) -> Result<ReviewerPolicy, AdvisoryError> {
         let config_path = root.data_dir.join("config.json");
-        let roles = match std::fs::read(&config_path) {
+        let roles = match crate::store::read::read_regular(&config_path, MAX_CONFIG_BYTES) {
             Ok(b) => {
+                crate::store::read::check_json_budget(&b).map_err(|e| {
+                    AdvisoryError::Invalid(format!("{}: {e}", config_path.display()))
+                })?;
                 let v: Value = serde_json::from_slice(&b).map_err(|e| {
                     AdvisoryError::Invalid(format!("{}: {e}", config_path.display()))
                 })?;
@@ -354,13 +360,29 @@ pub struct AdvisoryStore {
     read_only: bool,
 }
 
-const COLS: &str = "asset_id, asset_type, source, provider, model, prompt, prompt_hash, request_id, run_id, content_hash, \
-    content_path, content_size, mime, image_width, image_height, suggestion_data, confidence, warnings_json, created_at, \
-    reviewed, approved_for_workflow, reviewed_at, reviewer_id, review_note, rejection_reason, rating";
+/// Assets with their newest decision. The decision chain is the only record of an
+/// asset's review state: the state shown, listed, counted and acted on is the newest
+/// decision's, never the `reviewed`/`approved_for_workflow` projection columns (which
+/// anyone with write access could edit; `rmos audit verify` reports where they disagree).
+const FROM: &str = "advisory_assets a LEFT JOIN review_decisions d \
+    ON d.seq = (SELECT max(x.seq) FROM review_decisions x WHERE x.asset_id = a.asset_id)";
+
+const COLS: &str = "a.asset_id, a.asset_type, a.source, a.provider, a.model, a.prompt, a.prompt_hash, a.request_id, a.run_id, \
+    a.content_hash, a.content_path, a.content_size, a.mime, a.image_width, a.image_height, a.suggestion_data, a.confidence, \
+    a.warnings_json, a.created_at, CASE WHEN d.decision IS NULL OR d.content_hash <> a.content_hash THEN NULL ELSE d.decision END, \
+    d.decided_at, d.reviewer, d.note, d.reason, a.rating";
+
+/// The review state of an asset in SQL: its newest decision, if that decision was made on
+/// the content the asset has now (a decision on other bytes decides nothing about these).
+const STATE: &str = "CASE WHEN d.decision IS NULL OR d.content_hash <> a.content_hash THEN 'pending' ELSE d.decision END";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryAsset> {
-    let reviewed: bool = r.get::<_, i64>(19)? == 1;
-    let approved: bool = r.get::<_, i64>(20)? == 1;
+    let decision: Option<String> = r.get(19)?;
+    let state = match decision.as_deref() {
+        Some("approved") => ReviewState::Approved,
+        Some(_) => ReviewState::Rejected,
+        None => ReviewState::Pending,
+    };
     let t: String = r.get(1)?;
     Ok(AdvisoryAsset {
         asset_id: r.get(0)?,
@@ -384,20 +406,14 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryAsset> {
         confidence: r.get(16)?,
         warnings: serde_json::from_str(&r.get::<_, String>(17)?).unwrap_or_default(),
         created_at: r.get(18)?,
-        reviewed,
-        approved_for_workflow: approved,
-        reviewed_at: r.get(21)?,
-        reviewer_id: r.get(22)?,
-        review_note: r.get(23)?,
-        rejection_reason: r.get(24)?,
-        rating: r.get(25)?,
-        state: if approved {
-            ReviewState::Approved
-        } else if reviewed {
-            ReviewState::Rejected
-        } else {
-            ReviewState::Pending
-        },
+        reviewed: state != ReviewState::Pending,
+        approved_for_workflow: state == ReviewState::Approved,
+        reviewed_at: r.get(20)?,
+        reviewer_id: r.get(21)?,
+        review_note: r.get(22)?,
+        rejection_reason: r.get(23)?,
+        rating: r.get(24)?,
+        state,
     })
 }
 
@@ -471,6 +487,18 @@ impl AdvisoryStore {
             ext
         );
         let path = self.blob_path(&rel);
+        for part in [
+            path.parent().unwrap_or(&self.data_dir).to_path_buf(),
+            self.data_dir.join("advisory/.staging"),
+        ] {
+            durable::refuse_links_below(&self.data_dir, &part).map_err(|source| {
+                AdvisoryError::Io {
+                    op: "write in",
+                    path: part.clone(),
+                    source,
+                }
+            })?;
+        }
         match durable::create_new(
             &self.data_dir.join("advisory/.staging"),
             &path,
@@ -542,7 +570,7 @@ impl AdvisoryStore {
     pub fn get(&self, id: &str) -> Result<AdvisoryAsset, AdvisoryError> {
         self.conn
             .query_row(
-                &format!("SELECT {COLS} FROM advisory_assets WHERE asset_id = ?1"),
+                &format!("SELECT {COLS} FROM {FROM} WHERE a.asset_id = ?1"),
                 [id],
                 from_row,
             )
@@ -557,13 +585,11 @@ impl AdvisoryStore {
         limit: usize,
     ) -> Result<Vec<AdvisoryAsset>, AdvisoryError> {
         let cond = match state {
-            None => "1",
-            Some(ReviewState::Pending) => "reviewed = 0",
-            Some(ReviewState::Approved) => "approved_for_workflow = 1",
-            Some(ReviewState::Rejected) => "reviewed = 1 AND approved_for_workflow = 0",
+            None => "1".to_owned(),
+            Some(s) => format!("{STATE} = '{}'", s.as_str()),
         };
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT {COLS} FROM advisory_assets WHERE {cond} ORDER BY created_at DESC, asset_id DESC LIMIT ?1"
+            "SELECT {COLS} FROM {FROM} WHERE {cond} ORDER BY a.created_at DESC, a.asset_id DESC LIMIT ?1"
         ))?;
         let rows = stmt.query_map([limit as i64], from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -572,8 +598,8 @@ impl AdvisoryStore {
     /// Counts of pending, approved and rejected assets.
     pub fn counts(&self) -> Result<(u64, u64, u64), AdvisoryError> {
         Ok(self.conn.query_row(
-            "SELECT coalesce(sum(reviewed = 0), 0), coalesce(sum(approved_for_workflow = 1), 0),
-                    coalesce(sum(reviewed = 1 AND approved_for_workflow = 0), 0) FROM advisory_assets",
+            &format!("SELECT coalesce(sum({STATE} = 'pending'), 0), coalesce(sum({STATE} = 'approved'), 0),
+                    coalesce(sum({STATE} = 'rejected'), 0) FROM {FROM}"),
             [],
             |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
         )?)
@@ -590,15 +616,10 @@ impl AdvisoryStore {
                 crate::advice::io(&e)
             ),
         };
-        // Size first: a blob replaced by something huge is refused, not loaded.
-        let len = std::fs::metadata(&path).map_err(unreadable)?.len();
-        if len > MAX_ASSET_BYTES {
-            return Err(AdvisoryError::Corrupted {
-                asset_id: asset.asset_id.clone(),
-                detail: format!("{} holds {}", path.display(), too_large(len)),
-            });
-        }
-        let bytes = std::fs::read(&path).map_err(unreadable)?;
+        // A regular file only (a blob swapped for a FIFO, a device or a symbolic link is
+        // refused, never opened in a way that blocks), and size first: a blob replaced by
+        // something huge is refused, not loaded.
+        let bytes = crate::store::read::read_regular(&path, MAX_ASSET_BYTES).map_err(unreadable)?;
         let actual = sha256_bytes(&bytes);
         if actual != asset.content_hash {
             return Err(AdvisoryError::Corrupted {
@@ -668,6 +689,23 @@ impl AdvisoryStore {
                 Some(r)
             }
         };
+        // One lock spans the append and the head file: the head always names the newest
+        // committed record, however many reviewers decide at once.
+        let lock_path = self.data_dir.join("advisory").join("audit.lock");
+        for part in [lock_path.clone(), self.data_dir.join("advisory/.staging")] {
+            durable::refuse_links_below(&self.data_dir, &part).map_err(|source| {
+                AdvisoryError::Io {
+                    op: "write in",
+                    path: part.clone(),
+                    source,
+                }
+            })?;
+        }
+        let _lock = durable::FileLock::acquire(&lock_path).map_err(|source| AdvisoryError::Io {
+            op: "lock",
+            path: lock_path.clone(),
+            source,
+        })?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -713,8 +751,9 @@ impl AdvisoryStore {
         self.data_dir.join("advisory").join("audit-head.json")
     }
 
-    /// Remember the newest decision outside the database (best effort: a crash between
-    /// the commit and this write leaves the head one record behind, which verifies).
+    /// Remember the newest decision outside the database, under the decision lock (best
+    /// effort: a crash between the commit and this write leaves the head one record behind,
+    /// which verifies; the next decision writes it again).
     fn write_head(&self, d: &ReviewDecision) {
         let body = json!({"seq": d.seq, "record_hash": d.record_hash, "decided_at": d.decided_at});
         let path = self.head_path();
@@ -727,12 +766,83 @@ impl AdvisoryStore {
         }
     }
 
-    fn read_head(&self) -> Option<(i64, String)> {
-        let v: Value = serde_json::from_slice(&std::fs::read(self.head_path()).ok()?).ok()?;
-        Some((
-            v.get("seq")?.as_i64()?,
-            v.get("record_hash")?.as_str()?.to_owned(),
-        ))
+    /// The head file: `Ok(None)` when there is none, `Err` with the reason when it cannot be
+    /// read or is not a head record.
+    fn read_head(&self) -> Result<Option<(i64, String)>, String> {
+        let path = self.head_path();
+        let bytes = match crate::store::read::read_regular(&path, 64 * 1024) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| format!("{} is not a head record: {e}", path.display()))?;
+        match (
+            v.get("seq").and_then(Value::as_i64),
+            v.get("record_hash").and_then(Value::as_str),
+        ) {
+            (Some(seq), Some(h)) if seq >= 1 => Ok(Some((seq, h.to_owned()))),
+            _ => Err(format!(
+                "{} has no seq and record_hash of a decision",
+                path.display()
+            )),
+        }
+    }
+
+    /// The sequence number of the chain record with this hash, if the chain holds it.
+    pub fn find_record(&self, record_hash: &str) -> Result<Option<i64>, AdvisoryError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq FROM review_decisions WHERE record_hash = ?1",
+                [record_hash.to_ascii_lowercase()],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// The newest record of the chain (`None` when no decision was made yet).
+    pub fn chain_head(&self) -> Result<Option<ReviewDecision>, AdvisoryError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
+                 FROM review_decisions ORDER BY seq DESC LIMIT 1",
+                [],
+                decision_row,
+            )
+            .optional()?)
+    }
+
+    /// Assets whose `reviewed`/`approved_for_workflow` columns disagree with the decision
+    /// chain (edited outside rmos): each with what the columns say and what the chain says.
+    pub fn projection_mismatches(&self) -> Result<Vec<String>, AdvisoryError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT a.asset_id, a.reviewed, a.approved_for_workflow, {STATE} FROM {FROM}"
+        ))?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, reviewed, approved, state) = row?;
+            let cached = match (reviewed != 0, approved != 0) {
+                (_, true) => "approved",
+                (true, false) => "rejected",
+                (false, false) => "pending",
+            };
+            if cached != state {
+                out.push(format!(
+                    "asset {id}: the advisory_assets table says {cached} but the decision chain says {state} (changed outside rmos; rmos acts on the chain)"
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// Walk the decision chain. Returns the number of records, or where it breaks.
@@ -768,8 +878,23 @@ impl AdvisoryStore {
             prev = d.record_hash.clone();
         }
         // The chain alone cannot show that its newest records were cut off: the head file
-        // written after each decision remembers the newest record seen.
-        if let Some((seq, hash)) = self.read_head() {
+        // written with each decision remembers the newest record. A chain with records but
+        // no readable head is a failure (deleting the head must not hide a cut).
+        let head = match self.read_head() {
+            Ok(h) => h,
+            Err(why) => return Ok(Err((rows.len() as i64, why))),
+        };
+        if head.is_none() && !rows.is_empty() {
+            return Ok(Err((
+                rows.len() as i64,
+                format!(
+                    "{} is missing although the chain has {} records: the head was deleted, so a cut-off end of the chain could not be detected",
+                    self.head_path().display(),
+                    rows.len()
+                ),
+            )));
+        }
+        if let Some((seq, hash)) = head {
             match rows.get((seq - 1).max(0) as usize) {
                 Some(d) if d.seq == seq && d.record_hash == hash => {}
                 Some(_) => return Ok(Err((seq, format!("record {seq} differs from the one recorded in {}", self.head_path().display())))),
@@ -794,6 +919,12 @@ impl AdvisoryStore {
     ) -> Result<(PathBuf, bool), AdvisoryError> {
         self.writable()?;
         let asset = self.get(asset_id)?;
+        // The gate into a workflow trusts the approval only from an intact chain.
+        if let Err((seq, why)) = self.verify_chain()? {
+            return Err(AdvisoryError::Refused(format!(
+                "the review decision chain is broken at record {seq} ({why}); no asset is attached until `rmos audit verify` passes"
+            )));
+        }
         if !asset.approved_for_workflow {
             return Err(AdvisoryError::Refused(format!(
                 "{asset_id} is {}: only approved assets may enter a workflow (rmos advisory approve {asset_id})",
@@ -825,6 +956,13 @@ impl AdvisoryStore {
             .root()
             .join(crate::store::runs::PRIVATE_DIR)
             .join("staging");
+        for part in [&staging, &partition_dir] {
+            durable::refuse_links_below(runs.root(), part).map_err(|source| AdvisoryError::Io {
+                op: "write in",
+                path: part.to_path_buf(),
+                source,
+            })?;
+        }
         match durable::create_new(&staging, &link, &bytes) {
             Ok(()) => Ok((link, true)),
             Err(CreateError::Exists) => Ok((link, false)),
@@ -835,11 +973,19 @@ impl AdvisoryStore {
     }
 
     /// Import the reference's asset files (`YYYY/MM/DD/<asset_id>.json` with
-    /// `<asset_id>_content.<ext>`), keeping ids and review state.
+    /// `<asset_id>_content.<ext>`), keeping ids. Only regular files inside `dir` are read
+    /// (symbolic links, FIFOs and devices are reported, never followed or opened).
+    ///
+    /// A review state in a file is a claim, not a decision: it enters the chain only when
+    /// `importer` may decide under `policy`, as a decision *by the importer* whose note says
+    /// it was imported and what the file claimed (who, when, their note). For anyone else
+    /// the asset is imported pending, and the returned notes say so.
     pub fn import_reference_dir(
         &mut self,
         dir: &Path,
-    ) -> Result<(u64, Vec<String>), AdvisoryError> {
+        policy: &ReviewerPolicy,
+        importer: &str,
+    ) -> Result<ImportReport, AdvisoryError> {
         self.writable()?;
         let mut files = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
@@ -851,6 +997,8 @@ impl AdvisoryStore {
             })?;
             for e in rd.flatten() {
                 let p = e.path();
+                // file_type() does not follow symbolic links: a linked folder is never
+                // entered, so the walk stays inside `dir`.
                 if e.file_type().is_ok_and(|t| t.is_dir()) {
                     stack.push(p);
                 } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
@@ -861,18 +1009,28 @@ impl AdvisoryStore {
             }
         }
         files.sort();
-        let (mut imported, mut problems) = (0, Vec::new());
+        let mut report = ImportReport::default();
+        let may_decide = policy.check(importer).is_ok();
         for f in files {
-            match self.import_one(&f) {
-                Ok(true) => imported += 1,
-                Ok(false) => {}
-                Err(e) => problems.push(format!("{}: {e}", f.display())),
+            match self.import_one(&f, policy, importer, may_decide) {
+                Ok(ImportOutcome::Imported(notes)) => {
+                    report.imported += 1;
+                    report.notes.extend(notes);
+                }
+                Ok(ImportOutcome::Present) => report.present += 1,
+                Err(e) => report.problems.push(format!("{}: {e}", f.display())),
             }
         }
-        Ok((imported, problems))
+        Ok(report)
     }
 
-    fn import_one(&mut self, file: &Path) -> Result<bool, AdvisoryError> {
+    fn import_one(
+        &mut self,
+        file: &Path,
+        policy: &ReviewerPolicy,
+        importer: &str,
+        may_decide: bool,
+    ) -> Result<ImportOutcome, AdvisoryError> {
         let v: Value = serde_json::from_slice(&durable::read_bounded(file).map_err(|source| {
             AdvisoryError::Io {
                 op: "read",
@@ -883,17 +1041,23 @@ impl AdvisoryStore {
         .map_err(|e| AdvisoryError::Invalid(crate::store::runs::describe_json_error(&e)))?;
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let id = s("asset_id").ok_or_else(|| AdvisoryError::Invalid("missing asset_id".into()))?;
-        if self.get(&id).is_ok() {
-            return Ok(false);
-        }
-        let t = s("asset_type")
-            .and_then(|t| AssetType::parse(&t))
-            .ok_or_else(|| AdvisoryError::Invalid("unknown asset_type".into()))?;
         let stem = file
             .file_stem()
             .and_then(|x| x.to_str())
             .unwrap_or_default()
             .to_owned();
+        if id != stem {
+            return Err(AdvisoryError::Invalid(format!(
+                "asset_id {} does not match the file name {stem}.json",
+                crate::text::shorten(&crate::text::sanitize(&id), 80)
+            )));
+        }
+        if self.get(&id).is_ok() {
+            return Ok(ImportOutcome::Present);
+        }
+        let t = s("asset_type")
+            .and_then(|t| AssetType::parse(&t))
+            .ok_or_else(|| AdvisoryError::Invalid("unknown asset_type".into()))?;
         let content_file = std::fs::read_dir(file.parent().unwrap_or(Path::new(".")))
             .ok()
             .and_then(|rd| {
@@ -920,6 +1084,19 @@ impl AdvisoryStore {
                 )))
             }
         };
+        // The hash the file claims must be the content's (the reference's save_asset
+        // refuses a mismatch too): tampered content is not imported.
+        if content_file.is_some() {
+            if let Some(claimed) = s("content_hash") {
+                let actual = sha256_bytes(&content);
+                if !claimed.eq_ignore_ascii_case(&actual) {
+                    return Err(AdvisoryError::Invalid(format!(
+                        "the content hashes to {actual} but the file claims content_hash {}: not imported (the content or the record was changed)",
+                        crate::text::shorten(&crate::text::sanitize(&claimed), 80)
+                    )));
+                }
+            }
+        }
         let mime = match ext.as_str() {
             "png" => "image/png",
             "jpg" | "jpeg" => "image/jpeg",
@@ -948,25 +1125,67 @@ impl AdvisoryStore {
             asset_id: Some(id.clone()),
             created_at: s("created_at_utc").and_then(|c| Timestamp::parse(&c).ok()),
         })?;
-        // A review recorded by the reference becomes the first decision of the chain.
+        // A review recorded in the file is a claim by whoever wrote the file. It becomes a
+        // decision only by someone who may decide here, recorded as theirs, saying what
+        // was imported; otherwise the asset stays pending and the importer is told.
+        let mut notes = Vec::new();
         if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
             let approved = v.get("approved_for_workflow").and_then(Value::as_bool) == Some(true);
-            let reviewer = s("reviewed_by").unwrap_or_else(|| "reference-import".into());
-            let reason = s("rejection_reason").or_else(|| (!approved).then(|| "other".into()));
-            let open = ReviewerPolicy::default();
-            let note = s("review_note");
-            let req = DecisionRequest {
-                reviewer: &reviewer,
-                asset_id: &asset.asset_id,
-                approve: approved,
-                reason: reason.as_deref(),
-                note: note.as_deref(),
-                expect_hash: None,
-            };
-            self.decide(&open, &req)?;
+            let verdict = if approved { "approved" } else { "rejected" };
+            let claimed_by = s("reviewed_by").unwrap_or_else(|| "an unnamed reviewer".into());
+            let claimed_at = s("reviewed_at_utc").unwrap_or_else(|| "an unknown time".into());
+            if !may_decide {
+                notes.push(format!(
+                    "{id}: the file says {verdict} by {claimed_by} at {claimed_at}; imported as pending because {importer} may not decide here (a reviewer can decide it)"
+                ));
+            } else {
+                let reason = s("rejection_reason")
+                    .map(|r| r.to_lowercase())
+                    .filter(|r| REJECTION_REASONS.contains(&r.as_str()))
+                    .or_else(|| (!approved).then(|| "other".into()));
+                let mut note = format!(
+                    "imported from a reference asset file that says {verdict} by {claimed_by:?} at {claimed_at}"
+                );
+                if let Some(r) = s("rejection_reason") {
+                    note.push_str(&format!(", reason {r:?}"));
+                }
+                if let Some(n) = s("review_note") {
+                    note.push_str(&format!(", note {n:?}"));
+                }
+                let req = DecisionRequest {
+                    reviewer: importer,
+                    asset_id: &asset.asset_id,
+                    approve: approved,
+                    reason: reason.as_deref(),
+                    note: Some(&note),
+                    expect_hash: Some(&asset.content_hash),
+                };
+                self.decide(policy, &req)?;
+                notes.push(format!(
+                    "{id}: {verdict} by {importer} on import (the file says by {claimed_by})"
+                ));
+            }
         }
-        Ok(true)
+        Ok(ImportOutcome::Imported(notes))
     }
+}
+
+/// What `import_reference_dir` did.
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// Assets added.
+    pub imported: u64,
+    /// Assets already in the store (left as they are).
+    pub present: u64,
+    /// Files not imported, with the reason.
+    pub problems: Vec<String>,
+    /// What happened to review states the files claimed.
+    pub notes: Vec<String>,
+}
+
+enum ImportOutcome {
+    Imported(Vec<String>),
+    Present,
 }
 
 fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDecision> {

@@ -134,6 +134,9 @@ pub struct Staged {
 /// Write `bytes` to a fresh staging file in `staging_dir` and fsync it. `hint` names the
 /// file for people looking at a leftover after a crash.
 pub fn stage(staging_dir: &Path, hint: &str, bytes: &[u8]) -> Result<Staged, CreateError> {
+    // Staging folders are rmos's own: one that is a link would send the bytes elsewhere
+    // (and across filesystems the final rename fails).
+    refuse_link(staging_dir).map_err(io_err("use staging directory", staging_dir))?;
     ensure_dir(staging_dir).map_err(io_err("create staging directory", staging_dir))?;
     let tmp = staging_dir.join(staging_name(hint));
     let staged = Staged {
@@ -213,12 +216,29 @@ impl FileLock {
         if let Some(parent) = path.parent() {
             ensure_dir(parent)?;
         }
+        // O_NOFOLLOW: a lock file replaced by a symbolic link must not create or touch a
+        // file wherever the link points.
+        use std::os::unix::fs::OpenOptionsExt;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(path)?;
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    link_error(path)
+                } else {
+                    e
+                }
+            })?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file: it cannot serve as a lock", path.display()),
+            ));
+        }
         use std::os::fd::AsRawFd;
         loop {
             // SAFETY: the descriptor is owned by `file` and open for the call's duration.
@@ -244,24 +264,49 @@ impl Drop for FileLock {
     }
 }
 
+fn link_error(path: &Path) -> io::Error {
+    let target = fs::read_link(path)
+        .map(|t| format!(" (to {})", t.display()))
+        .unwrap_or_default();
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!(
+            "{} is a symbolic link{target}: rmos never writes through links inside its data folders; replace it with a real folder or remove it",
+            path.display()
+        ),
+    )
+}
+
+/// Refuse when `path` itself is a symbolic link (a missing path is fine).
+pub fn refuse_link(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => Err(link_error(path)),
+        _ => Ok(()),
+    }
+}
+
+/// Refuse when any part of `path` below `root` is a symbolic link: what rmos creates
+/// inside a data folder stays inside it. (`root` itself may be a link the user chose.)
+pub fn refuse_links_below(root: &Path, path: &Path) -> io::Result<()> {
+    let Ok(rel) = path.strip_prefix(root) else {
+        return refuse_link(path);
+    };
+    let mut cur = root.to_path_buf();
+    for part in rel.components() {
+        cur.push(part);
+        refuse_link(&cur)?;
+    }
+    Ok(())
+}
+
 /// Largest record file rmos reads into memory (snapshots, backups, imported assets).
 pub const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Read a whole file of at most [`MAX_READ_BYTES`]: a larger one is an error of kind
-/// `FileTooLarge` saying so, found from its size before anything is read.
+/// Read a whole regular file of at most [`MAX_READ_BYTES`] (no symbolic link followed, no
+/// FIFO or device opened: see [`super::read::open_regular`]); a larger one is an error of
+/// kind `FileTooLarge` saying so, found from its size before anything is read.
 pub fn read_bounded(path: &Path) -> io::Result<Vec<u8>> {
-    use std::io::Read;
-    let f = File::open(path)?;
-    let len = f.metadata()?.len();
-    if len > MAX_READ_BYTES {
-        return Err(io::Error::new(
-            io::ErrorKind::FileTooLarge,
-            format!("the file is {len} bytes, over the 64 MB limit rmos reads"),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(MAX_READ_BYTES + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    super::read::read_regular(path, MAX_READ_BYTES)
 }
 
 #[cfg(test)]

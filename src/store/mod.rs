@@ -4,6 +4,7 @@ pub mod advisory;
 pub mod durable;
 pub mod guard;
 pub mod index;
+pub mod read;
 pub mod runs;
 pub mod sessions;
 pub mod snapshots;

@@ -10,7 +10,7 @@ use super::durable::{self, CreateError, FileLock};
 use crate::domain::{AdvisoryInputRef, RunArtifact};
 use crate::text::shorten;
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Largest artifact file rmos reads or writes. The reference keeps inline G-code under
@@ -194,11 +194,30 @@ pub fn read_artifact_file(path: &Path) -> Result<RunArtifact, String> {
     parse_artifact(&bytes, path)
 }
 
+/// A file name that is not UTF-8, with its invalid bytes shown as `\xNN`.
+pub fn escape_name(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// Validate bytes as an artifact stored at `path` (its name must match the run_id).
 pub fn parse_artifact(bytes: &[u8], path: &Path) -> Result<RunArtifact, String> {
+    if let Some(name) = path.file_name().filter(|n| n.to_str().is_none()) {
+        return Err(format!(
+            "the file name {} is not UTF-8: rename it to <run_id>.json",
+            escape_name(name.as_encoded_bytes())
+        ));
+    }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("file is empty".into());
     }
+    super::read::check_json_budget(bytes)?;
     let artifact = RunArtifact::from_json_slice(bytes).map_err(|e| describe_json_error(&e))?;
     if let Some(stem) = path
         .file_name()
@@ -227,34 +246,14 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
     format!("{what}: {e}")
 }
 
-/// Read a file of at most [`MAX_ARTIFACT_BYTES`].
+/// Read an artifact file of at most [`MAX_ARTIFACT_BYTES`]: a regular file only (a symbolic
+/// link, FIFO, socket or device in a partition is refused, never opened in a way that could
+/// block or leave the data root). The error is the reason shown to the user.
 pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    // O_NOFOLLOW: a symbolic link in a partition could point anywhere; it is never read.
-    let f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => {
-                "is a symbolic link: not followed (artifacts must be regular files)".to_owned()
-            }
-            _ => format!("cannot open: {e}{}", crate::advice::io(&e)),
-        })?;
-    let len = f
-        .metadata()
-        .map(|m| m.len())
-        .map_err(|e| format!("cannot stat: {e}"))?;
-    if len > MAX_ARTIFACT_BYTES {
-        return Err(format!(
-            "file is {len} bytes, over the {MAX_ARTIFACT_BYTES}-byte limit for an artifact"
-        ));
-    }
-    let mut bytes = Vec::with_capacity(len as usize);
-    f.take(MAX_ARTIFACT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read: {e}"))?;
-    Ok(bytes)
+    super::read::read_regular(path, MAX_ARTIFACT_BYTES).map_err(|e| match e.kind() {
+        io::ErrorKind::InvalidInput | io::ErrorKind::FileTooLarge => format!("file {e}"),
+        _ => format!("cannot read: {e}{}", crate::advice::io(&e)),
+    })
 }
 
 /// The run artifact store rooted at a runs directory (`<data>/runs/rmos` or `$RMOS_RUNS_DIR`).
@@ -331,14 +330,19 @@ impl RunStore {
         let mut out = Vec::new();
         for entry in rd {
             let entry = entry.map_err(StoreError::io("list", &dir))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
+            // A name that is not UTF-8 is listed under an escaped form (and reads as an
+            // invalid entry saying so), never skipped: nothing in a partition is hidden.
+            let name = match entry.file_name().to_str() {
+                Some(n) => n.to_owned(),
+                None => escape_name(entry.file_name().as_encoded_bytes()),
             };
             if !is_artifact_file_name(&name) {
                 continue;
             }
+            // FIFOs, sockets, devices and symbolic links named like artifacts are listed
+            // too; reading them is refused with what they are (see `read_limited`).
             let Ok(ft) = entry.file_type() else { continue };
-            if !ft.is_file() {
+            if ft.is_dir() {
                 continue;
             }
             let (size, mtime_ns) = match entry.metadata() {
@@ -517,6 +521,11 @@ impl RunStore {
             .join(&partition)
             .join(format!("{}.json", artifact.run_id));
         let private = self.private_dir();
+        // Nothing is written through a symbolic link inside the runs folder: a linked
+        // `_rmos` or partition would put the record (or the lock) somewhere else.
+        for part in [private.join("staging"), self.partition_dir(&partition)] {
+            durable::refuse_links_below(&self.root, &part).map_err(StoreError::io("write in", &part))?;
+        }
         let staged = durable::stage(&private.join("staging"), &artifact.run_id, &bytes)
             .map_err(|e| create_error(e, artifact, &partition, &dest))?;
         // The uniqueness check spans partitions, so check-and-rename is serialized across

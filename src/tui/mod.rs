@@ -115,7 +115,7 @@ pub async fn run_loop<B: Backend>(
                         let _ = reconciler.send(ReconcileReq::Rescan);
                     }
                     Cmd::Copy { text, label } => {
-                        let result = clipboard.copy(&text);
+                        let result = crate::tui::clipboard::guard(&text).and_then(|t| clipboard.copy(&t));
                         follow_up.extend(app.update(Msg::Copied { label, result }));
                         dirty = true;
                     }

@@ -170,6 +170,22 @@ fn render_empty_state(f: &mut Frame<'_>, area: Rect, msg: &str, theme: Theme) {
 
 /// Draw the whole console.
 pub fn render(f: &mut Frame<'_>, app: &App, theme: Theme) {
+    render_views(f, app, theme);
+    scrub(f.buffer_mut());
+}
+
+/// The last line of defence for the console: no cell of a frame may hold a character a
+/// terminal would interpret (an escape, a C1 control, a bidi override). Every view
+/// sanitizes what it shows; this catches any string a view forgot, whatever its source.
+pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in buf.content.iter_mut() {
+        if cell.symbol().chars().any(crate::text::needs_escape) {
+            cell.set_symbol("\u{fffd}");
+        }
+    }
+}
+
+fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     let area = f.area();
     if app.view == super::app::View::Queue {
         render_queue(f, area, app, theme);
@@ -951,7 +967,7 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         sanitize(&a.asset_id),
         a.asset_type.as_str(),
         dims,
-        &a.content_hash[..12.min(a.content_hash.len())]
+        sanitize(&crate::text::prefix(&a.content_hash, 12))
     );
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
@@ -997,12 +1013,12 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             history.push(Line::from(format!(
                 "#{} {} {} by {}{}{}",
                 d.seq,
-                &d.decided_at[..d.decided_at.len().min(19)],
-                d.decision,
+                sanitize(&crate::text::prefix(&d.decided_at, 19)),
+                sanitize(&d.decision),
                 sanitize(&d.reviewer),
                 d.reason
                     .as_deref()
-                    .map(|r| format!(" ({r})"))
+                    .map(|r| format!(" ({})", sanitize(r)))
                     .unwrap_or_default(),
                 d.note
                     .as_deref()
@@ -1116,7 +1132,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &super::queue::Modal, theme: T
             format!(
                 "{} (content {}…)",
                 sanitize(&b.items[0].0),
-                &b.items[0].1[..12.min(b.items[0].1.len())]
+                sanitize(&crate::text::prefix(&b.items[0].1, 12))
             )
         } else {
             format!("{} marked assets", b.items.len())

@@ -338,8 +338,19 @@ fn answer(
             label,
         } => {
             let path = index.store().partition_dir(&partition).join(&file_name);
+            // Only a well-formed JSON document is copied: the raw bytes of a broken file
+            // could hold anything (a bracketed-paste terminator, shell commands).
             let text = crate::store::runs::read_limited(&path).and_then(|b| {
-                String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".to_owned())
+                let text =
+                    String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".to_owned())?;
+                crate::store::read::check_json_budget(text.as_bytes())?;
+                serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
+                    format!(
+                        "the file is not a valid JSON record ({}): nothing was copied",
+                        crate::store::runs::describe_json_error(&e)
+                    )
+                })?;
+                Ok(text)
             });
             Msg::Record { label, text }
         }
@@ -446,7 +457,10 @@ pub fn load_preview(store: &AdvisoryStore, a: &AdvisoryAsset) -> PreviewData {
     };
     let body = match a.asset_type {
         AssetType::Image => decode_image(&bytes, &a.mime),
-        _ => match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        _ => match crate::store::read::check_json_budget(&bytes)
+            .map_err(|_| ())
+            .and_then(|()| serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|_| ()))
+        {
             Ok(v)
                 if a.mime == "application/json"
                     || matches!(
