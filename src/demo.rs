@@ -446,7 +446,6 @@ fn remember(root: &DataRoot, kind: &str, name: &str) -> Result<(), DemoError> {
     f.sync_all().map_err(failed)
 }
 
-
 /// The highest fixed demo run number (designs and the guard's substitute).
 const DEMO_RUN_IDS: usize = 400;
 
@@ -475,7 +474,11 @@ pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
     let standard = DataRoot::at(&root.data_dir);
     for (var, part, expected) in [
         ("RMOS_RUNS_DIR", &root.runs_dir, &standard.runs_dir),
-        ("ART_STUDIO_SNAPSHOTS_DIR", &root.snapshots_dir, &standard.snapshots_dir),
+        (
+            "ART_STUDIO_SNAPSHOTS_DIR",
+            &root.snapshots_dir,
+            &standard.snapshots_dir,
+        ),
         ("CAM_BACKUP_DIR", &root.backups_dir, &standard.backups_dir),
     ] {
         if part != expected {
@@ -497,9 +500,8 @@ pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
         root.data_dir.join("rmos.db-shm"),
     ];
     for p in &parts {
-        crate::store::durable::refuse_links_below(&root.data_dir, p).map_err(|e| {
-            DemoError::Refused(format!("{e}; --fresh deleted nothing"))
-        })?;
+        crate::store::durable::refuse_links_below(&root.data_dir, p)
+            .map_err(|e| DemoError::Refused(format!("{e}; --fresh deleted nothing")))?;
     }
     let listed = std::fs::read_to_string(&marker).unwrap_or_default();
     let listed = |kind: &str, name: &str| {
@@ -551,7 +553,9 @@ pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let stem = name.strip_suffix(".json").unwrap_or(&name);
-            if e.file_type().is_ok_and(|t| t.is_file()) && (listed("backup", &name) || listed("backup", stem)) {
+            if e.file_type().is_ok_and(|t| t.is_file())
+                && (listed("backup", &name) || listed("backup", stem))
+            {
                 std::fs::remove_file(e.path()).map_err(failed)?;
                 report.removed += 1;
             } else if !name.starts_with('.') {

@@ -95,12 +95,15 @@ fn push_escaped(out: &mut String, c: char) {
 /// characters raw; they can only occur inside strings, where `\uXXXX` means the same
 /// character, so the document parses to the same value.
 pub fn json_for_terminal(json: &str) -> std::borrow::Cow<'_, str> {
-    if !json.chars().any(|c| c != '\n' && needs_escape(c)) {
+    // Line feeds, carriage returns and tabs can only be whitespace between tokens in JSON
+    // (inside a string they must be escaped already): they stay.
+    let keep = |c: char| matches!(c, '\n' | '\r' | '\t') || !needs_escape(c);
+    if json.chars().all(keep) {
         return std::borrow::Cow::Borrowed(json);
     }
     let mut out = String::with_capacity(json.len() + 16);
     for c in json.chars() {
-        if c == '\n' || !needs_escape(c) {
+        if keep(c) {
             out.push(c);
         } else {
             let mut units = [0u16; 2];
@@ -119,8 +122,7 @@ pub fn json_for_terminal(json: &str) -> std::borrow::Cow<'_, str> {
 /// exact when pasted.
 pub fn shell_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-.,:/@+=%".contains(&b))
     {
         return s.to_owned();
@@ -179,7 +181,15 @@ mod tests {
 
     #[test]
     fn escapes_invisible_format_characters() {
-        for c in ['\u{061c}', '\u{2028}', '\u{2029}', '\u{00ad}', '\u{e0041}', '\u{e007f}', '\u{2066}'] {
+        for c in [
+            '\u{061c}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{00ad}',
+            '\u{e0041}',
+            '\u{e007f}',
+            '\u{2066}',
+        ] {
             let s = sanitize(&format!("a{c}b"));
             assert!(!s.contains(c), "{c:?} must be escaped: {s}");
             assert!(s.starts_with('a') && s.ends_with('b'));
@@ -192,7 +202,10 @@ mod tests {
     fn terminal_escaping_keeps_layout_but_no_controls() {
         let s = escape_for_terminal("line one\n\tid \x1b]52;c;aGk=\x07 \u{9b}2J\r");
         assert_eq!(s, "line one\n\tid \\x1b]52;c;aGk=\\x07 \\x9b2J\\r");
-        assert!(matches!(escape_for_terminal("plain\n"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_for_terminal("plain\n"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
@@ -200,14 +213,25 @@ mod tests {
         let v = serde_json::json!({"id": "a\u{9b}b\u{202e}c\u{7f}\u{e0041}"});
         let text = serde_json::to_string_pretty(&v).unwrap();
         let safe = json_for_terminal(&text);
-        assert!(!safe.chars().any(|c| c != '\n' && needs_escape(c)), "{safe}");
+        assert!(
+            !safe.chars().any(|c| c != '\n' && needs_escape(c)),
+            "{safe}"
+        );
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, v);
     }
 
     #[test]
     fn shell_quote_round_trips_through_sh() {
-        for s in ["plain_id", "2025-01-01T00:00:00Z|run_x", "it's", "a b", "\x1b]52;c;x\x07", "q'\u{9b}\\n", ""] {
+        for s in [
+            "plain_id",
+            "2025-01-01T00:00:00Z|run_x",
+            "it's",
+            "a b",
+            "\x1b]52;c;x\x07",
+            "q'\u{9b}\\n",
+            "",
+        ] {
             let q = shell_quote(s);
             assert!(!q.chars().any(needs_escape), "{q:?}");
             let out = std::process::Command::new("bash")

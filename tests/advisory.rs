@@ -383,17 +383,24 @@ fn import_reads_the_reference_asset_layout() {
     let dir = tempfile::tempdir().unwrap();
     let refdir = dir.path().join("advisory_assets/2025/12/23");
     std::fs::create_dir_all(&refdir).unwrap();
-    std::fs::write(
-        refdir.join("adv_0123456789ab_content.png"),
-        std::fs::read(png(dir.path())).unwrap(),
-    )
-    .unwrap();
+    let png_bytes = std::fs::read(png(dir.path())).unwrap();
+    let png_hash = rmos::hashing::sha256_bytes(&png_bytes);
+    std::fs::write(refdir.join("adv_0123456789ab_content.png"), &png_bytes).unwrap();
     std::fs::write(
         refdir.join("adv_0123456789ab.json"),
-        r#"{"asset_id": "adv_0123456789ab", "asset_type": "image", "created_at_utc": "2025-12-23T18:00:00Z",
+        format!(r#"{{"asset_id": "adv_0123456789ab", "asset_type": "image", "created_at_utc": "2025-12-23T18:00:00Z",
             "source": "ai_graphics", "provider": "dalle", "model": "dall-e-3", "prompt": "rosette",
-            "content_hash": "x", "confidence": 0.7, "warnings": [], "reviewed": true, "approved_for_workflow": true,
-            "reviewed_by": "ross", "reviewed_at_utc": "2025-12-23T19:00:00Z", "review_note": "nice"}"#,
+            "content_hash": "{png_hash}", "confidence": 0.7, "warnings": [], "reviewed": true, "approved_for_workflow": true,
+            "reviewed_by": "ross", "reviewed_at_utc": "2025-12-23T19:00:00Z", "review_note": "nice"}}"#),
+    )
+    .unwrap();
+    // Content that does not match the hash its record claims is not imported.
+    std::fs::write(refdir.join("adv_7a7a7a7a7a7a_content.png"), &png_bytes).unwrap();
+    std::fs::write(
+        refdir.join("adv_7a7a7a7a7a7a.json"),
+        r#"{"asset_id": "adv_7a7a7a7a7a7a", "asset_type": "image", "created_at_utc": "2025-12-23T18:00:00Z",
+            "content_hash": "0000000000000000000000000000000000000000000000000000000000000001",
+            "reviewed": true, "approved_for_workflow": true, "reviewed_by": "ross"}"#,
     )
     .unwrap();
     std::fs::write(
@@ -417,23 +424,37 @@ fn import_reads_the_reference_asset_layout() {
     );
     assert_eq!(out.status.code(), Some(1), "the broken file is reported");
     let v = json_out(&out);
-    assert_eq!(v["imported"], 2);
-    assert!(v["problems"][0]
-        .as_str()
+    assert_eq!(v["imported"], 2, "{v}");
+    let problems: Vec<&str> = v["problems"]
+        .as_array()
         .unwrap()
-        .contains("adv_broken.json"));
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("adv_broken.json")));
+    assert!(problems
+        .iter()
+        .any(|p| p.contains("adv_7a7a7a7a7a7a.json") && p.contains("claims content_hash")));
     let img = json_out(&rmos(
         &data,
         "alice",
         &["advisory", "show", "adv_0123456789ab", "--json"],
     ));
+    // The approval the file claims is recorded as the importer's decision (alice may
+    // decide: no reviewers list), saying what the file claimed.
     assert_eq!(
         (
             img["asset_type"].as_str(),
             img["status"].as_str(),
             img["reviewer_id"].as_str()
         ),
-        (Some("IMAGE"), Some("approved"), Some("ross"))
+        (Some("IMAGE"), Some("approved"), Some("alice"))
+    );
+    let note = img["review_note"].as_str().unwrap();
+    assert!(
+        note.contains("imported") && note.contains("\"ross\"") && note.contains("nice"),
+        "{note}"
     );
     assert_eq!(img["content_ok"], true);
     let pat = json_out(&rmos(
@@ -506,7 +527,7 @@ fn huge_content_is_refused_without_being_read() {
         show["content_error"]
             .as_str()
             .unwrap()
-            .contains("over the 67108864-byte (64 MB) limit"),
+            .contains("over the 64 MB limit"),
         "{show}"
     );
     let out = rmos(&data, "alice", &["advisory", "approve", &id]);

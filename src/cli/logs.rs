@@ -176,9 +176,7 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
     }
     let invalid = index.invalid_count()?;
     if invalid > 0 {
-        tell!(
-            "note: {invalid} invalid artifact files are not listed (rmos runs verify shows why)"
-        );
+        tell!("note: {invalid} invalid artifact files are not listed (rmos runs verify shows why)");
     }
     Ok(ExitCode::SUCCESS)
 }

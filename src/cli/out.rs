@@ -78,8 +78,7 @@ impl Buffered {
 
     /// A piece of a JSON document (serialized by serde_json or literal punctuation).
     pub fn json(&mut self, fragment: &str) -> std::io::Result<()> {
-        self.inner
-            .write_all(json_for_terminal(fragment).as_bytes())
+        self.inner.write_all(json_for_terminal(fragment).as_bytes())
     }
 
     /// One JSON value on its own line.

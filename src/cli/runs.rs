@@ -2,10 +2,10 @@
 
 use super::{Ctx, Failure};
 use crate::store::runs::{read_artifact_file, ArtifactFile};
-use std::collections::HashMap;
 use crate::store::verify::{verify_artifact, VerifyOutcome};
 use crate::text::sanitize;
 use serde_json::json;
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 /// One verified file.
@@ -100,9 +100,10 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
             }
             let path = file.path.display().to_string();
             if ctx.json {
-                let row = json!({"run_id": run_id, "path": path, "outcome": outcome, "detail": detail});
+                let row =
+                    json!({"run_id": run_id, "path": path, "outcome": outcome, "detail": detail});
                 out.json(&format!("{}{row}", if first { "" } else { "," }))
-                        .map_err(out_err)?;
+                    .map_err(out_err)?;
                 first = false;
             } else {
                 out.text(format_args!(

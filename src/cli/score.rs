@@ -207,7 +207,10 @@ const MAX_LINE_BYTES: u64 = 16 * 1024 * 1024;
 /// The next line of `r` (without its line feed) and the bytes it took, reading at most
 /// `limit` bytes of it into memory: a longer line, or one that is not UTF-8, is skipped to
 /// its end and reported. `None` at the end of the input.
-fn next_line(r: &mut dyn BufRead, limit: u64) -> std::io::Result<Option<(u64, Result<String, String>)>> {
+fn next_line(
+    r: &mut dyn BufRead,
+    limit: u64,
+) -> std::io::Result<Option<(u64, Result<String, String>)>> {
     use std::io::Read;
     let mut buf = Vec::new();
     let got = (&mut *r).take(limit + 1).read_until(b'\n', &mut buf)? as u64;

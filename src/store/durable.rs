@@ -236,7 +236,10 @@ impl FileLock {
         if !file.metadata()?.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("{} is not a regular file: it cannot serve as a lock", path.display()),
+                format!(
+                    "{} is not a regular file: it cannot serve as a lock",
+                    path.display()
+                ),
             ));
         }
         use std::os::fd::AsRawFd;

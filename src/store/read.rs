@@ -88,17 +88,14 @@ pub fn read_at_most(r: impl Read, size_hint: Option<u64>, limit: u64) -> io::Res
 }
 
 fn too_large(len: u64, limit: u64) -> io::Error {
-    let shown = if len > limit {
-        format!("over {limit} bytes")
+    let size = if limit >= 1024 * 1024 {
+        format!("{} MB", limit / (1024 * 1024))
     } else {
-        format!("{len} bytes")
+        format!("{limit}-byte")
     };
     io::Error::new(
         io::ErrorKind::FileTooLarge,
-        format!(
-            "{shown}, over the {} MB limit rmos reads",
-            limit / (1024 * 1024)
-        ),
+        format!("{len} bytes or more, over the {size} limit rmos reads"),
     )
 }
 
@@ -118,26 +115,31 @@ pub fn read_user_input(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     read_at_most(file, hint, limit)
 }
 
-/// Memory a parsed JSON document may take beyond its bytes: the file's size three times
-/// over, plus this much (so small files are never refused).
+/// Memory a parsed JSON document may take beyond its bytes: the file's size twice over,
+/// plus this much (so small files are never refused).
 pub const JSON_MEMORY_ALLOWANCE: u64 = 40 * 1024 * 1024;
 
-/// What one parsed JSON value costs at most (the `Value` itself, its slot in the parent
-/// container with growth slack, the key of an object entry, the number's text).
-const BYTES_PER_VALUE: u64 = 160;
+/// What parsing costs, measured on this build (serde_json `Value` with ordered maps and
+/// numbers kept as text): an element of an array (its slot with growth slack, a number's
+/// text), an object (its ordered map and hash table), an object entry (key and value), an
+/// array. Rounded up, so the estimate errs on the side of refusing.
+const COST_ELEMENT: u64 = 112;
+const COST_OBJECT: u64 = 384;
+const COST_ENTRY: u64 = 96;
+const COST_ARRAY: u64 = 32;
 
-/// Refuse a JSON document whose parsed form would need far more memory than its size:
-/// counts the values (one pass, no allocation) and compares `values × 160 bytes` with
-/// `3 × size + 40 MB`. Ordinary records are nowhere near (a 30 KB artifact has a few
-/// hundred values); a 63 MB file of empty arrays (21 million values, several GB parsed) is
-/// refused with the count. Keeps a parse within about 4× the file size + 50 MB.
+/// Refuse a JSON document whose parsed form would need far more memory than its size: one
+/// pass over the bytes (no allocation beyond a nesting stack) estimates the parsed size and
+/// compares it with `2 × size + 40 MB`. Ordinary records are far below (a 30 KB artifact
+/// has a few hundred values); a 63 MB file of empty arrays (21 million values, gigabytes
+/// parsed) is refused with the count. This keeps any accepted parse within about
+/// 4 × the file size + 50 MB of peak memory.
 pub fn check_json_budget(bytes: &[u8]) -> Result<(), String> {
-    let values = count_json_values(bytes);
-    let cost = values.saturating_mul(BYTES_PER_VALUE);
-    let budget = 3 * bytes.len() as u64 + JSON_MEMORY_ALLOWANCE;
+    let cost = json_parse_cost(bytes);
+    let budget = 2 * bytes.len() as u64 + JSON_MEMORY_ALLOWANCE;
     if cost > budget {
         return Err(format!(
-            "the JSON holds {values} values in {} bytes; parsing it would need about {} MB of memory (limit {} MB): refused",
+            "the JSON ({} bytes) would need about {} MB of memory to load, over the {} MB rmos allows for a file of that size (millions of tiny values): refused",
             bytes.len(),
             cost / (1024 * 1024),
             budget / (1024 * 1024)
@@ -146,13 +148,15 @@ pub fn check_json_budget(bytes: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
-/// Count the values of a JSON text (containers, scalars and object keys) without parsing
-/// it: separators and openers outside strings. Malformed text gives some count; the parser
-/// reports what is wrong with it afterwards.
-pub fn count_json_values(bytes: &[u8]) -> u64 {
-    let mut n: u64 = 1;
+/// Estimated bytes a parsed form of the JSON text takes (see [`check_json_budget`]).
+/// Malformed text gives some estimate; the parser reports what is wrong afterwards.
+pub fn json_parse_cost(bytes: &[u8]) -> u64 {
+    // true = inside an object, false = inside an array
+    let mut stack: Vec<bool> = Vec::new();
+    let mut cost: u64 = COST_ELEMENT;
     let mut in_string = false;
     let mut escaped = false;
+    let mut just_opened = false;
     for &b in bytes {
         if in_string {
             if escaped {
@@ -166,13 +170,40 @@ pub fn count_json_values(bytes: &[u8]) -> u64 {
         }
         match b {
             b'"' => in_string = true,
-            // Each opener starts a first element; each comma another; each colon a value
-            // after its key (the key counted by the comma or opener before it).
-            b'[' | b'{' | b',' | b':' => n += 1,
+            b'{' => {
+                cost += COST_OBJECT;
+                stack.push(true);
+                just_opened = true;
+                continue;
+            }
+            b'[' => {
+                cost += COST_ARRAY;
+                stack.push(false);
+                just_opened = true;
+                continue;
+            }
+            b']' | b'}' => {
+                stack.pop();
+            }
+            b',' => match stack.last() {
+                Some(true) => cost += COST_ENTRY,
+                _ => cost += COST_ELEMENT,
+            },
+            b' ' | b'\n' | b'\r' | b'\t' => continue,
             _ => {}
         }
+        // The first member of a container (anything but its closing bracket).
+        if just_opened {
+            just_opened = false;
+            if b != b']' && b != b'}' {
+                match stack.last() {
+                    Some(true) => cost += COST_ENTRY,
+                    _ => cost += COST_ELEMENT,
+                }
+            }
+        }
     }
-    n
+    cost.saturating_add(bytes.len() as u64)
 }
 
 #[cfg(test)]
@@ -180,12 +211,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_values_outside_strings_only() {
-        assert_eq!(count_json_values(b"1"), 1);
-        assert_eq!(count_json_values(b"[]"), 2);
-        assert_eq!(count_json_values(b"[1,2,3]"), 4);
-        assert_eq!(count_json_values(br#"{"a,b:[{": 1}"#), 3);
-        assert_eq!(count_json_values(br#"["\",[", 2]"#), 3);
+    fn estimates_count_structure_outside_strings_only() {
+        let base = |b: &[u8]| json_parse_cost(b) - b.len() as u64;
+        assert_eq!(base(b"1"), COST_ELEMENT);
+        assert_eq!(base(b"[]"), COST_ELEMENT + COST_ARRAY);
+        assert_eq!(base(b"[1,2,3]"), 4 * COST_ELEMENT + COST_ARRAY);
+        assert_eq!(base(b"[ 1 ]"), 2 * COST_ELEMENT + COST_ARRAY);
+        assert_eq!(
+            base(br#"{"a,b:[{": 1}"#),
+            COST_ELEMENT + COST_OBJECT + COST_ENTRY
+        );
+        assert_eq!(base(br#"["\",[", 2]"#), 3 * COST_ELEMENT + COST_ARRAY);
+        assert_eq!(base(b"{}"), COST_ELEMENT + COST_OBJECT);
     }
 
     #[test]

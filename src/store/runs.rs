@@ -524,7 +524,8 @@ impl RunStore {
         // Nothing is written through a symbolic link inside the runs folder: a linked
         // `_rmos` or partition would put the record (or the lock) somewhere else.
         for part in [private.join("staging"), self.partition_dir(&partition)] {
-            durable::refuse_links_below(&self.root, &part).map_err(StoreError::io("write in", &part))?;
+            durable::refuse_links_below(&self.root, &part)
+                .map_err(StoreError::io("write in", &part))?;
         }
         let staged = durable::stage(&private.join("staging"), &artifact.run_id, &bytes)
             .map_err(|e| create_error(e, artifact, &partition, &dest))?;

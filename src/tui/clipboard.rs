@@ -64,13 +64,13 @@ pub fn guard(text: &str) -> Result<std::borrow::Cow<'_, str>, String> {
             MAX_COPY_BYTES
         ));
     }
-    let multiline = text.contains('\n');
-    let unsafe_char =
-        |c: char| needs_escape(c) && !(multiline && matches!(c, '\n' | '\t' | '\r'));
-    if !text.chars().any(unsafe_char) {
+    if !text.chars().any(needs_escape) {
         return Ok(std::borrow::Cow::Borrowed(text));
     }
-    if multiline && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+    // Several lines are copied only as a well-formed JSON document (the record), with
+    // anything a terminal would act on escaped; a line break in anything else (an id)
+    // would run as a command when pasted.
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
         return Ok(json_for_terminal(text));
     }
     Err(format!(

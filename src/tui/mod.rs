@@ -115,7 +115,8 @@ pub async fn run_loop<B: Backend>(
                         let _ = reconciler.send(ReconcileReq::Rescan);
                     }
                     Cmd::Copy { text, label } => {
-                        let result = crate::tui::clipboard::guard(&text).and_then(|t| clipboard.copy(&t));
+                        let result =
+                            crate::tui::clipboard::guard(&text).and_then(|t| clipboard.copy(&t));
                         follow_up.extend(app.update(Msg::Copied { label, result }));
                         dirty = true;
                     }
