@@ -1008,3 +1008,43 @@ fn memory_stays_bounded_on_amplifying_files() {
     assert!(rss_kb <= 60 * 1024, "{rss_kb} kB");
     assert_terminal_safe("advisory approve", &out);
 }
+
+/// Class: terminal injection through the console — copying a hostile run_id is refused,
+/// the record is copied only with its controls escaped, and no frame cell carries one.
+#[test]
+fn the_console_copies_and_draws_nothing_a_terminal_would_act_on() {
+    use crossterm::event::KeyCode;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut v = example();
+    let evil_id = format!("run_{EVIL}");
+    v["run_id"] = evil_id.clone().into();
+    v["tool_id"] = EVIL.into();
+    write_run(&data.join("runs/rmos"), "2025-12-20", &evil_id, &v);
+    let console = common::console::Console::start(data.clone());
+    console.wait("the hostile run", Duration::from_secs(30), |s| {
+        s.rows.iter().any(|r| r == &evil_id)
+    });
+    console.key(KeyCode::Char('c'));
+    console.wait("the refusal", Duration::from_secs(30), |s| {
+        s.errors_shown.iter().any(|e| e.contains("nothing was copied"))
+    });
+    assert!(console.copied.lock().unwrap().is_empty(), "a run_id with controls is never copied");
+    console.key(KeyCode::Char('C'));
+    let wait_copy = Instant::now();
+    while console.copied.lock().unwrap().is_empty() {
+        assert!(wait_copy.elapsed() < Duration::from_secs(30), "the record was not copied: {:?}", console.now().errors_shown);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let copied = console.copied.lock().unwrap()[0].clone();
+    assert!(!copied.chars().any(dangerous), "{}", copied.escape_debug());
+    let back: Value = serde_json::from_str(&copied).unwrap();
+    assert_eq!(back["run_id"].as_str(), Some(evil_id.as_str()), "the same record, escaped");
+    console.stop();
+
+    // Whatever a view draws, a frame holds no such character.
+    let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 20, 1));
+    buf.set_string(0, 0, "a\u{1b}b\u{9b}c\u{202e}", ratatui::style::Style::default());
+    rmos::tui::view::scrub(&mut buf);
+    assert!(buf.content.iter().all(|c| !c.symbol().chars().any(rmos::text::needs_escape)));
+}
