@@ -19,7 +19,7 @@ use crate::store::guard::{validate_and_persist, PersistError, PersistRequest};
 use crate::store::snapshots::{BackupStore, FileStoreError, SnapshotMetadata, SnapshotStore};
 use crate::store::StoreError;
 use serde_json::{json, Value};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The file marking a data root as demo-only.
 pub const MARKER: &str = ".rmos-demo";
@@ -234,11 +234,9 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
         )));
     }
     std::fs::create_dir_all(&root.data_dir).map_err(failed)?;
-    std::fs::write(
-        &marker,
-        b"This data root was created by `rmos demo`; `rmos demo --fresh` may reset it.\n",
-    )
-    .map_err(failed)?;
+    if !marker.exists() {
+        write_marker(&marker)?;
+    }
     let store = root.run_store();
     let now = Timestamp::now();
     let mut report = DemoReport::default();
@@ -417,6 +415,7 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
                 reason: (!reason.is_empty()).then_some(reason),
                 note: (!note.is_empty()).then_some(note),
                 expect_hash: Some(&asset.content_hash),
+                expect_previous: None,
             };
             adv.decide(&open_policy, &req).map_err(failed)?;
             report.decisions_added += 1;
@@ -432,6 +431,14 @@ fn obj(v: Value) -> JsonMap {
         Value::Object(m) => m,
         _ => JsonMap::new(),
     }
+}
+
+fn write_marker(marker: &Path) -> Result<(), DemoError> {
+    std::fs::write(
+        marker,
+        b"This data root was created by `rmos demo`; `rmos demo --fresh` may reset it.\n",
+    )
+    .map_err(failed)
 }
 
 /// Note in the marker file something the demo created under a name it does not choose
@@ -572,7 +579,8 @@ pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
         }
     }
     if report.kept.is_empty() {
-        std::fs::remove_file(&marker).map_err(failed)?;
+        // Still a demo root, with nothing of its own left to list.
+        write_marker(&marker)?;
     }
     Ok(report)
 }

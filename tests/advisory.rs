@@ -537,3 +537,60 @@ fn huge_content_is_refused_without_being_read() {
         0
     );
 }
+
+/// Two reviewers on one asset: a decision made after the asset was shown to the second is
+/// not silently overridden; it is refused naming who decided what and when.
+#[test]
+fn a_decision_made_meanwhile_by_someone_else_is_not_overridden() {
+    use rmos::store::advisory::{
+        AdvisoryError, AdvisoryStore, DecisionRequest, NewAsset, ReviewerPolicy,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = rmos::config::DataRoot::at(dir.path());
+    let mut alice = AdvisoryStore::open(&root).unwrap();
+    let mut bob = AdvisoryStore::open(&root).unwrap();
+    let asset = alice
+        .add(NewAsset {
+            asset_type: Some(rmos::store::advisory::AssetType::Explanation),
+            content: b"slow the feed".to_vec(),
+            mime: "text/plain".into(),
+            extension: "txt".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    // Bob is shown the asset pending.
+    let shown = bob.get(&asset.asset_id).unwrap();
+    assert_eq!(shown.decision_seq, None);
+    let policy = ReviewerPolicy::default();
+    let req = |who: &'static str, approve: bool, seen: Option<i64>| DecisionRequest {
+        reviewer: who,
+        asset_id: &asset.asset_id,
+        approve,
+        reason: (!approve).then_some("other"),
+        note: None,
+        expect_hash: Some(&asset.content_hash),
+        expect_previous: Some(seen),
+    };
+    let d = alice.decide(&policy, &req("alice", true, None)).unwrap();
+    match bob.decide(&policy, &req("bob", false, shown.decision_seq)) {
+        Err(e @ AdvisoryError::DecidedMeanwhile { .. }) => {
+            let msg = e.to_string();
+            assert!(
+                msg.contains("approved by alice") && msg.contains("s ago"),
+                "{msg}"
+            );
+        }
+        other => panic!("bob must be told: {other:?}"),
+    }
+    assert_eq!(
+        bob.history(&asset.asset_id).unwrap().len(),
+        1,
+        "nothing recorded"
+    );
+    // Shown the new state, bob may decide again.
+    let now = bob.get(&asset.asset_id).unwrap();
+    assert_eq!(now.decision_seq, Some(d.seq));
+    bob.decide(&policy, &req("bob", false, now.decision_seq))
+        .unwrap();
+    assert_eq!(bob.get(&asset.asset_id).unwrap().state.as_str(), "rejected");
+}

@@ -879,6 +879,11 @@ fn odd_names_and_duplicates_are_reported() {
         })
         .unwrap_or_else(|| panic!("the odd name is listed: {v}"));
     assert_eq!(bad["outcome"], "invalid");
+    // The console's details pane says so too.
+    let index = rmos::store::index::RunIndex::open(&rmos::config::DataRoot::at(data)).unwrap();
+    let details = rmos::tui::worker::load_details(&index, "2025-12-22", "run_twice.json");
+    assert_eq!(details.verify, "duplicate");
+    assert!(details.verify_detail.unwrap().contains("2025-12-23"));
     let human = rmos(data, &["runs", "verify"]);
     assert_terminal_safe("runs verify", &human);
     assert!(text(&human).contains("\\xff\\xfe"), "{}", text(&human));
@@ -1027,24 +1032,45 @@ fn the_console_copies_and_draws_nothing_a_terminal_would_act_on() {
     });
     console.key(KeyCode::Char('c'));
     console.wait("the refusal", Duration::from_secs(30), |s| {
-        s.errors_shown.iter().any(|e| e.contains("nothing was copied"))
+        s.errors_shown
+            .iter()
+            .any(|e| e.contains("nothing was copied"))
     });
-    assert!(console.copied.lock().unwrap().is_empty(), "a run_id with controls is never copied");
+    assert!(
+        console.copied.lock().unwrap().is_empty(),
+        "a run_id with controls is never copied"
+    );
     console.key(KeyCode::Char('C'));
     let wait_copy = Instant::now();
     while console.copied.lock().unwrap().is_empty() {
-        assert!(wait_copy.elapsed() < Duration::from_secs(30), "the record was not copied: {:?}", console.now().errors_shown);
+        assert!(
+            wait_copy.elapsed() < Duration::from_secs(30),
+            "the record was not copied: {:?}",
+            console.now().errors_shown
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     let copied = console.copied.lock().unwrap()[0].clone();
     assert!(!copied.chars().any(dangerous), "{}", copied.escape_debug());
     let back: Value = serde_json::from_str(&copied).unwrap();
-    assert_eq!(back["run_id"].as_str(), Some(evil_id.as_str()), "the same record, escaped");
+    assert_eq!(
+        back["run_id"].as_str(),
+        Some(evil_id.as_str()),
+        "the same record, escaped"
+    );
     console.stop();
 
     // Whatever a view draws, a frame holds no such character.
     let mut buf = ratatui::buffer::Buffer::empty(ratatui::layout::Rect::new(0, 0, 20, 1));
-    buf.set_string(0, 0, "a\u{1b}b\u{9b}c\u{202e}", ratatui::style::Style::default());
+    buf.set_string(
+        0,
+        0,
+        "a\u{1b}b\u{9b}c\u{202e}",
+        ratatui::style::Style::default(),
+    );
     rmos::tui::view::scrub(&mut buf);
-    assert!(buf.content.iter().all(|c| !c.symbol().chars().any(rmos::text::needs_escape)));
+    assert!(buf
+        .content
+        .iter()
+        .all(|c| !c.symbol().chars().any(rmos::text::needs_escape)));
 }

@@ -108,6 +108,7 @@ fn decision_child_entry() {
             reason: Some("other"),
             note: Some("loop"),
             expect_hash: None,
+            expect_previous: None,
         };
         store.decide(&policy, &req).unwrap();
     }

@@ -465,7 +465,9 @@ fn unreadable_partitions_and_files_are_reported_and_the_rest_still_works() {
     );
     let err = text(&out.stderr);
     assert!(
-        err.contains("1 invalid; 1 partition could not be read (its runs were not checked)"),
+        err.contains(
+            "1 invalid, 0 duplicate; 1 partition could not be read (its runs were not checked)"
+        ),
         "{err}"
     );
 

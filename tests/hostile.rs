@@ -73,8 +73,30 @@ fn symlinks_out_of_the_data_root_are_not_followed() {
         runs.join("2025-12-23/run_outside.json"),
     )
     .unwrap();
-    let ids = all_ids(root.path());
-    assert!(!ids.contains(&"run_outside".to_string()), "{ids:?}");
+    // The linked file is listed as an invalid entry saying why (nothing is hidden); its
+    // content is never read, and the linked folder is no partition.
+    let mut index = RunIndex::open(&DataRoot::at(root.path())).unwrap();
+    index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
+    let mut q = RunQuery::new(Filter::default(), 1000);
+    q.include_invalid = true;
+    let rows = index.query(&q).unwrap().runs;
+    let linked: Vec<_> = rows.iter().filter(|r| r.run_id == "run_outside").collect();
+    assert_eq!(
+        linked.len(),
+        1,
+        "listed once, from the link in 2025-12-23 only"
+    );
+    assert!(!linked[0].valid);
+    assert!(
+        linked[0]
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("symbolic link"),
+        "{:?}",
+        linked[0].error
+    );
+    assert_eq!(linked[0].partition, "2025-12-23");
     match rmos::store::RunStore::new(&runs).get("run_outside") {
         Err(rmos::store::StoreError::Invalid { reason, .. }) => {
             assert!(reason.contains("symbolic link"), "{reason}")

@@ -398,6 +398,7 @@ fn decide(
         reason: reason.as_deref(),
         note: note.as_deref(),
         expect_hash: expect_hash.as_deref(),
+        expect_previous: None,
     };
     let d = store.decide(&policy, &req).map_err(fail)?;
     if ctx.json {

@@ -124,6 +124,8 @@ pub struct AdvisoryAsset {
     pub rejection_reason: Option<String>,
     pub rating: Option<i64>,
     pub state: ReviewState,
+    /// Sequence number of the asset's newest decision in the chain (`None`: never decided).
+    pub decision_seq: Option<i64>,
 }
 
 /// A review decision to record.
@@ -137,6 +139,10 @@ pub struct DecisionRequest<'a> {
     pub note: Option<&'a str>,
     /// The content hash the reviewer saw; the decision is refused if it changed.
     pub expect_hash: Option<&'a str>,
+    /// The newest decision the reviewer was shown for this asset (`Some(None)`: none, it
+    /// was pending). When someone else decided since, the decision is refused, naming who
+    /// decided what and when, instead of silently deciding again. `None`: not checked.
+    pub expect_previous: Option<Option<i64>>,
 }
 
 /// One decision record of the audit chain.
@@ -163,6 +169,14 @@ pub enum AdvisoryError {
     Invalid(String),
     #[error("decision refused: {0}")]
     Refused(String),
+    #[error("{asset_id} was {decision} by {by} {ago} (at {at}) after it was shown to you: nothing was recorded; look at it again and decide anew if you still disagree")]
+    DecidedMeanwhile {
+        asset_id: String,
+        decision: String,
+        by: String,
+        at: String,
+        ago: String,
+    },
     #[error("content of {asset_id} no longer matches its hash ({detail}): it cannot be reviewed or attached")]
     Corrupted { asset_id: String, detail: String },
     #[error("reviewer {reviewer:?} may not decide: {why}. Ask an administrator to add \"{reviewer}\": \"reviewer\" under \"reviewers\" in {config}")]
@@ -370,7 +384,7 @@ const FROM: &str = "advisory_assets a LEFT JOIN review_decisions d \
 const COLS: &str = "a.asset_id, a.asset_type, a.source, a.provider, a.model, a.prompt, a.prompt_hash, a.request_id, a.run_id, \
     a.content_hash, a.content_path, a.content_size, a.mime, a.image_width, a.image_height, a.suggestion_data, a.confidence, \
     a.warnings_json, a.created_at, CASE WHEN d.decision IS NULL OR d.content_hash <> a.content_hash THEN NULL ELSE d.decision END, \
-    d.decided_at, d.reviewer, d.note, d.reason, a.rating";
+    d.decided_at, d.reviewer, d.note, d.reason, a.rating, d.seq";
 
 /// The review state of an asset in SQL: its newest decision, if that decision was made on
 /// the content the asset has now (a decision on other bytes decides nothing about these).
@@ -414,6 +428,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryAsset> {
         rejection_reason: r.get(23)?,
         rating: r.get(24)?,
         state,
+        decision_seq: r.get(25)?,
     })
 }
 
@@ -658,6 +673,7 @@ impl AdvisoryStore {
             reason,
             note,
             expect_hash,
+            expect_previous,
         } = *req;
         policy.check(reviewer)?;
         let asset = self.get(asset_id)?;
@@ -716,6 +732,26 @@ impl AdvisoryStore {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
+        if let Some(seen) = expect_previous {
+            // Checked inside the write transaction: no decision can slip in between.
+            let newest: Option<ReviewDecision> = tx
+                .query_row(
+                    "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
+                     FROM review_decisions WHERE asset_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    [asset_id],
+                    decision_row,
+                )
+                .optional()?;
+            if let Some(d) = newest.filter(|d| Some(d.seq) != seen) {
+                return Err(AdvisoryError::DecidedMeanwhile {
+                    asset_id: asset_id.to_owned(),
+                    ago: ago(&d.decided_at),
+                    decision: d.decision,
+                    by: d.reviewer,
+                    at: d.decided_at,
+                });
+            }
+        }
         let (seq, prev) = last
             .map(|(s, h)| (s + 1, h))
             .unwrap_or((1, GENESIS.to_owned()));
@@ -1159,6 +1195,7 @@ impl AdvisoryStore {
                     reason: reason.as_deref(),
                     note: Some(&note),
                     expect_hash: Some(&asset.content_hash),
+                    expect_previous: None,
                 };
                 self.decide(policy, &req)?;
                 notes.push(format!(
@@ -1186,6 +1223,22 @@ pub struct ImportReport {
 enum ImportOutcome {
     Imported(Vec<String>),
     Present,
+}
+
+/// "12 s ago", "3 min ago", … for a decision time (its text when it does not parse).
+fn ago(at: &str) -> String {
+    match Timestamp::parse(at) {
+        Ok(t) => {
+            let secs = (Timestamp::now().utc() - t.utc()).num_seconds().max(0);
+            match secs {
+                0..=119 => format!("{secs} s ago"),
+                120..=7199 => format!("{} min ago", secs / 60),
+                7200..=172_799 => format!("{} h ago", secs / 3600),
+                _ => format!("{} days ago", secs / 86_400),
+            }
+        }
+        Err(_) => "earlier".to_owned(),
+    }
 }
 
 fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDecision> {

@@ -111,7 +111,7 @@ pub fn read_user_input(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
             "is a directory: name a file",
         ));
     }
-    let hint = meta.is_file().then(|| meta.len());
+    let hint = meta.is_file().then_some(meta.len());
     read_at_most(file, hint, limit)
 }
 

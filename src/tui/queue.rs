@@ -639,6 +639,7 @@ mod tests {
             rejection_reason: None,
             rating: None,
             state: ReviewState::Pending,
+            decision_seq: None,
         }
     }
 

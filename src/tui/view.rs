@@ -967,7 +967,7 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         sanitize(&a.asset_id),
         a.asset_type.as_str(),
         dims,
-        sanitize(&crate::text::prefix(&a.content_hash, 12))
+        sanitize(crate::text::prefix(&a.content_hash, 12))
     );
     let block = Block::default().borders(Borders::ALL).title(title);
     let inner = block.inner(area);
@@ -1013,7 +1013,7 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             history.push(Line::from(format!(
                 "#{} {} {} by {}{}{}",
                 d.seq,
-                sanitize(&crate::text::prefix(&d.decided_at, 19)),
+                sanitize(crate::text::prefix(&d.decided_at, 19)),
                 sanitize(&d.decision),
                 sanitize(&d.reviewer),
                 d.reason
@@ -1132,7 +1132,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &super::queue::Modal, theme: T
             format!(
                 "{} (content {}…)",
                 sanitize(&b.items[0].0),
-                sanitize(&crate::text::prefix(&b.items[0].1, 12))
+                sanitize(crate::text::prefix(&b.items[0].1, 12))
             )
         } else {
             format!("{} marked assets", b.items.len())

@@ -252,14 +252,36 @@ pub fn load_details(index: &RunIndex, partition: &str, file_name: &str) -> Detai
     match index.store().load(partition, file_name) {
         Ok((a, path)) => {
             let (outcome, detail) = verify_artifact(&a);
+            // One run_id in several partitions: which record is real cannot be told, so
+            // the pane says so instead of showing this one as the run.
+            let elsewhere: Vec<String> = index
+                .store()
+                .locate_all(&a.run_id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(p, _)| p)
+                .filter(|p| p != partition)
+                .collect();
+            let (verify, verify_detail) = if elsewhere.is_empty() {
+                (outcome.as_str().to_owned(), detail)
+            } else {
+                (
+                    "duplicate".to_owned(),
+                    Some(format!(
+                        "the same run_id is also in partition {} (hash {}): run_ids are unique, so which record is the real one cannot be told",
+                        elsewhere.join(", "),
+                        outcome.as_str()
+                    )),
+                )
+            };
             Details {
                 partition: partition.to_owned(),
                 file_name: file_name.to_owned(),
                 path: path.display().to_string(),
                 artifact: Some(Box::new(a)),
                 error: None,
-                verify: outcome.as_str().to_owned(),
-                verify_detail: detail,
+                verify,
+                verify_detail,
             }
         }
         Err((path, reason)) => Details {
@@ -423,6 +445,7 @@ fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg 
                         reason: batch.reason.as_deref(),
                         note: batch.note.as_deref(),
                         expect_hash: Some(hash),
+                        expect_previous: None,
                     };
                     (
                         id.clone(),
