@@ -327,9 +327,9 @@ impl Row {
 const UPSERT: &str = "INSERT INTO run_index (
     partition, file_name, size, mtime_ns, valid, error, run_id, created_us, created_at, mode,
     tool_id, status, risk_level, score, source, event_type, workflow_session_id, warnings_json,
-    block_reason, verify, mode_key, tool_key, risk_key, source_key, search_text)
+    block_reason, verify, mode_key, tool_key, risk_key, source_key, search_text, ino)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-    ?20, ?21, ?22, ?23, ?24, ?25)
+    ?20, ?21, ?22, ?23, ?24, ?25, ?26)
   ON CONFLICT (partition, file_name) DO UPDATE SET
     size = excluded.size, mtime_ns = excluded.mtime_ns, valid = excluded.valid,
     error = excluded.error, run_id = excluded.run_id, created_us = excluded.created_us,
@@ -339,7 +339,7 @@ const UPSERT: &str = "INSERT INTO run_index (
     workflow_session_id = excluded.workflow_session_id, warnings_json = excluded.warnings_json,
     block_reason = excluded.block_reason, verify = excluded.verify, mode_key = excluded.mode_key,
     tool_key = excluded.tool_key, risk_key = excluded.risk_key, source_key = excluded.source_key,
-    search_text = excluded.search_text";
+    search_text = excluded.search_text, ino = excluded.ino";
 
 const SELECT_COLS: &str =
     "run_id, partition, file_name, valid, error, created_us, created_at, mode, tool_id, status, \
@@ -386,6 +386,8 @@ enum Msg {
         file_count: usize,
         expected: usize,
         removed: Vec<String>,
+        /// Unchanged files whose inode the index did not have yet.
+        inodes: Vec<(String, i64)>,
     },
     Rows(Vec<Row>),
     /// A partition could not be listed: skipped, its rows left as they were.
@@ -399,21 +401,51 @@ enum Msg {
 /// Files per work item and rows per message (fewer channel wake-ups).
 const CHUNK: usize = 64;
 
+/// How a planned partition is compared with the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Compare {
+    /// Names and inodes from the directory listing; only new, replaced or never-recorded
+    /// files are stat-ed. The quick pass over a folder that gained or lost files.
+    Names,
+    /// Every file's size and modification time (in-place rewrites keep name and inode).
+    Stat,
+}
+
+/// One partition to reconcile: its name, its folder's mtime, how to compare.
+type Planned = (String, i64, Compare);
+
 fn plan_partitions(
     store: &RunStore,
     db_path: &std::path::Path,
-    plan: Vec<(String, i64)>,
+    plan: Vec<Planned>,
     out: &mpsc::SyncSender<Msg>,
     work: &mpsc::SyncSender<Vec<ArtifactFile>>,
 ) -> Result<(), IndexError> {
     let conn = db::connect(db_path)?;
-    let mut stmt = wrap(
+    // Ordered by name (the unique index serves it): merged with the sorted listing as it
+    // streams, so a partition of 100,000 rows is never held in memory.
+    let mut by_stat = wrap(
         db_path,
-        conn.prepare("SELECT file_name, size, mtime_ns FROM run_index WHERE partition = ?1"),
+        conn.prepare(
+            "SELECT file_name, ino, size, mtime_ns FROM run_index WHERE partition = ?1 ORDER BY file_name",
+        ),
     )?;
-    for (partition, dir_mtime) in plan {
-        let files = match store.partition_files(&partition) {
-            Ok(files) => files,
+    // Covered by idx_run_index_files: names and inodes without touching the table.
+    let mut by_name = wrap(
+        db_path,
+        conn.prepare(
+            "SELECT file_name, ino, NULL, NULL FROM run_index WHERE partition = ?1 ORDER BY file_name",
+        ),
+    )?;
+    let mut size_of = wrap(
+        db_path,
+        conn.prepare(
+            "SELECT size, mtime_ns FROM run_index WHERE partition = ?1 AND file_name = ?2",
+        ),
+    )?;
+    for (partition, dir_mtime, compare) in plan {
+        let entries = match store.partition_entries(&partition) {
+            Ok(entries) => entries,
             Err(e) => {
                 let reason = match &e {
                     StoreError::Io { source, .. } => {
@@ -427,28 +459,91 @@ fn plan_partitions(
                 continue;
             }
         };
-        let mut existing: HashMap<String, (i64, i64)> = {
-            let rows = wrap(
-                db_path,
-                stmt.query_map([&partition], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?)))),
-            )?;
-            wrap(db_path, rows.collect())?
-        };
-        let file_count = files.len();
+        let file_count = entries.len();
         let mut todo = Vec::new();
-        for f in files {
-            match existing.remove(&format!("{}.json", f.stem)) {
-                Some((size, mtime)) if size == f.size as i64 && mtime == f.mtime_ns => {}
-                _ => todo.push(f),
+        let mut removed = Vec::new();
+        let mut inodes = Vec::new();
+        {
+            let stmt = match compare {
+                Compare::Names => &mut by_name,
+                Compare::Stat => &mut by_stat,
+            };
+            let mut rows = wrap(db_path, stmt.query([&partition]))?;
+            // (file_name, ino, size, mtime): size and mtime only in a Stat pass.
+            type DbRow = (String, i64, Option<i64>, Option<i64>);
+            let mut next_row = || -> Result<Option<DbRow>, IndexError> {
+                match wrap(db_path, rows.next())? {
+                    Some(r) => Ok(Some(wrap(
+                        db_path,
+                        (|| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))(),
+                    )?)),
+                    None => Ok(None),
+                }
+            };
+            let mut row = next_row()?;
+            let mut disk = entries.into_iter().peekable();
+            loop {
+                let order = match (disk.peek(), &row) {
+                    (None, None) => break,
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (Some(e), Some(r)) => e.name.as_str().cmp(r.0.as_str()),
+                };
+                match order {
+                    std::cmp::Ordering::Less => {
+                        let e = disk.next().expect("peeked");
+                        let path = store.entry_path(&partition, &e);
+                        todo.push(store.stat_entry(&partition, &e, path));
+                    }
+                    std::cmp::Ordering::Greater => {
+                        removed.push(row.take().expect("matched").0);
+                        row = next_row()?;
+                    }
+                    std::cmp::Ordering::Equal => {
+                        let e = disk.next().expect("peeked");
+                        let (name, ino, size, mtime) = row.take().expect("matched");
+                        row = next_row()?;
+                        let same_file = ino != 0 && ino == e.ino as i64;
+                        if compare == Compare::Names && same_file {
+                            continue;
+                        }
+                        if compare == Compare::Names && ino != 0 {
+                            // Another inode under the same name: replaced.
+                            let path = store.entry_path(&partition, &e);
+                            todo.push(store.stat_entry(&partition, &e, path));
+                            continue;
+                        }
+                        let path = store.entry_path(&partition, &e);
+                        let f = store.stat_entry(&partition, &e, path);
+                        // A Names pass meets this only for rows indexed before inodes were
+                        // recorded: their size and time are looked up once.
+                        let (size, mtime) = match (size, mtime) {
+                            (Some(s), Some(m)) => (s, m),
+                            _ => wrap(
+                                db_path,
+                                size_of.query_row(params![partition, name], |r| {
+                                    Ok((r.get(0)?, r.get(1)?))
+                                }),
+                            )?,
+                        };
+                        if f.size as i64 == size && f.mtime_ns == mtime && (ino == 0 || same_file) {
+                            if ino == 0 {
+                                inodes.push((name, f.ino as i64));
+                            }
+                        } else {
+                            todo.push(f);
+                        }
+                    }
+                }
             }
         }
-        let removed = existing.into_keys().collect();
         let planned = Msg::Planned {
             partition,
             dir_mtime,
             file_count,
             expected: todo.len(),
             removed,
+            inodes,
         };
         if out.send(planned).is_err() {
             return Ok(());
@@ -469,6 +564,7 @@ struct PartitionState {
     expected: usize,
     done: usize,
     removed: Vec<String>,
+    inodes: Vec<(String, i64)>,
 }
 
 fn finish_partition(
@@ -484,6 +580,15 @@ fn finish_partition(
     )?;
     for name in &st.removed {
         wrap(db_path, del.execute(params![partition, name]))?;
+    }
+    let mut set_ino = wrap(
+        db_path,
+        conn.prepare_cached(
+            "UPDATE run_index SET ino = ?3 WHERE partition = ?1 AND file_name = ?2",
+        ),
+    )?;
+    for (name, ino) in &st.inodes {
+        wrap(db_path, set_ino.execute(params![partition, name, ino]))?;
     }
     stats.removed += st.removed.len() as u64;
     wrap(
@@ -539,6 +644,7 @@ fn write_pipeline(
                     file_count,
                     expected,
                     removed,
+                    inodes,
                 } => {
                     stats.files_seen += file_count as u64;
                     let st = PartitionState {
@@ -547,6 +653,7 @@ fn write_pipeline(
                         expected,
                         done: 0,
                         removed,
+                        inodes,
                     };
                     if expected == 0 {
                         finish_partition(conn, db_path, &partition, &st, stats)?;
@@ -635,6 +742,7 @@ fn upsert(conn: &Connection, db_path: &std::path::Path, row: &Row) -> Result<(),
             up(&row.risk_level),
             source_key,
             row.search_text,
+            row.file.ino as i64,
         ]),
     )?;
     Ok(())
@@ -802,7 +910,15 @@ impl RunIndex {
             if mode == ReconcileMode::Quick && settled {
                 stats.partitions_skipped += 1;
             } else {
-                plan.push((partition.clone(), dir_mtime));
+                // A quick pass over a folder that gained or lost files compares names and
+                // inodes only; a full pass, or a partition where the watcher saw a file
+                // change (an in-place rewrite keeps name and inode), compares every file.
+                let compare = if mode == ReconcileMode::Full || touched.contains(partition) {
+                    Compare::Stat
+                } else {
+                    Compare::Names
+                };
+                plan.push((partition.clone(), dir_mtime, compare));
             }
         }
         let mut prog = ReconcileProgress {
@@ -855,7 +971,7 @@ impl RunIndex {
 
     fn run_pipeline(
         &mut self,
-        plan: Vec<(String, i64)>,
+        plan: Vec<Planned>,
         stats: &mut ReconcileStats,
         prog: &mut ReconcileProgress,
         progress: &mut dyn FnMut(&ReconcileProgress),

@@ -186,6 +186,19 @@ pub struct ArtifactFile {
     pub size: u64,
     /// Modification time in nanoseconds since the epoch.
     pub mtime_ns: i64,
+    /// Inode number (a file replaced under the same name gets another).
+    pub ino: u64,
+}
+
+/// A name in a partition that looks like an artifact, as the directory listing gives it
+/// (no stat): the name (escaped when it is not UTF-8) and the inode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionEntry {
+    /// The file name (`<run_id>.json`), escaped when it is not UTF-8.
+    pub name: String,
+    /// The raw name when it is not UTF-8 (`name` is then only for display).
+    pub raw: Option<std::ffi::OsString>,
+    pub ino: u64,
 }
 
 /// Read and validate one artifact file. The error is the reason shown to the user.
@@ -330,35 +343,95 @@ impl RunStore {
         let mut out = Vec::new();
         for entry in rd {
             let entry = entry.map_err(StoreError::io("list", &dir))?;
-            // A name that is not UTF-8 is listed under an escaped form (and reads as an
-            // invalid entry saying so), never skipped: nothing in a partition is hidden.
-            let name = match entry.file_name().to_str() {
-                Some(n) => n.to_owned(),
-                None => escape_name(entry.file_name().as_encoded_bytes()),
-            };
-            if !is_artifact_file_name(&name) {
+            let Some(e) = Self::entry_of(&entry) else {
                 continue;
-            }
-            // FIFOs, sockets, devices and symbolic links named like artifacts are listed
-            // too; reading them is refused with what they are (see `read_limited`).
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_dir() {
-                continue;
-            }
-            let (size, mtime_ns) = match entry.metadata() {
-                Ok(m) => (m.len(), mtime_ns(&m)),
-                Err(_) => (0, 0),
             };
-            out.push(ArtifactFile {
-                partition: partition.to_owned(),
-                path: entry.path(),
-                stem: name.trim_end_matches(".json").to_owned(),
-                size,
-                mtime_ns,
-            });
+            let path = entry.path();
+            out.push(self.stat_entry(partition, &e, path));
         }
         out.sort_by(|a, b| a.stem.cmp(&b.stem));
         Ok(out)
+    }
+
+    /// The artifact-like names of one partition, sorted, from the directory listing alone:
+    /// no file is stat-ed (the inode comes with the listing), so a partition of 100,000
+    /// files is listed in milliseconds. See [`RunStore::partition_files`] for sizes.
+    pub fn partition_entries(&self, partition: &str) -> Result<Vec<PartitionEntry>, StoreError> {
+        let dir = self.partition_dir(partition);
+        let rd = match fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => {
+                return Err(StoreError::Io {
+                    op: "list",
+                    path: dir,
+                    source: e,
+                })
+            }
+        };
+        let mut out = Vec::new();
+        for entry in rd {
+            let entry = entry.map_err(StoreError::io("list", &dir))?;
+            if let Some(e) = Self::entry_of(&entry) {
+                out.push(e);
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// A directory entry as a [`PartitionEntry`], if it is named like an artifact and is not
+    /// a folder. A name that is not UTF-8 is kept under an escaped form (it then reads as an
+    /// invalid entry saying so), never skipped: nothing in a partition is hidden. FIFOs,
+    /// sockets, devices and symbolic links named like artifacts are kept too; reading them
+    /// is refused with what they are (see `read_limited`).
+    fn entry_of(entry: &fs::DirEntry) -> Option<PartitionEntry> {
+        use std::os::unix::fs::DirEntryExt;
+        let file_name = entry.file_name();
+        let (name, raw) = match file_name.to_str() {
+            Some(n) => (n.to_owned(), None),
+            None => (
+                escape_name(file_name.as_encoded_bytes()),
+                Some(file_name.clone()),
+            ),
+        };
+        if !is_artifact_file_name(&name) {
+            return None;
+        }
+        if entry.file_type().ok()?.is_dir() {
+            return None;
+        }
+        Some(PartitionEntry {
+            name,
+            raw,
+            ino: entry.ino(),
+        })
+    }
+
+    /// Size, modification time and inode of one entry (`lstat`: a link is not followed).
+    pub fn stat_entry(&self, partition: &str, e: &PartitionEntry, path: PathBuf) -> ArtifactFile {
+        use std::os::unix::fs::MetadataExt;
+        let (size, mtime_ns, ino) = match fs::symlink_metadata(&path) {
+            Ok(m) => (m.len(), mtime_ns(&m), m.ino()),
+            Err(_) => (0, 0, e.ino),
+        };
+        ArtifactFile {
+            partition: partition.to_owned(),
+            path,
+            stem: e.name.trim_end_matches(".json").to_owned(),
+            size,
+            mtime_ns,
+            ino,
+        }
+    }
+
+    /// The path of an entry of `partition`.
+    pub fn entry_path(&self, partition: &str, e: &PartitionEntry) -> PathBuf {
+        let dir = self.partition_dir(partition);
+        match &e.raw {
+            Some(raw) => dir.join(raw),
+            None => dir.join(&e.name),
+        }
     }
 
     /// Every partition holding a file named `<run_id>.json`, newest partition first.
