@@ -123,8 +123,12 @@ fn unavailable(req: QueryReq, error: &str) -> Option<Msg> {
             outcomes: batch
                 .items
                 .into_iter()
-                .map(|(id, _)| (id, Err(error.clone())))
+                .map(|it| (it.asset_id, Err(error.clone())))
                 .collect(),
+        },
+        Cmd::OpenRun { run_id } => Msg::RunFound {
+            run_id,
+            row: Err(error),
         },
         Cmd::LoadRecord { label, .. } => Msg::Record {
             label,
@@ -321,6 +325,13 @@ fn answer(
             Ok(count) => Msg::Newer { count },
             Err(_) => return None,
         },
+        Cmd::OpenRun { run_id } => {
+            let row = index
+                .find(&run_id)
+                .map(|r| r.map(Box::new))
+                .map_err(|e| e.to_string());
+            Msg::RunFound { run_id, row }
+        }
         Cmd::LoadDetails {
             partition,
             file_name,
@@ -391,7 +402,7 @@ fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg 
                     let outcomes = batch
                         .items
                         .iter()
-                        .map(|(id, _)| (id.clone(), Err(e.to_string())))
+                        .map(|it| (it.asset_id.clone(), Err(e.to_string())))
                         .collect();
                     return Msg::Decided { outcomes };
                 }
@@ -404,17 +415,17 @@ fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg 
             let outcomes = batch
                 .items
                 .iter()
-                .map(|(id, hash)| {
+                .map(|it| {
                     let req = DecisionRequest {
                         reviewer: &reviewer,
-                        asset_id: id,
+                        asset_id: &it.asset_id,
                         approve: batch.approve,
                         reason: batch.reason.as_deref(),
                         note: batch.note.as_deref(),
-                        expect_hash: Some(hash),
+                        expect_hash: Some(&it.content_hash),
                     };
                     (
-                        id.clone(),
+                        it.asset_id.clone(),
                         store
                             .decide(&policy, &req)
                             .map(|_| verb.to_owned())
