@@ -132,7 +132,9 @@ fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
     tmux.keys(&["r"]);
     tmux.wait_screen("the reason list", |s| s.contains("why?"));
     tmux.keys(&["j", "j", "Enter"]);
-    tmux.wait_screen("the note", |s| s.contains("(optional)"));
+    tmux.wait_screen("the note", |s| {
+        s.contains("(optional; reason: anatomically_incorrect)")
+    });
     tmux.keys(&["-l", "not for ebony"]);
     tmux.keys(&["Enter"]);
     tmux.wait_screen("the reject confirmation", |s| {
