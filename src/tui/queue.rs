@@ -343,10 +343,14 @@ impl QueueState {
         let kept = keep.and_then(|k| self.assets.iter().position(|a| a.asset_id == k));
         self.selected = match (after, kept) {
             // The decided asset is still listed ("all"): on to the next pending one.
-            (Some((id, _)), Some(pos)) if self.assets[pos].asset_id == id => self.assets[pos + 1..]
-                .iter()
-                .position(|a| a.state == ReviewState::Pending)
-                .map_or(pos, |i| pos + 1 + i),
+            // (Wrapping to the top when none is below; staying when none is left.)
+            (Some((id, _)), Some(pos)) if self.assets[pos].asset_id == id => {
+                let pending = |i: &usize| self.assets[*i].state == ReviewState::Pending;
+                (pos + 1..self.assets.len())
+                    .find(pending)
+                    .or_else(|| (0..pos).find(pending))
+                    .unwrap_or(pos)
+            }
             (_, Some(pos)) => pos,
             // It left the list (decided in "pending"): the row that took its place.
             (Some((_, row)), None) => row,
@@ -1093,6 +1097,21 @@ mod tests {
         approved.state = ReviewState::Approved;
         q.set_assets(vec![now, approved, asset("adv_2")], (1, 2, 0));
         assert_eq!(q.selected_asset().unwrap().asset_id, "adv_2");
+        // Deciding the last pending one below wraps to the first pending one above.
+        let mut q2 = QueueState {
+            status: StatusFilter::All,
+            ..QueueState::default()
+        };
+        q2.set_assets(vec![asset("adv_0"), asset("adv_1")], (2, 0, 0));
+        q2.on_key(key('j'), 10);
+        with_preview(&mut q2);
+        q2.on_key(key('a'), 10);
+        q2.on_key(key('y'), 10);
+        q2.decided(&[("adv_1".into(), Ok("approved".into()))]);
+        let mut done = asset("adv_1");
+        done.state = ReviewState::Approved;
+        q2.set_assets(vec![asset("adv_0"), done], (1, 1, 0));
+        assert_eq!(q2.selected_asset().unwrap().asset_id, "adv_0");
     }
 
     #[test]
