@@ -123,6 +123,11 @@ pub enum Msg {
         asset_id: String,
         data: Box<PreviewData>,
     },
+    /// Event types in the index, for the filter of `generation`.
+    KnownEvents {
+        generation: u64,
+        events: Vec<String>,
+    },
     /// The run an asset links to, looked up in the index.
     RunFound {
         run_id: String,
@@ -161,6 +166,11 @@ pub enum Cmd {
     LoadDetails {
         partition: String,
         file_name: String,
+    },
+    /// The event types present in the index (to explain an `event:` filter matching
+    /// nothing: the field is free text, so unknown values cannot be refused up front).
+    KnownEvents {
+        generation: u64,
     },
     /// Look a run up by id (an asset's linked run) to open its details.
     OpenRun {
@@ -396,8 +406,37 @@ impl App {
                 Vec::new()
             }
             Msg::Count { generation, count } => {
-                if generation == self.generation {
-                    self.match_count = Some(count);
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.match_count = Some(count);
+                if count == 0 && !self.event_values().is_empty() {
+                    return vec![Cmd::KnownEvents { generation }];
+                }
+                Vec::new()
+            }
+            Msg::KnownEvents { generation, events } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                let unknown: Vec<String> = self
+                    .event_values()
+                    .into_iter()
+                    .filter(|v| !events.iter().any(|e| e.eq_ignore_ascii_case(v)))
+                    .collect();
+                if !unknown.is_empty() {
+                    self.say(
+                        format!(
+                            "no run has event {}: events in this store: {}",
+                            unknown.join(", "),
+                            if events.is_empty() {
+                                "none yet".to_owned()
+                            } else {
+                                events.join(", ")
+                            }
+                        ),
+                        true,
+                    );
                 }
                 Vec::new()
             }
@@ -671,6 +710,23 @@ impl App {
         self.seen_selected();
         // Pages never change the open details: only the reader's keys (J/K) do.
         self.edge_fetch()
+    }
+
+    /// The values of the active filter's (not negated) `event:` terms.
+    fn event_values(&self) -> Vec<String> {
+        self.filter
+            .terms
+            .iter()
+            .filter(|t| !t.negated)
+            .filter_map(|t| match &t.predicate {
+                crate::filter::Predicate::Field {
+                    field: crate::filter::Field::Event,
+                    values,
+                } => Some(values.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
     }
 
     /// Following moves the selection only while no details are open: the run being read
@@ -1929,5 +1985,31 @@ mod tests {
         assert!(
             matches!(&cmds[..], [Cmd::LoadDetails { file_name, .. }] if file_name == "run_0002.json")
         );
+    }
+
+    #[test]
+    fn an_event_filter_matching_nothing_names_the_events_there_are() {
+        let mut app = app_with(3, false);
+        app.update(key('f'));
+        for c in "event:toolpath".chars() {
+            app.update(key(c));
+        }
+        app.update(code(KeyCode::Enter));
+        let g = app.generation;
+        let cmds = app.update(Msg::Count {
+            generation: g,
+            count: 0,
+        });
+        assert_eq!(cmds, vec![Cmd::KnownEvents { generation: g }]);
+        app.update(Msg::KnownEvents {
+            generation: g,
+            events: vec!["toolpaths".into(), "unknown".into()],
+        });
+        let (text, is_err) = app.message.clone().unwrap();
+        assert_eq!(
+            text,
+            "no run has event toolpath: events in this store: toolpaths, unknown"
+        );
+        assert!(is_err);
     }
 }

@@ -130,6 +130,7 @@ fn unavailable(req: QueryReq, error: &str) -> Option<Msg> {
             run_id,
             row: Err(error),
         },
+        Cmd::KnownEvents { .. } => return None,
         Cmd::LoadRecord { label, .. } => Msg::Record {
             label,
             text: Err(error),
@@ -325,6 +326,23 @@ fn answer(
             Ok(count) => Msg::Newer { count },
             Err(_) => return None,
         },
+        Cmd::KnownEvents { generation } => {
+            let events = index
+                .connection()
+                .prepare_cached(
+                    "SELECT DISTINCT event_type FROM run_index \
+                     WHERE valid = 1 AND event_type IS NOT NULL ORDER BY 1 LIMIT 40",
+                )
+                .and_then(|mut st| {
+                    st.query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                });
+            match events {
+                // Shown through the status line, which sanitizes.
+                Ok(events) => Msg::KnownEvents { generation, events },
+                Err(_) => return None,
+            }
+        }
         Cmd::OpenRun { run_id } => {
             let row = index
                 .find(&run_id)
