@@ -630,11 +630,13 @@ impl QueueState {
                 let scroll = match key.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') => {
                         self.busy = true;
-                        if let [item] = &batch.items[..] {
-                            self.after_decision = Some((item.asset_id.clone(), self.selected));
-                        } else {
-                            self.after_decision = None;
-                        }
+                        // Where to go on from when the list reloads: the selected row,
+                        // or past it when the selection itself was decided.
+                        let selected = self.selected_asset().map(|a| a.asset_id.clone());
+                        let decided = selected
+                            .filter(|id| batch.items.iter().any(|i| i.asset_id == *id))
+                            .unwrap_or_default();
+                        self.after_decision = Some((decided, self.selected));
                         return KeyOutcome::cmds(vec![QueueCmd::Decide(batch)]);
                     }
                     KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => return cancelled(),
@@ -1019,6 +1021,9 @@ mod tests {
         assert_eq!((text.as_str(), err), ("approved 2 assets", false));
         assert!(q.marked.is_empty());
         assert!(!q.busy);
+        // Both left the pending list: the selection stays at its row, not the top.
+        q.set_assets(vec![asset("adv_c"), asset("adv_d")], (2, 2, 0));
+        assert_eq!(q.selected, 1);
     }
 
     fn with_preview(q: &mut QueueState) {
