@@ -200,6 +200,12 @@ pub fn details_max_scroll(app: &App, d: &DetailsPane) -> u16 {
 /// Continuation lines are indented under the value (after a 10-column label, or the
 /// line's own indentation plus two).
 pub fn wrap_line(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    wrap_with(line, width, true)
+}
+
+/// [`wrap_line`], with `hang` false for prose: continuation lines keep only the line's own
+/// indentation.
+fn wrap_with(line: Line<'static>, width: usize, hang: bool) -> Vec<Line<'static>> {
     if width < 8 || line.width() <= width {
         return vec![line];
     }
@@ -213,7 +219,12 @@ pub fn wrap_line(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
         .spans
         .first()
         .is_some_and(|s| s.content.width() == 10 && s.content.ends_with(' ') && lead == 0);
-    let indent = if label { 10 } else { lead + 2 }.min(width / 2);
+    let indent = match (hang, label) {
+        (false, _) => lead,
+        (true, true) => 10,
+        (true, false) => lead + 2,
+    }
+    .min(width / 2);
     // Units: a run of non-spaces with the spaces after it, each with its span's style.
     let mut units: Vec<(String, Style)> = Vec::new();
     for sp in &line.spans {
@@ -1361,6 +1372,7 @@ fn preview_parts(app: &App, area: Rect, theme: Theme) -> Option<PreviewParts> {
 
 /// The preview body as lines wrapped to `width` (None for images, which are drawn).
 fn preview_text(p: &PreviewData, width: u16, theme: Theme) -> Option<Vec<Line<'static>>> {
+    let prose = matches!(p.body, PreviewBody::Text(_)) || p.error.is_some();
     let lines: Vec<Line<'static>> = if let Some(e) = &p.error {
         vec![Line::from(Span::styled(sanitize(e), theme.error()))]
     } else {
@@ -1379,7 +1391,7 @@ fn preview_text(p: &PreviewData, width: u16, theme: Theme) -> Option<Vec<Line<'s
     Some(
         lines
             .into_iter()
-            .flat_map(|l| wrap_line(l, width as usize))
+            .flat_map(|l| wrap_with(l, width as usize, !prose))
             .collect(),
     )
 }
