@@ -8,7 +8,8 @@
 //! case-insensitively and exactly, like the reference's logs filters. A leading `-`
 //! negates a term. `score` compares with `< <= > >= = !=`. `since:`/`until:` take a
 //! relative age (`30m`, `12h`, `2d`, `1w`) or a UTC date/time (`until:` a bare date
-//! includes that whole day). `id:` is a run_id prefix. Anything else is a case-insensitive
+//! includes that whole day). `id:` is a run_id prefix, with or without `run_`. Fields with
+//! a fixed set of values (risk, status, verify) refuse others. Anything else is a case-insensitive
 //! substring searched in run_id, tool, warnings and block reason; double quotes keep
 //! spaces, commas and colons in a value.
 //!
@@ -73,6 +74,17 @@ impl Field {
             v.to_lowercase()
         } else {
             v.to_uppercase()
+        }
+    }
+
+    /// The values a field can hold, for fields with a fixed set (risk, status, verify);
+    /// `None` for free-text fields. A filter naming any other value is refused.
+    pub fn known_values(self) -> Option<&'static [&'static str]> {
+        match self {
+            Field::Risk => Some(&["GREEN", "YELLOW", "RED", "UNKNOWN", "ERROR"]),
+            Field::Status => Some(&["OK", "BLOCKED", "ERROR"]),
+            Field::Verify => Some(&["ok", "mismatch", "placeholder", "invalid"]),
+            _ => None,
         }
     }
 
@@ -363,12 +375,19 @@ impl<'a> Parser<'a> {
                             self.pos += 1;
                             values.push(self.value()?);
                         }
-                        if field == Field::Verify {
+                        if let Some(known) = field.known_values() {
                             for v in &values {
-                                if !["ok", "mismatch", "placeholder", "invalid"]
-                                    .contains(&v.to_lowercase().as_str())
-                                {
-                                    return err(word_start, format!("verify:{v} is not one of ok, mismatch, placeholder, invalid"));
+                                if !known.iter().any(|k| k.eq_ignore_ascii_case(v)) {
+                                    let valid: Vec<String> =
+                                        known.iter().map(|k| k.to_lowercase()).collect();
+                                    return err(
+                                        word_start,
+                                        format!(
+                                            "{}:{v} is not a known value (valid: {})",
+                                            field.key(),
+                                            valid.join(", ")
+                                        ),
+                                    );
                                 }
                             }
                         }
@@ -541,9 +560,14 @@ impl Filter {
                     format!("{col} IN ({marks})")
                 }
                 Predicate::IdPrefix(p) => {
-                    params.push(V::Text(p.clone()));
-                    params.push(V::Text(format!("{p}\u{10FFFF}")));
-                    "(run_id >= ? AND run_id < ?)".to_owned()
+                    let prefixes = id_prefixes(p);
+                    let mut ors = Vec::new();
+                    for q in prefixes {
+                        params.push(V::Text(q.clone()));
+                        params.push(V::Text(format!("{q}\u{10FFFF}")));
+                        ors.push("(run_id >= ? AND run_id < ?)");
+                    }
+                    format!("({})", ors.join(" OR "))
                 }
                 Predicate::Score { op, value } => {
                     params.push(V::Real(*value));
@@ -605,7 +629,11 @@ impl Filter {
                     };
                     actual.map(|a| values.iter().any(|v| norm(v) == a))
                 }
-                Predicate::IdPrefix(p) => Some(row.run_id.starts_with(p.as_str())),
+                Predicate::IdPrefix(p) => Some(
+                    id_prefixes(p)
+                        .iter()
+                        .any(|q| row.run_id.starts_with(q.as_str())),
+                ),
                 Predicate::Score { op, value } => row.score.map(|s| op.eval(s, *value)),
                 Predicate::Since(ts) => Some(row.created_us >= ts.start_us(now)),
                 Predicate::Until(ts) => Some(row.created_us < ts.end_us(now)),
@@ -617,6 +645,16 @@ impl Filter {
                 hit.unwrap_or(false)
             }
         })
+    }
+}
+
+/// The run_id prefixes an `id:` value stands for: the list shows ids without `run_`, so
+/// `id:5eed` also means `id:run_5eed`.
+fn id_prefixes(p: &str) -> Vec<String> {
+    if p.starts_with("run_") {
+        vec![p.to_owned()]
+    } else {
+        vec![p.to_owned(), format!("run_{p}")]
     }
 }
 
@@ -788,6 +826,16 @@ mod tests {
             ("\"open", 0, "unterminated quote"),
             ("- risk:red", 0, "expected a term after '-'"),
             ("verify:maybe", 0, "verify:maybe"),
+            (
+                "risk:redd",
+                0,
+                "risk:redd is not a known value (valid: green, yellow, red, unknown, error)",
+            ),
+            (
+                "-status:ok,okay",
+                1,
+                "status:okay is not a known value (valid: ok, blocked, error)",
+            ),
             ("risk:red,", 9, "expected a value"),
         ];
         for (text, pos, needle) in cases {
@@ -834,6 +882,11 @@ mod tests {
         assert!(m("since:1d until:2025-12-23"));
         assert!(!m("since:2025-12-24"));
         assert!(m("id:run_5eed -id:run_6"));
+        assert!(
+            m("id:5eed0 -id:6"),
+            "ids as the list shows them, without run_"
+        );
+        assert!(!m("id:un_5"), "still a prefix");
         assert!(m("CHIPLOAD"));
         assert!(!m("-chipload"));
         assert!(m("verify:ok"));

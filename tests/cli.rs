@@ -525,7 +525,7 @@ fn without_a_terminal_the_console_explains_the_cli() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(2), "a usage error");
     let err = stderr(&out);
     assert!(
         err.contains("needs a terminal") && err.contains("rmos logs recent"),

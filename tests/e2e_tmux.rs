@@ -121,7 +121,7 @@ fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
     });
     tmux.keys(&["a"]);
     tmux.wait_screen("the confirmation", |s| {
-        s.contains(&format!("Approve {second}"))
+        s.contains(&format!("Approve SUGGESTION {second}"))
     });
     tmux.keys(&["y"]);
     tmux.wait_screen("the approval", |s| {
@@ -132,11 +132,14 @@ fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
     tmux.keys(&["r"]);
     tmux.wait_screen("the reason list", |s| s.contains("why?"));
     tmux.keys(&["j", "j", "Enter"]);
-    tmux.wait_screen("the note", |s| s.contains("(optional)"));
+    tmux.wait_screen("the note", |s| {
+        s.contains("(optional; reason: anatomically_incorrect)")
+    });
     tmux.keys(&["-l", "not for ebony"]);
     tmux.keys(&["Enter"]);
     tmux.wait_screen("the reject confirmation", |s| {
-        s.contains(&format!("Reject {first}")) && s.contains("reason: anatomically_incorrect")
+        s.contains(&format!("Reject EXPLANATION {first}"))
+            && s.contains("reason: anatomically_incorrect")
     });
     tmux.keys(&["y"]);
     tmux.wait_screen("the rejection", |s| {
@@ -174,4 +177,68 @@ fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
         .output()
         .unwrap();
     assert_eq!(audit.status.code(), Some(0));
+}
+
+#[test]
+fn review_queue_at_80x24_scrolls_to_the_selection_and_keeps_the_place_after_a_decision() {
+    let Some(tmux) = Tmux::new("e2e-q80") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let out = Command::new(bin)
+            .arg("--data")
+            .arg(dir.path())
+            .args([
+                "--json",
+                "advisory",
+                "add",
+                "--type",
+                "EXPLANATION",
+                "--text",
+                &format!("Explanation number {i}."),
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(v["asset_id"].as_str().unwrap().to_owned());
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    // Newest first in the list.
+    ids.reverse();
+    tmux.start(80, 24, "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_REVIEWER=dana PS1='e2e$ ' bash --norc --noprofile");
+    tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
+    tmux.keys(&[&format!("{bin} --data {}", dir.path().display()), "Enter"]);
+    tmux.wait_screen("the console", |s| s.contains("┌ runs"));
+    tmux.keys(&["2", "s", "s", "s"]);
+    tmux.wait_screen("all assets", |s| {
+        s.contains("showing all") && s.contains("status")
+    });
+    for _ in 0..7 {
+        tmux.keys(&["j"]);
+    }
+    let target = &ids[7];
+    // The list scrolled: the selected asset is on a list row, and its preview is loaded.
+    let list_row = |s: &str| {
+        s.lines().any(|l| {
+            l.contains(target.as_str()) && l.contains("pending") && l.contains("EXPLANATION")
+        })
+    };
+    tmux.wait_screen("the eighth asset listed and previewed", |s| {
+        list_row(s) && s.contains("Explanation number 2.")
+    });
+    tmux.keys(&["a"]);
+    tmux.wait_screen("a dialog naming the asset", |s| {
+        s.contains(&format!("Approve EXPLANATION {target}"))
+    });
+    tmux.keys(&["y"]);
+    // The place is kept: the next pending asset (the ninth) is selected, not the first.
+    tmux.wait_screen("the next asset after the decision", |s| {
+        s.contains(&format!("approved {target}")) && s.contains("Explanation number 1.")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt", |s| s.trim_end().ends_with("e2e$"));
 }

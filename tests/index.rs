@@ -383,6 +383,8 @@ fn every_filter_in_sql_agrees_with_the_matcher() {
         "until:2025-11-15",
         "since:2025-11-10 until:2025-11-20",
         "id:run_gen1",
+        "id:gen1",
+        "-id:5eed",
         "-id:run_5eed",
         "coolant",
         "\"Risk level RED\"",
@@ -496,8 +498,23 @@ fn arb_term() -> impl Strategy<Value = rmos::filter::Term> {
         CmpOp::Ne,
     ]);
     let pred = prop_oneof![
-        (field, prop::collection::vec(arb_value(), 1..4))
-            .prop_map(|(field, values)| Predicate::Field { field, values }),
+        (
+            field,
+            prop::collection::vec(arb_value(), 1..4),
+            any::<prop::sample::Index>()
+        )
+            .prop_map(|(field, values, pick)| {
+                // Fields with a fixed set of values only take those (others are refused).
+                let values = match field.known_values() {
+                    Some(known) => values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, _)| known[(pick.index(known.len()) + i) % known.len()].to_owned())
+                        .collect(),
+                    None => values,
+                };
+                Predicate::Field { field, values }
+            }),
         arb_value().prop_map(Predicate::IdPrefix),
         (op, -1000.0f64..1000.0).prop_map(|(op, value)| Predicate::Score { op, value }),
         (1u32..500, prop::sample::select(vec!['m', 'h', 'd', 'w']))

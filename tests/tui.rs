@@ -486,3 +486,201 @@ fn snapshot_queue_filter() {
         screen_theme(&app, 120, 40, dir.path(), false)
     );
 }
+
+/// The rows of the buffer drawn with the highlight (reversed, as without colour).
+fn highlighted_lines(app: &App, w: u16, h: u16) -> Vec<String> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render(f, app, Theme { color: false }))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    (0..h)
+        .filter_map(|y| {
+            let mut line = String::new();
+            let mut any = false;
+            for x in 0..w {
+                let c = &buf[(x, y)];
+                if c.modifier.contains(ratatui::style::Modifier::REVERSED) {
+                    any = true;
+                    line.push_str(c.symbol());
+                }
+            }
+            any.then_some(line)
+        })
+        .collect()
+}
+
+fn many_assets_queue(root: &Path, w: u16, h: u16, n: usize) -> App {
+    use rmos::store::advisory::{AdvisoryStore, AssetType, NewAsset};
+    let store = AdvisoryStore::open(&DataRoot::at(root)).unwrap();
+    for i in 0..n {
+        store
+            .add(NewAsset {
+                asset_type: Some(AssetType::Explanation),
+                content: format!("explanation number {i}").into_bytes(),
+                mime: "text/plain".into(),
+                extension: "txt".into(),
+                provider: Some("claude".into()),
+                asset_id: Some(format!("adv_many{i:04}")),
+                created_at: Some(Timestamp::parse(&format!("2025-12-23T10:{i:02}:00Z")).unwrap()),
+                ..Default::default()
+            })
+            .unwrap();
+    }
+    let mut app = App::new("~/data/runs/rmos".into());
+    app.reviewer = "alice".into();
+    app.epoch_secs = 1_766_534_400;
+    app.update(Msg::Resize {
+        width: w,
+        height: h,
+    });
+    app.update(key('2'));
+    app.update(key('s'));
+    app.update(key('s'));
+    app.update(key('s')); // "all"
+    app.update(Msg::Queue {
+        status: rmos::tui::queue::StatusFilter::All,
+        assets: store.list(None, 100).unwrap(),
+        counts: store.counts().unwrap(),
+    });
+    app
+}
+
+#[test]
+fn the_queue_selection_is_always_visible_and_highlighted() {
+    for (w, h) in [(80, 24), (120, 40), (100, 12), (60, 16)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = many_assets_queue(dir.path(), w, h, 30);
+        for step in 0..29 {
+            let id = app.queue.selected_asset().unwrap().asset_id.clone();
+            let lit = highlighted_lines(&app, w, h);
+            assert!(
+                lit.iter().any(|l| l.contains(id.as_str())),
+                "{w}x{h} after {step} j: {id} is not the highlighted row {lit:?}"
+            );
+            app.update(key('j'));
+        }
+    }
+}
+
+#[test]
+fn snapshot_decision_dialogs_name_the_asset_its_type_and_hash() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut app, _) = queue_app(dir.path(), w, h, "adv_suggest0001");
+        app.update(key('a'));
+        let text = screen_theme(&app, w, h, dir.path(), false);
+        assert!(text.contains("SUGGESTION adv_suggest0001"), "{text}");
+        insta::assert_snapshot!(format!("queue_confirm_{w}x{h}"), text);
+        // A batch lists the assets it decides.
+        app.update(code(KeyCode::Esc));
+        for _ in 0..4 {
+            app.update(key('k'));
+        }
+        for _ in 0..4 {
+            app.update(key(' '));
+            app.update(key('j'));
+        }
+        app.update(key('X'));
+        app.update(code(KeyCode::Enter));
+        app.update(code(KeyCode::Enter));
+        let text = screen_theme(&app, w, h, dir.path(), false);
+        for id in ["adv_image00001", "adv_explain0001", "adv_valid00001"] {
+            assert!(text.contains(id), "{id} listed:\n{text}");
+        }
+        insta::assert_snapshot!(format!("queue_confirm_batch_{w}x{h}"), text);
+    }
+}
+
+#[test]
+fn without_colour_images_are_drawn_in_shades_not_hidden() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut app, _) = queue_app(dir.path(), w, h, "adv_image00001");
+        let text = screen_theme(&app, w, h, dir.path(), false);
+        assert!(!text.contains("needs colour"), "{text}");
+        assert!(
+            text.contains('█') || text.contains('▓') || text.contains('▒') || text.contains('░'),
+            "{text}"
+        );
+        insta::assert_snapshot!(format!("queue_image_nocolor_{w}x{h}"), text);
+        // What is drawn can be decided on.
+        app.update(key('a'));
+        assert!(app.queue.modal.is_some());
+    }
+}
+
+#[test]
+fn snapshot_full_screen_preview() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut app, _) = queue_app(dir.path(), w, h, "adv_valid00001");
+        app.update(key('z'));
+        insta::assert_snapshot!(
+            format!("queue_fullscreen_{w}x{h}"),
+            screen_theme(&app, w, h, dir.path(), false)
+        );
+    }
+}
+
+#[test]
+fn the_end_of_the_details_is_reachable_and_hashes_are_not_cut() {
+    let root = store_example_copy();
+    for (w, h) in [(120, 35), (80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        while app.selected_row().unwrap().run_id != "run_5eed0000000000000000000000000002" {
+            app.update(key('j'));
+        }
+        app.update(code(KeyCode::Enter));
+        let d = app.details.clone().unwrap();
+        let details = Box::new(load_details(&index, &d.partition, &d.file_name));
+        let hash = details
+            .artifact
+            .as_ref()
+            .unwrap()
+            .hashes
+            .feasibility_sha256
+            .clone();
+        app.update(Msg::Details {
+            partition: d.partition,
+            file_name: d.file_name,
+            details,
+        });
+        let top = screen(&app, w, h, root.path());
+        if w >= 120 {
+            assert!(top.contains(&hash), "{w}x{h}: the hash on one line:\n{top}");
+            assert!(
+                top.contains("details 5eed00…000002") && top.contains("Esc close"),
+                "{top}"
+            );
+        }
+        app.update(key('G'));
+        let end = screen(&app, w, h, root.path());
+        assert!(end.contains("── meta"), "{w}x{h}: meta reachable:\n{end}");
+        assert!(end.contains(" end "), "{w}x{h}:\n{end}");
+        if w == 120 && h == 40 {
+            insta::assert_snapshot!("details_end_120x40", end);
+        }
+    }
+}
+
+#[test]
+fn snapshot_indexing_progress_instead_of_no_runs() {
+    for (w, h) in [(80, 24), (120, 40)] {
+        let mut app = App::new("~/data/runs/rmos".into());
+        app.update(Msg::Resize {
+            width: w,
+            height: h,
+        });
+        let _ = app.init();
+        app.update(Msg::Reconcile(rmos::store::index::ReconcileProgress {
+            partitions_done: 3,
+            partitions_total: 1200,
+            files_parsed: 0,
+            current: "2025-12-22".into(),
+        }));
+        let text = screen(&app, w, h, Path::new("/nonexistent"));
+        assert!(!text.contains("No runs yet"), "{text}");
+        assert!(text.contains("Indexing the runs directory"), "{text}");
+        insta::assert_snapshot!(format!("indexing_{w}x{h}"), text);
+    }
+}

@@ -441,7 +441,8 @@ fn console(ctx: &Ctx) -> Result<ExitCode, Failure> {
              rmos logs recent --json\n  rmos logs show RUN_ID\n  rmos runs verify\n"
         );
         tell!("{}", Cli::command().render_help());
-        return Ok(ExitCode::SUCCESS);
+        // A usage error: scripts that run `rmos` without a terminal learn it failed.
+        return Ok(ExitCode::from(2));
     }
     crate::tui::run_terminal(ctx.root.clone())
         .map_err(|e| Failure::new(format!("console: {e}")))?;

@@ -620,6 +620,7 @@ fn write_pipeline(
 ) -> Result<(), IndexError> {
     let mut pending: HashMap<String, PartitionState> = HashMap::new();
     let mut in_tx = 0usize;
+    let mut committed_at = std::time::Instant::now();
     wrap(db_path, conn.execute_batch("BEGIN"))?;
     let mut body = || -> Result<(), IndexError> {
         for msg in rx.iter() {
@@ -685,15 +686,24 @@ fn write_pipeline(
                     done
                 }
             };
+            let partition_done = !done_partitions.is_empty();
+            // Finished partitions become visible to readers (the console shows the newest
+            // runs while older partitions are still being read) at most a few times a
+            // second; otherwise every BATCH rows.
+            if in_tx >= BATCH
+                || (partition_done
+                    && in_tx > 0
+                    && committed_at.elapsed() >= std::time::Duration::from_millis(250))
+            {
+                wrap(db_path, conn.execute_batch("COMMIT; BEGIN"))?;
+                in_tx = 0;
+                committed_at = std::time::Instant::now();
+            }
             for p in done_partitions {
                 prog.partitions_done += 1;
                 prog.files_parsed = stats.parsed;
                 prog.current = p;
                 progress(prog);
-            }
-            if in_tx >= BATCH {
-                wrap(db_path, conn.execute_batch("COMMIT; BEGIN"))?;
-                in_tx = 0;
             }
         }
         Ok(())

@@ -5,6 +5,7 @@
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
 use super::keymap::{action_for, Action};
+use super::line_edit::{Edit, LineEdit};
 use super::queue::{PreviewData, QueueCmd, QueueState, StatusFilter};
 use crate::domain::RunArtifact;
 use crate::filter::{Filter, ParseError};
@@ -122,6 +123,16 @@ pub enum Msg {
         asset_id: String,
         data: Box<PreviewData>,
     },
+    /// Event types in the index, for the filter of `generation`.
+    KnownEvents {
+        generation: u64,
+        events: Vec<String>,
+    },
+    /// The run an asset links to, looked up in the index.
+    RunFound {
+        run_id: String,
+        row: Result<Option<Box<IndexedRun>>, String>,
+    },
     /// Results of written decisions: (asset_id, Ok(verb) or Err(reason)).
     Decided {
         outcomes: Vec<(String, Result<String, String>)>,
@@ -156,6 +167,15 @@ pub enum Cmd {
         partition: String,
         file_name: String,
     },
+    /// The event types present in the index (to explain an `event:` filter matching
+    /// nothing: the field is free text, so unknown values cannot be refused up front).
+    KnownEvents {
+        generation: u64,
+    },
+    /// Look a run up by id (an asset's linked run) to open its details.
+    OpenRun {
+        run_id: String,
+    },
     LoadRecord {
         partition: String,
         file_name: String,
@@ -173,9 +193,7 @@ pub enum Cmd {
 /// The filter bar while editing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterInput {
-    pub text: String,
-    /// Cursor position in characters.
-    pub cursor: usize,
+    pub edit: LineEdit,
     pub error: Option<ParseError>,
     /// The filter text active when editing began (restored by Esc).
     pub before: String,
@@ -183,12 +201,23 @@ pub struct FilterInput {
     pub history_pos: Option<usize>,
 }
 
+impl FilterInput {
+    pub fn text(&self) -> String {
+        self.edit.text()
+    }
+}
+
+/// Longest filter text accepted.
+pub const FILTER_MAX: usize = 500;
+
 /// The details pane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DetailsPane {
     pub partition: String,
     pub file_name: String,
     pub run_id: String,
+    /// The run's list key: the details stay on this run whatever the list does.
+    pub key: Cursor,
     pub content: Option<Box<Details>>,
     pub scroll: u16,
 }
@@ -221,6 +250,8 @@ pub struct App {
     pub now_ms: u64,
     pub reconcile: Option<ReconcileProgress>,
     pub help: bool,
+    /// First line of the help overlay shown (when it is taller than the terminal).
+    pub help_scroll: u16,
     pub quit: bool,
     /// Rows visible in the list (set from the terminal size).
     pub list_height: usize,
@@ -241,6 +272,10 @@ pub struct App {
     pub reviewer: String,
     pub view: View,
     pub queue: QueueState,
+    /// `g` asked for the newest page: select its first row when it arrives.
+    jump_top: bool,
+    /// A new filter is active: start counting new runs from its newest row.
+    reset_seen: bool,
 }
 
 const MESSAGE_MS: u64 = 6_000;
@@ -281,6 +316,7 @@ impl App {
             now_ms: 0,
             reconcile: None,
             help: false,
+            help_scroll: 0,
             quit: false,
             list_height: 20,
             width: 80,
@@ -294,6 +330,8 @@ impl App {
             reviewer: String::new(),
             view: View::Runs,
             queue: QueueState::default(),
+            jump_top: false,
+            reset_seen: false,
         }
     }
 
@@ -331,7 +369,9 @@ impl App {
     /// Apply one message.
     pub fn update(&mut self, msg: Msg) -> Vec<Cmd> {
         match msg {
-            Msg::Key(key) if is_esc_then_key(&key) => {
+            Msg::Key(key)
+                if is_esc_then_key(&key) && !(self.editing_text() && is_word_key(&key)) =>
+            {
                 // Esc and the next key can arrive together (over SSH, or inside tmux with
                 // its escape-time), and the terminal decoder then reports Alt+key. No
                 // binding uses Alt, so it can only have been Esc followed by the key.
@@ -348,6 +388,8 @@ impl App {
                 // Header (1) + table header (1) + filter bar (1) + status (1) + borders (2).
                 self.list_height = (height as usize).saturating_sub(6).max(1);
                 self.clamp_offset();
+                self.queue
+                    .keep_visible(super::view::queue_list_rows(width, height));
                 Vec::new()
             }
             Msg::Page { generation, page } => {
@@ -364,13 +406,42 @@ impl App {
                 Vec::new()
             }
             Msg::Count { generation, count } => {
-                if generation == self.generation {
-                    self.match_count = Some(count);
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.match_count = Some(count);
+                if count == 0 && !self.event_values().is_empty() {
+                    return vec![Cmd::KnownEvents { generation }];
+                }
+                Vec::new()
+            }
+            Msg::KnownEvents { generation, events } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                let unknown: Vec<String> = self
+                    .event_values()
+                    .into_iter()
+                    .filter(|v| !events.iter().any(|e| e.eq_ignore_ascii_case(v)))
+                    .collect();
+                if !unknown.is_empty() {
+                    self.say(
+                        format!(
+                            "no run has event {}: events in this store: {}",
+                            unknown.join(", "),
+                            if events.is_empty() {
+                                "none yet".to_owned()
+                            } else {
+                                events.join(", ")
+                            }
+                        ),
+                        true,
+                    );
                 }
                 Vec::new()
             }
             Msg::Newer { count } => {
-                if !self.follow {
+                if !self.follow_moves() {
                     self.new_runs = count;
                 }
                 Vec::new()
@@ -402,8 +473,21 @@ impl App {
                 Vec::new()
             }
             Msg::Reconcile(p) => {
+                let grew = self
+                    .reconcile
+                    .as_ref()
+                    .map_or(p.files_parsed > 0, |old| p.files_parsed > old.files_parsed);
                 self.reconcile = Some(p);
-                Vec::new()
+                // Runs show as soon as they are indexed (newest partitions come first):
+                // reload while the screen is not full yet, or when following.
+                if grew
+                    && !self.loading
+                    && (self.rows.len() < self.list_height || self.follow_moves())
+                {
+                    self.refresh()
+                } else {
+                    Vec::new()
+                }
             }
             Msg::ReconcileDone {
                 changed,
@@ -476,6 +560,42 @@ impl App {
                 self.queue.set_preview(asset_id, *data);
                 Vec::new()
             }
+            Msg::RunFound { run_id, row } => match row {
+                Ok(Some(row)) => {
+                    self.view = View::Runs;
+                    if let Some(pos) = self.rows.iter().position(|r| r.key() == row.key()) {
+                        self.selected = pos;
+                        self.clamp_offset();
+                    }
+                    self.details = Some(DetailsPane {
+                        partition: row.partition.clone(),
+                        file_name: row.file_name.clone(),
+                        run_id: row.run_id.clone(),
+                        key: row.key(),
+                        content: None,
+                        scroll: 0,
+                    });
+                    self.say(
+                        format!("run {run_id} (linked from the asset) · 2 back to the queue"),
+                        false,
+                    );
+                    vec![Cmd::LoadDetails {
+                        partition: row.partition,
+                        file_name: row.file_name,
+                    }]
+                }
+                Ok(None) => {
+                    self.say(
+                        format!("the linked run {run_id} is not in this data root's index"),
+                        true,
+                    );
+                    Vec::new()
+                }
+                Err(e) => {
+                    self.say(format!("cannot look up run {run_id}: {e}"), true);
+                    Vec::new()
+                }
+            },
             Msg::Decided { outcomes } => {
                 let (text, error) = self.queue.decided(&outcomes);
                 self.say(text, error);
@@ -499,7 +619,7 @@ impl App {
     /// newest run when following), and recount.
     fn refresh(&mut self) -> Vec<Cmd> {
         let mut cmds = vec![self.count()];
-        if self.follow || self.rows.is_empty() {
+        if self.follow_moves() || self.rows.is_empty() {
             cmds.push(self.query(Anchor::Top));
         } else if let Some(r) = self.selected_row() {
             cmds.push(self.query(Anchor::Around(r.key())));
@@ -521,11 +641,13 @@ impl App {
                 self.rows = page.rows;
                 self.more_before = false;
                 self.more_after = page.more_after;
-                self.selected = match (&keep, self.follow) {
-                    (Some(k), false) => self.rows.iter().position(|r| r.key() == *k).unwrap_or(0),
+                let pinned = self.details.as_ref().map(|d| d.key.clone());
+                let jump = std::mem::take(&mut self.jump_top);
+                self.selected = match (pinned.or(keep), self.follow_moves() || jump) {
+                    (Some(k), false) => self.rows.iter().position(|r| r.key() == k).unwrap_or(0),
                     _ => 0,
                 };
-                if self.follow {
+                if self.follow_moves() || jump || std::mem::take(&mut self.reset_seen) {
                     self.newest_seen = self.rows.first().map(IndexedRun::key);
                     self.new_runs = 0;
                 }
@@ -540,6 +662,7 @@ impl App {
                 self.rows = page.rows;
                 self.more_before = page.more_before;
                 self.more_after = page.more_after;
+                let key = self.details.as_ref().map(|d| d.key.clone()).unwrap_or(key);
                 let pos = self.rows.iter().position(|r| r.key() == key);
                 self.selected = match pos {
                     Some(p) => p,
@@ -584,10 +707,60 @@ impl App {
             self.selected = self.rows.len().saturating_sub(1);
         }
         self.clamp_offset();
-        let mut cmds = Vec::new();
-        cmds.extend(self.edge_fetch());
-        cmds.extend(self.details_follow_selection());
-        cmds
+        self.seen_selected();
+        // Pages never change the open details: only the reader's keys (J/K) do.
+        self.edge_fetch()
+    }
+
+    /// The values of the active filter's (not negated) `event:` terms.
+    fn event_values(&self) -> Vec<String> {
+        self.filter
+            .terms
+            .iter()
+            .filter(|t| !t.negated)
+            .filter_map(|t| match &t.predicate {
+                crate::filter::Predicate::Field {
+                    field: crate::filter::Field::Event,
+                    values,
+                } => Some(values.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// Following moves the selection only while no details are open: the run being read
+    /// never changes under the reader (new arrivals are counted in the header instead).
+    pub fn follow_moves(&self) -> bool {
+        self.follow && self.details.is_none()
+    }
+
+    /// Text is being typed somewhere (filter bar, queue filter, rejection note).
+    pub fn editing_text(&self) -> bool {
+        self.input.is_some()
+            || (self.view == View::Queue
+                && !self.help
+                && (self.queue.filter_input.is_some()
+                    || matches!(self.queue.modal, Some(super::queue::Modal::Note { .. }))))
+    }
+
+    /// Selecting (or opening) a run newer than the newest one seen marks it, and the runs
+    /// before it, as seen: the "new" badge counts only what is still above.
+    fn seen_selected(&mut self) {
+        let Some(sel) = self.rows.get(self.selected).map(IndexedRun::key) else {
+            return;
+        };
+        let Some(seen) = self.newest_seen.clone() else {
+            return;
+        };
+        if sel > seen {
+            self.newest_seen = Some(sel.clone());
+            if !self.more_before {
+                self.new_runs = self.rows.iter().take_while(|r| r.key() > sel).count() as u64;
+            } else {
+                self.new_runs = self.new_runs.saturating_sub(1);
+            }
+        }
     }
 
     /// Keep the selection visible.
@@ -639,6 +812,7 @@ impl App {
             partition: row.partition.clone(),
             file_name: row.file_name.clone(),
             run_id: row.run_id.clone(),
+            key: row.key(),
             content: None,
             scroll: 0,
         };
@@ -659,6 +833,7 @@ impl App {
         }
         self.selected = target;
         self.clamp_offset();
+        self.seen_selected();
         let mut cmds = self.edge_fetch();
         cmds.extend(self.details_follow_selection());
         cmds
@@ -677,7 +852,23 @@ impl App {
             return self.on_queue_key(key);
         }
         if self.help {
-            // Any key closes help; q and Ctrl-c still quit.
+            // Help taller than the terminal scrolls; any other key closes it; q and
+            // Ctrl-c still quit.
+            let max = super::view::help_max_scroll(self);
+            if max > 0 {
+                let step = match key.code {
+                    KeyCode::Char('j') | KeyCode::Down => Some(1),
+                    KeyCode::Char('k') | KeyCode::Up => Some(-1),
+                    KeyCode::PageDown | KeyCode::Char(' ') => Some(i32::from(max)),
+                    KeyCode::PageUp => Some(-i32::from(max)),
+                    _ => None,
+                };
+                if let Some(step) = step {
+                    self.help_scroll =
+                        (i32::from(self.help_scroll) + step).clamp(0, i32::from(max)) as u16;
+                    return Vec::new();
+                }
+            }
             self.help = false;
             return match action_for(&key) {
                 Some(Action::Quit) => self.quit_cmds(),
@@ -688,16 +879,31 @@ impl App {
             // Review keys pressed in the runs view: say where they work.
             if matches!(key.code, KeyCode::Char('a' | 'r' | 'A' | 'X' | ' ')) {
                 self.say("approve/reject work in the review queue: press 2", false);
+            } else if reports_unknown(&key) {
+                self.say(
+                    format!("{} is not a runs-view key: {RUNS_KEY_HINT}", key_name(&key)),
+                    false,
+                );
             }
             return Vec::new();
         };
         let page = self.list_height.max(1) as isize;
-        let details_open = self.details.is_some();
+        if self.details.is_some() {
+            // Inside the details every motion key scrolls the pane; only J/K change the run.
+            let pane = self.details_page() as i32;
+            match action {
+                Action::Down => return self.scroll_details(1),
+                Action::Up => return self.scroll_details(-1),
+                Action::PageDown => return self.scroll_details(pane),
+                Action::PageUp => return self.scroll_details(-pane),
+                Action::HalfPageDown => return self.scroll_details(pane / 2),
+                Action::HalfPageUp => return self.scroll_details(-pane / 2),
+                Action::First => return self.scroll_details(i32::MIN),
+                Action::Last => return self.scroll_details(i32::MAX),
+                _ => {}
+            }
+        }
         match action {
-            Action::Down if details_open => self.scroll_details(1),
-            Action::Up if details_open => self.scroll_details(-1),
-            Action::PageDown if details_open => self.scroll_details(page as i32),
-            Action::PageUp if details_open => self.scroll_details(-(page as i32)),
             Action::Down => self.move_by(1),
             Action::Up => self.move_by(-1),
             Action::NextRecord => self.move_by(1),
@@ -710,6 +916,7 @@ impl App {
                 if self.more_before {
                     self.loading = true;
                     self.selected = 0;
+                    self.jump_top = true;
                     vec![self.query(Anchor::Top)]
                 } else {
                     self.move_to(0)
@@ -725,7 +932,7 @@ impl App {
                 }
             }
             Action::OpenDetails => {
-                let Some(row) = self.rows.get(self.selected) else {
+                let Some(row) = self.rows.get(self.selected).cloned() else {
                     return Vec::new();
                 };
                 if self.details.is_none() {
@@ -733,9 +940,11 @@ impl App {
                         partition: row.partition.clone(),
                         file_name: row.file_name.clone(),
                         run_id: row.run_id.clone(),
+                        key: row.key(),
                         content: None,
                         scroll: 0,
                     });
+                    self.seen_selected();
                     return vec![Cmd::LoadDetails {
                         partition: row.partition.clone(),
                         file_name: row.file_name.clone(),
@@ -744,35 +953,51 @@ impl App {
                 Vec::new()
             }
             Action::Close => {
-                self.details = None;
+                if self.details.take().is_some() && self.follow && self.new_runs > 0 {
+                    // Following was paused while reading: now show what arrived.
+                    self.loading = true;
+                    return vec![self.query(Anchor::Top)];
+                }
                 Vec::new()
             }
             Action::EditFilter => {
                 let text = self.filter_text.clone();
                 self.input = Some(FilterInput {
-                    cursor: text.chars().count(),
-                    text: text.clone(),
+                    edit: LineEdit::new(&text, FILTER_MAX),
                     error: None,
                     before: text,
                     history_pos: None,
                 });
                 Vec::new()
             }
-            Action::CopyId => match self.selected_row() {
-                Some(r) => vec![Cmd::Copy {
-                    text: r.run_id.clone(),
-                    label: format!("run_id {}", r.run_id),
+            // With details open, copies take the run being read (what the pane shows).
+            Action::CopyId => match self
+                .details
+                .as_ref()
+                .map(|d| d.run_id.clone())
+                .or(self.selected_row().map(|r| r.run_id.clone()))
+            {
+                Some(id) => vec![Cmd::Copy {
+                    text: id.clone(),
+                    label: format!("run_id {id}"),
                 }],
                 None => {
                     self.say("nothing selected to copy", true);
                     Vec::new()
                 }
             },
-            Action::CopyJson => match self.selected_row() {
-                Some(r) => vec![Cmd::LoadRecord {
-                    partition: r.partition.clone(),
-                    file_name: r.file_name.clone(),
-                    label: format!("record {} as JSON", r.run_id),
+            Action::CopyJson => match self
+                .details
+                .as_ref()
+                .map(|d| (&d.partition, &d.file_name, &d.run_id))
+                .or(self
+                    .selected_row()
+                    .map(|r| (&r.partition, &r.file_name, &r.run_id)))
+            {
+                Some((partition, file_name, run_id)) => vec![Cmd::LoadRecord {
+                    partition: partition.clone(),
+                    file_name: file_name.clone(),
+                    label: format!("record {run_id} as JSON"),
                 }],
                 None => {
                     self.say("nothing selected to copy", true);
@@ -781,7 +1006,13 @@ impl App {
             },
             Action::ToggleFollow => {
                 self.follow = !self.follow;
-                if self.follow {
+                if self.follow && self.details.is_some() {
+                    self.say(
+                        "following: the newest run is shown when the details close",
+                        false,
+                    );
+                    Vec::new()
+                } else if self.follow {
                     self.new_runs = 0;
                     self.say("following the newest run", false);
                     self.loading = true;
@@ -798,6 +1029,7 @@ impl App {
             }
             Action::Help => {
                 self.help = true;
+                self.help_scroll = 0;
                 Vec::new()
             }
             Action::ShowRuns => Vec::new(),
@@ -826,6 +1058,7 @@ impl App {
                 }
                 Some(Action::Help) => {
                     self.help = true;
+                    self.help_scroll = 0;
                     return Vec::new();
                 }
                 Some(Action::Quit) => return self.quit_cmds(),
@@ -855,14 +1088,38 @@ impl App {
             );
             return Vec::new();
         }
-        let page = self.list_height.max(1);
+        let idle = self.queue.modal.is_none() && self.queue.filter_input.is_none();
+        if idle && key.code == KeyCode::Enter {
+            // Enter: the selected asset's linked run.
+            return match self.queue.selected_asset() {
+                Some(a) => match &a.run_id {
+                    Some(run_id) => vec![Cmd::OpenRun {
+                        run_id: run_id.clone(),
+                    }],
+                    None => {
+                        self.say(format!("{} is not linked to a run", a.asset_id), false);
+                        Vec::new()
+                    }
+                },
+                None => Vec::new(),
+            };
+        }
+        let page = super::view::queue_list_rows(self.width, self.height);
         let out = self.queue.on_key(key, page);
+        self.queue.keep_visible(page);
+        self.queue.preview_scroll = self
+            .queue
+            .preview_scroll
+            .min(super::view::preview_max_scroll(self));
         if let Some((text, error)) = out.message {
             self.say(text, error);
-        } else if out.unhandled && matches!(key.code, KeyCode::Char(_) | KeyCode::Enter) {
-            // A key that means something in the runs view (Enter, F, C…) but not here.
+        } else if out.unhandled && reports_unknown(&key) {
+            // A key that means something in the runs view (F, C…) but not here.
             self.say(
-                "not a review-queue key: a approve · r reject · Space mark · f filter · ? all keys",
+                format!(
+                    "{} is not a review-queue key: {QUEUE_KEY_HINT}",
+                    key_name(&key)
+                ),
                 false,
             );
         }
@@ -874,9 +1131,18 @@ impl App {
         vec![Cmd::Quit]
     }
 
+    /// Lines of text the details pane shows at once.
+    fn details_page(&self) -> u16 {
+        super::view::details_geometry(self).1.max(1)
+    }
+
     fn scroll_details(&mut self, delta: i32) -> Vec<Cmd> {
+        let max = match &self.details {
+            Some(d) => super::view::details_max_scroll(self, d),
+            None => return Vec::new(),
+        };
         if let Some(d) = self.details.as_mut() {
-            d.scroll = (d.scroll as i32 + delta).clamp(0, u16::MAX as i32) as u16;
+            d.scroll = (d.scroll as i64 + delta as i64).clamp(0, max as i64) as u16;
         }
         Vec::new()
     }
@@ -896,10 +1162,13 @@ impl App {
                 self.generation += 1;
                 self.match_count = None;
                 self.loading = true;
-                self.selected = 0;
                 self.offset = 0;
-                self.follow = true;
                 self.new_runs = 0;
+                self.reset_seen = true;
+                if self.details.is_none() {
+                    self.selected = 0;
+                    self.jump_top = true;
+                }
                 vec![self.query(Anchor::Top), self.count()]
             }
             Err(e) => {
@@ -916,8 +1185,6 @@ impl App {
         let Some(input) = self.input.as_mut() else {
             return Vec::new();
         };
-        let byte_at =
-            |s: &str, ch: usize| s.char_indices().nth(ch).map(|(i, _)| i).unwrap_or(s.len());
         match key.code {
             KeyCode::Char('c') if ctrl => return self.quit_cmds(),
             KeyCode::Esc => {
@@ -929,41 +1196,13 @@ impl App {
                 if input.error.is_some() {
                     return Vec::new();
                 }
-                let text = input.text.trim().to_owned();
+                let text = input.text().trim().to_owned();
                 self.input = None;
                 if !text.is_empty() && self.history.last() != Some(&text) {
                     self.history.push(text.clone());
                 }
                 return self.try_apply_filter(&text);
             }
-            KeyCode::Char('u') if ctrl => {
-                input.text.clear();
-                input.cursor = 0;
-            }
-            KeyCode::Char('a') if ctrl => input.cursor = 0,
-            KeyCode::Char('e') if ctrl => input.cursor = input.text.chars().count(),
-            KeyCode::Char(c) if !ctrl => {
-                let at = byte_at(&input.text, input.cursor);
-                input.text.insert(at, c);
-                input.cursor += 1;
-            }
-            KeyCode::Backspace => {
-                if input.cursor > 0 {
-                    let at = byte_at(&input.text, input.cursor - 1);
-                    input.text.remove(at);
-                    input.cursor -= 1;
-                }
-            }
-            KeyCode::Delete => {
-                if input.cursor < input.text.chars().count() {
-                    let at = byte_at(&input.text, input.cursor);
-                    input.text.remove(at);
-                }
-            }
-            KeyCode::Left => input.cursor = input.cursor.saturating_sub(1),
-            KeyCode::Right => input.cursor = (input.cursor + 1).min(input.text.chars().count()),
-            KeyCode::Home => input.cursor = 0,
-            KeyCode::End => input.cursor = input.text.chars().count(),
             KeyCode::Up | KeyCode::Down => {
                 if self.history.is_empty() {
                     return Vec::new();
@@ -977,17 +1216,58 @@ impl App {
                     _ => input.history_pos,
                 };
                 input.history_pos = pos;
-                input.text = match pos {
+                let text = match pos {
                     Some(p) => self.history[p].clone(),
                     None => input.before.clone(),
                 };
-                input.cursor = input.text.chars().count();
+                input.edit.set(&text);
             }
-            _ => return Vec::new(),
+            _ => match input.edit.handle(&key) {
+                Edit::Changed => {}
+                Edit::Moved | Edit::NotMine => return Vec::new(),
+            },
         }
-        let text = input.text.clone();
+        let text = input.text();
         self.try_apply_filter(&text)
     }
+}
+
+/// The keys worth naming in the runs view's "not a key here" hint.
+pub const RUNS_KEY_HINT: &str =
+    "j/k move · Enter details · f filter · c copy · 2 queue · ? all keys";
+/// The same for the review queue.
+pub const QUEUE_KEY_HINT: &str =
+    "a approve · r reject · Space mark · f filter · Enter run · z full screen · ? all keys";
+
+/// Unbound keys that get a "not a key here" hint (the same rule in both views).
+fn reports_unknown(key: &KeyEvent) -> bool {
+    !key.modifiers.contains(KeyModifiers::CONTROL)
+        && matches!(
+            key.code,
+            KeyCode::Char(_)
+                | KeyCode::Enter
+                | KeyCode::Backspace
+                | KeyCode::Delete
+                | KeyCode::Insert
+                | KeyCode::BackTab
+                | KeyCode::F(_)
+        )
+}
+
+/// A key as the hint names it.
+fn key_name(key: &KeyEvent) -> String {
+    match key.code {
+        KeyCode::Char(' ') => "Space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::F(n) => format!("F{n}"),
+        KeyCode::BackTab => "Shift-Tab".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Alt-b / Alt-f: word motion in a text line (not Esc then the key).
+fn is_word_key(key: &KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::ALT) && matches!(key.code, KeyCode::Char('b' | 'f'))
 }
 
 #[cfg(test)]
@@ -1080,7 +1360,7 @@ mod tests {
     fn keys_the_queue_does_not_know_say_which_ones_it_does() {
         let mut app = app_with(3, false);
         app.update(key('2'));
-        app.update(code(KeyCode::Enter));
+        app.update(key('F'));
         let (text, is_err) = app.message.clone().expect("a hint");
         assert!(
             text.contains("a approve") && text.contains("? all keys"),
@@ -1167,7 +1447,7 @@ mod tests {
                 .all(|c| matches!(c, Cmd::Query { .. } | Cmd::Count { .. })),
             "{cmds:?}"
         );
-        assert_eq!(app.input.as_ref().unwrap().text, "cqCjk");
+        assert_eq!(app.input.as_ref().unwrap().text(), "cqCjk");
         assert_eq!(app.selected, 0);
     }
 
@@ -1217,14 +1497,14 @@ mod tests {
         assert_eq!(app.history, ["risk:red", "mode:saw"]);
         app.update(key('f'));
         app.update(code(KeyCode::Up));
-        assert_eq!(app.input.as_ref().unwrap().text, "mode:saw");
+        assert_eq!(app.input.as_ref().unwrap().text(), "mode:saw");
         app.update(code(KeyCode::Up));
-        assert_eq!(app.input.as_ref().unwrap().text, "risk:red");
+        assert_eq!(app.input.as_ref().unwrap().text(), "risk:red");
         assert_eq!(app.filter_text, "risk:red", "recalled filters apply live");
         app.update(code(KeyCode::Down));
         app.update(code(KeyCode::Down));
         assert_eq!(
-            app.input.as_ref().unwrap().text,
+            app.input.as_ref().unwrap().text(),
             "mode:saw",
             "back to the text before browsing"
         );
@@ -1250,10 +1530,11 @@ mod tests {
                 file_name: "run_0001.json".into()
             }]
         );
-        // j scrolls the pane instead of moving while details are open.
+        // j scrolls the pane instead of moving while details are open (nothing loaded
+        // yet: nothing to scroll).
         app.update(key('j'));
         assert_eq!(app.selected, 1);
-        assert_eq!(app.details.as_ref().unwrap().scroll, 1);
+        assert_eq!(app.details.as_ref().unwrap().scroll, 0);
         app.update(key('K'));
         assert_eq!(app.selected, 0);
         app.update(code(KeyCode::Esc));
@@ -1403,5 +1684,332 @@ mod tests {
         assert_eq!(cmds, vec![Cmd::Quit]);
         let mut app = app_with(3, false);
         assert_eq!(app.update(key('q')), vec![Cmd::Quit]);
+    }
+
+    fn newer_row(id: &str, ahead_us: i64) -> IndexedRun {
+        let mut r = row(0);
+        r.run_id = id.into();
+        r.file_name = format!("{id}.json");
+        r.created_us += ahead_us;
+        r
+    }
+
+    #[test]
+    fn following_never_changes_the_open_details() {
+        let mut app = app_with(10, false);
+        assert!(app.follow, "on at start");
+        app.update(key('j'));
+        app.update(key('F')); // back on: jumps to the newest
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Top,
+                rows: rows(0..10),
+                more_before: false,
+                more_after: false,
+            },
+        });
+        app.update(code(KeyCode::Enter));
+        let read = app.details.as_ref().unwrap().run_id.clone();
+        app.update(Msg::Details {
+            partition: "2025-12-23".into(),
+            file_name: format!("{read}.json"),
+            details: Box::new(Details {
+                partition: "2025-12-23".into(),
+                file_name: format!("{read}.json"),
+                path: "p".into(),
+                artifact: None,
+                error: Some("x\n".repeat(5)),
+                verify: "invalid".into(),
+                verify_detail: None,
+            }),
+        });
+        app.details.as_mut().unwrap().scroll = 1;
+        // A new run arrives: the reload keeps the run being read, and counts the new one.
+        let cmds = app.update(Msg::ReconcileDone {
+            changed: true,
+            invalid_total: 0,
+            unreadable: Vec::new(),
+        });
+        assert!(
+            !cmds.iter().any(|c| matches!(
+                c,
+                Cmd::Query {
+                    anchor: Anchor::Top,
+                    ..
+                }
+            )),
+            "{cmds:?}"
+        );
+        let mut page = vec![newer_row("run_arrived", 5_000)];
+        page.extend(rows(0..10));
+        for anchor in [
+            Anchor::Around(row(0).key()),
+            // Even a page of the newest rows (a filter applied meanwhile) keeps it.
+            Anchor::Top,
+        ] {
+            let cmds = app.update(Msg::Page {
+                generation: app.generation,
+                page: Page {
+                    anchor,
+                    rows: page.clone(),
+                    more_before: false,
+                    more_after: false,
+                },
+            });
+            assert!(cmds.is_empty(), "no details reload: {cmds:?}");
+            let d = app.details.as_ref().unwrap();
+            assert_eq!((d.run_id.as_str(), d.scroll), (read.as_str(), 1));
+            assert_eq!(app.selected_row().unwrap().run_id, read);
+        }
+        app.update(Msg::Newer { count: 1 });
+        assert_eq!(app.new_runs, 1, "counted in the header");
+        // c copies the run being read.
+        assert!(matches!(&app.update(key('c'))[..], [Cmd::Copy { text, .. }] if *text == read));
+        // Closing the details shows what arrived.
+        let cmds = app.update(code(KeyCode::Esc));
+        assert!(cmds.iter().any(|c| matches!(
+            c,
+            Cmd::Query {
+                anchor: Anchor::Top,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn every_motion_key_scrolls_the_details_and_only_j_k_upper_switch_runs() {
+        let mut app = app_with(10, false);
+        app.update(key('j'));
+        app.update(key('j'));
+        app.update(code(KeyCode::Enter));
+        let long = "line\n".repeat(2_000);
+        app.update(Msg::Details {
+            partition: "2025-12-23".into(),
+            file_name: "run_0002.json".into(),
+            details: Box::new(Details {
+                partition: "2025-12-23".into(),
+                file_name: "run_0002.json".into(),
+                path: long.replace('\n', " "),
+                artifact: None,
+                error: Some(long.replace('\n', " ")),
+                verify: "invalid".into(),
+                verify_detail: None,
+            }),
+        });
+        let max = super::super::view::details_max_scroll(&app, app.details.as_ref().unwrap());
+        assert!(max > 20, "{max}");
+        let scroll = |app: &App| app.details.as_ref().unwrap().scroll;
+        for (k, expect) in [
+            (code(KeyCode::End), max),
+            (code(KeyCode::Home), 0),
+            (key('G'), max),
+            (key('g'), 0),
+            (ctrl('d'), 0),
+            (ctrl('u'), 0),
+        ] {
+            let cmds = app.update(k.clone());
+            assert!(cmds.is_empty(), "{k:?}: {cmds:?}");
+            assert_eq!(app.selected, 2, "{k:?} did not move the list");
+            if expect != 0
+                || matches!(
+                    k,
+                    Msg::Key(KeyEvent {
+                        code: KeyCode::Home | KeyCode::Char('g'),
+                        ..
+                    })
+                )
+            {
+                assert_eq!(scroll(&app), expect, "{k:?}");
+            }
+        }
+        app.update(ctrl('d'));
+        assert!(scroll(&app) > 0, "Ctrl-d scrolled");
+        let before = scroll(&app);
+        app.update(ctrl('u'));
+        assert!(scroll(&app) < before, "Ctrl-u scrolled back");
+        app.update(key('J'));
+        assert_eq!(app.selected, 3);
+        assert_eq!(app.details.as_ref().unwrap().run_id, "run_0003");
+    }
+
+    #[test]
+    fn the_new_badge_clears_on_g_and_on_opening_the_new_run() {
+        let mut app = app_with(5, false);
+        app.update(key('j')); // follow off
+        let mut page = vec![newer_row("run_new", 5_000)];
+        page.extend(rows(0..5));
+        app.update(Msg::ReconcileDone {
+            changed: true,
+            invalid_total: 0,
+            unreadable: Vec::new(),
+        });
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Around(row(1).key()),
+                rows: page.clone(),
+                more_before: false,
+                more_after: false,
+            },
+        });
+        app.update(Msg::Newer { count: 1 });
+        assert_eq!(app.new_runs, 1);
+        app.update(key('g'));
+        assert_eq!(app.selected_row().unwrap().run_id, "run_new");
+        assert_eq!(app.new_runs, 0, "g shows the newest run");
+
+        // Opening the new run (reached with k) clears it too.
+        let mut app = app_with(5, false);
+        app.update(key('j'));
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Around(row(1).key()),
+                rows: page,
+                more_before: false,
+                more_after: false,
+            },
+        });
+        app.update(Msg::Newer { count: 1 });
+        app.update(key('k'));
+        app.update(key('k'));
+        app.update(code(KeyCode::Enter));
+        assert_eq!(app.details.as_ref().unwrap().run_id, "run_new");
+        assert_eq!(app.new_runs, 0);
+    }
+
+    #[test]
+    fn keys_the_runs_view_does_not_know_say_which_ones_it_does() {
+        let mut app = app_with(3, false);
+        app.update(key('x'));
+        let (text, is_err) = app.message.clone().expect("a hint");
+        assert!(
+            text.starts_with("x is not a runs-view key") && text.contains("? all keys"),
+            "{text}"
+        );
+        assert!(!is_err);
+        // The queue says it the same way.
+        app.update(key('2'));
+        app.update(key('x'));
+        let (text, _) = app.message.clone().expect("a hint");
+        assert!(text.starts_with("x is not a review-queue key"), "{text}");
+    }
+
+    #[test]
+    fn the_filter_bar_is_a_line_editor() {
+        let mut app = app_with(3, false);
+        app.update(key('f'));
+        for c in "risk:red mode:saw".chars() {
+            app.update(key(c));
+        }
+        // Alt-b is a word motion here, not Esc then b.
+        app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char('b'),
+            KeyModifiers::ALT,
+        )));
+        assert!(app.input.is_some(), "still editing");
+        app.update(ctrl('w'));
+        assert_eq!(app.input.as_ref().unwrap().text(), "risk:red saw");
+        app.update(code(KeyCode::Home));
+        app.update(key('-'));
+        assert_eq!(app.input.as_ref().unwrap().text(), "-risk:red saw");
+        app.update(ctrl('k'));
+        assert_eq!(app.input.as_ref().unwrap().text(), "-", "killed to the end");
+        app.update(ctrl('u'));
+        assert_eq!(app.input.as_ref().unwrap().text(), "");
+        assert_eq!(app.filter_text, "");
+    }
+
+    #[test]
+    fn indexing_progress_shows_runs_as_soon_as_they_are_indexed() {
+        let mut app = App::new("root".into());
+        app.update(Msg::Resize {
+            width: 80,
+            height: 24,
+        });
+        app.init();
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Top,
+                rows: Vec::new(),
+                more_before: false,
+                more_after: false,
+            },
+        });
+        let cmds = app.update(Msg::Reconcile(ReconcileProgress {
+            partitions_done: 1,
+            partitions_total: 900,
+            files_parsed: 120,
+            current: "2025-12-24".into(),
+        }));
+        assert!(
+            cmds.iter().any(|c| matches!(
+                c,
+                Cmd::Query {
+                    anchor: Anchor::Top,
+                    ..
+                }
+            )),
+            "the newest indexed runs are loaded now: {cmds:?}"
+        );
+        assert!(cmds.iter().any(|c| matches!(c, Cmd::Count { .. })));
+    }
+
+    #[test]
+    fn enter_on_an_asset_opens_its_linked_run() {
+        let mut app = app_with(3, false);
+        app.update(key('2'));
+        let mut a = super::super::queue::test_asset("adv_1");
+        a.run_id = Some("run_0002".into());
+        app.update(Msg::Queue {
+            status: StatusFilter::Pending,
+            assets: vec![a],
+            counts: (1, 0, 0),
+        });
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(
+            cmds,
+            vec![Cmd::OpenRun {
+                run_id: "run_0002".into()
+            }]
+        );
+        let cmds = app.update(Msg::RunFound {
+            run_id: "run_0002".into(),
+            row: Ok(Some(Box::new(row(2)))),
+        });
+        assert_eq!(app.view, View::Runs);
+        assert_eq!(app.details.as_ref().unwrap().run_id, "run_0002");
+        assert_eq!(app.selected, 2);
+        assert!(
+            matches!(&cmds[..], [Cmd::LoadDetails { file_name, .. }] if file_name == "run_0002.json")
+        );
+    }
+
+    #[test]
+    fn an_event_filter_matching_nothing_names_the_events_there_are() {
+        let mut app = app_with(3, false);
+        app.update(key('f'));
+        for c in "event:toolpath".chars() {
+            app.update(key(c));
+        }
+        app.update(code(KeyCode::Enter));
+        let g = app.generation;
+        let cmds = app.update(Msg::Count {
+            generation: g,
+            count: 0,
+        });
+        assert_eq!(cmds, vec![Cmd::KnownEvents { generation: g }]);
+        app.update(Msg::KnownEvents {
+            generation: g,
+            events: vec!["toolpaths".into(), "unknown".into()],
+        });
+        let (text, is_err) = app.message.clone().unwrap();
+        assert_eq!(
+            text,
+            "no run has event toolpath: events in this store: toolpaths, unknown"
+        );
+        assert!(is_err);
     }
 }

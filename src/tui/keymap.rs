@@ -183,16 +183,30 @@ pub static KEYMAP: &[Binding] = &[
 ];
 
 /// Keys of the review queue (handled by [`super::queue::QueueState::on_key`]); listed in
-/// the help overlay.
+/// the help overlay and, like [`KEYMAP`], in the README (a test compares them).
 pub static QUEUE_KEYS: &[(&str, &str)] = &[
+    ("j / k", "move"),
     ("a", "approve (confirm with y)"),
     ("r", "reject (reason, note, y)"),
     ("Space", "mark / unmark"),
     ("A / X", "approve / reject marked"),
-    ("s", "pending/approved/rejected"),
+    ("Enter", "open the linked run"),
+    ("J / K", "scroll the preview"),
+    ("z", "full-screen preview"),
+    ("s", "cycle the status shown"),
     ("f or /", "filter: type:image -word"),
     ("Esc", "cancel, unmark, unfilter"),
     ("c", "copy the asset id"),
+];
+
+/// Editing keys of every text line (filter bar, queue filter, rejection note).
+pub static EDIT_KEYS: &[(&str, &str)] = &[
+    ("← / →", "move the cursor"),
+    ("Home / End", "start / end (also Ctrl-a / Ctrl-e)"),
+    ("Alt-b / Alt-f", "word back / forward"),
+    ("Ctrl-u / Ctrl-k", "delete to start / to end"),
+    ("Ctrl-w", "delete the word before"),
+    ("Backspace", "delete before (Delete: after)"),
 ];
 
 /// The action bound to a key press, if any.
@@ -218,6 +232,63 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for b in KEYMAP {
             assert!(seen.insert(b.action), "{:?} listed twice", b.action);
+        }
+    }
+
+    /// The key names of a help label ("g / Home", "f or /", "Ctrl-u / Ctrl-k").
+    fn label_keys(label: &str) -> Vec<String> {
+        label
+            .replace(" or ", " / ")
+            .split(" / ")
+            .flat_map(|k| k.split(", "))
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty())
+            .collect()
+    }
+
+    /// The backticked keys in the first column of the key tables in `section` (from its
+    /// heading to the next heading).
+    fn readme_keys(section: &str) -> std::collections::BTreeSet<String> {
+        let readme = include_str!("../../README.md");
+        let start = readme.find(section).expect("section in README");
+        let rest = &readme[start + section.len()..];
+        let mut keys = std::collections::BTreeSet::new();
+        for line in rest.lines().take_while(|l| !l.starts_with('#')) {
+            let Some(cell) = line.strip_prefix("| ").and_then(|l| l.split(" |").next()) else {
+                continue;
+            };
+            if cell == "key" {
+                continue;
+            }
+            for (i, part) in cell.split('`').enumerate() {
+                if i % 2 == 1 {
+                    keys.insert(part.to_owned());
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn readme_key_tables_and_help_agree_with_the_keymap() {
+        let runs: std::collections::BTreeSet<String> = KEYMAP
+            .iter()
+            .flat_map(|b| label_keys(b.label))
+            .chain(EDIT_KEYS.iter().flat_map(|(l, _)| label_keys(l)))
+            .collect();
+        assert_eq!(
+            readme_keys("## The console\n"),
+            runs,
+            "README runs/edit tables"
+        );
+        let queue: std::collections::BTreeSet<String> =
+            QUEUE_KEYS.iter().flat_map(|(l, _)| label_keys(l)).collect();
+        assert_eq!(readme_keys("### Review queue"), queue, "README queue table");
+        // Every key the help names for the runs view is bound to what the help says.
+        for b in KEYMAP {
+            for (code, mods) in b.keys {
+                assert_eq!(action_for(&KeyEvent::new(*code, *mods)), Some(b.action));
+            }
         }
     }
 

@@ -12,6 +12,7 @@
 pub mod app;
 pub mod clipboard;
 pub mod keymap;
+pub mod line_edit;
 pub mod queue;
 pub mod view;
 pub mod worker;

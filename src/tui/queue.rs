@@ -6,7 +6,8 @@
 //! hash the reviewer was shown; actions are disabled while the preview is loading, failed
 //! its hash check, or belongs to another version of the asset.
 
-use crate::store::advisory::{AdvisoryAsset, ReviewDecision, REJECTION_REASONS};
+use super::line_edit::{Edit, LineEdit};
+use crate::store::advisory::{AdvisoryAsset, ReviewDecision, ReviewState, REJECTION_REASONS};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -65,11 +66,53 @@ pub struct PreviewData {
     pub history: Vec<ReviewDecision>,
 }
 
+/// One asset of a decision, as the reviewer was shown it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionItem {
+    pub asset_id: String,
+    /// The content hash shown (the decision is refused if the content changed since).
+    pub content_hash: String,
+    pub asset_type: String,
+    /// The decision in force, when the asset was already decided ("approved by X on …").
+    pub current: Option<String>,
+    /// The newest decision of the chain the reviewer was shown (`None`: none, pending): a
+    /// decision someone else made since is refused, naming them, instead of overridden.
+    pub seen_decision: Option<i64>,
+}
+
+impl DecisionItem {
+    fn of(a: &AdvisoryAsset, content_hash: &str) -> DecisionItem {
+        let current = match a.state {
+            ReviewState::Pending => None,
+            state => Some(format!(
+                "currently {} by {} on {}",
+                state.as_str(),
+                a.reviewer_id.as_deref().unwrap_or("?"),
+                a.reviewed_at
+                    .as_deref()
+                    .map(|t| t.get(..16).unwrap_or(t).replace('T', " "))
+                    .unwrap_or_else(|| "?".into())
+            )),
+        };
+        DecisionItem {
+            seen_decision: a.decision_seq,
+            asset_id: a.asset_id.clone(),
+            content_hash: content_hash.to_owned(),
+            asset_type: a.asset_type.as_str().to_owned(),
+            current,
+        }
+    }
+
+    /// The first 12 characters of the content hash.
+    pub fn short_hash(&self) -> &str {
+        crate::text::prefix(&self.content_hash, 12)
+    }
+}
+
 /// Decisions to write, bound to the content each reviewer saw.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionBatch {
-    /// (asset_id, content hash shown)
-    pub items: Vec<(String, String)>,
+    pub items: Vec<DecisionItem>,
     pub approve: bool,
     pub reason: Option<String>,
     pub note: Option<String>,
@@ -78,13 +121,22 @@ pub struct DecisionBatch {
 /// Modal dialogs of the queue.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Modal {
-    /// Press `y` to write, `n`/`Esc` to cancel.
-    Confirm(DecisionBatch),
+    /// Press `y` to write, `n`/`Esc` to cancel; `j`/`k` scroll the list of assets.
+    Confirm { batch: DecisionBatch, scroll: usize },
     /// Pick a rejection reason.
     Reason { batch: DecisionBatch, cursor: usize },
-    /// Optional note, then confirm.
-    Note { batch: DecisionBatch, text: String },
+    /// Optional note, then confirm; `Esc` goes back to the reason (`cursor`).
+    Note {
+        batch: DecisionBatch,
+        edit: LineEdit,
+        cursor: usize,
+    },
 }
+
+/// Longest rejection note.
+pub const NOTE_MAX: usize = 500;
+/// Longest queue filter.
+pub const QUEUE_FILTER_MAX: usize = 200;
 
 /// Commands of the queue (mapped onto the console's commands).
 #[derive(Debug, Clone, PartialEq)]
@@ -113,8 +165,14 @@ pub struct QueueState {
     pub all: Vec<AdvisoryAsset>,
     /// The active filter text (see [`asset_matches`]).
     pub filter: String,
-    /// The filter line while it is edited: (text, the filter to restore on Esc).
-    pub filter_input: Option<(String, String)>,
+    /// The filter line while it is edited: (line, the filter to restore on Esc).
+    pub filter_input: Option<(LineEdit, String)>,
+    /// First line of the preview body shown (J/K scroll it).
+    pub preview_scroll: u16,
+    /// The preview fills the terminal (`z`).
+    pub fullscreen: bool,
+    /// After a decision: (decided asset, its row) to move on from when the list reloads.
+    after_decision: Option<(String, usize)>,
 }
 
 /// Whether an asset matches a queue filter: whitespace-separated terms, all required;
@@ -185,6 +243,9 @@ impl Default for QueueState {
             all: Vec::new(),
             filter: String::new(),
             filter_input: None,
+            preview_scroll: 0,
+            fullscreen: false,
+            after_decision: None,
         }
     }
 }
@@ -255,10 +316,10 @@ impl QueueState {
     }
 
     /// The filter being typed, or the active one.
-    pub fn shown_filter(&self) -> &str {
+    pub fn shown_filter(&self) -> String {
         match &self.filter_input {
-            Some((text, _)) => text,
-            None => &self.filter,
+            Some((edit, _)) => edit.text(),
+            None => self.filter.clone(),
         }
     }
 
@@ -266,19 +327,40 @@ impl QueueState {
     /// when it is still shown, and marks only on shown assets (a batch decides what you see).
     fn apply_filter(&mut self) -> Vec<QueueCmd> {
         let keep = self.selected_asset().map(|a| a.asset_id.clone());
-        let filter = self.shown_filter().to_owned();
+        let filter = self.shown_filter();
         self.assets = self
             .all
             .iter()
             .filter(|a| asset_matches(a, &filter))
             .cloned()
             .collect();
+        // While a filter is typed its partial text may hide marked assets for a moment:
+        // marks are pruned only against the filter that is kept.
+        let keep_marks: Vec<&AdvisoryAsset> = if self.filter_input.is_some() {
+            self.all.iter().collect()
+        } else {
+            self.assets.iter().collect()
+        };
         self.marked
-            .retain(|id| self.assets.iter().any(|a| a.asset_id == *id));
-        self.selected = keep
-            .and_then(|k| self.assets.iter().position(|a| a.asset_id == k))
-            .unwrap_or(0)
-            .min(self.assets.len().saturating_sub(1));
+            .retain(|id| keep_marks.iter().any(|a| a.asset_id == *id));
+        let after = self.after_decision.take();
+        let kept = keep.and_then(|k| self.assets.iter().position(|a| a.asset_id == k));
+        self.selected = match (after, kept) {
+            // The decided asset is still listed ("all"): on to the next pending one.
+            // (Wrapping to the top when none is below; staying when none is left.)
+            (Some((id, _)), Some(pos)) if self.assets[pos].asset_id == id => {
+                let pending = |i: &usize| self.assets[*i].state == ReviewState::Pending;
+                (pos + 1..self.assets.len())
+                    .find(pending)
+                    .or_else(|| (0..pos).find(pending))
+                    .unwrap_or(pos)
+            }
+            (_, Some(pos)) => pos,
+            // It left the list (decided in "pending"): the row that took its place.
+            (Some((_, row)), None) => row,
+            (None, None) => 0,
+        }
+        .min(self.assets.len().saturating_sub(1));
         // The first visible row never lies below the selection (the list may have shrunk).
         self.offset = self.offset.min(self.selected);
         self.preview_cmd()
@@ -293,6 +375,7 @@ impl QueueState {
                 }) {
                     return Vec::new();
                 }
+                self.preview_scroll = 0;
                 self.preview = Some((id.clone(), None));
                 vec![QueueCmd::Preview(id)]
             }
@@ -316,13 +399,18 @@ impl QueueState {
             return Vec::new();
         }
         self.selected = i.min(self.assets.len() - 1);
-        let h = page.max(1);
+        self.keep_visible(page);
+        self.preview_cmd()
+    }
+
+    /// Scroll the list so the selection is one of its `rows` visible rows.
+    pub fn keep_visible(&mut self, rows: usize) {
+        let h = rows.max(1);
         if self.selected < self.offset {
             self.offset = self.selected;
         } else if self.selected >= self.offset + h {
             self.offset = self.selected + 1 - h;
         }
-        self.preview_cmd()
     }
 
     fn single_batch(&self, approve: bool) -> Result<DecisionBatch, String> {
@@ -342,7 +430,7 @@ impl QueueState {
             });
         };
         Ok(DecisionBatch {
-            items: vec![(a.asset_id.clone(), p.content_hash.clone())],
+            items: vec![DecisionItem::of(a, &p.content_hash)],
             approve,
             reason: None,
             note: None,
@@ -360,7 +448,7 @@ impl QueueState {
             .assets
             .iter()
             .filter(|a| self.marked.contains(&a.asset_id))
-            .map(|a| (a.asset_id.clone(), a.content_hash.clone()))
+            .map(|a| DecisionItem::of(a, &a.content_hash))
             .collect();
         Ok(DecisionBatch {
             items,
@@ -373,7 +461,10 @@ impl QueueState {
     fn start(&mut self, batch: Result<DecisionBatch, String>) -> KeyOutcome {
         match batch {
             Ok(b) if b.approve => {
-                self.modal = Some(Modal::Confirm(b));
+                self.modal = Some(Modal::Confirm {
+                    batch: b,
+                    scroll: 0,
+                });
                 KeyOutcome::none()
             }
             Ok(b) => {
@@ -389,29 +480,26 @@ impl QueueState {
 
     /// Keys while the filter line is edited: it applies as you type.
     fn on_filter_key(&mut self, key: KeyEvent) -> KeyOutcome {
-        let Some((mut text, previous)) = self.filter_input.take() else {
+        let Some((mut edit, previous)) = self.filter_input.take() else {
             return KeyOutcome::none();
         };
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Enter => {
-                self.filter = text.trim().to_owned();
+                self.filter = edit.text().trim().to_owned();
                 return KeyOutcome::cmds(self.apply_filter());
             }
             KeyCode::Esc => {
                 self.filter = previous;
                 return KeyOutcome::cmds(self.apply_filter());
             }
-            KeyCode::Backspace => {
-                text.pop();
+            _ => {
+                let changed = edit.handle(&key) == Edit::Changed;
+                self.filter_input = Some((edit, previous));
+                if !changed {
+                    return KeyOutcome::none();
+                }
             }
-            KeyCode::Char('u') if ctrl => text.clear(),
-            KeyCode::Char(c) if !ctrl && !c.is_control() && text.chars().count() < 200 => {
-                text.push(c)
-            }
-            _ => {}
         }
-        self.filter_input = Some((text, previous));
         KeyOutcome::cmds(self.apply_filter())
     }
 
@@ -424,9 +512,47 @@ impl QueueState {
             return self.on_filter_key(key);
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if self.fullscreen {
+            // Full-screen preview: motion keys scroll it; Esc or z goes back.
+            let step = page.max(2) as u16;
+            let s = &mut self.preview_scroll;
+            match key.code {
+                KeyCode::Esc | KeyCode::Char('z') => self.fullscreen = false,
+                KeyCode::Char('j' | 'J') | KeyCode::Down => *s = s.saturating_add(1),
+                KeyCode::Char('k' | 'K') | KeyCode::Up => *s = s.saturating_sub(1),
+                KeyCode::PageDown => *s = s.saturating_add(step),
+                KeyCode::PageUp => *s = s.saturating_sub(step),
+                KeyCode::Char('d') if ctrl => *s = s.saturating_add(step / 2),
+                KeyCode::Char('u') if ctrl => *s = s.saturating_sub(step / 2),
+                KeyCode::Char('g') | KeyCode::Home => *s = 0,
+                KeyCode::Char('G') | KeyCode::End => *s = u16::MAX,
+                _ => return self.on_list_key(key, page),
+            }
+            return KeyOutcome::none();
+        }
+        self.on_list_key(key, page)
+    }
+
+    fn on_list_key(&mut self, key: KeyEvent, page: usize) -> KeyOutcome {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Char('f') | KeyCode::Char('/') if !ctrl => {
-                self.filter_input = Some((self.filter.clone(), self.filter.clone()));
+                self.filter_input = Some((
+                    LineEdit::new(&self.filter, QUEUE_FILTER_MAX),
+                    self.filter.clone(),
+                ));
+                KeyOutcome::none()
+            }
+            KeyCode::Char('J') => {
+                self.preview_scroll = self.preview_scroll.saturating_add(1);
+                KeyOutcome::none()
+            }
+            KeyCode::Char('K') => {
+                self.preview_scroll = self.preview_scroll.saturating_sub(1);
+                KeyOutcome::none()
+            }
+            KeyCode::Char('z') => {
+                self.fullscreen = true;
                 KeyOutcome::none()
             }
             KeyCode::Char('j') | KeyCode::Down => {
@@ -501,34 +627,50 @@ impl QueueState {
     }
 
     fn on_modal_key(&mut self, modal: Modal, key: KeyEvent) -> KeyOutcome {
-        if key.code == KeyCode::Esc {
-            return KeyOutcome::say("cancelled: nothing was written", false);
-        }
+        let cancelled = || KeyOutcome::say("cancelled: nothing was written", false);
         match modal {
-            Modal::Confirm(batch) => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => {
-                    self.busy = true;
-                    KeyOutcome::cmds(vec![QueueCmd::Decide(batch)])
-                }
-                KeyCode::Char('n') | KeyCode::Char('N') => {
-                    KeyOutcome::say("cancelled: nothing was written", false)
-                }
-                _ => {
-                    self.modal = Some(Modal::Confirm(batch));
-                    KeyOutcome::none()
-                }
-            },
+            Modal::Confirm { batch, scroll } => {
+                let last = batch.items.len().saturating_sub(1);
+                let scroll = match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                        self.busy = true;
+                        // Where to go on from when the list reloads: the selected row,
+                        // or past it when the selection itself was decided.
+                        let selected = self.selected_asset().map(|a| a.asset_id.clone());
+                        let decided = selected
+                            .filter(|id| batch.items.iter().any(|i| i.asset_id == *id))
+                            .unwrap_or_default();
+                        self.after_decision = Some((decided, self.selected));
+                        return KeyOutcome::cmds(vec![QueueCmd::Decide(batch)]);
+                    }
+                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => return cancelled(),
+                    KeyCode::Char('j') | KeyCode::Down => (scroll + 1).min(last),
+                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
+                    KeyCode::PageDown => (scroll + 10).min(last),
+                    KeyCode::PageUp => scroll.saturating_sub(10),
+                    KeyCode::Char('g') | KeyCode::Home => 0,
+                    KeyCode::Char('G') | KeyCode::End => last,
+                    _ => scroll,
+                };
+                self.modal = Some(Modal::Confirm { batch, scroll });
+                KeyOutcome::none()
+            }
             Modal::Reason { batch, cursor } => {
                 let n = REJECTION_REASONS.len();
                 let cursor = match key.code {
+                    KeyCode::Esc => return cancelled(),
                     KeyCode::Char('j') | KeyCode::Down => (cursor + 1) % n,
                     KeyCode::Char('k') | KeyCode::Up => (cursor + n - 1) % n,
+                    KeyCode::Char('g') | KeyCode::Home => 0,
+                    KeyCode::Char('G') | KeyCode::End => n - 1,
                     KeyCode::Enter => {
                         let mut batch = batch;
                         batch.reason = Some(REJECTION_REASONS[cursor].to_owned());
+                        let edit = LineEdit::new(batch.note.as_deref().unwrap_or(""), NOTE_MAX);
                         self.modal = Some(Modal::Note {
                             batch,
-                            text: String::new(),
+                            edit,
+                            cursor,
                         });
                         return KeyOutcome::none();
                     }
@@ -539,27 +681,34 @@ impl QueueState {
             }
             Modal::Note {
                 mut batch,
-                mut text,
+                mut edit,
+                cursor,
             } => {
                 match key.code {
-                    KeyCode::Enter => {
-                        let t = text.trim();
-                        batch.note = (!t.is_empty()).then(|| t.to_owned());
-                        self.modal = Some(Modal::Confirm(batch));
+                    KeyCode::Esc => {
+                        // Back to the reason; the note typed so far is kept for the way back.
+                        let t = edit.text();
+                        batch.note = (!t.trim().is_empty()).then_some(t);
+                        batch.reason = None;
+                        self.modal = Some(Modal::Reason { batch, cursor });
                         return KeyOutcome::none();
                     }
-                    KeyCode::Backspace => {
-                        text.pop();
+                    KeyCode::Enter => {
+                        let t = edit.text();
+                        let t = t.trim();
+                        batch.note = (!t.is_empty()).then(|| t.to_owned());
+                        self.modal = Some(Modal::Confirm { batch, scroll: 0 });
+                        return KeyOutcome::none();
                     }
-                    KeyCode::Char(c)
-                        if !key.modifiers.contains(KeyModifiers::CONTROL)
-                            && text.chars().count() < 500 =>
-                    {
-                        text.push(c);
+                    _ => {
+                        edit.handle(&key);
                     }
-                    _ => {}
                 }
-                self.modal = Some(Modal::Note { batch, text });
+                self.modal = Some(Modal::Note {
+                    batch,
+                    edit,
+                    cursor,
+                });
                 KeyOutcome::none()
             }
         }
@@ -568,6 +717,10 @@ impl QueueState {
     /// Decisions were written (or failed): clear marks of the successful ones.
     pub fn decided(&mut self, outcomes: &[(String, Result<String, String>)]) -> (String, bool) {
         self.busy = false;
+        if outcomes.iter().any(|(_, r)| r.is_err()) {
+            // Nothing to move on from: stay on the asset whose decision failed.
+            self.after_decision = None;
+        }
         let ok: Vec<&String> = outcomes
             .iter()
             .filter(|(_, r)| r.is_ok())
@@ -605,42 +758,49 @@ impl QueueState {
     }
 }
 
+/// A pending explanation asset for tests.
+#[cfg(test)]
+pub(crate) fn test_asset(id: &str) -> AdvisoryAsset {
+    use crate::store::advisory::AssetType;
+    AdvisoryAsset {
+        asset_id: id.into(),
+        asset_type: AssetType::Explanation,
+        source: "ai_analysis".into(),
+        provider: Some("claude".into()),
+        model: None,
+        prompt: None,
+        prompt_hash: None,
+        request_id: None,
+        run_id: None,
+        content_hash: format!("{:0<64}", id.len()),
+        content_path: String::new(),
+        content_size: 3,
+        mime: "text/plain".into(),
+        image_width: None,
+        image_height: None,
+        suggestion_data: None,
+        confidence: None,
+        warnings: vec![],
+        created_at: "2025-12-23T00:00:00Z".into(),
+        reviewed: false,
+        approved_for_workflow: false,
+        reviewed_at: None,
+        reviewer_id: None,
+        review_note: None,
+        rejection_reason: None,
+        rating: None,
+        state: ReviewState::Pending,
+        decision_seq: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::advisory::{AssetType, ReviewState};
 
     fn asset(id: &str) -> AdvisoryAsset {
-        AdvisoryAsset {
-            asset_id: id.into(),
-            asset_type: AssetType::Explanation,
-            source: "ai_analysis".into(),
-            provider: Some("claude".into()),
-            model: None,
-            prompt: None,
-            prompt_hash: None,
-            request_id: None,
-            run_id: None,
-            content_hash: format!("{:0<64}", id.len()),
-            content_path: String::new(),
-            content_size: 3,
-            mime: "text/plain".into(),
-            image_width: None,
-            image_height: None,
-            suggestion_data: None,
-            confidence: None,
-            warnings: vec![],
-            created_at: "2025-12-23T00:00:00Z".into(),
-            reviewed: false,
-            approved_for_workflow: false,
-            reviewed_at: None,
-            reviewer_id: None,
-            review_note: None,
-            rejection_reason: None,
-            rating: None,
-            state: ReviewState::Pending,
-            decision_seq: None,
-        }
+        test_asset(id)
     }
 
     fn key(c: char) -> KeyEvent {
@@ -706,8 +866,12 @@ mod tests {
             assert!(!out.unhandled, "typing is taken by the filter line");
         }
         assert_eq!(q.assets.len(), 1);
-        assert!(q.marked.is_empty(), "marks on hidden assets are dropped");
+        assert_eq!(q.marked.len(), 1, "marks survive while the filter is typed");
         q.on_key(code(KeyCode::Enter), 10);
+        assert!(
+            q.marked.is_empty(),
+            "marks on assets the kept filter hides are dropped"
+        );
         assert_eq!(q.filter, "type:image");
         assert_eq!(q.selected_asset().unwrap().asset_id, "adv_img");
         // Edit, then Esc: the kept filter comes back.
@@ -743,7 +907,7 @@ mod tests {
         let mut q = loaded();
         let out = q.on_key(key('a'), 10);
         assert!(!decides(&out.cmds));
-        assert!(matches!(q.modal, Some(Modal::Confirm(_))));
+        assert!(matches!(q.modal, Some(Modal::Confirm { .. })));
         // Any other key keeps the dialog and writes nothing.
         for k in ['a', 'j', 'x', 'q'] {
             assert!(!decides(&q.on_key(key(k), 10).cmds));
@@ -752,7 +916,13 @@ mod tests {
         assert_eq!(
             out.cmds,
             vec![QueueCmd::Decide(DecisionBatch {
-                items: vec![("adv_a".into(), q.assets[0].content_hash.clone())],
+                items: vec![DecisionItem {
+                    asset_id: "adv_a".into(),
+                    content_hash: q.assets[0].content_hash.clone(),
+                    asset_type: "EXPLANATION".into(),
+                    current: None,
+                    seen_decision: None,
+                }],
                 approve: true,
                 reason: None,
                 note: None
@@ -794,7 +964,7 @@ mod tests {
             !decides(&q.on_key(code(KeyCode::Enter), 10).cmds),
             "the note leads to the confirmation"
         );
-        let Some(Modal::Confirm(b)) = &q.modal else {
+        let Some(Modal::Confirm { batch: b, .. }) = &q.modal else {
             panic!("confirm expected")
         };
         assert_eq!(
@@ -844,7 +1014,7 @@ mod tests {
         q.on_key(key(' '), 10);
         assert_eq!(q.marked.len(), 2);
         assert!(!decides(&q.on_key(key('A'), 10).cmds));
-        let Some(Modal::Confirm(b)) = &q.modal else {
+        let Some(Modal::Confirm { batch: b, .. }) = &q.modal else {
             panic!("confirm expected")
         };
         assert_eq!(b.items.len(), 2);
@@ -857,5 +1027,198 @@ mod tests {
         assert_eq!((text.as_str(), err), ("approved 2 assets", false));
         assert!(q.marked.is_empty());
         assert!(!q.busy);
+        // Both left the pending list: the selection stays at its row, not the top.
+        q.set_assets(vec![asset("adv_c"), asset("adv_d")], (2, 2, 0));
+        assert_eq!(q.selected, 1);
+    }
+
+    fn with_preview(q: &mut QueueState) {
+        let a = q.selected_asset().unwrap().clone();
+        q.set_preview(
+            a.asset_id.clone(),
+            PreviewData {
+                content_hash: a.content_hash.clone(),
+                body: PreviewBody::Text("x".into()),
+                error: None,
+                history: vec![],
+            },
+        );
+    }
+
+    #[test]
+    fn marks_survive_a_partly_typed_filter_that_ends_up_showing_them() {
+        let mut q = QueueState::default();
+        let mut img = asset("adv_img");
+        img.asset_type = AssetType::Image;
+        q.set_assets(vec![img, asset("adv_txt")], (2, 0, 0));
+        q.on_key(key(' '), 10); // mark adv_img
+        q.on_key(key('f'), 10);
+        for c in "type:".chars() {
+            q.on_key(key(c), 10);
+        }
+        q.on_key(key('i'), 10); // "type:i" matches nothing for a moment
+        assert!(q.assets.is_empty());
+        for c in "mage".chars() {
+            q.on_key(key(c), 10);
+        }
+        q.on_key(code(KeyCode::Enter), 10);
+        assert_eq!(q.filter, "type:image");
+        assert!(
+            q.marked.contains("adv_img"),
+            "kept: the final filter shows it"
+        );
+    }
+
+    #[test]
+    fn after_a_decision_the_selection_stays_in_place_on_the_next_pending() {
+        let ids = ["adv_0", "adv_1", "adv_2", "adv_3"];
+        let mut q = QueueState::default();
+        q.set_assets(ids.iter().map(|i| asset(i)).collect(), (4, 0, 0));
+        q.on_key(key('j'), 10);
+        q.on_key(key('j'), 10);
+        with_preview(&mut q);
+        q.on_key(key('a'), 10);
+        assert!(decides(&q.on_key(key('y'), 10).cmds));
+        q.decided(&[("adv_2".into(), Ok("approved".into()))]);
+        // "pending": adv_2 left the list; the row that took its place is selected.
+        q.set_assets(
+            ["adv_0", "adv_1", "adv_3"]
+                .iter()
+                .map(|i| asset(i))
+                .collect(),
+            (3, 1, 0),
+        );
+        assert_eq!(q.selected_asset().unwrap().asset_id, "adv_3");
+
+        // "all": the decided asset stays listed; on to the next pending one after it.
+        let mut q = QueueState {
+            status: StatusFilter::All,
+            ..QueueState::default()
+        };
+        let mut approved = asset("adv_1");
+        approved.state = ReviewState::Approved;
+        q.set_assets(vec![asset("adv_0"), approved, asset("adv_2")], (2, 1, 0));
+        with_preview(&mut q);
+        q.on_key(key('a'), 10);
+        q.on_key(key('y'), 10);
+        q.decided(&[("adv_0".into(), Ok("approved".into()))]);
+        let mut now = asset("adv_0");
+        now.state = ReviewState::Approved;
+        let mut approved = asset("adv_1");
+        approved.state = ReviewState::Approved;
+        q.set_assets(vec![now, approved, asset("adv_2")], (1, 2, 0));
+        assert_eq!(q.selected_asset().unwrap().asset_id, "adv_2");
+        // Deciding the last pending one below wraps to the first pending one above.
+        let mut q2 = QueueState {
+            status: StatusFilter::All,
+            ..QueueState::default()
+        };
+        q2.set_assets(vec![asset("adv_0"), asset("adv_1")], (2, 0, 0));
+        q2.on_key(key('j'), 10);
+        with_preview(&mut q2);
+        q2.on_key(key('a'), 10);
+        q2.on_key(key('y'), 10);
+        q2.decided(&[("adv_1".into(), Ok("approved".into()))]);
+        let mut done = asset("adv_1");
+        done.state = ReviewState::Approved;
+        q2.set_assets(vec![asset("adv_0"), done], (1, 1, 0));
+        assert_eq!(q2.selected_asset().unwrap().asset_id, "adv_0");
+    }
+
+    #[test]
+    fn esc_at_the_note_goes_back_to_the_reason_and_g_picks_the_last_reason() {
+        let mut q = loaded();
+        q.on_key(key('r'), 10);
+        q.on_key(key('G'), 10);
+        let last = REJECTION_REASONS.len() - 1;
+        assert!(matches!(q.modal, Some(Modal::Reason { cursor, .. }) if cursor == last));
+        q.on_key(key('g'), 10);
+        q.on_key(key('j'), 10);
+        q.on_key(code(KeyCode::Enter), 10);
+        for c in "blurry".chars() {
+            q.on_key(key(c), 10);
+        }
+        // The note is a line editor: move left and insert.
+        q.on_key(code(KeyCode::Home), 10);
+        q.on_key(key('x'), 10);
+        let out = q.on_key(code(KeyCode::Esc), 10);
+        assert!(out.message.is_none(), "nothing cancelled");
+        let Some(Modal::Reason { cursor, batch }) = &q.modal else {
+            panic!("back at the reason: {:?}", q.modal)
+        };
+        assert_eq!(*cursor, 1, "on the reason chosen before");
+        assert_eq!(batch.note.as_deref(), Some("xblurry"), "the note is kept");
+        q.on_key(code(KeyCode::Enter), 10);
+        let Some(Modal::Note { edit, .. }) = &q.modal else {
+            panic!("note again")
+        };
+        assert_eq!(edit.text(), "xblurry");
+        // Esc at the reason cancels everything.
+        q.on_key(code(KeyCode::Esc), 10);
+        let out = q.on_key(code(KeyCode::Esc), 10);
+        assert!(q.modal.is_none());
+        assert!(out.message.unwrap().0.contains("nothing was written"));
+    }
+
+    #[test]
+    fn rejecting_an_approved_asset_names_the_decision_in_force() {
+        let mut q = QueueState {
+            status: StatusFilter::All,
+            ..QueueState::default()
+        };
+        let mut a = asset("adv_ok");
+        a.state = ReviewState::Approved;
+        a.reviewer_id = Some("bob".into());
+        a.reviewed_at = Some("2025-12-23T10:15:00Z".into());
+        q.set_assets(vec![a], (0, 1, 0));
+        with_preview(&mut q);
+        q.on_key(key('r'), 10);
+        let Some(Modal::Reason { batch, .. }) = &q.modal else {
+            panic!("reason")
+        };
+        assert_eq!(
+            batch.items[0].current.as_deref(),
+            Some("currently approved by bob on 2025-12-23 10:15")
+        );
+    }
+
+    #[test]
+    fn the_batch_confirmation_scrolls_through_its_assets() {
+        let mut q = QueueState::default();
+        q.set_assets(
+            (0..30).map(|i| asset(&format!("adv_{i:02}"))).collect(),
+            (30, 0, 0),
+        );
+        for _ in 0..30 {
+            q.on_key(key(' '), 10);
+            q.on_key(key('j'), 10);
+        }
+        q.on_key(key('A'), 10);
+        q.on_key(key('j'), 10);
+        q.on_key(key('j'), 10);
+        assert!(
+            matches!(&q.modal, Some(Modal::Confirm { batch, scroll: 2 }) if batch.items.len() == 30)
+        );
+        q.on_key(key('G'), 10);
+        assert!(matches!(&q.modal, Some(Modal::Confirm { scroll: 29, .. })));
+        assert!(decides(&q.on_key(key('y'), 10).cmds), "y still writes");
+    }
+
+    #[test]
+    fn full_screen_preview_scrolls_and_esc_goes_back() {
+        let mut q = loaded();
+        q.on_key(key('z'), 10);
+        assert!(q.fullscreen);
+        q.on_key(key('j'), 10);
+        q.on_key(code(KeyCode::PageDown), 10);
+        assert_eq!(q.preview_scroll, 11);
+        assert_eq!(q.selected, 0, "j scrolls, it does not move the list");
+        q.on_key(code(KeyCode::Esc), 10);
+        assert!(!q.fullscreen);
+        q.on_key(key('J'), 10);
+        assert_eq!(
+            q.preview_scroll, 12,
+            "J scrolls the preview beside the list"
+        );
     }
 }

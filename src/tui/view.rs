@@ -3,6 +3,8 @@
 
 use super::app::{App, DetailsPane};
 use super::keymap::KEYMAP;
+use super::queue::{DecisionBatch, DecisionItem, Modal, PreviewBody, PreviewData};
+use crate::store::advisory::ReviewState;
 use crate::store::index::IndexedRun;
 use crate::text::sanitize;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -152,6 +154,154 @@ fn frame_rows(area: Rect) -> std::rc::Rc<[Rect]> {
         .split(area)
 }
 
+/// The run list and the details pane: side by side from 120 columns (the details get the
+/// larger part, so a full SHA-256 fits on one line), else stacked.
+fn details_split(body: Rect) -> std::rc::Rc<[Rect]> {
+    let wide = body.width >= 120;
+    Layout::default()
+        .direction(if wide {
+            Direction::Horizontal
+        } else {
+            Direction::Vertical
+        })
+        .constraints(if wide {
+            [Constraint::Percentage(42), Constraint::Percentage(58)]
+        } else {
+            [Constraint::Percentage(40), Constraint::Percentage(60)]
+        })
+        .split(body)
+}
+
+/// Inner width and height of the details pane at the app's terminal size.
+pub fn details_geometry(app: &App) -> (u16, u16) {
+    let area = Rect::new(0, 0, app.width, app.height);
+    let pane = details_split(frame_rows(area)[1])[1];
+    (pane.width.saturating_sub(2), pane.height.saturating_sub(2))
+}
+
+/// The details as drawn: wrapped to the pane's width.
+pub fn details_wrapped(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'static>> {
+    let (w, _) = details_geometry(app);
+    details_lines(app, d, theme)
+        .into_iter()
+        .flat_map(|l| wrap_line(l, w as usize))
+        .collect()
+}
+
+/// How far the details pane can scroll: its last line at the bottom of the pane.
+pub fn details_max_scroll(app: &App, d: &DetailsPane) -> u16 {
+    let (_, h) = details_geometry(app);
+    let n = details_wrapped(app, d, Theme { color: false }).len();
+    n.saturating_sub(h as usize).min(u16::MAX as usize) as u16
+}
+
+/// Wrap one line to `width` columns at spaces. A word longer than a line breaks after a
+/// `/` when it can (paths), else where the line ends (a hash wider than the pane).
+/// Continuation lines are indented under the value (after a 10-column label, or the
+/// line's own indentation plus two).
+pub fn wrap_line(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    wrap_with(line, width, true)
+}
+
+/// [`wrap_line`], with `hang` false for prose: continuation lines keep only the line's own
+/// indentation.
+fn wrap_with(line: Line<'static>, width: usize, hang: bool) -> Vec<Line<'static>> {
+    if width < 8 || line.width() <= width {
+        return vec![line];
+    }
+    let lead = line
+        .spans
+        .iter()
+        .flat_map(|s| s.content.chars())
+        .take_while(|c| *c == ' ')
+        .count();
+    let label = line
+        .spans
+        .first()
+        .is_some_and(|s| s.content.width() == 10 && s.content.ends_with(' ') && lead == 0);
+    let indent = match (hang, label) {
+        (false, _) => lead,
+        (true, true) => 10,
+        (true, false) => lead + 2,
+    }
+    .min(width / 2);
+    // Units: a run of non-spaces with the spaces after it, each with its span's style.
+    let mut units: Vec<(String, Style)> = Vec::new();
+    for sp in &line.spans {
+        let mut cur = String::new();
+        let mut in_space = false;
+        for c in sp.content.chars() {
+            if c != ' ' && in_space {
+                units.push((std::mem::take(&mut cur), sp.style));
+                in_space = false;
+            }
+            in_space |= c == ' ';
+            cur.push(c);
+        }
+        if !cur.is_empty() {
+            units.push((cur, sp.style));
+        }
+    }
+    let mut out: Vec<Line<'static>> = Vec::new();
+    let mut cur: Vec<Span<'static>> = Vec::new();
+    let mut cur_w = 0usize;
+    let mut start_w = 0usize;
+    let newline = |out: &mut Vec<Line<'static>>, cur: &mut Vec<Span<'static>>| {
+        out.push(Line::from(std::mem::take(cur)).style(line.style));
+        cur.push(Span::raw(" ".repeat(indent)));
+    };
+    for (text, style) in units {
+        let word_w = text.trim_end().width();
+        if cur_w + word_w > width && cur_w > start_w {
+            newline(&mut out, &mut cur);
+            cur_w = indent;
+            start_w = indent;
+        }
+        if cur_w + word_w <= width {
+            cur_w += text.width();
+            cur.push(Span::styled(text, style));
+            continue;
+        }
+        // Longer than a whole line: break it, after a '/' where possible.
+        let mut rest: &str = &text;
+        while !rest.is_empty() {
+            let room = width.saturating_sub(cur_w).max(1);
+            if rest.trim_end().width() <= room {
+                cur_w += rest.width();
+                cur.push(Span::styled(rest.to_owned(), style));
+                break;
+            }
+            let mut cut = 0;
+            let mut w = 0;
+            let mut slash = None;
+            for (i, c) in rest.char_indices() {
+                let cw = c.width().unwrap_or(0);
+                if w + cw > room {
+                    break;
+                }
+                w += cw;
+                cut = i + c.len_utf8();
+                if c == '/' {
+                    slash = Some(cut);
+                }
+            }
+            let cut = match slash {
+                Some(at) if at * 2 >= cut => at,
+                _ => cut.max(rest.chars().next().map_or(1, char::len_utf8)),
+            };
+            cur.push(Span::styled(rest[..cut].to_owned(), style));
+            rest = &rest[cut..];
+            newline(&mut out, &mut cur);
+            cur_w = indent;
+            start_w = indent;
+        }
+    }
+    if cur_w > start_w || out.is_empty() {
+        out.push(Line::from(cur).style(line.style));
+    }
+    out
+}
+
 /// The message a bordered list shows when it has no rows.
 fn render_empty_state(f: &mut Frame<'_>, area: Rect, msg: &str, theme: Theme) {
     let inner = Rect {
@@ -190,7 +340,7 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     if app.view == super::app::View::Queue {
         render_queue(f, area, app, theme);
         if app.help {
-            render_help(f, area, theme);
+            render_help(f, area, app, theme);
         }
         return;
     }
@@ -198,19 +348,7 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     render_header(f, rows[0], app, theme);
     match &app.details {
         Some(d) => {
-            let wide = area.width >= 120;
-            let split = Layout::default()
-                .direction(if wide {
-                    Direction::Horizontal
-                } else {
-                    Direction::Vertical
-                })
-                .constraints(if wide {
-                    [Constraint::Percentage(48), Constraint::Percentage(52)]
-                } else {
-                    [Constraint::Percentage(40), Constraint::Percentage(60)]
-                })
-                .split(rows[1]);
+            let split = details_split(rows[1]);
             render_list(f, split[0], app, theme);
             render_details(f, split[1], app, d, theme);
         }
@@ -219,7 +357,7 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     render_filter_bar(f, rows[2], app, theme);
     render_status(f, rows[3], app, theme);
     if app.help {
-        render_help(f, area, theme);
+        render_help(f, area, app, theme);
     }
 }
 
@@ -243,11 +381,28 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     if app.read_only {
         spans.push(Span::styled("  [read-only]", theme.dim()));
     }
+    if let Some(p) = &app.reconcile {
+        if p.partitions_total > 0 && p.partitions_done < p.partitions_total {
+            spans.push(Span::styled(
+                format!(
+                    "  [indexing {}/{} days · {} files]",
+                    p.partitions_done, p.partitions_total, p.files_parsed
+                ),
+                theme.key().add_modifier(Modifier::BOLD),
+            ));
+        }
+    }
     if app.watch_problem.is_some() {
         // Not live everywhere: updates arrive by the once-a-second scan.
         spans.push(Span::styled("  [scanning]", theme.error()));
     }
-    if app.follow {
+    if app.follow && app.details.is_some() && app.new_runs > 0 {
+        // Following is paused while details are open: the run being read stays put.
+        spans.push(Span::styled(
+            format!("  [following] {} new (Esc shows them)", app.new_runs),
+            theme.key().add_modifier(Modifier::BOLD),
+        ));
+    } else if app.follow {
         spans.push(Span::styled("  [following]", theme.key()));
     } else if app.new_runs > 0 {
         spans.push(Span::styled(
@@ -291,7 +446,7 @@ fn cols_width(cols: &[(Col, u16)]) -> u16 {
 }
 
 /// The columns and their widths for an inner width (one space between columns):
-/// everything when it fits, then without source, mode, and tool, in that order.
+/// everything when it fits, then without source, mode, tool, score and risk, in that order.
 fn columns(inner: u16) -> Vec<(Col, u16)> {
     let mut cols = vec![
         (Col::Time, 14),
@@ -307,7 +462,9 @@ fn columns(inner: u16) -> Vec<(Col, u16)> {
         cols.push((Col::Source, rest));
         return cols;
     }
-    for drop in [Col::Mode, Col::Tool] {
+    // Narrow (a list beside the details): the score, then the risk give way too; the
+    // details pane shows both.
+    for drop in [Col::Mode, Col::Tool, Col::Score, Col::Risk] {
         if cols_width(&cols) <= inner {
             break;
         }
@@ -420,10 +577,18 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             },
         );
     }
-    if app.rows.is_empty() && !app.loading {
+    if app.rows.is_empty() && (!app.loading || app.reconcile.is_some()) {
+        let indexing: String;
         let msg = if let Some(e) = &app.error {
             // Nothing to show and something is wrong: the whole reason, not a cut status line.
             e.as_str()
+        } else if let Some(p) = &app.reconcile {
+            indexing = format!(
+                "Indexing the runs directory: {} of {} day folders read ({} files so far). \
+                 Runs appear here as they are indexed, newest first.",
+                p.partitions_done, p.partitions_total, p.files_parsed
+            );
+            indexing.as_str()
         } else if app.filter.is_empty() {
             "No runs yet. New artifacts in the runs directory appear here as they are written."
         } else {
@@ -583,14 +748,17 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
         "placeholder" => theme.dim(),
         _ => theme.error(),
     };
+    // Each hash on a line of its own: a SHA-256 then wraps only where the pane is
+    // narrower than the hash itself.
     lines.push(Line::from(vec![
         label("hash"),
-        Span::raw(format!(
-            "feasibility {} ",
-            sanitize(&a.hashes.feasibility_sha256)
-        )),
+        Span::raw("feasibility "),
         Span::styled(c.verify.clone(), verify_style),
     ]));
+    lines.push(Line::from(format!(
+        "  {}",
+        sanitize(&a.hashes.feasibility_sha256)
+    )));
     if let Some(detail) = &c.verify_detail {
         lines.push(Line::from(Span::styled(
             format!("          {}", sanitize(detail)),
@@ -598,7 +766,8 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
         )));
     }
     for (name, h) in a.hashes.outputs() {
-        lines.push(Line::from(format!("          {name} {}", sanitize(h))));
+        lines.push(Line::from(vec![label(""), Span::raw(name.to_string())]));
+        lines.push(Line::from(format!("  {}", sanitize(h))));
     }
     if a.advisory_inputs.is_empty() {
         lines.push(Line::from(vec![
@@ -641,26 +810,40 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
 }
 
 fn render_details(f: &mut Frame<'_>, area: Rect, app: &App, d: &DetailsPane, theme: Theme) {
-    let title = format!(
-        " details {}  (Esc close · J/K next/prev · j/k scroll) ",
-        short_id(&sanitize(&d.run_id))
+    let lines = details_wrapped(app, d, theme);
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let max_scroll = lines.len().saturating_sub(inner_h);
+    let scroll = (d.scroll as usize).min(max_scroll);
+    let room = area.width.saturating_sub(4) as usize;
+    let title = fit(
+        &format!(" details {} ", short_id(&sanitize(&d.run_id))),
+        room,
     );
-    let block = Block::default().borders(Borders::ALL).title(title);
-    let lines = details_lines(app, d, theme);
-    let max_scroll = (lines.len() as u16).saturating_sub(area.height.saturating_sub(2));
-    let p = Paragraph::new(lines)
-        .block(block)
-        .wrap(Wrap { trim: false })
-        .scroll((d.scroll.min(max_scroll), 0));
-    f.render_widget(p, area);
+    let position = if max_scroll == 0 {
+        " all ".to_owned()
+    } else if scroll == max_scroll {
+        " end ".to_owned()
+    } else {
+        format!(" {}% ", scroll * 100 / max_scroll)
+    };
+    let hints = fit(
+        " Esc close · J/K run · j/k g/G PgDn scroll ",
+        room.saturating_sub(position.width() + 1),
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(title, theme.title()))
+        .title_bottom(Line::from(Span::styled(hints, theme.dim())))
+        .title_bottom(Line::from(Span::styled(position, theme.dim())).right_aligned());
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(inner_h).collect();
+    f.render_widget(Paragraph::new(shown).block(block), area);
 }
 
 fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     match &app.input {
         Some(input) => {
             let mut spans = vec![Span::styled("filter> ", theme.key())];
-            let shown = sanitize(&input.text);
-            spans.push(Span::raw(shown.clone()));
+            spans.extend(input.edit.spans(Style::default(), sanitize));
             if let Some(e) = &input.error {
                 spans.push(Span::styled(format!("   ✗ {e}"), theme.error()));
             } else {
@@ -670,9 +853,6 @@ fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 ));
             }
             f.render_widget(Paragraph::new(Line::from(spans)), area);
-            let prefix: String = input.text.chars().take(input.cursor).collect();
-            let x = area.x + 8 + sanitize(&prefix).width() as u16;
-            f.set_cursor_position((x.min(area.right().saturating_sub(1)), area.y));
         }
         None => {
             let text = if app.filter_text.is_empty() {
@@ -730,10 +910,17 @@ fn key_lines(
     two_columns: bool,
     theme: Theme,
 ) -> Vec<Line<'static>> {
+    // The key column fits the longest key of the table (at least 11 columns).
+    let kw = pairs
+        .iter()
+        .map(|(k, _)| k.width())
+        .max()
+        .unwrap_or(0)
+        .max(11);
     let entry = |(k, h): (&str, &str), width: usize| -> Vec<Span<'static>> {
         vec![
-            Span::styled(format!("  {k:<11}"), theme.key()),
-            Span::raw(fit(h, width.saturating_sub(13))),
+            Span::styled(format!("  {k:<kw$} "), theme.key()),
+            Span::raw(fit(h, width.saturating_sub(kw + 3))),
         ]
     };
     if !two_columns {
@@ -756,8 +943,8 @@ fn key_lines(
         .collect()
 }
 
-fn render_help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
-    let w = 96.min(area.width);
+/// The help overlay's lines for an overlay `w` columns wide.
+fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
     let two_columns = w >= 76;
     let keys: Vec<(&str, &str)> = KEYMAP.iter().map(|b| (b.label, b.help)).collect();
     let mut lines: Vec<Line> = vec![Line::from(Span::styled("Keys", theme.title()))];
@@ -769,23 +956,57 @@ fn render_help(f: &mut Frame<'_>, area: Rect, theme: Theme) {
         two_columns,
         theme,
     ));
+    lines.push(Line::from(Span::styled(
+        "Text lines (filter bar, queue filter, note)",
+        theme.title(),
+    )));
+    lines.extend(key_lines(
+        super::keymap::EDIT_KEYS,
+        w as usize,
+        two_columns,
+        theme,
+    ));
     lines.push(Line::from(Span::styled("Filter", theme.title())));
     for l in [
         "  risk:red,yellow mode: tool: status: source: event: verify:ok|mismatch|…",
-        "  -term negates · score<50 (< <= > >= = !=) · id:run_5eed (prefix) · \"a b\"",
+        "  -term negates · score<50 (< <= > >= = !=) · id:5eed or id:run_5eed (prefix)",
         "  since:2d|12h|2025-12-01 until:2025-12-24 · words: id, tool, warnings, block",
     ] {
         lines.push(Line::from(fit(l, w as usize - 2)));
     }
-    let h = (lines.len() as u16 + 2).min(area.height);
-    let r = centered(area, w, h);
+    lines
+}
+
+fn help_rect(area: Rect) -> (Rect, usize) {
+    let w = 96.min(area.width);
+    let n = help_lines(w, Theme { color: false }).len();
+    let h = (n as u16 + 2).min(area.height);
+    (centered(area, w, h), n)
+}
+
+/// How far the help overlay scrolls (0 when it fits the terminal).
+pub fn help_max_scroll(app: &App) -> u16 {
+    let (r, n) = help_rect(Rect::new(0, 0, app.width, app.height));
+    n.saturating_sub(r.height.saturating_sub(2) as usize) as u16
+}
+
+fn render_help(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let (r, _) = help_rect(area);
+    let lines = help_lines(r.width, theme);
+    let max = help_max_scroll(app);
+    let scroll = app.help_scroll.min(max);
+    let bottom = if max > 0 {
+        " j/k PgDn/PgUp scroll · any other key closes "
+    } else {
+        " any key closes this help "
+    };
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).block(
+        Paragraph::new(lines).scroll((scroll, 0)).block(
             Block::default()
                 .borders(Borders::ALL)
                 .title(" help ")
-                .title_bottom(Span::styled(" any key closes this help ", theme.dim())),
+                .title_bottom(Span::styled(bottom, theme.dim())),
         ),
         r,
     );
@@ -809,8 +1030,64 @@ fn age(app: &App, created: &str) -> String {
     }
 }
 
+/// The queue's list and preview: side by side from 100 columns, else stacked.
+fn queue_split(body: Rect) -> std::rc::Rc<[Rect]> {
+    Layout::default()
+        .direction(if body.width >= 100 {
+            Direction::Horizontal
+        } else {
+            Direction::Vertical
+        })
+        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
+        .split(body)
+}
+
+/// Asset rows the queue list shows at a terminal size (the page for its motion keys).
+pub fn queue_list_rows(width: u16, height: u16) -> usize {
+    let list = queue_split(frame_rows(Rect::new(0, 0, width, height))[1])[0];
+    list.height.saturating_sub(3).max(1) as usize
+}
+
+/// Where the preview is drawn: its pane, or the whole terminal but the status line.
+fn preview_area(app: &App) -> Rect {
+    let area = Rect::new(0, 0, app.width, app.height);
+    if app.queue.fullscreen {
+        Rect {
+            height: area.height.saturating_sub(1),
+            ..area
+        }
+    } else {
+        queue_split(frame_rows(area)[1])[1]
+    }
+}
+
+fn state_style(state: ReviewState, theme: Theme) -> Style {
+    match state {
+        ReviewState::Approved => theme.status("OK"),
+        ReviewState::Rejected => theme.status("ERROR"),
+        ReviewState::Pending => theme.status("BLOCKED"),
+    }
+}
+
 fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let q = &app.queue;
+    if q.fullscreen {
+        render_preview(f, preview_area(app), app, theme);
+        render_queue_status(
+            f,
+            Rect {
+                y: area.bottom().saturating_sub(1),
+                height: 1,
+                ..area
+            },
+            app,
+            theme,
+        );
+        if let Some(m) = &q.modal {
+            render_modal(f, area, m, theme);
+        }
+        return;
+    }
     let rows = frame_rows(area);
     let (p, a, r) = q.counts;
     let header = Line::from(vec![
@@ -834,51 +1111,96 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         ),
     ]);
     f.render_widget(Paragraph::new(header), rows[0]);
-    let split = Layout::default()
-        .direction(if area.width >= 100 {
-            Direction::Horizontal
-        } else {
-            Direction::Vertical
-        })
-        .constraints([Constraint::Percentage(45), Constraint::Percentage(55)])
-        .split(rows[1]);
+    let split = queue_split(rows[1]);
     // List
+    let show_status = q.status == super::queue::StatusFilter::All;
     let inner_w = split[0].width.saturating_sub(2) as usize;
-    let widths = [1u16, 11, 10, 4, 4];
-    let fixed: usize = widths.iter().map(|w| *w as usize + 1).sum();
-    let id_w = inner_w.saturating_sub(fixed).max(8) as u16;
-    let head = Row::new(["", "type", "provider", "age", "conf", "asset"]).style(theme.title());
-    let h = split[0].height.saturating_sub(3) as usize;
-    let start = q.offset.min(q.assets.len());
-    let end = (start + h.max(1)).min(q.assets.len());
+    // Columns by priority: the asset id always shows in full when it can; provider,
+    // confidence and age give way first, in that order.
+    #[derive(Clone, Copy, PartialEq)]
+    enum QCol {
+        Mark,
+        Status,
+        Type,
+        Provider,
+        Age,
+        Conf,
+    }
+    let mut cols: Vec<(QCol, &str, u16)> = vec![(QCol::Mark, "", 1)];
+    if show_status {
+        cols.push((QCol::Status, "status", 8));
+    }
+    cols.extend([
+        (QCol::Type, "type", 11),
+        (QCol::Provider, "provider", 10),
+        (QCol::Age, "age", 4),
+        (QCol::Conf, "conf", 4),
+    ]);
+    let longest_id = q
+        .assets
+        .iter()
+        .map(|a| sanitize(&a.asset_id).width())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 24);
+    let fixed =
+        |cols: &[(QCol, &str, u16)]| -> usize { cols.iter().map(|c| c.2 as usize + 1).sum() };
+    for drop in [QCol::Provider, QCol::Conf, QCol::Age] {
+        if inner_w.saturating_sub(fixed(&cols)) >= longest_id {
+            break;
+        }
+        cols.retain(|c| c.0 != drop);
+    }
+    let id_w = inner_w.saturating_sub(fixed(&cols)).max(8) as u16;
+    let mut titles: Vec<&str> = cols.iter().map(|c| c.1).collect();
+    titles.push("asset");
+    let head = Row::new(titles).style(theme.title());
+    let h = split[0].height.saturating_sub(3).max(1) as usize;
+    // The selection is always one of the visible rows, whatever the stored offset says.
+    let mut start = q.offset.min(q.assets.len());
+    if q.selected < start {
+        start = q.selected;
+    } else if q.selected >= start + h {
+        start = q.selected + 1 - h;
+    }
+    let end = (start + h).min(q.assets.len());
     let list_rows: Vec<Row> = q.assets[start..end]
         .iter()
         .map(|x| {
-            let mark = if q.marked.contains(&x.asset_id) {
-                "✓"
-            } else {
-                " "
-            };
-            let state_style = match x.state {
-                crate::store::advisory::ReviewState::Approved => theme.status("OK"),
-                crate::store::advisory::ReviewState::Rejected => theme.status("ERROR"),
-                crate::store::advisory::ReviewState::Pending => Style::default(),
-            };
-            Row::new(vec![
-                Cell::from(mark),
-                Cell::from(Span::styled(x.asset_type.as_str(), state_style)),
-                Cell::from(fit(&sanitize(x.provider.as_deref().unwrap_or("-")), 10)),
-                Cell::from(age(app, &x.created_at)),
-                Cell::from(
-                    x.confidence
-                        .map(|c| format!("{c:.2}"))
-                        .unwrap_or_else(|| "  -".into()),
-                ),
-                Cell::from(fit(&sanitize(&x.asset_id), id_w as usize)),
-            ])
+            let mut cells: Vec<Cell> = cols
+                .iter()
+                .map(|c| match c.0 {
+                    QCol::Mark => Cell::from(if q.marked.contains(&x.asset_id) {
+                        "✓"
+                    } else {
+                        " "
+                    }),
+                    QCol::Status => {
+                        Cell::from(Span::styled(x.state.as_str(), state_style(x.state, theme)))
+                    }
+                    QCol::Type => Cell::from(Span::styled(
+                        x.asset_type.as_str(),
+                        match x.state {
+                            ReviewState::Pending => Style::default(),
+                            s => state_style(s, theme),
+                        },
+                    )),
+                    QCol::Provider => {
+                        Cell::from(fit(&sanitize(x.provider.as_deref().unwrap_or("-")), 10))
+                    }
+                    QCol::Age => Cell::from(age(app, &x.created_at)),
+                    QCol::Conf => Cell::from(
+                        x.confidence
+                            .map(|c| format!("{c:.2}"))
+                            .unwrap_or_else(|| "  -".into()),
+                    ),
+                })
+                .collect();
+            cells.push(Cell::from(fit(&sanitize(&x.asset_id), id_w as usize)));
+            Row::new(cells)
         })
         .collect();
-    let mut constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w)).collect();
+    let mut constraints: Vec<Constraint> = cols.iter().map(|c| Constraint::Length(c.2)).collect();
     constraints.push(Constraint::Length(id_w));
     let title = match (q.loaded, q.assets.len()) {
         (false, _) => " loading… ".to_owned(),
@@ -886,9 +1208,19 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         (true, 1) => " 1 asset ".to_owned(),
         (true, n) => format!(" {n} assets "),
     };
+    let position = if q.assets.len() > h {
+        format!(" {}/{} ", q.selected + 1, q.assets.len())
+    } else {
+        String::new()
+    };
     let table = Table::new(list_rows, constraints)
         .header(head)
-        .block(Block::default().borders(Borders::ALL).title(title))
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(title)
+                .title_bottom(Line::from(Span::styled(position, theme.dim())).right_aligned()),
+        )
         .row_highlight_style(theme.selected());
     let mut state = TableState::default();
     if !q.assets.is_empty() {
@@ -908,18 +1240,7 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         render_empty_state(f, split[0], msg, theme);
     }
     render_preview(f, split[1], app, theme);
-    // Status line and hints.
-    let hint = if let Some((m, is_err)) = &app.message {
-        Line::from(Span::styled(
-            sanitize(m),
-            if *is_err { theme.error() } else { theme.key() },
-        ))
-    } else if q.busy {
-        Line::from(Span::styled("writing the decision…", theme.key()))
-    } else {
-        Line::from(Span::styled("j/k move · a approve · r reject · Space mark · A/X decide marked · s status · f filter · 1 runs · ? help · q quit", theme.dim()))
-    };
-    f.render_widget(Paragraph::new(hint), rows[3]);
+    render_queue_status(f, rows[3], app, theme);
     let mut bar = vec![Span::styled(
         if app.read_only {
             format!(
@@ -931,9 +1252,9 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         },
         theme.dim(),
     )];
-    if let Some((text, _)) = &q.filter_input {
+    if let Some((edit, _)) = &q.filter_input {
         bar.push(Span::styled("   filter: ", theme.key()));
-        bar.push(Span::raw(format!("{}█", sanitize(text))));
+        bar.extend(edit.spans(Style::default(), sanitize));
         bar.push(Span::styled(
             "  (Enter keep · Esc cancel · e.g. type:image provider:claude -word)",
             theme.dim(),
@@ -949,15 +1270,42 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
 }
 
-fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
-    let q = &app.queue;
-    let Some(a) = q.selected_asset() else {
-        f.render_widget(
-            Block::default().borders(Borders::ALL).title(" preview "),
-            area,
-        );
-        return;
+fn render_queue_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let hint = if let Some((m, is_err)) = &app.message {
+        Line::from(Span::styled(
+            sanitize(m),
+            if *is_err { theme.error() } else { theme.key() },
+        ))
+    } else if app.queue.busy {
+        Line::from(Span::styled("writing the decision…", theme.key()))
+    } else if app.queue.fullscreen {
+        Line::from(Span::styled(
+            "full-screen preview: j/k PgDn/PgUp g/G scroll · a approve · r reject · Esc or z back",
+            theme.dim(),
+        ))
+    } else if area.width >= 140 {
+        Line::from(Span::styled("j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit", theme.dim()))
+    } else {
+        Line::from(Span::styled(
+            "j/k move · a approve · r reject · Space mark · z full screen · Enter run · ? help",
+            theme.dim(),
+        ))
     };
+    f.render_widget(Paragraph::new(hint), area);
+}
+
+/// The preview's parts: the block title, the meta lines above the body, the decision
+/// history below it, and the body's area.
+struct PreviewParts {
+    title: String,
+    meta: Vec<Line<'static>>,
+    history: Vec<Line<'static>>,
+    body: Rect,
+}
+
+fn preview_parts(app: &App, area: Rect, theme: Theme) -> Option<PreviewParts> {
+    let q = &app.queue;
+    let a = q.selected_asset()?;
     let dims = match (a.image_width, a.image_height) {
         (Some(w), Some(h)) => format!(" · {w}×{h}"),
         _ => String::new(),
@@ -969,21 +1317,11 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         dims,
         sanitize(crate::text::prefix(&a.content_hash, 12))
     );
-    let block = Block::default().borders(Borders::ALL).title(title);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let preview = match &q.preview {
-        Some((id, Some(p))) if *id == a.asset_id => Some(p),
-        _ => None,
-    };
-    let mut meta: Vec<Line> = vec![Line::from(vec![
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    let mut meta: Vec<Line<'static>> = vec![Line::from(vec![
         Span::styled(
             format!("[{}] ", a.state.as_str()),
-            match a.state {
-                crate::store::advisory::ReviewState::Approved => theme.status("OK"),
-                crate::store::advisory::ReviewState::Rejected => theme.status("ERROR"),
-                _ => theme.status("BLOCKED"),
-            },
+            state_style(a.state, theme),
         ),
         Span::raw(format!(
             "{} · {} / {}{}",
@@ -995,95 +1333,173 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 .unwrap_or_default()
         )),
     ])];
+    if let Some(run) = &a.run_id {
+        meta.push(Line::from(vec![
+            Span::styled("run    ", theme.dim()),
+            Span::raw(fit(&sanitize(run), inner.width.saturating_sub(25) as usize)),
+            Span::styled("  (Enter opens it)", theme.dim()),
+        ]));
+    }
     if let Some(p) = &a.prompt {
         meta.push(Line::from(vec![
             Span::styled("prompt ", theme.dim()),
             Span::raw(fit(&sanitize(p), inner.width.saturating_sub(7) as usize)),
         ]));
     }
+    let mut history: Vec<Line<'static>> = Vec::new();
+    if let Some((id, Some(p))) = &q.preview {
+        if *id == a.asset_id && !p.history.is_empty() {
+            history.push(Line::from(Span::styled("decisions", theme.title())));
+            for d in &p.history {
+                history.push(Line::from(format!(
+                    "#{} {} {} by {}{}{}",
+                    d.seq,
+                    sanitize(crate::text::prefix(&d.decided_at, 19)),
+                    sanitize(&d.decision),
+                    sanitize(&d.reviewer),
+                    d.reason
+                        .as_deref()
+                        .map(|r| format!(" ({})", sanitize(r)))
+                        .unwrap_or_default(),
+                    d.note
+                        .as_deref()
+                        .map(|n| format!(": {}", sanitize(n)))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+    }
+    let hist_h = (history.len() as u16).min(inner.height / 3);
+    let skip = history.len().saturating_sub(hist_h as usize);
+    let history: Vec<Line<'static>> = history.into_iter().skip(skip).collect();
+    let meta_h = (meta.len() as u16).min(inner.height);
+    let body = Rect {
+        y: inner.y + meta_h,
+        height: inner.height.saturating_sub(meta_h + hist_h),
+        ..inner
+    };
+    Some(PreviewParts {
+        title,
+        meta,
+        history,
+        body,
+    })
+}
+
+/// The preview body as lines wrapped to `width` (None for images, which are drawn).
+fn preview_text(p: &PreviewData, width: u16, theme: Theme) -> Option<Vec<Line<'static>>> {
+    let prose = matches!(p.body, PreviewBody::Text(_)) || p.error.is_some();
+    let lines: Vec<Line<'static>> = if let Some(e) = &p.error {
+        vec![Line::from(Span::styled(sanitize(e), theme.error()))]
+    } else {
+        match &p.body {
+            PreviewBody::Text(t) => crate::text::sanitize_multiline(t)
+                .split('\n')
+                .map(|l| Line::from(l.to_owned()))
+                .collect(),
+            PreviewBody::Json(v) => json_lines(v, theme),
+            PreviewBody::Unavailable(why) => {
+                vec![Line::from(Span::styled(sanitize(why), theme.dim()))]
+            }
+            PreviewBody::Image { .. } => return None,
+        }
+    };
+    Some(
+        lines
+            .into_iter()
+            .flat_map(|l| wrap_with(l, width as usize, !prose))
+            .collect(),
+    )
+}
+
+/// How far the preview body can scroll at the current size.
+pub fn preview_max_scroll(app: &App) -> u16 {
+    let Some(parts) = preview_parts(app, preview_area(app), Theme { color: false }) else {
+        return 0;
+    };
+    let Some((_, Some(p))) = &app.queue.preview else {
+        return 0;
+    };
+    match preview_text(p, parts.body.width, Theme { color: false }) {
+        Some(lines) => lines
+            .len()
+            .saturating_sub(parts.body.height as usize)
+            .min(u16::MAX as usize) as u16,
+        None => 0,
+    }
+}
+
+fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let q = &app.queue;
+    let Some(parts) = preview_parts(app, area, theme) else {
+        f.render_widget(
+            Block::default().borders(Borders::ALL).title(" preview "),
+            area,
+        );
+        return;
+    };
+    let a = q.selected_asset().expect("parts imply a selection");
+    let preview = match &q.preview {
+        Some((id, Some(p))) if *id == a.asset_id => Some(p),
+        _ => None,
+    };
+    let mut block = Block::default().borders(Borders::ALL).title(parts.title);
+    let inner = block.inner(area);
+    let mut meta = parts.meta;
     let Some(p) = preview else {
+        f.render_widget(block, area);
         meta.push(Line::from(Span::styled("loading preview…", theme.dim())));
         f.render_widget(Paragraph::new(meta), inner);
         return;
     };
-    let mut history: Vec<Line> = Vec::new();
-    if !p.history.is_empty() {
-        history.push(Line::from(Span::styled("decisions", theme.title())));
-        for d in &p.history {
-            history.push(Line::from(format!(
-                "#{} {} {} by {}{}{}",
-                d.seq,
-                sanitize(crate::text::prefix(&d.decided_at, 19)),
-                sanitize(&d.decision),
-                sanitize(&d.reviewer),
-                d.reason
-                    .as_deref()
-                    .map(|r| format!(" ({})", sanitize(r)))
-                    .unwrap_or_default(),
-                d.note
-                    .as_deref()
-                    .map(|n| format!(": {}", sanitize(n)))
-                    .unwrap_or_default()
-            )));
-        }
-    }
-    let hist_h = (history.len() as u16).min(inner.height / 3);
-    let body_h = inner.height.saturating_sub(meta.len() as u16 + hist_h);
-    let meta_h = meta.len() as u16;
-    f.render_widget(
-        Paragraph::new(meta),
-        Rect {
-            height: meta_h.min(inner.height),
-            ..inner
-        },
-    );
-    let body_area = Rect {
-        y: inner.y + meta_h,
-        height: body_h,
-        ..inner
-    };
-    if let Some(e) = &p.error {
-        f.render_widget(
-            Paragraph::new(Span::styled(sanitize(e), theme.error())).wrap(Wrap { trim: true }),
-            body_area,
-        );
-    } else {
-        match &p.body {
-            super::queue::PreviewBody::Text(t) => {
-                f.render_widget(
-                    Paragraph::new(crate::text::sanitize_multiline(t)).wrap(Wrap { trim: false }),
-                    body_area,
-                );
-            }
-            super::queue::PreviewBody::Json(v) => {
-                f.render_widget(Paragraph::new(json_lines(v, theme)), body_area)
-            }
-            super::queue::PreviewBody::Unavailable(why) => f.render_widget(
-                Paragraph::new(Span::styled(sanitize(why), theme.dim())).wrap(Wrap { trim: true }),
-                body_area,
-            ),
-            super::queue::PreviewBody::Image {
-                px_w, px_h, pixels, ..
-            } => {
-                if !theme.color {
-                    f.render_widget(
-                        Paragraph::new(Span::styled(
-                            "image preview needs colour (NO_COLOR is set)",
-                            theme.dim(),
-                        )),
-                        body_area,
-                    );
+    let body = parts.body;
+    match preview_text(p, body.width, theme) {
+        Some(lines) => {
+            let max = lines.len().saturating_sub(body.height as usize);
+            let scroll = (q.preview_scroll as usize).min(max);
+            if max > 0 {
+                let pos = if scroll == max {
+                    " end ".to_owned()
                 } else {
-                    render_half_blocks(f, body_area, *px_w, *px_h, pixels);
+                    format!(" {}% · J/K scroll ", scroll * 100 / max)
+                };
+                block =
+                    block.title_bottom(Line::from(Span::styled(pos, theme.dim())).right_aligned());
+            }
+            f.render_widget(block, area);
+            let shown: Vec<Line> = lines
+                .into_iter()
+                .skip(scroll)
+                .take(body.height as usize)
+                .collect();
+            f.render_widget(Paragraph::new(shown), body);
+        }
+        None => {
+            f.render_widget(block, area);
+            if let PreviewBody::Image {
+                px_w, px_h, pixels, ..
+            } = &p.body
+            {
+                if theme.color {
+                    render_half_blocks(f, body, *px_w, *px_h, pixels);
+                } else {
+                    // NO_COLOR: the picture in shades of one colour, never hidden.
+                    render_shades(f, body, *px_w, *px_h, pixels);
                 }
             }
         }
     }
-    if hist_h > 0 {
-        let skip = history.len().saturating_sub(hist_h as usize);
-        let shown: Vec<Line> = history.into_iter().skip(skip).collect();
+    f.render_widget(
+        Paragraph::new(meta),
+        Rect {
+            height: (inner.height).min(body.y - inner.y),
+            ..inner
+        },
+    );
+    if !parts.history.is_empty() {
+        let hist_h = parts.history.len() as u16;
         f.render_widget(
-            Paragraph::new(shown),
+            Paragraph::new(parts.history),
             Rect {
                 y: inner.y + inner.height - hist_h,
                 height: hist_h,
@@ -1093,13 +1509,12 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
 }
 
-/// Draw an image with `▀` half blocks: each cell shows two pixels (foreground on top,
-/// background below), which every colour terminal renders, over SSH too.
-fn render_half_blocks(f: &mut Frame<'_>, area: Rect, pw: u32, ph: u32, pixels: &[[u8; 3]]) {
+/// Cells and source scale for drawing a `pw`×`ph` image into `area` (two pixel rows per
+/// cell), keeping the aspect ratio.
+fn image_fit(area: Rect, pw: u32, ph: u32) -> Option<(u16, u16, f64)> {
     if area.width == 0 || area.height == 0 || pw == 0 || ph == 0 {
-        return;
+        return None;
     }
-    // Fit inside area.width × (2 × area.height) keeping the aspect ratio.
     let scale = f64::max(
         pw as f64 / area.width as f64,
         ph as f64 / (2.0 * area.height as f64),
@@ -1107,49 +1522,134 @@ fn render_half_blocks(f: &mut Frame<'_>, area: Rect, pw: u32, ph: u32, pixels: &
     .max(1e-9);
     let cols = ((pw as f64 / scale) as u16).clamp(1, area.width);
     let rows = (((ph as f64 / scale) / 2.0).ceil() as u16).clamp(1, area.height);
-    let px = |x: u16, y: u32| -> Color {
-        let sx = ((x as f64 * scale) as u32).min(pw - 1);
-        let sy = ((y as f64 * scale) as u32).min(ph - 1);
-        let [r, g, b] = pixels[(sy * pw + sx) as usize];
-        Color::Rgb(r, g, b)
+    Some((cols, rows, scale))
+}
+
+fn sample(pw: u32, ph: u32, pixels: &[[u8; 3]], scale: f64, x: u16, y: u32) -> [u8; 3] {
+    let sx = ((x as f64 * scale) as u32).min(pw - 1);
+    let sy = ((y as f64 * scale) as u32).min(ph - 1);
+    pixels[(sy * pw + sx) as usize]
+}
+
+/// Draw an image with `▀` half blocks: each cell shows two pixels (foreground on top,
+/// background below), which every colour terminal renders, over SSH too.
+fn render_half_blocks(f: &mut Frame<'_>, area: Rect, pw: u32, ph: u32, pixels: &[[u8; 3]]) {
+    let Some((cols, rows, scale)) = image_fit(area, pw, ph) else {
+        return;
     };
     let buf = f.buffer_mut();
     for row in 0..rows {
         for col in 0..cols {
-            let top = px(col, row as u32 * 2);
-            let bottom = px(col, row as u32 * 2 + 1);
+            let [r, g, b] = sample(pw, ph, pixels, scale, col, row as u32 * 2);
+            let [r2, g2, b2] = sample(pw, ph, pixels, scale, col, row as u32 * 2 + 1);
             if let Some(cell) = buf.cell_mut((area.x + col, area.y + row)) {
-                cell.set_symbol("▀").set_fg(top).set_bg(bottom);
+                cell.set_symbol("▀")
+                    .set_fg(Color::Rgb(r, g, b))
+                    .set_bg(Color::Rgb(r2, g2, b2));
             }
         }
     }
 }
 
-fn render_modal(f: &mut Frame<'_>, area: Rect, m: &super::queue::Modal, theme: Theme) {
-    use super::queue::Modal;
-    let what = |b: &super::queue::DecisionBatch| -> String {
-        if b.items.len() == 1 {
-            format!(
-                "{} (content {}…)",
-                sanitize(&b.items[0].0),
-                sanitize(crate::text::prefix(&b.items[0].1, 12))
-            )
-        } else {
-            format!("{} marked assets", b.items.len())
+/// Draw an image without colour: each cell's brightness as a shade character.
+fn render_shades(f: &mut Frame<'_>, area: Rect, pw: u32, ph: u32, pixels: &[[u8; 3]]) {
+    const SHADES: [&str; 5] = [" ", "░", "▒", "▓", "█"];
+    let Some((cols, rows, scale)) = image_fit(area, pw, ph) else {
+        return;
+    };
+    let luma = |[r, g, b]: [u8; 3]| 0.2126 * r as f64 + 0.7152 * g as f64 + 0.0722 * b as f64;
+    let buf = f.buffer_mut();
+    for row in 0..rows {
+        for col in 0..cols {
+            let top = luma(sample(pw, ph, pixels, scale, col, row as u32 * 2));
+            let bottom = luma(sample(pw, ph, pixels, scale, col, row as u32 * 2 + 1));
+            let level = (((top + bottom) / 2.0) / 255.0 * 4.0).round() as usize;
+            if let Some(cell) = buf.cell_mut((area.x + col, area.y + row)) {
+                cell.set_symbol(SHADES[level.min(4)]);
+            }
+        }
+    }
+}
+
+fn render_modal(f: &mut Frame<'_>, area: Rect, m: &Modal, theme: Theme) {
+    // One asset: named with its type and short hash; several: counted, then listed.
+    let what = |b: &DecisionBatch| -> String {
+        match &b.items[..] {
+            [one] => format!(
+                "{} {} (content {}…)",
+                one.asset_type,
+                sanitize(&one.asset_id),
+                one.short_hash()
+            ),
+            many => format!("{} marked assets", many.len()),
         }
     };
+    let warnings = |b: &DecisionBatch, l: &mut Vec<Line<'static>>| {
+        let decided: Vec<&DecisionItem> = b.items.iter().filter(|i| i.current.is_some()).collect();
+        match &decided[..] {
+            [] => {}
+            [one] if b.items.len() == 1 => l.push(Line::from(Span::styled(
+                format!("⚠ {}", sanitize(one.current.as_deref().unwrap_or(""))),
+                theme.error(),
+            ))),
+            some => l.push(Line::from(Span::styled(
+                format!("⚠ {} of them already decided (see the list)", some.len()),
+                theme.error(),
+            ))),
+        }
+    };
+    let max_h = area.height.saturating_sub(2).max(3);
     let (title, lines): (&str, Vec<Line>) = match m {
-        Modal::Confirm(b) => {
+        Modal::Confirm { batch: b, scroll } => {
             let verb = if b.approve { "Approve" } else { "Reject" };
             let mut l = vec![Line::from(Span::styled(
                 format!("{verb} {}?", what(b)),
                 theme.title(),
             ))];
+            warnings(b, &mut l);
             if let Some(r) = &b.reason {
                 l.push(Line::from(format!("reason: {r}")));
             }
             if let Some(n) = &b.note {
                 l.push(Line::from(format!("note: {}", sanitize(n))));
+            }
+            if b.items.len() > 1 {
+                // The assets themselves, scrollable: a batch decides exactly these.
+                let room = (max_h as usize).saturating_sub(l.len() + 5).max(1);
+                let start = (*scroll).min(b.items.len().saturating_sub(room));
+                let id_w = b
+                    .items
+                    .iter()
+                    .map(|it| sanitize(&it.asset_id).width())
+                    .max()
+                    .unwrap_or(0);
+                for it in b.items.iter().skip(start).take(room) {
+                    let id = sanitize(&it.asset_id);
+                    let pad = " ".repeat(id_w.saturating_sub(id.width()));
+                    let mut spans = vec![Span::raw(format!(
+                        "  {id}{pad} {:<11} {}",
+                        it.asset_type,
+                        it.short_hash()
+                    ))];
+                    if let Some(c) = &it.current {
+                        spans.push(Span::styled(format!("  {}", sanitize(c)), theme.error()));
+                    }
+                    l.push(Line::from(spans));
+                }
+                l.push(Line::from(Span::styled(
+                    format!(
+                        "  assets {}–{} of {}{}",
+                        start + 1,
+                        (start + room).min(b.items.len()),
+                        b.items.len(),
+                        if b.items.len() > room {
+                            " · j/k scroll"
+                        } else {
+                            ""
+                        }
+                    ),
+                    theme.dim(),
+                )));
             }
             l.push(Line::from(""));
             l.push(Line::from(vec![
@@ -1165,6 +1665,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &super::queue::Modal, theme: T
                 format!("Reject {}: why?", what(batch)),
                 theme.title(),
             ))];
+            warnings(batch, &mut l);
             for (i, r) in crate::store::advisory::REJECTION_REASONS.iter().enumerate() {
                 let style = if i == *cursor {
                     theme.selected()
@@ -1174,35 +1675,44 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &super::queue::Modal, theme: T
                 l.push(Line::from(Span::styled(format!(" {r} "), style)));
             }
             l.push(Line::from(Span::styled(
-                "j/k choose · Enter next · Esc cancel",
+                "j/k choose · g/G first/last · Enter next · Esc cancel",
                 theme.dim(),
             )));
             (" reason ", l)
         }
-        Modal::Note { batch, text } => (
-            " note ",
-            vec![
-                Line::from(Span::styled(
-                    format!("Note for rejecting {} (optional)", what(batch)),
-                    theme.title(),
-                )),
-                Line::from(vec![
-                    Span::styled("> ", theme.key()),
-                    Span::raw(sanitize(text)),
-                    Span::styled("█", theme.key()),
-                ]),
-                Line::from(Span::styled("Enter continue · Esc cancel", theme.dim())),
-            ],
-        ),
+        Modal::Note { batch, edit, .. } => {
+            let mut l = vec![Line::from(Span::styled(
+                format!(
+                    "Note for rejecting {} (optional; reason: {})",
+                    what(batch),
+                    batch.reason.as_deref().unwrap_or("?")
+                ),
+                theme.title(),
+            ))];
+            let mut line = vec![Span::styled("> ", theme.key())];
+            line.extend(edit.spans(Style::default(), sanitize));
+            l.push(Line::from(line));
+            l.push(Line::from(Span::styled(
+                "Enter continue · Esc back to the reason",
+                theme.dim(),
+            )));
+            l.push(Line::from(Span::styled(
+                super::line_edit::EDIT_KEYS,
+                theme.dim(),
+            )));
+            (" note ", l)
+        }
     };
-    let w = 64.min(area.width);
-    let h = (lines.len() as u16 + 2).min(area.height);
+    let w = 72.min(area.width);
+    let wrapped: Vec<Line> = lines
+        .into_iter()
+        .flat_map(|l| wrap_line(l, w.saturating_sub(2) as usize))
+        .collect();
+    let h = (wrapped.len() as u16 + 2).min(area.height);
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(title)),
+        Paragraph::new(wrapped).block(Block::default().borders(Borders::ALL).title(title)),
         r,
     );
 }

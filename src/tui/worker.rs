@@ -123,9 +123,14 @@ fn unavailable(req: QueryReq, error: &str) -> Option<Msg> {
             outcomes: batch
                 .items
                 .into_iter()
-                .map(|(id, _)| (id, Err(error.clone())))
+                .map(|it| (it.asset_id, Err(error.clone())))
                 .collect(),
         },
+        Cmd::OpenRun { run_id } => Msg::RunFound {
+            run_id,
+            row: Err(error),
+        },
+        Cmd::KnownEvents { .. } => return None,
         Cmd::LoadRecord { label, .. } => Msg::Record {
             label,
             text: Err(error),
@@ -343,6 +348,30 @@ fn answer(
             Ok(count) => Msg::Newer { count },
             Err(_) => return None,
         },
+        Cmd::KnownEvents { generation } => {
+            let events = index
+                .connection()
+                .prepare_cached(
+                    "SELECT DISTINCT event_type FROM run_index \
+                     WHERE valid = 1 AND event_type IS NOT NULL ORDER BY 1 LIMIT 40",
+                )
+                .and_then(|mut st| {
+                    st.query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                });
+            match events {
+                // Shown through the status line, which sanitizes.
+                Ok(events) => Msg::KnownEvents { generation, events },
+                Err(_) => return None,
+            }
+        }
+        Cmd::OpenRun { run_id } => {
+            let row = index
+                .find(&run_id)
+                .map(|r| r.map(Box::new))
+                .map_err(|e| e.to_string());
+            Msg::RunFound { run_id, row }
+        }
         Cmd::LoadDetails {
             partition,
             file_name,
@@ -424,7 +453,7 @@ fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg 
                     let outcomes = batch
                         .items
                         .iter()
-                        .map(|(id, _)| (id.clone(), Err(e.to_string())))
+                        .map(|it| (it.asset_id.clone(), Err(e.to_string())))
                         .collect();
                     return Msg::Decided { outcomes };
                 }
@@ -437,18 +466,18 @@ fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg 
             let outcomes = batch
                 .items
                 .iter()
-                .map(|(id, hash)| {
+                .map(|it| {
                     let req = DecisionRequest {
                         reviewer: &reviewer,
-                        asset_id: id,
+                        asset_id: &it.asset_id,
                         approve: batch.approve,
                         reason: batch.reason.as_deref(),
                         note: batch.note.as_deref(),
-                        expect_hash: Some(hash),
-                        expect_previous: None,
+                        expect_hash: Some(&it.content_hash),
+                        expect_previous: Some(it.seen_decision),
                     };
                     (
-                        id.clone(),
+                        it.asset_id.clone(),
                         store
                             .decide(&policy, &req)
                             .map(|_| verb.to_owned())
