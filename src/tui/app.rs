@@ -95,6 +95,12 @@ pub enum Msg {
         result: Result<String, String>,
     },
     Reconcile(ReconcileProgress),
+    /// Another connection committed to a shared database: the run index (`runs`) and/or
+    /// the review queue (`review`) changed.
+    SharedChange {
+        runs: bool,
+        review: bool,
+    },
     ReconcileDone {
         changed: bool,
         invalid_total: u64,
@@ -596,6 +602,18 @@ impl App {
                     Vec::new()
                 }
             },
+            Msg::SharedChange { runs, review } => {
+                let mut cmds = Vec::new();
+                if runs {
+                    cmds.extend(self.refresh());
+                }
+                // The queue is reloaded once it has been opened (its counts show in the
+                // header too); the selection, marks and an open dialog are kept.
+                if review && self.queue.loaded && !self.queue.busy {
+                    cmds.push(Cmd::Queue(QueueCmd::Load(self.queue.status)));
+                }
+                cmds
+            }
             Msg::Decided { outcomes } => {
                 let (text, error) = self.queue.decided(&outcomes);
                 self.say(text, error);

@@ -69,9 +69,13 @@ pub async fn run_loop<B: Backend>(
     mut observe: impl FnMut(&App),
 ) -> io::Result<()> {
     // Create and migrate the database once before the workers open their connections.
-    let (db_error, index_note) = match crate::store::index::RunIndex::open(&cfg.root) {
-        Ok(index) => (None, cfg.root.index_note_for(index.db_path())),
-        Err(e) => (Some(e.to_string()), None),
+    let (db_error, index_note, index_db) = match crate::store::index::RunIndex::open(&cfg.root) {
+        Ok(index) => (
+            None,
+            cfg.root.index_note_for(index.db_path()),
+            Some(index.db_path().to_path_buf()),
+        ),
+        Err(e) => (Some(e.to_string()), None, None),
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Msg>();
     // Pages and details on one worker, counts on another: a slow count never delays a page.
@@ -85,6 +89,16 @@ pub async fn run_loop<B: Backend>(
         newest_count.clone(),
     );
     let reconciler = worker::spawn_reconciler(cfg.root.clone(), tx.clone(), cfg.timing);
+    // Changes other processes commit to the shared databases (runs indexed elsewhere,
+    // decisions, new assets) show within a second.
+    let mut shared = Vec::new();
+    if let Some(p) = &index_db {
+        shared.push(p.clone());
+    }
+    if !shared.contains(&cfg.root.db_path()) {
+        shared.push(cfg.root.db_path());
+    }
+    worker::spawn_db_watch(shared, tx.clone(), cfg.timing.shared_poll);
     drop(tx);
 
     let mut app = App::new(root_label(&cfg.root));

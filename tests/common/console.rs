@@ -25,6 +25,9 @@ pub struct Seen {
     pub errors_shown: Vec<String>,
     /// Every distinct status message, in order.
     pub messages_shown: Vec<String>,
+    /// The review queue once opened: (pending, approved, rejected) and the listed ids.
+    pub queue_counts: Option<(u64, u64, u64)>,
+    pub queue_ids: Vec<String>,
 }
 
 pub struct Console {
@@ -100,6 +103,13 @@ impl Console {
                     count: app.match_count,
                     rows: app.rows.iter().map(|r| r.run_id.clone()).collect(),
                     frames: s.frames + 1,
+                    queue_counts: app.queue.loaded.then_some(app.queue.counts),
+                    queue_ids: app
+                        .queue
+                        .assets
+                        .iter()
+                        .map(|a| a.asset_id.clone())
+                        .collect(),
                 };
             }))
         });
@@ -113,7 +123,16 @@ impl Console {
 
     /// Press a key.
     pub fn key(&self, code: crossterm::event::KeyCode) {
-        let ev = crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+        self.key_with(code, crossterm::event::KeyModifiers::NONE);
+    }
+
+    /// Press a key with modifiers.
+    pub fn key_with(
+        &self,
+        code: crossterm::event::KeyCode,
+        modifiers: crossterm::event::KeyModifiers,
+    ) {
+        let ev = crossterm::event::KeyEvent::new(code, modifiers);
         if let Some(k) = &self.keys {
             k.send(Ok(Event::Key(ev))).unwrap();
         }
