@@ -860,6 +860,88 @@ impl RunIndex {
         .map(|_| ())
     }
 
+    /// Bring the rows of just these files (partition → file names, as a watcher named them)
+    /// in line with the disk: a new or changed file is read, a vanished one removed, an
+    /// unchanged one left alone. The cost follows the files named, not the size of their
+    /// partition. For `watched` partitions (live events) the folder's modification time is
+    /// then recorded as seen, so the periodic quick pass does not list the whole folder
+    /// again for changes already handled.
+    pub fn reconcile_files(
+        &mut self,
+        files: &HashMap<String, HashSet<String>>,
+        watched: &HashSet<String>,
+    ) -> Result<ReconcileStats, IndexError> {
+        use crate::store::runs::{is_artifact_file_name, is_partition_name, PartitionEntry};
+        let mut stats = ReconcileStats::default();
+        let db_path = self.db_path.clone();
+        let tx = self.sql(self.conn.unchecked_transaction())?;
+        {
+            let mut known = self.sql(tx.prepare_cached(
+                "SELECT size, mtime_ns, ino FROM run_index WHERE partition = ?1 AND file_name = ?2",
+            ))?;
+            let mut del = self.sql(
+                tx.prepare_cached("DELETE FROM run_index WHERE partition = ?1 AND file_name = ?2"),
+            )?;
+            for (partition, names) in files {
+                if !is_partition_name(partition) {
+                    continue;
+                }
+                for name in names {
+                    if !is_artifact_file_name(name) || name.contains(['/', '\\']) {
+                        continue;
+                    }
+                    let path = self.store.partition_dir(partition).join(name);
+                    let row: Option<(i64, i64, i64)> = self.sql(
+                        known
+                            .query_row(params![partition, name], |r| {
+                                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                            })
+                            .optional(),
+                    )?;
+                    let ino = match std::fs::symlink_metadata(&path) {
+                        Ok(m) if !m.is_dir() => {
+                            use std::os::unix::fs::MetadataExt;
+                            m.ino()
+                        }
+                        _ => {
+                            // Gone (or a folder now): its row goes.
+                            if row.is_some() {
+                                stats.removed +=
+                                    self.sql(del.execute(params![partition, name]))? as u64;
+                            }
+                            continue;
+                        }
+                    };
+                    let entry = PartitionEntry {
+                        name: name.clone(),
+                        raw: None,
+                        ino,
+                    };
+                    let f = self.store.stat_entry(partition, &entry, path);
+                    if row == Some((f.size as i64, f.mtime_ns, f.ino as i64)) {
+                        continue;
+                    }
+                    upsert(&tx, &db_path, &Row::from_file(f))?;
+                    stats.added_or_changed += 1;
+                }
+                if watched.contains(partition) {
+                    let dir = self.store.partition_dir(partition);
+                    if let Ok(m) = std::fs::metadata(&dir) {
+                        self.sql(tx.execute(
+                            "UPDATE run_index_partitions SET dir_mtime_ns = ?2 WHERE partition = ?1",
+                            params![partition, crate::store::runs::mtime_ns(&m)],
+                        ))?;
+                    }
+                }
+            }
+        }
+        self.sql(tx.commit())?;
+        if stats.changed() {
+            self.meta_set("last_reconcile_utc", &Timestamp::now().to_pydantic())?;
+        }
+        Ok(stats)
+    }
+
     /// Forget everything (the files are untouched).
     pub fn clear(&mut self) -> Result<(), IndexError> {
         let r = self.conn.execute_batch(
@@ -891,6 +973,19 @@ impl RunIndex {
         touched: &HashSet<String>,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
+        self.reconcile_watched(mode, touched, &HashSet::new(), progress)
+    }
+
+    /// [`RunIndex::reconcile_marked`] where the `watched` partitions' changes arrive as
+    /// file events (a live watcher): their folder's modification time is trusted at once
+    /// (no settle window), since a file added in the same clock tick still sends its event.
+    pub fn reconcile_watched(
+        &mut self,
+        mode: ReconcileMode,
+        touched: &HashSet<String>,
+        watched: &HashSet<String>,
+        progress: &mut dyn FnMut(&ReconcileProgress),
+    ) -> Result<ReconcileStats, IndexError> {
         let root_text = self.store.root().display().to_string();
         if self.meta_get("runs_root")?.as_deref() != Some(root_text.as_str()) {
             // The index describes another runs directory: start over.
@@ -915,7 +1010,7 @@ impl RunIndex {
                 .map(|m| crate::store::runs::mtime_ns(&m))
                 .unwrap_or(0);
             let settled = known.get(partition) == Some(&dir_mtime)
-                && now_ns - dir_mtime > MTIME_SETTLE_NS
+                && (now_ns - dir_mtime > MTIME_SETTLE_NS || watched.contains(partition))
                 && !touched.contains(partition);
             if mode == ReconcileMode::Quick && settled {
                 stats.partitions_skipped += 1;

@@ -756,7 +756,7 @@ pub fn spawn_db_watch(paths: Vec<std::path::PathBuf>, out: UnboundedSender<Msg>,
 pub enum ReconcileReq {
     /// Something changed under the runs root: files in these partitions (empty when the
     /// event named none, e.g. a partition folder itself).
-    Changed(Vec<String>),
+    Changed(Vec<(String, Option<String>)>),
     /// The watcher lost events (overflow) or failed: compare every file.
     Full,
     /// The user asked for a full rescan.
@@ -821,12 +821,26 @@ pub fn spawn_reconciler(
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
             let mut touched: HashSet<String> = HashSet::new();
+            // Files the watcher named: read alone, whatever the size of their partition.
+            let mut touched_files: std::collections::HashMap<String, HashSet<String>> =
+                std::collections::HashMap::new();
             // Counted again only after a pass that changed something.
             let mut invalid_total: Option<u64> = None;
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
-                let result = index.reconcile_marked(mode, &touched, &mut |p| {
+                let watched = watch.watched_partitions();
+                let mut from_events = false;
+                if !touched_files.is_empty() {
+                    // A name in a partition that is not watched (yet) is left to the pass
+                    // below, which compares that whole folder.
+                    match index.reconcile_files(&touched_files, &watched) {
+                        Ok(s) => from_events = s.changed(),
+                        Err(_) => touched.extend(touched_files.keys().cloned()),
+                    }
+                    touched_files.clear();
+                }
+                let result = index.reconcile_watched(mode, &touched, &watched, &mut |p| {
                     if last_progress.elapsed() > Duration::from_millis(100)
                         || p.partitions_done == p.partitions_total
                     {
@@ -854,7 +868,7 @@ pub fn spawn_reconciler(
                             .map(|(p, why)| format!("cannot read partition {p}/: {why}"))
                             .collect();
                         out.send(Msg::ReconcileDone {
-                            changed: stats.changed(),
+                            changed: stats.changed() || from_events,
                             invalid_total: invalid_total.unwrap_or(0),
                             unreadable,
                         })
@@ -876,7 +890,22 @@ pub fn spawn_reconciler(
                     Ok(req) => {
                         let mut m = ReconcileMode::Quick;
                         let mut take = |req: ReconcileReq| match req {
-                            ReconcileReq::Changed(parts) => touched.extend(parts),
+                            ReconcileReq::Changed(paths) => {
+                                for (partition, file) in paths {
+                                    match file {
+                                        Some(f)
+                                            if crate::store::runs::is_artifact_file_name(&f) =>
+                                        {
+                                            touched_files.entry(partition).or_default().insert(f);
+                                        }
+                                        // Link files and temporaries change no row.
+                                        Some(_) => {}
+                                        None => {
+                                            touched.insert(partition);
+                                        }
+                                    }
+                                }
+                            }
                             ReconcileReq::Full | ReconcileReq::Rescan => m = ReconcileMode::Full,
                         };
                         take(req);
@@ -908,20 +937,28 @@ fn inode(p: &std::path::Path) -> Option<u64> {
     std::fs::metadata(p).ok().map(|m| m.ino())
 }
 
-/// The partitions whose files these event paths name (`<root>/<partition>/<file>`).
-fn touched_partitions(root: &std::path::Path, paths: &[PathBuf]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// What these event paths name under the runs root: `(partition, Some(file))` for a file in
+/// a partition, `(partition, None)` for a partition folder itself.
+fn touched_paths(root: &std::path::Path, paths: &[PathBuf]) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
     for p in paths {
         let Ok(rel) = p.strip_prefix(root) else {
             continue;
         };
         let mut parts = rel.components();
-        let (Some(first), Some(_file)) = (parts.next(), parts.next()) else {
+        let Some(first) = parts.next() else { continue };
+        let name = first.as_os_str().to_string_lossy().into_owned();
+        if !crate::store::runs::is_partition_name(&name) {
             continue;
+        }
+        let file = match (parts.next(), parts.next()) {
+            (Some(f), None) => Some(f.as_os_str().to_string_lossy().into_owned()),
+            (None, _) => None,
+            // Deeper paths are nothing rmos indexes.
+            (Some(_), Some(_)) => continue,
         };
-        let name = first.as_os_str().to_string_lossy();
-        if crate::store::runs::is_partition_name(&name) && !out.iter().any(|o| *o == name) {
-            out.push(name.into_owned());
+        if !out.iter().any(|o| o.0 == name && o.1 == file) {
+            out.push((name, file));
         }
     }
     out
@@ -972,7 +1009,7 @@ impl LiveWatch {
         let handler = move |res: notify::Result<notify::Event>| {
             let req = match res {
                 Ok(ev) if ev.need_rescan() => ReconcileReq::Full,
-                Ok(ev) => ReconcileReq::Changed(touched_partitions(&root, &ev.paths)),
+                Ok(ev) => ReconcileReq::Changed(touched_paths(&root, &ev.paths)),
                 Err(_) => ReconcileReq::Full,
             };
             let _ = tx.send(req);
@@ -980,6 +1017,11 @@ impl LiveWatch {
         let w = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
         self.watcher = Some(w);
         Ok(())
+    }
+
+    /// The partitions watched now (their file changes arrive as events).
+    pub fn watched_partitions(&self) -> HashSet<String> {
+        self.watched.keys().cloned().collect()
     }
 
     /// Bring the watches in line with `partitions` (the folders on disk). Returns the new
