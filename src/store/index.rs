@@ -942,6 +942,12 @@ impl RunIndex {
         Ok(stats)
     }
 
+    /// The mark of the newest change any process made to this index (its last changing
+    /// reconcile), for telling one's own changes from others'.
+    pub fn change_mark(&self) -> Option<String> {
+        self.meta_get("last_reconcile_utc").ok().flatten()
+    }
+
     /// Forget everything (the files are untouched).
     pub fn clear(&mut self) -> Result<(), IndexError> {
         let r = self.conn.execute_batch(
@@ -973,17 +979,20 @@ impl RunIndex {
         touched: &HashSet<String>,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
-        self.reconcile_watched(mode, touched, &HashSet::new(), progress)
+        self.reconcile_watched(mode, touched, &HashSet::new(), false, progress)
     }
 
     /// [`RunIndex::reconcile_marked`] where the `watched` partitions' changes arrive as
     /// file events (a live watcher): their folder's modification time is trusted at once
-    /// (no settle window), since a file added in the same clock tick still sends its event.
+    /// (no settle window), since a file added in the same clock tick still sends its event;
+    /// with `skip_watched` a quick pass leaves them out altogether (the events were just
+    /// handled by [`RunIndex::reconcile_files`]).
     pub fn reconcile_watched(
         &mut self,
         mode: ReconcileMode,
         touched: &HashSet<String>,
         watched: &HashSet<String>,
+        skip_watched: bool,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
         let root_text = self.store.root().display().to_string();
@@ -1009,8 +1018,10 @@ impl RunIndex {
             let dir_mtime = std::fs::metadata(&dir)
                 .map(|m| crate::store::runs::mtime_ns(&m))
                 .unwrap_or(0);
-            let settled = known.get(partition) == Some(&dir_mtime)
-                && (now_ns - dir_mtime > MTIME_SETTLE_NS || watched.contains(partition))
+            let is_watched = watched.contains(partition);
+            let settled = (known.get(partition) == Some(&dir_mtime)
+                && (now_ns - dir_mtime > MTIME_SETTLE_NS || is_watched)
+                || skip_watched && is_watched && known.contains_key(partition))
                 && !touched.contains(partition);
             if mode == ReconcileMode::Quick && settled {
                 stats.partitions_skipped += 1;

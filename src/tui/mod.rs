@@ -88,7 +88,9 @@ pub async fn run_loop<B: Backend>(
         tx.clone(),
         newest_count.clone(),
     );
-    let reconciler = worker::spawn_reconciler(cfg.root.clone(), tx.clone(), cfg.timing);
+    let own_mark = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let reconciler =
+        worker::spawn_reconciler(cfg.root.clone(), tx.clone(), cfg.timing, own_mark.clone());
     // Changes other processes commit to the shared databases (runs indexed elsewhere,
     // decisions, new assets) show within a second.
     let mut shared = Vec::new();
@@ -98,7 +100,7 @@ pub async fn run_loop<B: Backend>(
     if !shared.contains(&cfg.root.db_path()) {
         shared.push(cfg.root.db_path());
     }
-    worker::spawn_db_watch(shared, tx.clone(), cfg.timing.shared_poll);
+    worker::spawn_db_watch(shared, tx.clone(), cfg.timing.shared_poll, own_mark);
     drop(tx);
 
     let mut app = App::new(root_label(&cfg.root));

@@ -62,8 +62,22 @@ pub fn spawn_data_worker(
                     batch.push(more);
                 }
                 let newest_gen = batch.iter().filter_map(generation_of).max();
-                for req in batch {
+                // Counts are idempotent: of several waiting, only the last of each kind runs
+                // (a burst of new runs asks for a recount after every one).
+                let last_count = batch.iter().rposition(|r| matches!(r, Cmd::Count { .. }));
+                let last_newer = batch
+                    .iter()
+                    .rposition(|r| matches!(r, Cmd::CountNewer { .. }));
+                for (i, req) in batch.into_iter().enumerate() {
                     if generation_of(&req).is_some_and(|g| Some(g) < newest_gen) {
+                        continue;
+                    }
+                    let superseded = match &req {
+                        Cmd::Count { .. } => last_count.is_some_and(|l| l > i),
+                        Cmd::CountNewer { .. } => last_newer.is_some_and(|l| l > i),
+                        _ => false,
+                    };
+                    if superseded {
                         continue;
                     }
                     working.store(generation_of(&req).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -685,7 +699,12 @@ fn shared_signature(conn: &rusqlite::Connection) -> SharedSignature {
 /// reviewer — and tell the console what changed. Each poll reads two small signatures
 /// (the run index's last changing reconcile, the newest decision and asset: index
 /// lookups, microseconds). This is the seam a server database fills with LISTEN/NOTIFY.
-pub fn spawn_db_watch(paths: Vec<std::path::PathBuf>, out: UnboundedSender<Msg>, every: Duration) {
+pub fn spawn_db_watch(
+    paths: Vec<std::path::PathBuf>,
+    out: UnboundedSender<Msg>,
+    every: Duration,
+    own_mark: Arc<std::sync::Mutex<Option<String>>>,
+) {
     use rusqlite::OpenFlags;
     let open = |path: &std::path::Path| {
         let c = rusqlite::Connection::open_with_flags(
@@ -737,7 +756,10 @@ pub fn spawn_db_watch(paths: Vec<std::path::PathBuf>, out: UnboundedSender<Msg>,
                         continue;
                     }
                     if *seen {
-                        runs |= now.runs != sig.runs;
+                        // This console's own reconcile already refreshed what it changed.
+                        let own =
+                            now.runs.is_some() && *own_mark.lock().expect("mark lock") == now.runs;
+                        runs |= now.runs != sig.runs && !own;
                         review |= now.review != sig.review;
                     }
                     *seen = true;
@@ -750,6 +772,13 @@ pub fn spawn_db_watch(paths: Vec<std::path::PathBuf>, out: UnboundedSender<Msg>,
         })
         .expect("spawn the database watch thread");
 }
+
+/// Shortest time from one pass's start to the next pass driven by watcher events.
+const MIN_EVENT_PASS: Duration = Duration::from_millis(250);
+
+/// Under a steady stream of watcher events, watched folders are still compared with the
+/// index this often.
+const WATCHED_FOLDER_CHECK: Duration = Duration::from_secs(5);
 
 /// Requests to the reconciler.
 #[derive(Debug)]
@@ -795,6 +824,7 @@ pub fn spawn_reconciler(
     root: DataRoot,
     out: UnboundedSender<Msg>,
     timing: ReconcileTiming,
+    own_mark: Arc<std::sync::Mutex<Option<String>>>,
 ) -> mpsc::Sender<ReconcileReq> {
     let (tx, rx) = mpsc::channel::<ReconcileReq>();
     let watcher_tx = tx.clone();
@@ -821,6 +851,10 @@ pub fn spawn_reconciler(
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
             let mut touched: HashSet<String> = HashSet::new();
+            // When watched folders were last compared with the index (under a steady stream
+            // of events the pass after each burst leaves them out; this bounds how long).
+            let mut last_folder_check = Instant::now();
+            let mut event_pass = false;
             // Files the watcher named: read alone, whatever the size of their partition.
             let mut touched_files: std::collections::HashMap<String, HashSet<String>> =
                 std::collections::HashMap::new();
@@ -840,14 +874,22 @@ pub fn spawn_reconciler(
                     }
                     touched_files.clear();
                 }
-                let result = index.reconcile_watched(mode, &touched, &watched, &mut |p| {
-                    if last_progress.elapsed() > Duration::from_millis(100)
-                        || p.partitions_done == p.partitions_total
-                    {
-                        last_progress = Instant::now();
-                        let _ = out.send(Msg::Reconcile(p.clone()));
-                    }
-                });
+                // Right after events the watched folders' files were just handled alone; their
+                // folders are compared again at least every few seconds (a file that arrived
+                // before its folder was watched is found then).
+                let skip_watched = event_pass && last_folder_check.elapsed() < WATCHED_FOLDER_CHECK;
+                if !skip_watched {
+                    last_folder_check = Instant::now();
+                }
+                let result =
+                    index.reconcile_watched(mode, &touched, &watched, skip_watched, &mut |p| {
+                        if last_progress.elapsed() > Duration::from_millis(100)
+                            || p.partitions_done == p.partitions_total
+                        {
+                            last_progress = Instant::now();
+                            let _ = out.send(Msg::Reconcile(p.clone()));
+                        }
+                    });
                 let mut partitions = None;
                 let sent = match result {
                     Ok(mut stats) => {
@@ -867,6 +909,9 @@ pub fn spawn_reconciler(
                             .iter()
                             .map(|(p, why)| format!("cannot read partition {p}/: {why}"))
                             .collect();
+                        if stats.changed() || from_events {
+                            *own_mark.lock().expect("mark lock") = index.change_mark();
+                        }
                         out.send(Msg::ReconcileDone {
                             changed: stats.changed() || from_events,
                             invalid_total: invalid_total.unwrap_or(0),
@@ -886,8 +931,10 @@ pub fn spawn_reconciler(
                     }
                 }
                 // Wait for a change, a request or the next periodic pass.
+                event_pass = false;
                 mode = match rx.recv_timeout(timing.quick) {
                     Ok(req) => {
+                        event_pass = matches!(req, ReconcileReq::Changed(_));
                         let mut m = ReconcileMode::Quick;
                         let mut take = |req: ReconcileReq| match req {
                             ReconcileReq::Changed(paths) => {
@@ -909,8 +956,13 @@ pub fn spawn_reconciler(
                             ReconcileReq::Full | ReconcileReq::Rescan => m = ReconcileMode::Full,
                         };
                         take(req);
-                        // Let a burst of events settle, then run once for all of them.
-                        std::thread::sleep(timing.debounce);
+                        // Let a burst of events settle, then run once for all of them; under
+                        // a steady stream, at most one pass per MIN_EVENT_PASS (new runs still
+                        // show within a second, and the cost no longer follows the rate).
+                        let wait = timing
+                            .debounce
+                            .max(MIN_EVENT_PASS.saturating_sub(started.elapsed()));
+                        std::thread::sleep(wait);
                         while let Ok(more) = rx.try_recv() {
                             take(more);
                         }
