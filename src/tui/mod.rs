@@ -83,7 +83,7 @@ pub async fn run_loop<B: Backend>(
         tx.clone(),
         newest_count.clone(),
     );
-    let reconciler = worker::spawn_reconciler(cfg.root.clone(), tx.clone(), cfg.timing);
+    let reconciler = worker::spawn_reconciler(cfg.root.clone(), tx.clone(), cfg.timing.clone());
     drop(tx);
 
     let mut app = App::new(root_label(&cfg.root));

@@ -15,7 +15,7 @@ use crate::store::verify::verify_artifact;
 use chrono::Utc;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
@@ -597,8 +597,23 @@ pub enum ReconcileReq {
     Rescan,
 }
 
+/// What the reconciler's live watcher went through, shared with whoever started the
+/// console (tests read it; the console does not need it).
+#[derive(Debug, Default)]
+pub struct WatchProbe {
+    /// Notices that events were lost (the kernel's event queue overflowed).
+    pub overflows: AtomicU64,
+    /// Full passes run (every file compared), whatever asked for them.
+    pub full_passes: AtomicU64,
+    /// Passes after which the watches were brought in line with the folders found.
+    pub synced: AtomicU64,
+    /// While set, the watcher's event handler does not return, as behind a stalled reader:
+    /// events pile up in the kernel's queue until it overflows.
+    pub stall: AtomicBool,
+}
+
 /// Timing of the reconciler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReconcileTiming {
     /// Quick pass (changed partitions) this often even without watcher events.
     pub quick: Duration,
@@ -608,6 +623,8 @@ pub struct ReconcileTiming {
     pub debounce: Duration,
     /// Do not watch at all: scanning only (tests of the fallback).
     pub no_watch: bool,
+    /// Counters and a stall switch for tests of the watcher.
+    pub probe: Option<Arc<WatchProbe>>,
 }
 
 impl Default for ReconcileTiming {
@@ -617,6 +634,7 @@ impl Default for ReconcileTiming {
             full: Duration::from_secs(300),
             debounce: Duration::from_millis(60),
             no_watch: false,
+            probe: None,
         }
     }
 }
@@ -649,6 +667,7 @@ pub fn spawn_reconciler(
             };
             let runs_root: PathBuf = root.runs_dir.clone();
             let mut watch = LiveWatch::new(runs_root.clone(), watcher_tx.clone(), timing.no_watch);
+            watch.probe = timing.probe.clone();
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
             let mut touched: HashSet<String> = HashSet::new();
@@ -675,6 +694,9 @@ pub fn spawn_reconciler(
                         }
                         if mode == ReconcileMode::Full {
                             last_full = Instant::now();
+                            if let Some(p) = &timing.probe {
+                                p.full_passes.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                         if stats.changed() && started.elapsed() > Duration::from_secs(5) {
                             let _ = index.connection().execute_batch("PRAGMA optimize");
@@ -697,9 +719,15 @@ pub fn spawn_reconciler(
                 }
                 // Watches follow the partitions this pass found (none to go by after a
                 // failed pass: the watches stay as they are).
-                if let Some(status) = partitions.and_then(|p| watch.sync(&p)) {
-                    if out.send(Msg::WatchStatus(status)).is_err() {
-                        return;
+                if let Some(p) = partitions {
+                    let status = watch.sync(&p);
+                    if let Some(probe) = &timing.probe {
+                        probe.synced.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Some(status) = status {
+                        if out.send(Msg::WatchStatus(status)).is_err() {
+                            return;
+                        }
                     }
                 }
                 // Wait for a change, a request or the next periodic pass.
@@ -776,6 +804,8 @@ pub struct LiveWatch {
     told: Option<String>,
     /// Start without a watcher (tests of the scanning fallback).
     disabled: bool,
+    /// Counts overflows; its stall switch holds the event handler.
+    pub probe: Option<Arc<WatchProbe>>,
 }
 
 impl LiveWatch {
@@ -788,6 +818,7 @@ impl LiveWatch {
             watched: Default::default(),
             told: None,
             disabled,
+            probe: None,
         }
     }
 
@@ -800,9 +831,20 @@ impl LiveWatch {
         }
         let tx = self.tx.clone();
         let root = self.root.clone();
+        let probe = self.probe.clone();
         let handler = move |res: notify::Result<notify::Event>| {
+            if let Some(p) = &probe {
+                while p.stall.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
             let req = match res {
-                Ok(ev) if ev.need_rescan() => ReconcileReq::Full,
+                Ok(ev) if ev.need_rescan() => {
+                    if let Some(p) = &probe {
+                        p.overflows.fetch_add(1, Ordering::Relaxed);
+                    }
+                    ReconcileReq::Full
+                }
                 Ok(ev) => ReconcileReq::Changed(touched_partitions(&root, &ev.paths)),
                 Err(_) => ReconcileReq::Full,
             };
