@@ -591,8 +591,8 @@ fn a_fresh_database_opened_by_eight_processes_and_a_console_at_once() {
         &["--json", "logs", "recent", "--limit", "50"],
         &["--json", "advisory", "list"],
         &["--json", "advisory", "list"],
-        &["--json", "index", "rebuild"],
-        &["--json", "index", "rebuild"],
+        &["--json", "index", "status"],
+        &["--json", "index", "status"],
     ];
     for round in 0..3 {
         let root = store_example_copy();
@@ -652,7 +652,8 @@ fn a_fresh_database_opened_by_eight_processes_and_a_console_at_once() {
                 assert_eq!(
                     v["entries"].as_array().map(Vec::len),
                     Some(8),
-                    "round {round}: {v}"
+                    "round {round}: rmos {args:?} listed {v}\nstderr: {}",
+                    stderr(&out)
                 );
             }
         }

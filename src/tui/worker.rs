@@ -673,6 +673,15 @@ pub fn spawn_reconciler(
             let mut touched: HashSet<String> = HashSet::new();
             // Counted again only after a pass that changed something.
             let mut invalid_total: Option<u64> = None;
+            // Commits by other processes (a CLI indexing the same root, another console,
+            // `index rebuild`) change what the list shows as much as this pass's own.
+            let data_version = |index: &RunIndex| -> Option<i64> {
+                index
+                    .connection()
+                    .query_row("PRAGMA data_version", [], |r| r.get(0))
+                    .ok()
+            };
+            let mut seen_version = data_version(&index);
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
@@ -688,8 +697,12 @@ pub fn spawn_reconciler(
                 let sent = match result {
                     Ok(mut stats) => {
                         touched.clear();
+                        let version = data_version(&index);
+                        let changed_elsewhere = version != seen_version;
+                        seen_version = version;
+                        let changed = stats.changed() || changed_elsewhere;
                         partitions = Some(std::mem::take(&mut stats.partitions_on_disk));
-                        if stats.changed() || invalid_total.is_none() {
+                        if changed || invalid_total.is_none() {
                             invalid_total = Some(index.invalid_count().unwrap_or(0));
                         }
                         if mode == ReconcileMode::Full {
@@ -707,7 +720,7 @@ pub fn spawn_reconciler(
                             .map(|(p, why)| format!("cannot read partition {p}/: {why}"))
                             .collect();
                         out.send(Msg::ReconcileDone {
-                            changed: stats.changed(),
+                            changed,
                             invalid_total: invalid_total.unwrap_or(0),
                             unreadable,
                         })
