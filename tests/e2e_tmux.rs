@@ -26,9 +26,7 @@ fn console_in_tmux_navigates_copies_shows_live_runs_and_quits() {
     });
 
     // j moves down twice, k back once: the second-newest run; Enter shows its details.
-    tmux.keys(&["j", "j", "k"]);
-    std::thread::sleep(Duration::from_millis(200));
-    tmux.keys(&["Enter"]);
+    tmux.keys(&["j", "j", "k", "Enter"]);
     let s = tmux.wait_screen("the details of the selected run", |s| {
         s.contains("details 5eed00…000009")
             && s.contains("run_5eed0000000000000000000000000009  [OK]")
