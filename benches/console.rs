@@ -88,7 +88,8 @@ fn live(reps: usize) {
         store.put(&a).unwrap();
         wait(&a.run_id);
         took.push(start.elapsed());
-        std::thread::sleep(Duration::from_millis(50));
+        // Apart enough that each write starts from an idle console (no pass under way).
+        std::thread::sleep(Duration::from_millis(400));
     }
     tx.send(key('q')).unwrap();
     h.join().unwrap();

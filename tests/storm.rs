@@ -620,3 +620,23 @@ fn folders_recreated_between_passes_are_watched_again() {
     );
     console.stop();
 }
+
+/// An idle console runs no pass: its own passes open the watched folders, and those
+/// opens must not count as changes (they did: a pass every ~60 ms, forever). With the
+/// periodic passes minutes away, the pass count stays where the start left it while the
+/// console sits idle for a second (an observation window, not a latency bound).
+#[test]
+fn an_idle_console_runs_no_passes() {
+    let _serial = serial();
+    let (_dir, data, model) = seeded_root();
+    let (console, probe) = probed_console(&data, Duration::from_secs(600));
+    assert_equals_fresh_scan(&console, &data, &model, Instant::now(), "seeded store");
+    let after_start = probe.synced.load(Ordering::Relaxed);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        probe.synced.load(Ordering::Relaxed),
+        after_start,
+        "passes ran with nothing changed: {probe:?}"
+    );
+    console.stop();
+}

@@ -852,6 +852,15 @@ impl LiveWatch {
                 }
             }
             let req = match res {
+                // Opening or reading a folder or file changes nothing; the passes open
+                // every watched folder themselves, so these would start pass after pass.
+                // (A close after writing is a change: kept.)
+                Ok(notify::Event {
+                    kind: notify::EventKind::Access(a),
+                    ..
+                }) if a != notify::event::AccessKind::Close(notify::event::AccessMode::Write) => {
+                    return;
+                }
                 Ok(ev) if ev.need_rescan() => {
                     if let Some(p) = &probe {
                         p.overflows.fetch_add(1, Ordering::Relaxed);
