@@ -567,23 +567,12 @@ fn empty_lists_say_so() {
     }
 }
 
-/// Blocked `flock` waiters on the file with inode `ino` (from `/proc/locks`).
-fn lock_waiters(ino: u64) -> usize {
-    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
-    locks
-        .lines()
-        .filter(|l| l.contains("->") && l.contains(&format!(":{ino} ")))
-        .count()
-}
-
-/// Eight processes (index readers, the review queue, index rebuilds) and a console open a
-/// fresh data root's database at one instant — all waiting on one lock that is released at
-/// once — so the creation, the WAL switch and the migrations race. Every process succeeds
+/// Eight processes (index readers, the review queue, index status) and a console open a
+/// fresh data root's database at one instant — all waiting at one gate that opens once
+/// they are all there — so the creation, the WAL switch and the migrations race. Every process succeeds
 /// and sees every run; the console shows them without an error. Three rounds.
 #[test]
 fn a_fresh_database_opened_by_eight_processes_and_a_console_at_once() {
-    use std::os::unix::fs::MetadataExt;
-    use std::os::unix::io::AsRawFd;
     let commands: [&[&str]; 8] = [
         &["--json", "logs", "recent", "--limit", "50"],
         &["--json", "logs", "recent", "--limit", "50"],
@@ -597,13 +586,7 @@ fn a_fresh_database_opened_by_eight_processes_and_a_console_at_once() {
     for round in 0..3 {
         let root = store_example_copy();
         assert!(!root.path().join("rmos.db").exists());
-        let gate = tempfile::NamedTempFile::new().unwrap();
-        let ino = gate.as_file().metadata().unwrap().ino();
-        // SAFETY: flock on a file descriptor we own.
-        assert_eq!(
-            unsafe { libc::flock(gate.as_file().as_raw_fd(), libc::LOCK_EX) },
-            0
-        );
+        let gate = common::gate::Gate::closed();
         let children: Vec<_> = commands
             .iter()
             .map(|args| {
@@ -624,22 +607,8 @@ fn a_fresh_database_opened_by_eight_processes_and_a_console_at_once() {
                     .unwrap()
             })
             .collect();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while lock_waiters(ino) < commands.len() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "round {round}: only {} of {} processes reached the gate",
-                lock_waiters(ino),
-                commands.len()
-            );
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
         let console = common::console::Console::start(root.path().to_path_buf());
-        // SAFETY: as above.
-        assert_eq!(
-            unsafe { libc::flock(gate.as_file().as_raw_fd(), libc::LOCK_UN) },
-            0
-        );
+        gate.open_when_waiting(commands.len());
         for (args, child) in commands.iter().zip(children) {
             let out = child.wait_with_output().unwrap();
             assert!(

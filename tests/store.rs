@@ -409,11 +409,8 @@ fn child_process() {
     let arg = std::env::var("RMOS_TEST_ARG").unwrap();
     match mode.as_str() {
         "race" => {
-            // Wait for the common start instant so all writers collide.
-            let start: u128 = arg.parse().unwrap();
-            while now_ms() < start {
-                std::hint::spin_loop();
-            }
+            // Wait at the gate (the test opens it once all are there) so all writers collide.
+            common::gate::wait_at(Path::new(&arg));
             let day = 10 + (std::process::id() % 18);
             let result = store.put(&artifact(
                 "run_contested",
@@ -439,13 +436,6 @@ fn child_process() {
         }
         other => panic!("unknown child mode {other}"),
     }
-}
-
-fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
 }
 
 #[test]
@@ -482,10 +472,12 @@ fn eight_threads_race_on_one_run_id() {
 #[test]
 fn eight_processes_race_on_one_run_id() {
     let dir = tempfile::tempdir().unwrap();
-    let start = now_ms() + 1500;
+    let gate = common::gate::Gate::closed();
+    let gate_path = gate.path().to_str().unwrap().to_owned();
     let children: Vec<_> = (0..8)
-        .map(|_| spawn_child("race", dir.path(), &start.to_string()))
+        .map(|_| spawn_child("race", dir.path(), &gate_path))
         .collect();
+    gate.open_when_waiting(8);
     let outputs: Vec<String> = children
         .into_iter()
         .map(|c| String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap())

@@ -682,6 +682,9 @@ pub fn spawn_reconciler(
                     .ok()
             };
             let mut seen_version = data_version(&index);
+            // The first pass always counts as a change: the list on screen may have been
+            // read before commits that this connection already saw when it opened.
+            let mut first_pass = true;
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
@@ -700,7 +703,8 @@ pub fn spawn_reconciler(
                         let version = data_version(&index);
                         let changed_elsewhere = version != seen_version;
                         seen_version = version;
-                        let changed = stats.changed() || changed_elsewhere;
+                        let changed = stats.changed() || changed_elsewhere || first_pass;
+                        first_pass = false;
                         partitions = Some(std::mem::take(&mut stats.partitions_on_disk));
                         if changed || invalid_total.is_none() {
                             invalid_total = Some(index.invalid_count().unwrap_or(0));

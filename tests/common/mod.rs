@@ -77,6 +77,7 @@ pub fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
     p
 }
 pub mod console;
+pub mod gate;
 pub mod kill;
 pub mod skip;
 pub mod tmux;
