@@ -368,7 +368,7 @@ fn inotify_exhausted_falls_back_to_scanning_and_recovers() {
         Ok(o) => o,
         Err(e) => {
             common::skip::skip(
-                common::skip::Needs::Privilege,
+                common::skip::Needs::UserNamespace,
                 &format!("cannot run unshare: {e}"),
             );
             return;
@@ -386,7 +386,7 @@ fn inotify_exhausted_falls_back_to_scanning_and_recovers() {
             .unwrap_or("?")
             .to_owned();
         common::skip::skip(
-            common::skip::Needs::Privilege,
+            common::skip::Needs::UserNamespace,
             &format!("no user namespace with its own inotify limit here: {why}"),
         );
         return;

@@ -4,7 +4,8 @@
 //! `cargo test` (`tests/zz_skipped.rs`) prints every record of its run on one line. Where
 //! the environment promised what the test needs, the skip is a failure instead:
 //! `RMOS_REQUIRE_PRIVILEGED_TESTS` (set by `.ci/run` as root where tmpfs mounts work) for
-//! root, mounts and namespaces; `CI` for the tools `.ci/run` installs (tmux, sqlite3).
+//! root and mounts; `RMOS_REQUIRE_USER_NAMESPACES` (set by `.ci/run` where `unshare --user`
+//! works) for user namespaces; `CI` for the tools `.ci/run` installs (tmux, sqlite3).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,9 +13,11 @@ use std::path::PathBuf;
 /// What the environment is expected to provide.
 #[derive(Clone, Copy, Debug)]
 pub enum Needs {
-    /// Root, tmpfs mounts, user namespaces: required when `RMOS_REQUIRE_PRIVILEGED_TESTS`
-    /// is set.
+    /// Root and tmpfs mounts: required when `RMOS_REQUIRE_PRIVILEGED_TESTS` is set.
     Privilege,
+    /// A user namespace of the test's own (`unshare --user`): required when
+    /// `RMOS_REQUIRE_USER_NAMESPACES` is set.
+    UserNamespace,
     /// A tool `.ci/run` installs: required when `CI` is set.
     Tool,
 }
@@ -50,6 +53,10 @@ pub fn skip(needs: Needs, why: &str) {
         Needs::Privilege => assert!(
             std::env::var_os("RMOS_REQUIRE_PRIVILEGED_TESTS").is_none(),
             "{crate_name}::{test} cannot run ({why}), and RMOS_REQUIRE_PRIVILEGED_TESTS says it must"
+        ),
+        Needs::UserNamespace => assert!(
+            std::env::var_os("RMOS_REQUIRE_USER_NAMESPACES").is_none(),
+            "{crate_name}::{test} cannot run ({why}), and RMOS_REQUIRE_USER_NAMESPACES says it must"
         ),
         Needs::Tool => assert!(
             std::env::var_os("CI").is_none(),
