@@ -5,6 +5,11 @@
 //! ```sh
 //! cargo bench --bench console -- --dir /tmp/rmos-bench-1000000 --reps 5
 //! ```
+//!
+//! With `--live N` (no `--dir` needed): live latency, the time from a run written by
+//! another writer (`RunStore::put`, as `rmos score` does) to the console's list showing
+//! it, over N runs on a copy of the reference's store (the default, once-a-second quick
+//! pass: what arrives sooner arrives through the file watcher).
 
 mod support;
 
@@ -25,8 +30,84 @@ fn key(c: char) -> std::io::Result<Event> {
     )))
 }
 
+/// Live latency: a run written → the list shows it, `reps` times.
+fn live(reps: usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().to_path_buf();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let template =
+        std::fs::read(fixtures.join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let store = rmos::store::runs::RunStore::new(data.join("runs/rmos"));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<std::io::Result<Event>>();
+    let rows = Arc::new(Mutex::new(Vec::<String>::new()));
+    let rows2 = rows.clone();
+    let root = DataRoot::at(&data);
+    let h = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let mut clip = MemoryClipboard::default();
+        let mut rx = rx;
+        let input = Box::pin(futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx)));
+        rt.block_on(run_loop(
+            &mut term,
+            input,
+            ConsoleConfig::new(root),
+            &mut clip,
+            |app| {
+                *rows2.lock().unwrap() = app.rows.iter().map(|r| r.run_id.clone()).collect();
+            },
+        ))
+        .unwrap();
+    });
+    let wait = |id: &str| {
+        let start = Instant::now();
+        while !rows.lock().unwrap().iter().any(|r| r == id) {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{id} never shown"
+            );
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    };
+    let mut a = rmos::domain::RunArtifact::from_json_slice(&template).unwrap();
+    // A first run: the console is up and watching.
+    a.run_id = "run_live_warmup".into();
+    store.put(&a).unwrap();
+    wait("run_live_warmup");
+    std::thread::sleep(Duration::from_millis(1500)); // past a pass: the watches are set
+    let mut took = Vec::new();
+    for i in 0..reps {
+        a.run_id = format!("run_live_{i:04}");
+        a.created_at_utc = rmos::domain::Timestamp::parse("2030-01-01T00:00:00Z")
+            .unwrap()
+            .minus_seconds(-(i as i64));
+        let start = Instant::now();
+        store.put(&a).unwrap();
+        wait(&a.run_id);
+        took.push(start.elapsed());
+        // Apart enough that each write starts from an idle console (no pass under way).
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    tx.send(key('q')).unwrap();
+    h.join().unwrap();
+    took.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "live latency (run written → shown)  median {:.1} ms, p90 {:.1} ms, max {:.1} ms ({reps} runs)",
+        ms(took[reps / 2]),
+        ms(took[reps * 9 / 10]),
+        ms(took[reps - 1])
+    );
+}
+
 fn main() {
-    let dir = arg("--dir").expect("--dir DATA_ROOT");
+    if let Some(n) = arg("--live") {
+        return live(n.parse().expect("--live N (a number of runs)"));
+    }
+    let dir = arg("--dir").expect("--dir DATA_ROOT (or --live N)");
     let reps: usize = arg("--reps").map(|r| r.parse().unwrap()).unwrap_or(5);
     let filter = arg("--filter").unwrap_or_else(|| "risk:red".into());
     let mut first = Vec::new();

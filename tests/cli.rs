@@ -300,7 +300,12 @@ fn logs_recent_pages_with_the_cursor() {
     let root = store_example_copy();
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
-    loop {
+    // 8 runs in pages of 3: three pages; a cursor that never ends fails at the fifth.
+    for page in 1.. {
+        assert!(
+            page <= 4,
+            "the cursor walk does not end; seen so far: {seen:?}"
+        );
         let mut args = vec!["logs", "recent", "--limit", "3", "--json"];
         if let Some(c) = &cursor {
             args.extend(["--cursor", c.as_str()]);
@@ -559,5 +564,81 @@ fn empty_lists_say_so() {
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
         let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
         assert!(all.contains(says), "{args:?}: {all}");
+    }
+}
+
+/// Eight processes (index readers, the review queue, index status) and a console open a
+/// fresh data root's database at one instant — all waiting at one gate that opens once
+/// they are all there — so the creation, the WAL switch and the migrations race. Every process succeeds
+/// and sees every run; the console shows them without an error. Three rounds.
+#[test]
+fn a_fresh_database_opened_by_eight_processes_and_a_console_at_once() {
+    let commands: [&[&str]; 8] = [
+        &["--json", "logs", "recent", "--limit", "50"],
+        &["--json", "logs", "recent", "--limit", "50"],
+        &["--json", "logs", "recent", "--limit", "50"],
+        &["--json", "logs", "recent", "--limit", "50"],
+        &["--json", "advisory", "list"],
+        &["--json", "advisory", "list"],
+        &["--json", "index", "status"],
+        &["--json", "index", "status"],
+    ];
+    for round in 0..3 {
+        let root = store_example_copy();
+        assert!(!root.path().join("rmos.db").exists());
+        let gate = common::gate::Gate::closed();
+        let children: Vec<_> = commands
+            .iter()
+            .map(|args| {
+                let direct = common::rmos_cmd(root.path());
+                let mut c = Command::new("flock");
+                c.arg("-s").arg(gate.path()).arg(direct.get_program());
+                c.args(direct.get_args()).args(*args);
+                for (k, v) in direct.get_envs() {
+                    match v {
+                        Some(v) => c.env(k, v),
+                        None => c.env_remove(k),
+                    };
+                }
+                c.stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let console = common::console::Console::start(root.path().to_path_buf());
+        gate.open_when_waiting(commands.len());
+        for (args, child) in commands.iter().zip(children) {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: rmos {args:?} failed: {}",
+                stderr(&out)
+            );
+            let v = stdout_json(&out);
+            if args.contains(&"recent") {
+                assert_eq!(
+                    v["entries"].as_array().map(Vec::len),
+                    Some(8),
+                    "round {round}: rmos {args:?} listed {v}\nstderr: {}",
+                    stderr(&out)
+                );
+            }
+        }
+        console.wait(
+            "the console to list the runs",
+            std::time::Duration::from_secs(30),
+            |s| s.count == Some(8),
+        );
+        let seen = console.now();
+        assert!(
+            seen.errors_shown.is_empty(),
+            "round {round}: the console showed {:?}",
+            seen.errors_shown
+        );
+        console.stop();
+        let status = rmos(root.path(), &["--json", "index", "status"]);
+        assert!(status.status.success(), "{}", stderr(&status));
     }
 }

@@ -2,7 +2,9 @@
 //! that reconciles to exactly the files, and an intact decision chain.
 //!
 //! `cargo test` runs short versions; `RMOS_LONG_TESTS=1 cargo test --test crash` runs the
-//! documented counts (100 kills each).
+//! documented counts (100 kills each). Kills are timed from each child's first write, with
+//! a seeded jitter: `--nocapture` prints the seed and how many kills landed mid-write;
+//! `RMOS_CRASH_SEED=<seed>` replays a run's delays.
 
 mod common;
 
@@ -21,33 +23,43 @@ fn kills() -> usize {
     }
 }
 
-struct Rng(u64);
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
+/// Every `*.json` file in the partitions of `runs` (not rmos's own `_rmos` folder).
+fn run_file_count(runs: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(runs) else {
+        return 0;
+    };
+    rd.flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('_'))
+        .map(|e| {
+            common::kill::names(&e.path())
+                .iter()
+                .filter(|n| n.to_string_lossy().ends_with(".json"))
+                .count()
+        })
+        .sum()
 }
 
-fn seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64
-        | 1
+fn killed_by_sigkill(status: std::process::ExitStatus) -> bool {
+    std::os::unix::process::ExitStatusExt::signal(&status) == Some(libc::SIGKILL)
 }
 
+/// Each kill comes 0–20 ms after the batch's first run file appeared (start-up is never
+/// what gets killed); the seed is printed and `RMOS_CRASH_SEED` replays it.
 #[test]
 fn sigkilled_batch_scoring_leaves_only_complete_runs_and_a_consistent_index() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let runs = data.join("runs/rmos");
+    let staging = runs.join("_rmos/staging");
     let batch = common::batch_file(dir.path(), 4000);
     let bin = env!("CARGO_BIN_EXE_rmos");
-    let mut rng = Rng(seed());
+    let mut rng = common::kill::Rng::from_env("sigkilled_batch_scoring");
+    let seed = rng.seed;
     let n = kills();
+    let mut mid_write = 0;
     for _ in 0..n {
+        let before_files = run_file_count(&runs);
+        let before_staged = common::kill::names(&staging);
         let mut child = Command::new(bin)
             .arg("--data")
             .arg(&data)
@@ -57,9 +69,23 @@ fn sigkilled_batch_scoring_leaves_only_complete_runs_and_a_consistent_index() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(5 + rng.below(150)));
+        common::kill::wait_until(&mut child, "the batch's first run file", || {
+            run_file_count(&runs) > before_files
+        });
+        std::thread::sleep(Duration::from_micros(rng.below(20_000)));
         child.kill().unwrap();
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            killed_by_sigkill(status),
+            "the batch was still writing when killed (seed {seed}): {status}"
+        );
+        if common::kill::names(&staging)
+            .difference(&before_staged)
+            .next()
+            .is_some()
+        {
+            mid_write += 1;
+        }
     }
     let verify = Command::new(bin)
         .arg("--data")
@@ -68,9 +94,17 @@ fn sigkilled_batch_scoring_leaves_only_complete_runs_and_a_consistent_index() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
-    assert_eq!(verify.status.code(), Some(0), "{}", v["summary"]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "seed {seed}: {}",
+        v["summary"]
+    );
     let files = v["summary"]["ok"].as_u64().unwrap();
-    assert!(files > 0, "the writers made progress");
+    assert!(
+        files >= n as u64,
+        "every batch wrote a run before its kill (seed {seed}): {files}"
+    );
     assert_eq!(v["summary"]["invalid"], 0);
     // A console or CLI reconciling afterwards sees exactly the files.
     let mut index = RunIndex::open(&DataRoot::at(&data)).unwrap();
@@ -81,15 +115,22 @@ fn sigkilled_batch_scoring_leaves_only_complete_runs_and_a_consistent_index() {
     assert_eq!(rows.len() as u64, files);
     let ids: std::collections::HashSet<_> = rows.iter().map(|r| r.run_id.clone()).collect();
     assert_eq!(ids.len(), rows.len(), "every run indexed once");
-    eprintln!("{n} kills, {files} complete runs, index consistent");
+    eprintln!(
+        "{n} kills ({mid_write} with a staged file left: mid-write), {files} complete runs, index consistent (seed {seed})"
+    );
 }
 
-/// Entry point of the decision-writing child process.
+/// Printed by the decision-writing child after its first decision.
+const FIRST_DECISION: &str = "FIRST-DECISION-DONE";
+
+/// The decision-writing child of `sigkilled_reviewer_leaves_an_intact_decision_chain`;
+/// started by it, never on its own.
 #[test]
-fn decision_child_entry() {
-    let Some(data) = std::env::var_os("RMOS_CRASH_CHILD") else {
-        return;
-    };
+#[ignore = "child process of sigkilled_reviewer_leaves_an_intact_decision_chain"]
+fn decision_child() {
+    let data = std::env::var_os("RMOS_CRASH_CHILD").expect(
+        "not a test: the child process of sigkilled_reviewer_leaves_an_intact_decision_chain",
+    );
     let root = DataRoot::at(Path::new(&data));
     let mut store = rmos::store::advisory::AdvisoryStore::open(&root).unwrap();
     let policy = rmos::store::advisory::ReviewerPolicy::default();
@@ -111,9 +152,17 @@ fn decision_child_entry() {
             expect_previous: None,
         };
         store.decide(&policy, &req).unwrap();
+        if i == 0 {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{FIRST_DECISION}").unwrap();
+            out.flush().unwrap();
+        }
     }
 }
 
+/// Each kill comes 0–20 ms after the child's first decision; the seed is printed and
+/// `RMOS_CRASH_SEED` replays it.
 #[test]
 fn sigkilled_reviewer_leaves_an_intact_decision_chain() {
     let dir = tempfile::tempdir().unwrap();
@@ -135,25 +184,32 @@ fn sigkilled_reviewer_leaves_an_intact_decision_chain() {
             .unwrap();
         assert!(out.status.success());
     }
-    let mut rng = Rng(seed());
+    let mut rng = common::kill::Rng::from_env("sigkilled_reviewer");
+    let seed = rng.seed;
     let n = kills();
     for _ in 0..n {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "decision_child_entry",
+                "decision_child",
+                "--ignored",
                 "--nocapture",
                 "--test-threads=1",
                 "-q",
             ])
             .env("RMOS_CRASH_CHILD", &data)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(20 + rng.below(120)));
+        common::kill::wait_for_marker(&mut child, FIRST_DECISION);
+        std::thread::sleep(Duration::from_micros(rng.below(20_000)));
         child.kill().unwrap();
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            killed_by_sigkill(status),
+            "the reviewer was still deciding when killed (seed {seed}): {status}"
+        );
     }
     let out = Command::new(bin)
         .arg("--data")
@@ -162,10 +218,13 @@ fn sigkilled_reviewer_leaves_an_intact_decision_chain() {
         .output()
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(out.status.code(), Some(0), "seed {seed}: {v}");
     assert!(
-        v["records"].as_u64().unwrap() > 0,
-        "the reviewer made progress"
+        v["records"].as_u64().unwrap() >= n as u64,
+        "every child decided at least once before its kill (seed {seed}): {v}"
     );
-    eprintln!("{n} kills, {} decisions, chain intact", v["records"]);
+    eprintln!(
+        "{n} kills, {} decisions, chain intact (seed {seed})",
+        v["records"]
+    );
 }

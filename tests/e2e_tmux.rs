@@ -26,9 +26,7 @@ fn console_in_tmux_navigates_copies_shows_live_runs_and_quits() {
     });
 
     // j moves down twice, k back once: the second-newest run; Enter shows its details.
-    tmux.keys(&["j", "j", "k"]);
-    std::thread::sleep(Duration::from_millis(200));
-    tmux.keys(&["Enter"]);
+    tmux.keys(&["j", "j", "k", "Enter"]);
     let s = tmux.wait_screen("the details of the selected run", |s| {
         s.contains("details 5eed00…000009")
             && s.contains("run_5eed0000000000000000000000000009  [OK]")
@@ -108,7 +106,16 @@ fn review_queue_in_tmux_approves_and_rejects_with_a_reason() {
         v["asset_id"].as_str().unwrap().to_owned()
     };
     let first = add("Raise the feed to 1500 mm/min.", "EXPLANATION");
-    std::thread::sleep(Duration::from_millis(20));
+    // The queue is newest first: the second asset must carry a later creation time.
+    let after_first = rmos::domain::Timestamp::now();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while rmos::domain::Timestamp::now() <= after_first {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clock does not advance"
+        );
+        std::thread::yield_now();
+    }
     let second = add("{\"ring_count\": 9}", "SUGGESTION");
     tmux.start(120, 40, "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_REVIEWER=carol PS1='e2e$ ' bash --norc --noprofile");
     tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));

@@ -3,12 +3,14 @@
 //!
 //! The disk is a small tmpfs mounted for the test (needs root); permissions are tested as
 //! the unprivileged user `nobody` (root bypasses them), through `setpriv`. Without root the
-//! tests say SKIPPED; `.ci/run` runs as root and sets `RMOS_REQUIRE_PRIVILEGED_TESTS=1`,
-//! which turns a skip into a failure.
+//! tests are skipped, and the end of `cargo test` lists them (`common::skip`); `.ci/run`
+//! runs as root and sets `RMOS_REQUIRE_PRIVILEGED_TESTS=1`, which turns a skip into a
+//! failure.
 
 mod common;
 
 use common::console::Console;
+use common::skip::{skip, Needs};
 use common::tmux::Tmux;
 use rmos::tui::worker::ReconcileTiming;
 
@@ -22,16 +24,12 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Whether a privileged test can run here; says SKIPPED (or fails when required) if not.
+/// Whether a privileged test can run here; records a skip (or fails when required) if not.
 fn privileged(what: &str) -> bool {
     if is_root() {
         return true;
     }
-    assert!(
-        std::env::var_os("RMOS_REQUIRE_PRIVILEGED_TESTS").is_none(),
-        "{what} needs root, and RMOS_REQUIRE_PRIVILEGED_TESTS is set"
-    );
-    eprintln!("SKIPPED: {what} needs root");
+    skip(Needs::Privilege, &format!("{what} needs root"));
     false
 }
 
@@ -53,11 +51,10 @@ impl SmallDisk {
             .unwrap();
         if !out.status.success() {
             let why = String::from_utf8_lossy(&out.stderr).into_owned();
-            assert!(
-                std::env::var_os("RMOS_REQUIRE_PRIVILEGED_TESTS").is_none(),
-                "mount tmpfs: {why}"
+            skip(
+                Needs::Privilege,
+                &format!("cannot mount a tmpfs here: {}", why.trim()),
             );
-            eprintln!("SKIPPED: cannot mount a tmpfs here: {why}");
             return None;
         }
         Some(SmallDisk { _dir: dir, mnt })

@@ -456,7 +456,14 @@ fn cursor_walk_returns_every_run_once_in_order() {
     for page_size in [1, 7, 50, 137, 500] {
         let mut got = Vec::new();
         let mut cursor = None;
-        loop {
+        let most_pages = 137usize.div_ceil(page_size) + 1;
+        for page in 1.. {
+            assert!(
+                page <= most_pages,
+                "page size {page_size}: the cursor walk does not end after {} runs: {:?}…",
+                got.len(),
+                &got[got.len().saturating_sub(5)..]
+            );
             let mut q = RunQuery::new(Filter::default(), page_size);
             q.cursor = cursor.as_deref().map(|c| Cursor::parse(c).unwrap());
             let page = index.query(&q).unwrap();
@@ -622,4 +629,57 @@ fn workflow_session_lifecycle() {
     conn.execute("INSERT INTO workflow_sessions (session_id, workflow_type, current_step) VALUES ('legacy', 'fret_slotting', 'x')", []).unwrap();
     let legacy = sessions::get(&conn, "legacy").unwrap();
     assert!(legacy.run_ids.is_empty() && legacy.context.is_none());
+}
+
+/// The indexes a query names (`INDEXED BY`) may be missing while another process rebuilds
+/// the table: queries then fall back to the planner's choice and give the same rows.
+#[test]
+fn queries_fall_back_when_their_index_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs/rmos");
+    for i in 0..30 {
+        let created = format!("2025-12-{:02}T10:00:00Z", 1 + i % 5);
+        let risk = ["GREEN", "YELLOW", "RED"][i % 3];
+        write_run(&runs, &format!("run_{i:03}"), &created, risk);
+    }
+    let mut index = open(dir.path());
+    index.reconcile(ReconcileMode::Full, &mut noop()).unwrap();
+    let filters = [
+        "",
+        "risk:red",
+        "tool:rosette",
+        "mode:art_studio",
+        "risk:red,yellow id:run_01",
+    ];
+    let before: Vec<Vec<String>> = filters
+        .iter()
+        .map(|f| ids(&all(&index, f, false)))
+        .collect();
+    assert!(
+        before.iter().filter(|r| !r.is_empty()).count() >= 3,
+        "{before:?}"
+    );
+    // Another connection drops every index of the table (as a rebuild in progress would).
+    let other = Connection::open(dir.path().join("rmos.db")).unwrap();
+    let names: Vec<String> = other
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'run_index' AND sql IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(names.iter().any(|n| n == "idx_run_index_time"), "{names:?}");
+    for n in &names {
+        other.execute_batch(&format!("DROP INDEX {n}")).unwrap();
+    }
+    // Naming a dropped index is an error in SQLite: the situation the fallback is for.
+    let err = other
+        .prepare("SELECT run_id FROM run_index INDEXED BY idx_run_index_time")
+        .unwrap_err();
+    assert!(err.to_string().contains("no such index"), "{err}");
+    let after: Vec<Vec<String>> = filters
+        .iter()
+        .map(|f| ids(&all(&index, f, false)))
+        .collect();
+    assert_eq!(after, before);
 }

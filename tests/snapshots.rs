@@ -142,13 +142,25 @@ fn list_update_baseline_delete() {
     let dir = tempfile::tempdir().unwrap();
     let (snaps, runs) = stores(dir.path());
     let s = spec(json!({"outer_diameter_mm": 100, "inner_diameter_mm": 20}));
-    for (id, tag) in [("a1", "x"), ("b2", "y"), ("c3", "x")] {
+    // The listing is newest first by file time: the three files get times a minute apart
+    // (set, not waited for).
+    let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for (n, (id, tag)) in [("a1", "x"), ("b2", "y"), ("c3", "x")]
+        .into_iter()
+        .enumerate()
+    {
         let meta = SnapshotMetadata {
             tags: vec![tag.into()],
             ..Default::default()
         };
         snaps.export(&runs, &s, Some(id), meta, false).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(15));
+        let file = dir.path().join(format!("art_studio/snapshots/{id}.json"));
+        std::fs::File::options()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_modified(base + std::time::Duration::from_secs(60 * n as u64))
+            .unwrap();
     }
     let ids = |v: Vec<rmos::store::snapshots::Snapshot>| {
         v.into_iter().map(|s| s.snapshot_id).collect::<Vec<_>>()
@@ -207,7 +219,18 @@ fn traversal_ids_are_refused_everywhere() {
     let (snaps, runs) = stores(&root);
     std::fs::write(outer.path().join("victim.json"), b"{}").unwrap();
     let s = spec(json!({"outer_diameter_mm": 100, "inner_diameter_mm": 20}));
-    for id in ["../victim", "..\\victim", "a/b", "/etc/passwd", "a.b", ".."] {
+    let ids = [
+        "../victim",
+        "..\\victim",
+        "a/b",
+        "/etc/passwd",
+        "a.b",
+        "..",
+        ".",
+        "",
+        "a\0b",
+    ];
+    for id in ids {
         assert!(
             matches!(snaps.get(id), Err(FileStoreError::InvalidId(_))),
             "{id}"
@@ -225,7 +248,23 @@ fn traversal_ids_are_refused_everywhere() {
         );
     }
     let backups = BackupStore::new(root.join("cam/backups"));
-    for name in ["../../victim.json", "../victim", "x/y.json"] {
+    let names = [
+        "../../victim.json",
+        "../victim",
+        "x/y.json",
+        "..",
+        ".",
+        "",
+        "/etc/passwd",
+        "backup\0.json",
+        "../data/cam/backups/x.json",
+    ];
+    assert_eq!(
+        (ids.len(), names.len()),
+        (9, 9),
+        "RELIABILITY.md counts them"
+    );
+    for name in names {
         assert!(
             matches!(backups.show(name), Err(FileStoreError::InvalidId(_))),
             "{name}"
@@ -288,53 +327,95 @@ fn concurrent_processes_export_and_delete_leaving_only_valid_files() {
     let design = dir.path().join("d.json");
     std::fs::write(&design, br#"{"outer_diameter_mm": 100, "inner_diameter_mm": 20, "ring_params": [{"ring_index": 0, "width_mm": 3}]}"#).unwrap();
     let bin = env!("CARGO_BIN_EXE_rmos");
+    // Every command's outcome, as (worker, step, command, id, exit code, stderr).
+    type Outcome = (usize, usize, &'static str, String, Option<i32>, String);
     let children: Vec<_> = (0..4)
         .map(|w| {
             let (dir, design) = (dir.path().to_path_buf(), design.clone());
             std::thread::spawn(move || {
+                let mut outcomes: Vec<Outcome> = Vec::new();
                 for i in 0..10 {
                     let id = format!("s{}", i % 5); // contested ids across workers
-                    let _ = Command::new(bin)
+                    let out = Command::new(bin)
                         .arg("--data")
                         .arg(&dir)
                         .args(["snapshot", "export"])
                         .arg(&design)
                         .args(["--id", &id, "--no-feasibility"])
-                        .output();
+                        .output()
+                        .unwrap();
+                    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+                    outcomes.push((w, i, "export", id.clone(), out.status.code(), err));
                     if (i + w) % 3 == 0 {
-                        let _ = Command::new(bin)
+                        let out = Command::new(bin)
                             .arg("--data")
                             .arg(&dir)
                             .args(["snapshot", "delete", &id])
-                            .output();
+                            .output()
+                            .unwrap();
+                        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+                        outcomes.push((w, i, "delete", id.clone(), out.status.code(), err));
                     }
                 }
+                outcomes
             })
         })
         .collect();
-    for c in children {
-        c.join().unwrap();
+    let outcomes: Vec<Outcome> = children
+        .into_iter()
+        .flat_map(|c| c.join().unwrap())
+        .collect();
+    // Each command either did its work (exit 0) or was refused for the contested id's
+    // state: an export of an id that exists, a delete of one that does not. Nothing else
+    // (a crash, an I/O error, a lock failure) is acceptable.
+    let mut exported = 0;
+    let mut deleted = 0;
+    for (w, i, what, id, code, err) in &outcomes {
+        let refused_for_state = match *what {
+            "export" => err.contains("already exists"),
+            _ => err.contains("not found") || err.contains("no snapshot"),
+        };
+        match code {
+            Some(0) if *what == "export" => exported += 1,
+            Some(0) => deleted += 1,
+            Some(_) if refused_for_state => {}
+            _ => panic!("worker {w} step {i}: {what} {id} ended {code:?}: {err}"),
+        }
     }
+    assert_eq!(outcomes.iter().filter(|o| o.2 == "export").count(), 40);
+    assert!(
+        exported >= 5 && deleted >= 1,
+        "the contested ids were exported and deleted: {exported} exports, {deleted} deletes succeeded"
+    );
     let snaps = SnapshotStore::new(dir.path().join("art_studio/snapshots"));
     let (list, invalid) = snaps.list(None, 100, 0).unwrap();
     assert_eq!(
         invalid, 0,
         "every remaining file is a complete, valid snapshot"
     );
+    let mut files = 0;
     for entry in std::fs::read_dir(dir.path().join("art_studio/snapshots")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         assert!(
             name.ends_with(".json") || name == ".lock" || name == ".staging",
             "stray file {name}"
         );
+        files += usize::from(name.ends_with(".json"));
     }
+    // What remains is what the successful commands leave: ids 0–4, each present iff its
+    // last successful command was an export. The list holds exactly the files.
+    assert_eq!(list.len(), files, "the listing holds every snapshot file");
+    assert!(
+        exported - deleted == files,
+        "{exported} successful exports − {deleted} successful deletes = {files} files"
+    );
     for s in &list {
-        assert!(s.run_id.is_some());
+        assert!(s.run_id.is_some(), "{} records its run", s.snapshot_id);
     }
     let verify = Command::new(bin)
         .arg("--data")
         .arg(dir.path())
-        .args(["runs", "verify"])
+        .args(["--json", "runs", "verify"])
         .output()
         .unwrap();
     assert_eq!(
@@ -342,6 +423,13 @@ fn concurrent_processes_export_and_delete_leaving_only_valid_files() {
         Some(0),
         "{}",
         String::from_utf8_lossy(&verify.stderr)
+    );
+    let v: Value = serde_json::from_slice(&verify.stdout).unwrap();
+    assert_eq!(
+        v["summary"]["ok"].as_u64(),
+        Some(exported as u64),
+        "one verified run per successful export: {}",
+        v["summary"]
     );
 }
 

@@ -16,7 +16,7 @@ use rmos::store::runs::{read_artifact_file, RunStore, StoreError};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn example(name: &str) -> RunArtifact {
     let bytes = std::fs::read(fixtures().join("examples").join(name)).unwrap();
@@ -373,13 +373,15 @@ fn snapshot_run_without_feasibility_is_ok_unknown() {
 }
 
 // ---------------------------------------------------------------------------------------
-// Races and crashes. Child processes are this test binary re-run with RMOS_TEST_CHILD set.
+// Races and crashes. Child processes are this test binary re-run with RMOS_TEST_CHILD set,
+// running the ignored `child_process` harness (not a test of its own).
 
 fn spawn_child(mode: &str, root: &Path, extra: &str) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "child_process_entry",
+            "child_process",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
             "-q",
@@ -393,21 +395,22 @@ fn spawn_child(mode: &str, root: &Path, extra: &str) -> std::process::Child {
         .unwrap()
 }
 
-/// Entry point of child processes; a no-op in a normal test run.
+/// Printed by the "loop" child after its first complete put.
+const FIRST_WRITE: &str = "FIRST-WRITE-DONE";
+
+/// The child processes of the race and crash tests; started by them, never on its own.
 #[test]
-fn child_process_entry() {
-    let Ok(mode) = std::env::var("RMOS_TEST_CHILD") else {
-        return;
-    };
+#[ignore = "child process of eight_processes_race_on_one_run_id and sigkilled_writer_never_leaves_partial_artifacts"]
+fn child_process() {
+    let mode = std::env::var("RMOS_TEST_CHILD").expect(
+        "not a test: the child process of the race and crash tests, started by them with RMOS_TEST_CHILD",
+    );
     let store = RunStore::new(std::env::var("RMOS_TEST_ROOT").unwrap());
     let arg = std::env::var("RMOS_TEST_ARG").unwrap();
     match mode.as_str() {
         "race" => {
-            // Wait for the common start instant so all writers collide.
-            let start: u128 = arg.parse().unwrap();
-            while now_ms() < start {
-                std::hint::spin_loop();
-            }
+            // Wait at the gate (the test opens it once all are there) so all writers collide.
+            common::gate::wait_at(Path::new(&arg));
             let day = 10 + (std::process::id() % 18);
             let result = store.put(&artifact(
                 "run_contested",
@@ -420,20 +423,19 @@ fn child_process_entry() {
             }
         }
         "loop" => {
+            use std::io::Write;
             for i in 0.. {
                 let id = format!("run_{}_{i:06}", std::process::id());
                 store.put(&artifact(&id, "2025-12-23T12:00:00Z")).unwrap();
+                if i == 0 {
+                    let mut out = std::io::stdout().lock();
+                    writeln!(out, "{FIRST_WRITE}").unwrap();
+                    out.flush().unwrap();
+                }
             }
         }
         other => panic!("unknown child mode {other}"),
     }
-}
-
-fn now_ms() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
 }
 
 #[test]
@@ -470,10 +472,12 @@ fn eight_threads_race_on_one_run_id() {
 #[test]
 fn eight_processes_race_on_one_run_id() {
     let dir = tempfile::tempdir().unwrap();
-    let start = now_ms() + 1500;
+    let gate = common::gate::Gate::closed();
+    let gate_path = gate.path().to_str().unwrap().to_owned();
     let children: Vec<_> = (0..8)
-        .map(|_| spawn_child("race", dir.path(), &start.to_string()))
+        .map(|_| spawn_child("race", dir.path(), &gate_path))
         .collect();
+    gate.open_when_waiting(8);
     let outputs: Vec<String> = children
         .into_iter()
         .map(|c| String::from_utf8(c.wait_with_output().unwrap().stdout).unwrap())
@@ -492,39 +496,55 @@ fn eight_processes_race_on_one_run_id() {
 
 /// A writer killed with SIGKILL at random points never leaves a partial or invalid file
 /// inside a partition (staging leftovers live in `_rmos/staging`, outside partitions).
+/// Each kill comes 0–8 ms after the child reported its first complete write (start-up is
+/// never what gets killed); the seed is printed and `RMOS_CRASH_SEED` replays it.
 #[test]
 fn sigkilled_writer_never_leaves_partial_artifacts() {
     let dir = tempfile::tempdir().unwrap();
     let store = RunStore::new(dir.path());
-    let mut seed = (now_ms() as u64) | 1;
-    let mut rand = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let staging = dir.path().join("_rmos/staging");
+    let mut rng = common::kill::Rng::from_env("sigkilled_writer_never_leaves_partial_artifacts");
+    let seed = rng.seed;
     let kills = 60;
+    let mut mid_write = 0;
     for _ in 0..kills {
+        let before = common::kill::names(&staging);
         let mut child = spawn_child("loop", dir.path(), "");
-        std::thread::sleep(Duration::from_micros(3_000 + rand() % 40_000));
+        common::kill::wait_for_marker(&mut child, FIRST_WRITE);
+        std::thread::sleep(Duration::from_micros(rng.below(8_000)));
         child.kill().unwrap();
-        child.wait().unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(libc::SIGKILL),
+            "the writer was still writing when killed (seed {seed}): {status}"
+        );
+        if common::kill::names(&staging)
+            .difference(&before)
+            .next()
+            .is_some()
+        {
+            mid_write += 1; // its staged file is still there: killed between stage and commit
+        }
     }
     let mut valid = 0;
-    let deadline = Instant::now() + Duration::from_secs(60);
     for p in store.partitions().unwrap() {
         for entry in std::fs::read_dir(store.partition_dir(&p)).unwrap() {
             let path = entry.unwrap().path();
             let name = path.file_name().unwrap().to_str().unwrap().to_owned();
             assert!(
                 name.ends_with(".json") && !name.starts_with('.'),
-                "stray file in a partition: {name}"
+                "stray file in a partition (seed {seed}): {name}"
             );
-            read_artifact_file(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+            read_artifact_file(&path).unwrap_or_else(|e| panic!("{name} (seed {seed}): {e}"));
             valid += 1;
         }
-        assert!(Instant::now() < deadline);
     }
-    assert!(valid > 0, "the writers made progress");
-    eprintln!("{kills} kills, {valid} complete artifacts, no partial file");
+    assert!(
+        valid >= kills,
+        "every child wrote at least once before its kill (seed {seed}): {valid} files"
+    );
+    eprintln!(
+        "{kills} kills ({mid_write} with a staged file left: mid-write), {valid} complete artifacts, no partial file (seed {seed})"
+    );
 }

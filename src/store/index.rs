@@ -997,9 +997,26 @@ impl RunIndex {
     ) -> Result<ReconcileStats, IndexError> {
         let root_text = self.store.root().display().to_string();
         if self.meta_get("runs_root")?.as_deref() != Some(root_text.as_str()) {
-            // The index describes another runs directory: start over.
-            self.clear()?;
-            self.meta_set("runs_root", &root_text)?;
+            // The index describes another runs directory (or none yet): start over. Checked
+            // again under the write lock: processes opening a fresh index at once must not
+            // clear it one after another, wiping rows the first had already indexed.
+            self.sql(self.conn.execute_batch("BEGIN IMMEDIATE"))?;
+            let reset = (|| {
+                if self.meta_get("runs_root")?.as_deref() != Some(root_text.as_str()) {
+                    self.sql(self.conn.execute_batch(
+                        "DELETE FROM run_index; DELETE FROM run_index_partitions; DELETE FROM run_index_meta;",
+                    ))?;
+                    self.meta_set("runs_root", &root_text)?;
+                }
+                Ok(())
+            })();
+            match reset {
+                Ok(()) => self.sql(self.conn.execute_batch("COMMIT"))?,
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    return Err(e);
+                }
+            }
         }
         let mut stats = ReconcileStats::default();
         let disk = self.store.partitions()?;

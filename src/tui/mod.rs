@@ -89,8 +89,12 @@ pub async fn run_loop<B: Backend>(
         newest_count.clone(),
     );
     let own_mark = std::sync::Arc::new(std::sync::Mutex::new(None));
-    let reconciler =
-        worker::spawn_reconciler(cfg.root.clone(), tx.clone(), cfg.timing, own_mark.clone());
+    let reconciler = worker::spawn_reconciler(
+        cfg.root.clone(),
+        tx.clone(),
+        cfg.timing.clone(),
+        own_mark.clone(),
+    );
     // Changes other processes commit to the shared databases (runs indexed elsewhere,
     // decisions, new assets) show within a second.
     let mut shared = Vec::new();

@@ -15,7 +15,7 @@ use crate::store::verify::verify_artifact;
 use chrono::Utc;
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
@@ -792,8 +792,23 @@ pub enum ReconcileReq {
     Rescan,
 }
 
+/// What the reconciler's live watcher went through, shared with whoever started the
+/// console (tests read it; the console does not need it).
+#[derive(Debug, Default)]
+pub struct WatchProbe {
+    /// Notices that events were lost (the kernel's event queue overflowed).
+    pub overflows: AtomicU64,
+    /// Full passes run (every file compared), whatever asked for them.
+    pub full_passes: AtomicU64,
+    /// Passes after which the watches were brought in line with the folders found.
+    pub synced: AtomicU64,
+    /// While set, the watcher's event handler does not return, as behind a stalled reader:
+    /// events pile up in the kernel's queue until it overflows.
+    pub stall: AtomicBool,
+}
+
 /// Timing of the reconciler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ReconcileTiming {
     /// Quick pass (changed partitions) this often even without watcher events.
     pub quick: Duration,
@@ -805,6 +820,8 @@ pub struct ReconcileTiming {
     pub no_watch: bool,
     /// How often the shared databases are checked for other processes' commits.
     pub shared_poll: Duration,
+    /// Counters and a stall switch for tests of the watcher.
+    pub probe: Option<Arc<WatchProbe>>,
 }
 
 impl Default for ReconcileTiming {
@@ -815,6 +832,7 @@ impl Default for ReconcileTiming {
             debounce: Duration::from_millis(60),
             no_watch: false,
             shared_poll: Duration::from_millis(250),
+            probe: None,
         }
     }
 }
@@ -848,6 +866,7 @@ pub fn spawn_reconciler(
             };
             let runs_root: PathBuf = root.runs_dir.clone();
             let mut watch = LiveWatch::new(runs_root.clone(), watcher_tx.clone(), timing.no_watch);
+            watch.probe = timing.probe.clone();
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
             let mut touched: HashSet<String> = HashSet::new();
@@ -860,6 +879,18 @@ pub fn spawn_reconciler(
                 std::collections::HashMap::new();
             // Counted again only after a pass that changed something.
             let mut invalid_total: Option<u64> = None;
+            // Commits by other processes (a CLI indexing the same root, another console,
+            // `index rebuild`) change what the list shows as much as this pass's own.
+            let data_version = |index: &RunIndex| -> Option<i64> {
+                index
+                    .connection()
+                    .query_row("PRAGMA data_version", [], |r| r.get(0))
+                    .ok()
+            };
+            let mut seen_version = data_version(&index);
+            // The first pass always counts as a change: the list on screen may have been
+            // read before commits that this connection already saw when it opened.
+            let mut first_pass = true;
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
@@ -894,12 +925,20 @@ pub fn spawn_reconciler(
                 let sent = match result {
                     Ok(mut stats) => {
                         touched.clear();
+                        let version = data_version(&index);
+                        let changed_elsewhere = version != seen_version;
+                        seen_version = version;
+                        let changed = stats.changed() || changed_elsewhere || first_pass;
+                        first_pass = false;
                         partitions = Some(std::mem::take(&mut stats.partitions_on_disk));
-                        if stats.changed() || invalid_total.is_none() {
+                        if changed || invalid_total.is_none() {
                             invalid_total = Some(index.invalid_count().unwrap_or(0));
                         }
                         if mode == ReconcileMode::Full {
                             last_full = Instant::now();
+                            if let Some(p) = &timing.probe {
+                                p.full_passes.fetch_add(1, Ordering::Relaxed);
+                            }
                         }
                         if stats.changed() && started.elapsed() > Duration::from_secs(5) {
                             let _ = index.connection().execute_batch("PRAGMA optimize");
@@ -913,7 +952,7 @@ pub fn spawn_reconciler(
                             *own_mark.lock().expect("mark lock") = index.change_mark();
                         }
                         out.send(Msg::ReconcileDone {
-                            changed: stats.changed() || from_events,
+                            changed: changed || from_events,
                             invalid_total: invalid_total.unwrap_or(0),
                             unreadable,
                         })
@@ -925,9 +964,15 @@ pub fn spawn_reconciler(
                 }
                 // Watches follow the partitions this pass found (none to go by after a
                 // failed pass: the watches stay as they are).
-                if let Some(status) = partitions.and_then(|p| watch.sync(&p)) {
-                    if out.send(Msg::WatchStatus(status)).is_err() {
-                        return;
+                if let Some(p) = partitions {
+                    let status = watch.sync(&p);
+                    if let Some(probe) = &timing.probe {
+                        probe.synced.fetch_add(1, Ordering::Relaxed);
+                    }
+                    if let Some(status) = status {
+                        if out.send(Msg::WatchStatus(status)).is_err() {
+                            return;
+                        }
                     }
                 }
                 // Wait for a change, a request or the next periodic pass.
@@ -1034,6 +1079,8 @@ pub struct LiveWatch {
     told: Option<String>,
     /// Start without a watcher (tests of the scanning fallback).
     disabled: bool,
+    /// Counts overflows; its stall switch holds the event handler.
+    pub probe: Option<Arc<WatchProbe>>,
 }
 
 impl LiveWatch {
@@ -1046,6 +1093,7 @@ impl LiveWatch {
             watched: Default::default(),
             told: None,
             disabled,
+            probe: None,
         }
     }
 
@@ -1058,9 +1106,29 @@ impl LiveWatch {
         }
         let tx = self.tx.clone();
         let root = self.root.clone();
+        let probe = self.probe.clone();
         let handler = move |res: notify::Result<notify::Event>| {
+            if let Some(p) = &probe {
+                while p.stall.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
             let req = match res {
-                Ok(ev) if ev.need_rescan() => ReconcileReq::Full,
+                // Opening or reading a folder or file changes nothing; the passes open
+                // every watched folder themselves, so these would start pass after pass.
+                // (A close after writing is a change: kept.)
+                Ok(notify::Event {
+                    kind: notify::EventKind::Access(a),
+                    ..
+                }) if a != notify::event::AccessKind::Close(notify::event::AccessMode::Write) => {
+                    return;
+                }
+                Ok(ev) if ev.need_rescan() => {
+                    if let Some(p) = &probe {
+                        p.overflows.fetch_add(1, Ordering::Relaxed);
+                    }
+                    ReconcileReq::Full
+                }
                 Ok(ev) => ReconcileReq::Changed(touched_paths(&root, &ev.paths)),
                 Err(_) => ReconcileReq::Full,
             };

@@ -77,6 +77,9 @@ pub fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
     p
 }
 pub mod console;
+pub mod gate;
+pub mod kill;
+pub mod skip;
 pub mod tmux;
 
 /// The `rmos` binary on data root `data`, isolated from the caller's environment: the
