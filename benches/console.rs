@@ -10,6 +10,17 @@
 //! another writer (`RunStore::put`, as `rmos score` does) to the console's list showing
 //! it, over N runs on a copy of the reference's store (the default, once-a-second quick
 //! pass: what arrives sooner arrives through the file watcher).
+//!
+//! With `--busy-day DIR` (default 100,000 runs, `--day-runs N`; generated once in DIR):
+//! the cost of staying live and of the CLI on one big day partition. The real `rmos`
+//! console runs in tmux on DIR while this process writes `--rate R` runs a second for
+//! `--secs S` seconds; the console's CPU (share of one core) and peak RSS are read from
+//! /proc. Then one more run is written and `rmos logs recent` is timed (wall clock and its
+//! own peak RSS).
+//!
+//! ```sh
+//! cargo bench --bench console -- --busy-day /tmp/rmos-day-100k --rate 10 --secs 30
+//! ```
 
 mod support;
 
@@ -103,7 +114,132 @@ fn live(reps: usize) {
     );
 }
 
+/// utime + stime of a process, in clock ticks, and its peak RSS (kB).
+fn proc_cost(pid: u32) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let hwm = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    (ticks, hwm)
+}
+
+fn busy_day(dir: &str) {
+    let day_runs: usize = arg("--day-runs")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(100_000);
+    let rate: f64 = arg("--rate").map(|v| v.parse().unwrap()).unwrap_or(10.0);
+    let secs: f64 = arg("--secs").map(|v| v.parse().unwrap()).unwrap_or(30.0);
+    let data = std::path::PathBuf::from(dir);
+    let part = data.join("runs/rmos/2030-01-01");
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let template =
+        std::fs::read(fixtures.join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = rmos::domain::RunArtifact::from_json_slice(&template).unwrap();
+    a.created_at_utc = rmos::domain::Timestamp::parse("2030-01-01T00:00:00Z").unwrap();
+    let have = std::fs::read_dir(&part).map(|d| d.count()).unwrap_or(0);
+    if have < day_runs {
+        // Plain files (not the durable put): generating is not what is measured.
+        std::fs::create_dir_all(&part).unwrap();
+        for i in have..day_runs {
+            a.run_id = format!("run_day{i:08}");
+            std::fs::write(part.join(format!("{}.json", a.run_id)), a.to_file_bytes()).unwrap();
+        }
+    }
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    let index = std::process::Command::new(bin)
+        .args(["--data", dir, "index", "rebuild"])
+        .output()
+        .unwrap();
+    assert!(index.status.success());
+    let sock = format!("rmos-bench-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .arg("-L")
+            .arg(&sock)
+            .args(args)
+            .output()
+            .expect("tmux")
+    };
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "b",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &format!("{bin} --data {dir}"),
+    ]);
+    std::thread::sleep(Duration::from_secs(4));
+    let pid: u32 =
+        String::from_utf8_lossy(&tmux(&["list-panes", "-t", "b", "-F", "#{pane_pid}"]).stdout)
+            .trim()
+            .parse()
+            .expect("the console's pid");
+    let hz = 100.0; // USER_HZ on Linux
+    let (c0, _) = proc_cost(pid);
+    let start = Instant::now();
+    let store = rmos::store::runs::RunStore::new(data.join("runs/rmos"));
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < secs {
+        a.run_id = format!("run_busy{}_{n:08}", std::process::id());
+        store.put(&a).unwrap();
+        n += 1;
+        let due = Duration::from_secs_f64(n as f64 / rate);
+        if let Some(wait) = due.checked_sub(start.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let (c1, hwm) = proc_cost(pid);
+    tmux(&["kill-server"]);
+    println!(
+        "console on a {day_runs}-run day, {n} new runs at {rate}/s for {wall:.0} s: {:.1} % of a core, peak RSS {} MB",
+        (c1 - c0) as f64 / hz / wall * 100.0,
+        hwm / 1024
+    );
+    // The CLI after one new file in that day.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut cli = Vec::new();
+    for i in 0..5 {
+        a.run_id = format!("run_cli{}_{i}", std::process::id());
+        store.put(&a).unwrap();
+        let t = Instant::now();
+        let out = std::process::Command::new(bin)
+            .args(["--data", dir, "logs", "recent", "--limit", "5"])
+            .env("RMOS_PEAK_RSS", "1")
+            .output()
+            .unwrap();
+        let took = t.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        let kb: u64 = err
+            .lines()
+            .find_map(|l| l.strip_prefix("rmos: peak RSS "))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0);
+        cli.push((took, kb));
+    }
+    cli.sort();
+    println!(
+        "`rmos logs recent` after one new run in that day: median {:.0} ms, peak RSS {} MB (5 runs)",
+        cli[2].0.as_secs_f64() * 1e3,
+        cli[2].1 / 1024
+    );
+}
+
 fn main() {
+    if let Some(dir) = arg("--busy-day") {
+        return busy_day(&dir);
+    }
     if let Some(n) = arg("--live") {
         return live(n.parse().expect("--live N (a number of runs)"));
     }

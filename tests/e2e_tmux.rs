@@ -249,3 +249,80 @@ fn review_queue_at_80x24_scrolls_to_the_selection_and_keeps_the_place_after_a_de
     tmux.keys(&["q"]);
     tmux.wait_screen("the prompt", |s| s.trim_end().ends_with("e2e$"));
 }
+
+/// Two people on one data root, each in their own console: a decision in one shows in the
+/// other's queue, and the other cannot decide it again unknowingly.
+#[test]
+fn a_decision_in_one_console_shows_in_the_other() {
+    let (Some(alice), Some(bob)) = (Tmux::new("e2e-alice"), Tmux::new("e2e-bob")) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let out = Command::new(bin)
+            .arg("--data")
+            .arg(dir.path())
+            .args([
+                "--json",
+                "advisory",
+                "add",
+                "--type",
+                "EXPLANATION",
+                "--text",
+            ])
+            .arg(format!("advice number {i}"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        ids.push(v["asset_id"].as_str().unwrap().to_owned());
+    }
+    for (t, who) in [(&alice, "alice"), (&bob, "bob")] {
+        t.start(120, 40, &format!(
+            "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_REVIEWER={who} {bin} --data {}",
+            dir.path().display()
+        ));
+        t.wait_screen("the console", |s| s.contains("┌ runs"));
+        t.keys(&["2"]);
+        t.wait_screen("the queue", |s| s.contains("3 pending"));
+    }
+    // Bob opens the approve dialog on his selected asset; Alice approves the same one.
+    bob.keys(&["a"]);
+    let dialog = bob.wait_screen("bob's dialog", |s| s.contains("Approve EXPLANATION"));
+    let shown = ids
+        .iter()
+        .find(|id| dialog.contains(id.as_str()))
+        .expect("the dialog names the asset")
+        .clone();
+    alice.wait_screen("alice's preview", |s| s.contains("advice number"));
+    alice.keys(&["a"]);
+    alice.wait_screen("alice's dialog", |s| {
+        s.contains(&format!("Approve EXPLANATION {shown}"))
+    });
+    alice.keys(&["y"]);
+    alice.wait_screen("alice's approval", |s| s.contains("2 pending · 1 approved"));
+    // Bob's queue follows without a key pressed…
+    bob.wait_screen("alice's decision in bob's console", |s| {
+        s.contains("2 pending · 1 approved")
+    });
+    // …and his confirmation of the dialog he opened before is refused, naming alice.
+    bob.keys(&["y"]);
+    bob.wait_screen("the refusal", |s| s.contains("approved by alice"));
+    let out = Command::new(bin)
+        .arg("--data")
+        .arg(dir.path())
+        .args(["--json", "advisory", "show", &shown])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["history"].as_array().unwrap().len(),
+        1,
+        "one decision: alice's"
+    );
+    for t in [&alice, &bob] {
+        t.keys(&["q"]);
+    }
+}

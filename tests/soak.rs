@@ -52,7 +52,15 @@ fn four_scorers_a_console_and_two_reviewers_at_once_lose_nothing() {
         }
     }
 
-    let console = Console::start(data.clone());
+    // Four consoles on the one data root (several people on a shared host); two of them
+    // watch the review queue while the others decide.
+    let consoles: Vec<Console> = (0..4).map(|_| Console::start(data.clone())).collect();
+    for c in &consoles[2..] {
+        c.key(crossterm::event::KeyCode::Char('2'));
+        c.wait("the queue", Duration::from_secs(60), |s| {
+            s.queue_counts == Some((assets as u64, 0, 0))
+        });
+    }
     let started = Instant::now();
     let batch = common::batch_file(dir.path(), designs);
     let scorers: Vec<_> = (0..4)
@@ -111,15 +119,43 @@ fn four_scorers_a_console_and_two_reviewers_at_once_lose_nothing() {
     let busy = started.elapsed();
     let total = 4 * designs;
 
-    // The console settles on exactly the files.
-    let took = console.wait(
-        "the console to show every run",
-        Duration::from_secs(60),
-        |s| s.count == Some(total as u64) && s.error.is_none(),
+    // Every console settles on exactly the files and the decisions: the newest rows are
+    // the index's newest, the queue's counts are the database's.
+    let newest: Vec<String> = {
+        let out = rmos(&data, &["--json", "logs", "recent", "--limit", "5"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["run_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (approved, rejected) = (
+        decided.values().filter(|s| **s == "approved").count() as u64,
+        decided.values().filter(|s| **s == "rejected").count() as u64,
     );
-    let errors = console.now().errors_shown;
-    assert!(errors.is_empty(), "the console showed errors: {errors:?}");
-    console.stop();
+    let mut took = Duration::ZERO;
+    for (i, console) in consoles.iter().enumerate() {
+        let queue = i >= 2;
+        took = took.max(console.wait(
+            "every console to show every run and decision",
+            Duration::from_secs(60),
+            |s| {
+                s.error.is_none()
+                    && if queue {
+                        s.queue_counts == Some((0, approved, rejected))
+                    } else {
+                        s.count == Some(total as u64) && s.rows.starts_with(&newest)
+                    }
+            },
+        ));
+    }
+    for console in consoles {
+        let errors = console.now().errors_shown;
+        assert!(errors.is_empty(), "a console showed errors: {errors:?}");
+        console.stop();
+    }
     let files = common::artifact_files(&data.join("runs/rmos"))
         .into_iter()
         .filter(|p| !p.components().any(|c| c.as_os_str() == "_rmos"))
@@ -155,6 +191,6 @@ fn four_scorers_a_console_and_two_reviewers_at_once_lose_nothing() {
     }
     eprintln!(
         "soak: {total} runs from 4 scorers and {assets} decisions in {busy:?}; \
-         the console matched {took:?} later; index, verify and audit agree"
+         all four consoles matched {took:?} after the checks began; index, verify and audit agree"
     );
 }

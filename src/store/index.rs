@@ -863,13 +863,11 @@ impl RunIndex {
     /// Bring the rows of just these files (partition → file names, as a watcher named them)
     /// in line with the disk: a new or changed file is read, a vanished one removed, an
     /// unchanged one left alone. The cost follows the files named, not the size of their
-    /// partition. For `watched` partitions (live events) the folder's modification time is
-    /// then recorded as seen, so the periodic quick pass does not list the whole folder
-    /// again for changes already handled.
+    /// partition. (The partition's folder time is not recorded as seen: a file that arrived
+    /// before the folder was watched sent no event, and the next folder comparison finds it.)
     pub fn reconcile_files(
         &mut self,
         files: &HashMap<String, HashSet<String>>,
-        watched: &HashSet<String>,
     ) -> Result<ReconcileStats, IndexError> {
         use crate::store::runs::{is_artifact_file_name, is_partition_name, PartitionEntry};
         let mut stats = ReconcileStats::default();
@@ -923,15 +921,6 @@ impl RunIndex {
                     }
                     upsert(&tx, &db_path, &Row::from_file(f))?;
                     stats.added_or_changed += 1;
-                }
-                if watched.contains(partition) {
-                    let dir = self.store.partition_dir(partition);
-                    if let Ok(m) = std::fs::metadata(&dir) {
-                        self.sql(tx.execute(
-                            "UPDATE run_index_partitions SET dir_mtime_ns = ?2 WHERE partition = ?1",
-                            params![partition, crate::store::runs::mtime_ns(&m)],
-                        ))?;
-                    }
                 }
             }
         }

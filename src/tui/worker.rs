@@ -899,7 +899,7 @@ pub fn spawn_reconciler(
                 if !touched_files.is_empty() {
                     // A name in a partition that is not watched (yet) is left to the pass
                     // below, which compares that whole folder.
-                    match index.reconcile_files(&touched_files, &watched) {
+                    match index.reconcile_files(&touched_files) {
                         Ok(s) => from_events = s.changed(),
                         Err(_) => touched.extend(touched_files.keys().cloned()),
                     }
@@ -979,10 +979,14 @@ pub fn spawn_reconciler(
                 event_pass = false;
                 mode = match rx.recv_timeout(timing.quick) {
                     Ok(req) => {
-                        event_pass = matches!(req, ReconcileReq::Changed(_));
+                        // Only events that all name files may leave the folders out: an event
+                        // on a folder (the runs folder swapped, a partition moved) says
+                        // nothing about which files changed.
+                        let mut files_only = true;
                         let mut m = ReconcileMode::Quick;
                         let mut take = |req: ReconcileReq| match req {
                             ReconcileReq::Changed(paths) => {
+                                files_only &= !paths.is_empty();
                                 for (partition, file) in paths {
                                     match file {
                                         Some(f)
@@ -993,12 +997,16 @@ pub fn spawn_reconciler(
                                         // Link files and temporaries change no row.
                                         Some(_) => {}
                                         None => {
+                                            files_only = false;
                                             touched.insert(partition);
                                         }
                                     }
                                 }
                             }
-                            ReconcileReq::Full | ReconcileReq::Rescan => m = ReconcileMode::Full,
+                            ReconcileReq::Full | ReconcileReq::Rescan => {
+                                files_only = false;
+                                m = ReconcileMode::Full;
+                            }
                         };
                         take(req);
                         // Let a burst of events settle, then run once for all of them; under
@@ -1011,6 +1019,7 @@ pub fn spawn_reconciler(
                         while let Ok(more) = rx.try_recv() {
                             take(more);
                         }
+                        event_pass = files_only;
                         m
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
