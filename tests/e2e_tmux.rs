@@ -291,9 +291,13 @@ fn a_decision_in_one_console_shows_in_the_other() {
     // Bob opens the approve dialog on his selected asset; Alice approves the same one.
     bob.keys(&["a"]);
     let dialog = bob.wait_screen("bob's dialog", |s| s.contains("Approve EXPLANATION"));
+    let line = dialog
+        .lines()
+        .find(|l| l.contains("Approve EXPLANATION"))
+        .expect("the dialog line");
     let shown = ids
         .iter()
-        .find(|id| dialog.contains(id.as_str()))
+        .find(|id| line.contains(id.as_str()))
         .expect("the dialog names the asset")
         .clone();
     alice.wait_screen("alice's preview", |s| s.contains("advice number"));
