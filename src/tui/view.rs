@@ -263,20 +263,18 @@ fn wrap_with(line: Line<'static>, width: usize, hang: bool) -> Vec<Line<'static>
             continue;
         }
         // Longer than a whole line: break it, after a '/' where possible.
+        // Each piece is measured once (a 1 MB string wraps in linear time).
         let mut rest: &str = &text;
         while !rest.is_empty() {
             let room = width.saturating_sub(cur_w).max(1);
-            if rest.trim_end().width() <= room {
-                cur_w += rest.width();
-                cur.push(Span::styled(rest.to_owned(), style));
-                break;
-            }
             let mut cut = 0;
             let mut w = 0;
             let mut slash = None;
+            let mut overflow = false;
             for (i, c) in rest.char_indices() {
                 let cw = c.width().unwrap_or(0);
-                if w + cw > room {
+                if w + cw > room && c != ' ' {
+                    overflow = true;
                     break;
                 }
                 w += cw;
@@ -284,6 +282,12 @@ fn wrap_with(line: Line<'static>, width: usize, hang: bool) -> Vec<Line<'static>
                 if c == '/' {
                     slash = Some(cut);
                 }
+            }
+            if !overflow {
+                // The rest fits (trailing spaces may run past the edge).
+                cur_w += w;
+                cur.push(Span::styled(rest.to_owned(), style));
+                break;
             }
             let cut = match slash {
                 Some(at) if at * 2 >= cut => at,
