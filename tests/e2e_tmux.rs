@@ -288,7 +288,9 @@ fn a_decision_in_one_console_shows_in_the_other() {
         t.keys(&["2"]);
         t.wait_screen("the queue", |s| s.contains("3 pending"));
     }
-    // Bob opens the approve dialog on his selected asset; Alice approves the same one.
+    // Bob opens the approve dialog on his selected asset (its preview shown first: a
+    // decision waits for the content); Alice approves the same one.
+    bob.wait_screen("bob's preview", |s| s.contains("advice number"));
     bob.keys(&["a"]);
     let dialog = bob.wait_screen("bob's dialog", |s| s.contains("Approve EXPLANATION"));
     let line = dialog

@@ -99,9 +99,21 @@ fn a_decision_elsewhere_shows_in_every_queue_and_is_not_decided_again() {
     bob.wait("bob's queue", WITHIN, |s| {
         s.queue_counts == Some((5, 0, 0)) && s.queue_ids.len() == 5
     });
-    let shown = bob.now().queue_ids[0].clone();
-    // Bob opens the approve dialog on the first asset; alice approves it meanwhile.
-    bob.key(KeyCode::Char('a'));
+    // Bob opens the approve dialog on his selected asset (once its preview is loaded: a
+    // decision waits for the content to be shown); alice approves it meanwhile.
+    let mut opened = false;
+    for _ in 0..100 {
+        bob.key(KeyCode::Char('a'));
+        if bob
+            .wait_up_to(Duration::from_millis(200), |s| s.dialog_open)
+            .is_some()
+        {
+            opened = true;
+            break;
+        }
+    }
+    assert!(opened, "bob's dialog never opened: {:?}", bob.now());
+    let shown = bob.now().queue_selected.expect("a selected asset");
     let out = rmos(&data, "alice", &["advisory", "approve", &shown]);
     assert_eq!(out.status.code(), Some(0));
     bob.wait("alice's decision in bob's queue", WITHIN, |s| {

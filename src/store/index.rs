@@ -968,20 +968,21 @@ impl RunIndex {
         touched: &HashSet<String>,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
-        self.reconcile_watched(mode, touched, &HashSet::new(), false, progress)
+        self.reconcile_watched(mode, touched, &HashSet::new(), &HashSet::new(), progress)
     }
 
     /// [`RunIndex::reconcile_marked`] where the `watched` partitions' changes arrive as
     /// file events (a live watcher): their folder's modification time is trusted at once
     /// (no settle window), since a file added in the same clock tick still sends its event;
-    /// with `skip_watched` a quick pass leaves them out altogether (the events were just
-    /// handled by [`RunIndex::reconcile_files`]).
+    /// a quick pass leaves the `skip` partitions out altogether (watched since before their
+    /// last comparison: every change in them arrives as an event, handled by
+    /// [`RunIndex::reconcile_files`]; a lost event is an overflow, answered by a full pass).
     pub fn reconcile_watched(
         &mut self,
         mode: ReconcileMode,
         touched: &HashSet<String>,
         watched: &HashSet<String>,
-        skip_watched: bool,
+        skip: &HashSet<String>,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
         let root_text = self.store.root().display().to_string();
@@ -1027,7 +1028,7 @@ impl RunIndex {
             let is_watched = watched.contains(partition);
             let settled = (known.get(partition) == Some(&dir_mtime)
                 && (now_ns - dir_mtime > MTIME_SETTLE_NS || is_watched)
-                || skip_watched && is_watched && known.contains_key(partition))
+                || skip.contains(partition) && known.contains_key(partition))
                 && !touched.contains(partition);
             if mode == ReconcileMode::Quick && settled {
                 stats.partitions_skipped += 1;

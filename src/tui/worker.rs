@@ -776,10 +776,6 @@ pub fn spawn_db_watch(
 /// Shortest time from one pass's start to the next pass driven by watcher events.
 const MIN_EVENT_PASS: Duration = Duration::from_millis(250);
 
-/// Under a steady stream of watcher events, watched folders are still compared with the
-/// index this often.
-const WATCHED_FOLDER_CHECK: Duration = Duration::from_secs(5);
-
 /// Requests to the reconciler.
 #[derive(Debug)]
 pub enum ReconcileReq {
@@ -870,10 +866,13 @@ pub fn spawn_reconciler(
             let mut last_full = Instant::now();
             let mut mode = ReconcileMode::Quick;
             let mut touched: HashSet<String> = HashSet::new();
-            // When watched folders were last compared with the index (under a steady stream
-            // of events the pass after each burst leaves them out; this bounds how long).
-            let mut last_folder_check = Instant::now();
+            // Watches (partition, folder inode) set before the partition's last comparison:
+            // every change there arrives as an event, so quick passes leave those folders
+            // out. A partition whose watch is new (a file may have arrived just before it)
+            // is compared once more first.
+            let mut established: HashSet<(String, u64)> = HashSet::new();
             let mut event_pass = false;
+            let mut folder_events = false;
             // Files the watcher named: read alone, whatever the size of their partition.
             let mut touched_files: std::collections::HashMap<String, HashSet<String>> =
                 std::collections::HashMap::new();
@@ -894,7 +893,8 @@ pub fn spawn_reconciler(
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
-                let watched = watch.watched_partitions();
+                let watched_now = watch.watched_partitions();
+                let watched: HashSet<String> = watched_now.keys().cloned().collect();
                 let mut from_events = false;
                 if !touched_files.is_empty() {
                     // A name in a partition that is not watched (yet) is left to the pass
@@ -905,25 +905,35 @@ pub fn spawn_reconciler(
                     }
                     touched_files.clear();
                 }
-                // Right after events the watched folders' files were just handled alone; their
-                // folders are compared again at least every few seconds (a file that arrived
-                // before its folder was watched is found then).
-                let skip_watched = event_pass && last_folder_check.elapsed() < WATCHED_FOLDER_CHECK;
-                if !skip_watched {
-                    last_folder_check = Instant::now();
-                }
-                let result =
-                    index.reconcile_watched(mode, &touched, &watched, skip_watched, &mut |p| {
-                        if last_progress.elapsed() > Duration::from_millis(100)
-                            || p.partitions_done == p.partitions_total
-                        {
-                            last_progress = Instant::now();
-                            let _ = out.send(Msg::Reconcile(p.clone()));
-                        }
-                    });
+                // Folder events (the runs folder swapped, a partition moved) say nothing about
+                // files: such a pass compares every folder whose time changed.
+                let skip: HashSet<String> =
+                    if event_pass || mode == ReconcileMode::Quick && !folder_events {
+                        watched_now
+                            .iter()
+                            .filter(|(p, ino)| established.contains(&((*p).clone(), **ino)))
+                            .map(|(p, _)| p.clone())
+                            .collect()
+                    } else {
+                        HashSet::new()
+                    };
+                let result = index.reconcile_watched(mode, &touched, &watched, &skip, &mut |p| {
+                    if last_progress.elapsed() > Duration::from_millis(100)
+                        || p.partitions_done == p.partitions_total
+                    {
+                        last_progress = Instant::now();
+                        let _ = out.send(Msg::Reconcile(p.clone()));
+                    }
+                });
                 let mut partitions = None;
                 let sent = match result {
                     Ok(mut stats) => {
+                        // Every partition watched at the start of this pass has now been
+                        // compared since its watch was set (or was already).
+                        established = watched_now
+                            .iter()
+                            .map(|(p, ino)| (p.clone(), *ino))
+                            .collect();
                         touched.clear();
                         let version = data_version(&index);
                         let changed_elsewhere = version != seen_version;
@@ -977,6 +987,7 @@ pub fn spawn_reconciler(
                 }
                 // Wait for a change, a request or the next periodic pass.
                 event_pass = false;
+                folder_events = false;
                 mode = match rx.recv_timeout(timing.quick) {
                     Ok(req) => {
                         // Only events that all name files may leave the folders out: an event
@@ -1020,6 +1031,7 @@ pub fn spawn_reconciler(
                             take(more);
                         }
                         event_pass = files_only;
+                        folder_events = !files_only;
                         m
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
@@ -1149,8 +1161,8 @@ impl LiveWatch {
     }
 
     /// The partitions watched now (their file changes arrive as events).
-    pub fn watched_partitions(&self) -> HashSet<String> {
-        self.watched.keys().cloned().collect()
+    pub fn watched_partitions(&self) -> std::collections::HashMap<String, u64> {
+        self.watched.clone()
     }
 
     /// Bring the watches in line with `partitions` (the folders on disk). Returns the new

@@ -28,6 +28,10 @@ pub struct Seen {
     /// The review queue once opened: (pending, approved, rejected) and the listed ids.
     pub queue_counts: Option<(u64, u64, u64)>,
     pub queue_ids: Vec<String>,
+    /// A decision dialog is open in the queue.
+    pub dialog_open: bool,
+    /// The asset the queue has selected.
+    pub queue_selected: Option<String>,
 }
 
 pub struct Console {
@@ -110,6 +114,8 @@ impl Console {
                         .iter()
                         .map(|a| a.asset_id.clone())
                         .collect(),
+                    dialog_open: app.queue.modal.is_some(),
+                    queue_selected: app.queue.selected_asset().map(|a| a.asset_id.clone()),
                 };
             }))
         });
@@ -160,6 +166,21 @@ impl Console {
                 s.rows.len()
             );
             std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Wait up to `timeout` for `cond`; `None` when it did not hold by then.
+    pub fn wait_up_to(&self, timeout: Duration, cond: impl Fn(&Seen) -> bool) -> Option<Seen> {
+        let start = Instant::now();
+        loop {
+            let s = self.now();
+            if cond(&s) {
+                return Some(s);
+            }
+            if start.elapsed() >= timeout {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
