@@ -234,6 +234,8 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
         )));
     }
     std::fs::create_dir_all(&root.data_dir).map_err(failed)?;
+    // The marker is appended to: one that is a link would have rmos write wherever it points.
+    crate::store::durable::refuse_link(&marker).map_err(|e| DemoError::Refused(e.to_string()))?;
     if !marker.exists() {
         write_marker(&marker)?;
     }
@@ -445,8 +447,10 @@ fn write_marker(marker: &Path) -> Result<(), DemoError> {
 /// itself (a snapshot's run, a backup), so `--fresh` knows it may delete it.
 fn remember(root: &DataRoot, kind: &str, name: &str) -> Result<(), DemoError> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let mut f = std::fs::OpenOptions::new()
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(root.data_dir.join(MARKER))
         .map_err(failed)?;
     writeln!(f, "{kind} {name}").map_err(failed)?;
@@ -510,7 +514,10 @@ pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
         crate::store::durable::refuse_links_below(&root.data_dir, p)
             .map_err(|e| DemoError::Refused(format!("{e}; --fresh deleted nothing")))?;
     }
-    let listed = std::fs::read_to_string(&marker).unwrap_or_default();
+    // Bounded: the marker lists a few dozen names.
+    let listed = crate::store::read::read_regular(&marker, 1024 * 1024)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
     let listed = |kind: &str, name: &str| {
         listed
             .lines()

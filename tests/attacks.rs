@@ -102,20 +102,7 @@ fn no_command_prints_a_control_character_from_data() {
     )
     .unwrap();
     // An asset decided, then its database fields edited to carry the payload.
-    let out = rmos(
-        &data,
-        &[
-            "--json",
-            "advisory",
-            "add",
-            "--type",
-            "EXPLANATION",
-            "--text",
-            "ok",
-        ],
-    );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let id: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = add_text(&data, "ok");
     let id = id["asset_id"].as_str().unwrap().to_owned();
     assert_eq!(
         rmos(&data, &["advisory", "reject", &id, "--reason", "other"])
@@ -348,19 +335,7 @@ fn fifos_named_like_records_are_reported_not_read() {
     }
     assert_eq!(cmds, 4);
     // A FIFO as an advisory blob, the config or the chain head does not hang either.
-    let out = rmos(
-        data,
-        &[
-            "--json",
-            "advisory",
-            "add",
-            "--type",
-            "EXPLANATION",
-            "--text",
-            "t",
-        ],
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = add_text(data, "t");
     let blob = data.join(v["content_path"].as_str().unwrap());
     std::fs::remove_file(&blob).unwrap();
     mkfifo(&blob);
@@ -584,7 +559,8 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn decided_asset(data: &Path, approve: bool) -> String {
+/// Add a text asset through the CLI; its JSON (the add must succeed).
+fn add_text(data: &Path, content: &str) -> Value {
     let out = rmos(
         data,
         &[
@@ -594,10 +570,15 @@ fn decided_asset(data: &Path, approve: bool) -> String {
             "--type",
             "EXPLANATION",
             "--text",
-            "feed 900",
+            content,
         ],
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn decided_asset(data: &Path, approve: bool) -> String {
+    let v = add_text(data, "feed 900");
     let id = v["asset_id"].as_str().unwrap().to_owned();
     let args: Vec<&str> = if approve {
         vec!["advisory", "approve", &id]
@@ -615,19 +596,7 @@ fn approval_flags_edited_outside_the_chain_change_nothing() {
     let data = root.path();
     let rejected = decided_asset(data, false);
     let pending = {
-        let out = rmos(
-            data,
-            &[
-                "--json",
-                "advisory",
-                "add",
-                "--type",
-                "EXPLANATION",
-                "--text",
-                "x",
-            ],
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let v = add_text(data, "x");
         v["asset_id"].as_str().unwrap().to_owned()
     };
     sqlite(
@@ -741,19 +710,7 @@ fn concurrent_decisions_leave_the_head_at_the_end_of_the_chain() {
     let data = root.path();
     let ids: Vec<String> = (0..24)
         .map(|i| {
-            let out = rmos(
-                data,
-                &[
-                    "--json",
-                    "advisory",
-                    "add",
-                    "--type",
-                    "EXPLANATION",
-                    "--text",
-                    &format!("n{i}"),
-                ],
-            );
-            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            let v = add_text(data, &format!("n{i}"));
             v["asset_id"].as_str().unwrap().to_owned()
         })
         .collect();
@@ -991,19 +948,7 @@ fn memory_stays_bounded_on_amplifying_files() {
     }
     // The config and the chain head linked to an endless device are refused, not read.
     std::os::unix::fs::symlink("/dev/zero", data.join("config.json")).unwrap();
-    let out = rmos(
-        data,
-        &[
-            "--json",
-            "advisory",
-            "add",
-            "--type",
-            "EXPLANATION",
-            "--text",
-            "t",
-        ],
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = add_text(data, "t");
     let mut c = common::rmos_cmd(data);
     c.args(["advisory", "approve", v["asset_id"].as_str().unwrap()])
         .env("RMOS_REVIEWER", "alice");
@@ -1073,4 +1018,19 @@ fn the_console_copies_and_draws_nothing_a_terminal_would_act_on() {
         .content
         .iter()
         .all(|c| !c.symbol().chars().any(rmos::text::needs_escape)));
+}
+
+/// Class: the demo marker (appended to by `rmos demo`) swapped for a link elsewhere.
+#[test]
+fn the_demo_marker_is_never_written_through_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo");
+    std::fs::create_dir_all(&data).unwrap();
+    let target = dir.path().join("someone-elses-file");
+    std::fs::write(&target, b"precious\n").unwrap();
+    std::os::unix::fs::symlink(&target, data.join(".rmos-demo")).unwrap();
+    let out = rmos(&data, &["demo", "--no-tui"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("symbolic link"), "{}", text(&out));
+    assert_eq!(std::fs::read(&target).unwrap(), b"precious\n");
 }
