@@ -27,15 +27,8 @@ fn main() -> ExitCode {
     // RMOS_PEAK_RSS=1: report this process's peak memory (for the memory tests and anyone
     // checking a large store; wait4's figure also counts the parent's memory at spawn).
     if std::env::var_os("RMOS_PEAK_RSS").is_some_and(|v| v == "1") {
-        let hwm = std::fs::read_to_string("/proc/self/status")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .map(|v| v.trim().to_owned())
-            })
-            .unwrap_or_else(|| "unknown".into());
-        rmos::cli::out::tell(format_args!("rmos: peak RSS {hwm}"));
+        let hwm = rmos::store::index::peak_rss_kb();
+        rmos::cli::out::tell(format_args!("rmos: peak RSS {hwm} kB"));
     }
     code
 }

@@ -62,6 +62,31 @@ fn console_in_tmux_navigates_copies_shows_live_runs_and_quits() {
     assert!(!s.contains("┌ runs"), "the alternate screen is gone:\n{s}");
 }
 
+/// Add an EXPLANATION asset through the CLI; its id.
+fn add_explanation(data: &Path, text: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_rmos"))
+        .arg("--data")
+        .arg(data)
+        .args([
+            "--json",
+            "advisory",
+            "add",
+            "--type",
+            "EXPLANATION",
+            "--text",
+            text,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["asset_id"].as_str().unwrap().to_owned()
+}
+
 fn write_run(root: &Path, id: &str, created: &str) {
     let bytes =
         std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
@@ -195,23 +220,10 @@ fn review_queue_at_80x24_scrolls_to_the_selection_and_keeps_the_place_after_a_de
     let bin = env!("CARGO_BIN_EXE_rmos");
     let mut ids = Vec::new();
     for i in 0..10 {
-        let out = Command::new(bin)
-            .arg("--data")
-            .arg(dir.path())
-            .args([
-                "--json",
-                "advisory",
-                "add",
-                "--type",
-                "EXPLANATION",
-                "--text",
-                &format!("Explanation number {i}."),
-            ])
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        ids.push(v["asset_id"].as_str().unwrap().to_owned());
+        ids.push(add_explanation(
+            dir.path(),
+            &format!("Explanation number {i}."),
+        ));
         std::thread::sleep(Duration::from_millis(15));
     }
     // Newest first in the list.
@@ -261,23 +273,7 @@ fn a_decision_in_one_console_shows_in_the_other() {
     let bin = env!("CARGO_BIN_EXE_rmos");
     let mut ids = Vec::new();
     for i in 0..3 {
-        let out = Command::new(bin)
-            .arg("--data")
-            .arg(dir.path())
-            .args([
-                "--json",
-                "advisory",
-                "add",
-                "--type",
-                "EXPLANATION",
-                "--text",
-            ])
-            .arg(format!("advice number {i}"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        ids.push(v["asset_id"].as_str().unwrap().to_owned());
+        ids.push(add_explanation(dir.path(), &format!("advice number {i}")));
     }
     for (t, who) in [(&alice, "alice"), (&bob, "bob")] {
         t.start(120, 40, &format!(

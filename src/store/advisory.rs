@@ -468,6 +468,20 @@ impl AdvisoryStore {
         &self.conn
     }
 
+    /// Refuse to write where a part of these paths below the data root is a symbolic link.
+    fn refuse_links(&self, parts: &[PathBuf]) -> Result<(), AdvisoryError> {
+        for part in parts {
+            durable::refuse_links_below(&self.data_dir, part).map_err(|source| {
+                AdvisoryError::Io {
+                    op: "write in",
+                    path: part.clone(),
+                    source,
+                }
+            })?;
+        }
+        Ok(())
+    }
+
     fn blob_path(&self, rel: &str) -> PathBuf {
         self.data_dir.join(rel)
     }
@@ -502,18 +516,10 @@ impl AdvisoryStore {
             ext
         );
         let path = self.blob_path(&rel);
-        for part in [
+        self.refuse_links(&[
             path.parent().unwrap_or(&self.data_dir).to_path_buf(),
             self.data_dir.join("advisory/.staging"),
-        ] {
-            durable::refuse_links_below(&self.data_dir, &part).map_err(|source| {
-                AdvisoryError::Io {
-                    op: "write in",
-                    path: part.clone(),
-                    source,
-                }
-            })?;
-        }
+        ])?;
         match durable::create_new(
             &self.data_dir.join("advisory/.staging"),
             &path,
@@ -650,10 +656,9 @@ impl AdvisoryStore {
 
     /// The decision history of an asset, oldest first.
     pub fn history(&self, asset_id: &str) -> Result<Vec<ReviewDecision>, AdvisoryError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
-             FROM review_decisions WHERE asset_id = ?1 ORDER BY seq",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DECISION_COLS} FROM review_decisions WHERE asset_id = ?1 ORDER BY seq"
+        ))?;
         let rows = stmt.query_map([asset_id], decision_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -708,15 +713,7 @@ impl AdvisoryStore {
         // One lock spans the append and the head file: the head always names the newest
         // committed record, however many reviewers decide at once.
         let lock_path = self.data_dir.join("advisory").join("audit.lock");
-        for part in [lock_path.clone(), self.data_dir.join("advisory/.staging")] {
-            durable::refuse_links_below(&self.data_dir, &part).map_err(|source| {
-                AdvisoryError::Io {
-                    op: "write in",
-                    path: part.clone(),
-                    source,
-                }
-            })?;
-        }
+        self.refuse_links(&[lock_path.clone(), self.data_dir.join("advisory/.staging")])?;
         let _lock = durable::FileLock::acquire(&lock_path).map_err(|source| AdvisoryError::Io {
             op: "lock",
             path: lock_path.clone(),
@@ -736,8 +733,7 @@ impl AdvisoryStore {
             // Checked inside the write transaction: no decision can slip in between.
             let newest: Option<ReviewDecision> = tx
                 .query_row(
-                    "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
-                     FROM review_decisions WHERE asset_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    &format!("SELECT {DECISION_COLS} FROM review_decisions WHERE asset_id = ?1 ORDER BY seq DESC LIMIT 1"),
                     [asset_id],
                     decision_row,
                 )
@@ -842,8 +838,7 @@ impl AdvisoryStore {
         Ok(self
             .conn
             .query_row(
-                "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
-                 FROM review_decisions ORDER BY seq DESC LIMIT 1",
+                &format!("SELECT {DECISION_COLS} FROM review_decisions ORDER BY seq DESC LIMIT 1"),
                 [],
                 decision_row,
             )
@@ -883,10 +878,9 @@ impl AdvisoryStore {
 
     /// Walk the decision chain. Returns the number of records, or where it breaks.
     pub fn verify_chain(&self) -> Result<Result<u64, (i64, String)>, AdvisoryError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash
-             FROM review_decisions ORDER BY seq",
-        )?;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DECISION_COLS} FROM review_decisions ORDER BY seq"
+        ))?;
         let rows: Vec<ReviewDecision> = stmt
             .query_map([], decision_row)?
             .collect::<Result<_, _>>()?;
@@ -1240,6 +1234,10 @@ fn ago(at: &str) -> String {
         Err(_) => "earlier".to_owned(),
     }
 }
+
+/// The columns of a review decision, in the order [`decision_row`] reads them.
+const DECISION_COLS: &str =
+    "seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash";
 
 fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDecision> {
     Ok(ReviewDecision {

@@ -759,7 +759,7 @@ fn upsert(conn: &Connection, db_path: &std::path::Path, row: &Row) -> Result<(),
 }
 
 /// Peak resident set size of this process in kB (Linux; 0 elsewhere), for diagnostics.
-fn peak_rss_kb() -> u64 {
+pub fn peak_rss_kb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

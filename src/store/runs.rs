@@ -328,27 +328,11 @@ impl RunStore {
     /// Artifact files of one partition, sorted by name. Link files, hidden and temp files
     /// are skipped; symlinks are not followed.
     pub fn partition_files(&self, partition: &str) -> Result<Vec<ArtifactFile>, StoreError> {
-        let dir = self.partition_dir(partition);
-        let rd = match fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
-                return Err(StoreError::Io {
-                    op: "list",
-                    path: dir,
-                    source: e,
-                })
-            }
-        };
-        let mut out = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(StoreError::io("list", &dir))?;
-            let Some(e) = Self::entry_of(&entry) else {
-                continue;
-            };
-            let path = entry.path();
-            out.push(self.stat_entry(partition, &e, path));
-        }
+        let mut out: Vec<ArtifactFile> = self
+            .partition_entries(partition)?
+            .iter()
+            .map(|e| self.stat_entry(partition, e, self.entry_path(partition, e)))
+            .collect();
         out.sort_by(|a, b| a.stem.cmp(&b.stem));
         Ok(out)
     }
