@@ -879,14 +879,8 @@ pub fn spawn_reconciler(
             // Counted again only after a pass that changed something.
             let mut invalid_total: Option<u64> = None;
             // Commits by other processes (a CLI indexing the same root, another console,
-            // `index rebuild`) change what the list shows as much as this pass's own.
-            let data_version = |index: &RunIndex| -> Option<i64> {
-                index
-                    .connection()
-                    .query_row("PRAGMA data_version", [], |r| r.get(0))
-                    .ok()
-            };
-            let mut seen_version = data_version(&index);
+            // `index rebuild`) reach the console through the database watch
+            // (`spawn_db_watch`), whatever this reconciler is doing.
             // The first pass always counts as a change: the list on screen may have been
             // read before commits that this connection already saw when it opened.
             let mut first_pass = true;
@@ -935,10 +929,7 @@ pub fn spawn_reconciler(
                             .map(|(p, ino)| (p.clone(), *ino))
                             .collect();
                         touched.clear();
-                        let version = data_version(&index);
-                        let changed_elsewhere = version != seen_version;
-                        seen_version = version;
-                        let changed = stats.changed() || changed_elsewhere || first_pass;
+                        let changed = stats.changed() || first_pass;
                         first_pass = false;
                         partitions = Some(std::mem::take(&mut stats.partitions_on_disk));
                         if changed || invalid_total.is_none() {
