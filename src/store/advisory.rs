@@ -918,7 +918,7 @@ impl AdvisoryStore {
             return Ok(Err((
                 rows.len() as i64,
                 format!(
-                    "{} is missing although the chain has {} records: the head was deleted, so a cut-off end of the chain could not be detected",
+                    "{} is missing although the chain has {} records: the head was deleted, so a cut-off end of the chain could not be detected. Restore the file from a backup, or check the chain against a head recorded elsewhere with `rmos audit verify --expect-head SEQ:HASH`",
                     self.head_path().display(),
                     rows.len()
                 ),
