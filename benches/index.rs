@@ -251,7 +251,7 @@ fn main() {
     let queries_only = support::flag("--queries-only");
     if queries_only {
         time_open(&root);
-        let index = RunIndex::open(&root).unwrap();
+        let index = root.open_index().unwrap();
         run_queries(&index);
         println!(
             "peak RSS overall          {:.1} MB",
@@ -271,7 +271,7 @@ fn main() {
     let _ = std::fs::remove_file(dir.join("rmos.db-wal"));
     let _ = std::fs::remove_file(dir.join("rmos.db-shm"));
     let _ = std::fs::write("/proc/self/clear_refs", "5"); // reset the peak-RSS counter
-    let mut index = RunIndex::open(&root).unwrap();
+    let mut index = root.open_index().unwrap();
     let t = Instant::now();
     let stats = index.rebuild(&mut |_| {}).unwrap();
     let build = t.elapsed();
@@ -322,7 +322,7 @@ fn time_open(root: &DataRoot) {
     let mut times: Vec<Duration> = (0..21)
         .map(|_| {
             let t = Instant::now();
-            drop(RunIndex::open(root).unwrap());
+            drop(root.open_index().unwrap());
             t.elapsed()
         })
         .collect();

@@ -5,6 +5,8 @@
 //! given — so rmos can read a luthiers-toolbox tree in place while its own database stays
 //! in the rmos data root. Relative paths are resolved once against the current directory.
 
+use crate::store::advisory::{AdvisoryError, AdvisoryStore, ReviewerPolicy};
+use crate::store::index::{IndexError, RunIndex};
 use crate::store::RunStore;
 use std::path::{Path, PathBuf};
 
@@ -86,6 +88,32 @@ impl DataRoot {
 
     pub fn run_store(&self) -> RunStore {
         RunStore::new(self.runs_dir.clone())
+    }
+
+    /// Open (creating and migrating) the run index: in the shared `rmos.db`, or in a
+    /// private cache when this user cannot write there ([`DataRoot::index_db_path`]).
+    ///
+    /// When the data root's filesystem is full (or failing) and the database cannot even be
+    /// opened, the index is built in the private cache instead, so runs can still be
+    /// listed (a data volume that filled up rarely takes the home folder with it).
+    pub fn open_index(&self) -> Result<RunIndex, IndexError> {
+        let db_path = self.index_db_path();
+        match RunIndex::open_at(&db_path, self.run_store()) {
+            Err(e) if db_path == self.db_path() && RunIndex::is_out_of_space(&e) => {
+                RunIndex::open_at(&self.cache_index_path(), self.run_store()).map_err(|_| e)
+            }
+            other => other,
+        }
+    }
+
+    /// Open the review store (read-only when this user cannot write the database).
+    pub fn open_advisory(&self) -> Result<AdvisoryStore, AdvisoryError> {
+        AdvisoryStore::open(&self.db_path(), &self.data_dir, !self.db_writable())
+    }
+
+    /// The reviewers list from the data root's `config.json`.
+    pub fn reviewer_policy(&self) -> Result<ReviewerPolicy, AdvisoryError> {
+        ReviewerPolicy::load(&self.data_dir.join("config.json"))
     }
 
     /// The shared database: review decisions, sessions and (normally) the run index.

@@ -12,11 +12,13 @@ use crate::domain::{JsonMap, RunStatus, Timestamp};
 use crate::hashing::sha256_text;
 use crate::scoring::runs::{create_run_from_feasibility, RunOptions};
 use crate::scoring::service::{score_and_record, ScoreRequest, ScoreSource};
+use crate::scoring::snapshots;
 use crate::store::advisory::{
-    AdvisoryError, AdvisoryStore, AssetType, DecisionRequest, NewAsset, ReviewState, ReviewerPolicy,
+    AdvisoryError, AssetType, DecisionRequest, NewAsset, ReviewState, ReviewerPolicy,
 };
+use crate::store::backups::BackupStore;
 use crate::store::guard::{validate_and_persist, PersistError, PersistRequest};
-use crate::store::snapshots::{BackupStore, FileStoreError, SnapshotMetadata, SnapshotStore};
+use crate::store::snapshots::{FileStoreError, SnapshotMetadata, SnapshotStore};
 use crate::store::StoreError;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -346,8 +348,8 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
             .nth(i * 4 + 1)
             .ok_or_else(|| failed("design list too short"))?;
         let v: Value = serde_json::from_str(line).map_err(failed)?;
-        let Ok(crate::scoring::design::Design::Spec(spec)) =
-            crate::scoring::design::Design::from_json(&v["design"])
+        let Ok(crate::domain::design::Design::Spec(spec)) =
+            crate::domain::design::Design::from_json(&v["design"])
         else {
             continue;
         };
@@ -358,7 +360,7 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
             ..Default::default()
         };
         let id = format!("snap_demo_{:02}", i + 1);
-        match snaps.export(&store, &spec, Some(&id), meta, with_feasibility) {
+        match snapshots::export(&snaps, &store, &spec, Some(&id), meta, with_feasibility) {
             Ok(w) => {
                 report.snapshots_added += 1;
                 if let Some(run) = &w.run_id {
@@ -383,7 +385,7 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
     }
 
     // 6. Advisory assets, some decided, some pending; decisions go through the chain.
-    let mut adv = AdvisoryStore::open(root).map_err(failed)?;
+    let mut adv = root.open_advisory().map_err(failed)?;
     let open_policy = ReviewerPolicy::default();
     for (i, a) in ASSETS.iter().enumerate() {
         let added = adv.add(NewAsset {

@@ -143,7 +143,7 @@ pub fn ids_stay_inside(text: &str) {
     if let Ok(id) = crate::store::snapshots::validate_snapshot_id(text) {
         inside(&id);
     }
-    if let Ok(name) = crate::store::snapshots::validate_backup_name(text) {
+    if let Ok(name) = crate::store::backups::validate_backup_name(text) {
         inside(&name);
     }
 }

@@ -541,13 +541,11 @@ fn huge_content_is_refused_without_being_read() {
 /// not silently overridden; it is refused naming who decided what and when.
 #[test]
 fn a_decision_made_meanwhile_by_someone_else_is_not_overridden() {
-    use rmos::store::advisory::{
-        AdvisoryError, AdvisoryStore, DecisionRequest, NewAsset, ReviewerPolicy,
-    };
+    use rmos::store::advisory::{AdvisoryError, DecisionRequest, NewAsset, ReviewerPolicy};
     let dir = tempfile::tempdir().unwrap();
     let root = rmos::config::DataRoot::at(dir.path());
-    let mut alice = AdvisoryStore::open(&root).unwrap();
-    let mut bob = AdvisoryStore::open(&root).unwrap();
+    let mut alice = root.open_advisory().unwrap();
+    let mut bob = root.open_advisory().unwrap();
     let asset = alice
         .add(NewAsset {
             asset_type: Some(rmos::store::advisory::AssetType::Explanation),

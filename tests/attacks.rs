@@ -837,7 +837,7 @@ fn odd_names_and_duplicates_are_reported() {
         .unwrap_or_else(|| panic!("the odd name is listed: {v}"));
     assert_eq!(bad["outcome"], "invalid");
     // The console's details pane says so too.
-    let index = rmos::store::index::RunIndex::open(&rmos::config::DataRoot::at(data)).unwrap();
+    let index = rmos::config::DataRoot::at(data).open_index().unwrap();
     let details = rmos::tui::worker::load_details(&index, "2025-12-22", "run_twice.json");
     assert_eq!(details.verify, "duplicate");
     assert!(details.verify_detail.unwrap().contains("2025-12-23"));

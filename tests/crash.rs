@@ -10,7 +10,7 @@ mod common;
 
 use rmos::config::DataRoot;
 use rmos::filter::Filter;
-use rmos::store::index::{ReconcileMode, RunIndex, RunQuery};
+use rmos::store::index::{ReconcileMode, RunQuery};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -107,7 +107,7 @@ fn sigkilled_batch_scoring_leaves_only_complete_runs_and_a_consistent_index() {
     );
     assert_eq!(v["summary"]["invalid"], 0);
     // A console or CLI reconciling afterwards sees exactly the files.
-    let mut index = RunIndex::open(&DataRoot::at(&data)).unwrap();
+    let mut index = DataRoot::at(&data).open_index().unwrap();
     index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
     let mut q = RunQuery::new(Filter::default(), 100_000);
     q.include_invalid = true;
@@ -132,7 +132,7 @@ fn decision_child() {
         "not a test: the child process of sigkilled_reviewer_leaves_an_intact_decision_chain",
     );
     let root = DataRoot::at(Path::new(&data));
-    let mut store = rmos::store::advisory::AdvisoryStore::open(&root).unwrap();
+    let mut store = root.open_advisory().unwrap();
     let policy = rmos::store::advisory::ReviewerPolicy::default();
     let ids: Vec<String> = store
         .list(None, 100)

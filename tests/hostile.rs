@@ -5,11 +5,11 @@ mod common;
 
 use rmos::config::DataRoot;
 use rmos::filter::Filter;
-use rmos::store::index::{ReconcileMode, RunIndex, RunQuery};
+use rmos::store::index::{ReconcileMode, RunQuery};
 use std::path::Path;
 
 fn all_ids(root: &Path) -> Vec<String> {
-    let mut index = RunIndex::open(&DataRoot::at(root)).unwrap();
+    let mut index = DataRoot::at(root).open_index().unwrap();
     index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
     let mut q = RunQuery::new(Filter::default(), 1000);
     q.include_invalid = true;
@@ -75,7 +75,7 @@ fn symlinks_out_of_the_data_root_are_not_followed() {
     .unwrap();
     // The linked file is listed as an invalid entry saying why (nothing is hidden); its
     // content is never read, and the linked folder is no partition.
-    let mut index = RunIndex::open(&DataRoot::at(root.path())).unwrap();
+    let mut index = DataRoot::at(root.path()).open_index().unwrap();
     index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
     let mut q = RunQuery::new(Filter::default(), 1000);
     q.include_invalid = true;
@@ -143,7 +143,7 @@ fn deep_nesting_and_huge_strings_are_reported_or_handled() {
         text.replace("run_bigstring", "run_deep"),
     )
     .unwrap();
-    let mut index = RunIndex::open(&DataRoot::at(root.path())).unwrap();
+    let mut index = DataRoot::at(root.path()).open_index().unwrap();
     index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
     let big = index.find("run_bigstring").unwrap().unwrap();
     assert!(big.valid && big.warnings[0].len() == 1_000_000);

@@ -22,7 +22,7 @@ fn noop() -> impl FnMut(&rmos::store::index::ReconcileProgress) {
 }
 
 fn open(root: &Path) -> RunIndex {
-    RunIndex::open(&DataRoot::at(root)).unwrap()
+    DataRoot::at(root).open_index().unwrap()
 }
 
 fn all(index: &RunIndex, filter: &str, include_invalid: bool) -> Vec<IndexedRun> {
@@ -293,11 +293,11 @@ fn index_follows_the_runs_root() {
     );
     // One database (rmos data root `a`), pointed at another runs directory.
     let mut root = DataRoot::at(a.path());
-    let mut index = RunIndex::open(&root).unwrap();
+    let mut index = root.open_index().unwrap();
     index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
     assert_eq!(all(&index, "", false).len(), 8);
     root.runs_dir = b.path().join("runs/rmos");
-    let mut index = RunIndex::open(&root).unwrap();
+    let mut index = root.open_index().unwrap();
     index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
     assert_eq!(ids(&all(&index, "", false)), ["run_only_b"]);
 }

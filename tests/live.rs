@@ -7,7 +7,7 @@ mod common;
 use common::console::Console;
 use crossterm::event::KeyCode;
 use rmos::config::DataRoot;
-use rmos::store::advisory::{AdvisoryStore, AssetType, NewAsset};
+use rmos::store::advisory::{AssetType, NewAsset};
 use rmos::tui::worker::ReconcileTiming;
 use std::path::Path;
 use std::time::Duration;
@@ -72,7 +72,7 @@ fn consoles_show_runs_another_process_indexed() {
 }
 
 fn add_assets(data: &Path, n: usize) -> Vec<String> {
-    let store = AdvisoryStore::open(&DataRoot::at(data)).unwrap();
+    let store = DataRoot::at(data).open_advisory().unwrap();
     (0..n)
         .map(|i| {
             store

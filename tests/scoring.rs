@@ -4,7 +4,7 @@
 mod common;
 
 use common::read_json;
-use rmos::scoring::design::Design;
+use rmos::domain::design::Design;
 use rmos::scoring::feasibility::{score_design, ScoreContext, ScoreError};
 use serde_json::{json, Value};
 

@@ -4,10 +4,11 @@
 mod common;
 
 use common::read_json;
-use rmos::scoring::design::{Design, RosetteParamSpec};
+use rmos::domain::design::{Design, RosetteParamSpec};
+use rmos::scoring::snapshots;
+use rmos::store::backups::BackupStore;
 use rmos::store::snapshots::{
-    validate_snapshot_id, BackupStore, FileStoreError, MetadataPatch, SnapshotMetadata,
-    SnapshotStore,
+    validate_snapshot_id, FileStoreError, MetadataPatch, SnapshotMetadata, SnapshotStore,
 };
 use rmos::store::RunStore;
 use serde_json::{json, Value};
@@ -62,9 +63,7 @@ fn export_records_a_run_and_never_overwrites() {
         tags: vec!["demo".into()],
         ..Default::default()
     };
-    let w = snaps
-        .export(&runs, &s, Some("snap_fixed"), meta.clone(), true)
-        .unwrap();
+    let w = snapshots::export(&snaps, &runs, &s, Some("snap_fixed"), meta.clone(), true).unwrap();
     assert_eq!(
         w.snapshot.design_fingerprint, "60d62e7ad15dcee7",
         "the vectors' fingerprint of this design"
@@ -85,9 +84,7 @@ fn export_records_a_run_and_never_overwrites() {
     // The stored file loads back and carries the run id.
     assert_eq!(snaps.get("snap_fixed").unwrap(), w.snapshot);
     let before = std::fs::read(dir.path().join("art_studio/snapshots/snap_fixed.json")).unwrap();
-    let again = snaps
-        .export(&runs, &s, Some("snap_fixed"), meta, true)
-        .unwrap_err();
+    let again = snapshots::export(&snaps, &runs, &s, Some("snap_fixed"), meta, true).unwrap_err();
     assert!(matches!(again, FileStoreError::Exists { .. }), "{again}");
     assert_eq!(
         std::fs::read(dir.path().join("art_studio/snapshots/snap_fixed.json")).unwrap(),
@@ -129,7 +126,7 @@ fn import_recomputes_the_fingerprint_and_marks_the_source() {
     .unwrap();
     doc["design_fingerprint"] = json!("0000000000000000");
     doc["snapshot_id"] = json!("");
-    let w = snaps.import(&runs, &doc).unwrap();
+    let w = snapshots::import(&snaps, &runs, &doc).unwrap();
     assert_eq!(w.warnings, ["Design fingerprint mismatch: expected 0000000000000000, computed 60d62e7ad15dcee7. Using computed fingerprint."]);
     assert!(w.snapshot.snapshot_id.starts_with("snap_") && w.snapshot.snapshot_id.len() == 17);
     assert_eq!(w.snapshot.metadata.source.as_deref(), Some("import"));
@@ -153,7 +150,7 @@ fn list_update_baseline_delete() {
             tags: vec![tag.into()],
             ..Default::default()
         };
-        snaps.export(&runs, &s, Some(id), meta, false).unwrap();
+        snapshots::export(&snaps, &runs, &s, Some(id), meta, false).unwrap();
         let file = dir.path().join(format!("art_studio/snapshots/{id}.json"));
         std::fs::File::options()
             .write(true)
@@ -241,7 +238,14 @@ fn traversal_ids_are_refused_everywhere() {
         );
         assert!(
             matches!(
-                snaps.export(&runs, &s, Some(id), SnapshotMetadata::default(), false),
+                snapshots::export(
+                    &snaps,
+                    &runs,
+                    &s,
+                    Some(id),
+                    SnapshotMetadata::default(),
+                    false
+                ),
                 Err(FileStoreError::InvalidId(_))
             ),
             "{id}"

@@ -9,7 +9,7 @@ mod common;
 
 use common::console::Console;
 use rmos::config::DataRoot;
-use rmos::store::advisory::{AdvisoryStore, AssetType, NewAsset};
+use rmos::store::advisory::{AssetType, NewAsset};
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -37,7 +37,7 @@ fn four_scorers_a_console_and_two_reviewers_at_once_lose_nothing() {
     // Assets waiting for review.
     let mut ids = Vec::new();
     {
-        let store = AdvisoryStore::open(&DataRoot::at(&data)).unwrap();
+        let store = DataRoot::at(&data).open_advisory().unwrap();
         for i in 0..assets {
             let a = store
                 .add(NewAsset {
@@ -179,7 +179,7 @@ fn four_scorers_a_console_and_two_reviewers_at_once_lose_nothing() {
     assert_eq!(audit.status.code(), Some(0));
     let v: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
     assert_eq!(v["records"], assets as u64);
-    let store = AdvisoryStore::open(&DataRoot::at(&data)).unwrap();
+    let store = DataRoot::at(&data).open_advisory().unwrap();
     for (id, state) in &decided {
         let a = store.get(id).unwrap();
         assert_eq!(

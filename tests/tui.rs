@@ -33,7 +33,7 @@ fn screen(app: &App, w: u16, h: u16, tmp: &Path) -> String {
 
 /// An app showing the reference store_example (plus extra files) as the console would.
 fn loaded_app(root: &Path, w: u16, h: u16) -> (App, RunIndex) {
-    let mut index = RunIndex::open(&DataRoot::at(root)).unwrap();
+    let mut index = DataRoot::at(root).open_index().unwrap();
     index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
     let mut q = RunQuery::new(Filter::default(), 200);
     q.include_invalid = true;
@@ -350,8 +350,8 @@ fn queue_app(
     h: u16,
     select: &str,
 ) -> (App, rmos::store::advisory::AdvisoryStore) {
-    use rmos::store::advisory::{AdvisoryStore, AssetType, NewAsset};
-    let store = AdvisoryStore::open(&DataRoot::at(root)).unwrap();
+    use rmos::store::advisory::{AssetType, NewAsset};
+    let store = DataRoot::at(root).open_advisory().unwrap();
     let t = |s: &str| Some(Timestamp::parse(s).unwrap());
     let add = |id: &str,
                ty: AssetType,
@@ -565,8 +565,8 @@ fn highlighted_lines(app: &App, w: u16, h: u16) -> Vec<String> {
 }
 
 fn many_assets_queue(root: &Path, w: u16, h: u16, n: usize) -> App {
-    use rmos::store::advisory::{AdvisoryStore, AssetType, NewAsset};
-    let store = AdvisoryStore::open(&DataRoot::at(root)).unwrap();
+    use rmos::store::advisory::{AssetType, NewAsset};
+    let store = DataRoot::at(root).open_advisory().unwrap();
     for i in 0..n {
         store
             .add(NewAsset {

@@ -3,7 +3,7 @@
 use super::{print_json, Ctx, Failure};
 use crate::store::advisory::{
     reviewer_identity, AdvisoryAsset, AdvisoryError, AdvisoryStore, AssetType, DecisionRequest,
-    NewAsset, ReviewState, ReviewerPolicy, REJECTION_REASONS,
+    NewAsset, ReviewState, REJECTION_REASONS,
 };
 use crate::text::{sanitize, sanitize_multiline};
 use clap::Subcommand;
@@ -148,7 +148,7 @@ fn print_asset(a: &AdvisoryAsset) {
 }
 
 pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
-    let mut store = AdvisoryStore::open(&ctx.root).map_err(fail)?;
+    let mut store = ctx.root.open_advisory().map_err(fail)?;
     match cmd {
         AdvisoryCommand::Add {
             asset_type,
@@ -343,7 +343,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             }
         }
         AdvisoryCommand::Import { dir } => {
-            let policy = ReviewerPolicy::load(&ctx.root).map_err(fail)?;
+            let policy = ctx.root.reviewer_policy().map_err(fail)?;
             let importer = reviewer_identity();
             let report = store
                 .import_reference_dir(&dir, &policy, &importer)
@@ -389,7 +389,7 @@ fn decide(
             )));
         }
     }
-    let policy = ReviewerPolicy::load(&ctx.root).map_err(fail)?;
+    let policy = ctx.root.reviewer_policy().map_err(fail)?;
     let reviewer = reviewer_identity();
     let req = DecisionRequest {
         reviewer: &reviewer,
@@ -417,7 +417,7 @@ fn decide(
 
 /// `rmos audit verify [--expect-head HASH]`.
 pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Failure> {
-    let store = AdvisoryStore::open(&ctx.root).map_err(fail)?;
+    let store = ctx.root.open_advisory().map_err(fail)?;
     let result = store.verify_chain().map_err(fail)?;
     let projection = store.projection_mismatches().map_err(fail)?;
     // The anchor: a record hash kept elsewhere must still be in the (intact) chain.
@@ -477,7 +477,7 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
 
 /// `rmos audit head`: the newest record, to keep outside the machine.
 pub fn audit_head(ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let store = AdvisoryStore::open(&ctx.root).map_err(fail)?;
+    let store = ctx.root.open_advisory().map_err(fail)?;
     let head = store.chain_head().map_err(fail)?;
     if ctx.json {
         print_json(&json!({

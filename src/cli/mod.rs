@@ -291,7 +291,7 @@ impl Ctx {
     pub fn open_index(
         &self,
     ) -> Result<crate::store::index::RunIndex, crate::store::index::IndexError> {
-        let index = crate::store::index::RunIndex::open(&self.root)?;
+        let index = self.root.open_index()?;
         if let Some(note) = self.root.index_note_for(index.db_path()) {
             tell!("note: {}", crate::text::sanitize(&note));
         }

@@ -1,9 +1,11 @@
 //! `rmos snapshot …` and `rmos backup …`.
 
 use super::{print_json, Ctx, Failure};
-use crate::scoring::design::Design;
+use crate::domain::design::Design;
+use crate::scoring::snapshots;
+use crate::store::backups::BackupStore;
 use crate::store::snapshots::{
-    BackupStore, FileStoreError, MetadataPatch, Snapshot, SnapshotMetadata, SnapshotStore,
+    FileStoreError, MetadataPatch, Snapshot, SnapshotMetadata, SnapshotStore,
 };
 use crate::text::sanitize;
 use clap::Subcommand;
@@ -161,8 +163,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
                 created_by,
                 source: None,
             };
-            let w = store
-                .export(&runs, &spec, id.as_deref(), meta, !no_feasibility)
+            let w = snapshots::export(&store, &runs, &spec, id.as_deref(), meta, !no_feasibility)
                 .map_err(fail)?;
             if ctx.json {
                 print_json(
@@ -174,7 +175,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
         }
         SnapshotCommand::Import { file } => {
             let v = super::input::read_json_input(&file)?;
-            let w = store.import(&runs, &v).map_err(fail)?;
+            let w = snapshots::import(&store, &runs, &v).map_err(fail)?;
             for warning in &w.warnings {
                 tell!("warning: {}", sanitize(warning));
             }

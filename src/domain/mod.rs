@@ -1,5 +1,6 @@
-//! Domain types: run artifacts and their parts, timestamps.
+//! Domain types: run artifacts and their parts, timestamps, rosette designs.
 
+pub mod design;
 pub mod run;
 pub mod time;
 

@@ -9,7 +9,7 @@
 //! intended instead of crashing; a `saw:` tool is refused clearly (the Saw Lab engine is
 //! out of scope). Legacy designs with `ring_count` reproduce the reference exactly.
 
-use super::design::{Design, LegacyDesign, RosetteParamSpec};
+use crate::domain::design::{Design, LegacyDesign, RosetteParamSpec};
 use crate::hashing::{py_number, python_float_repr, PyNumber};
 use serde::Serialize;
 use serde_json::{json, Map, Number, Value};
@@ -257,7 +257,7 @@ impl Features {
                         }) {
                         // The widest ring is the central band, the others purfling either side.
                         Some((c, _)) => {
-                            let layer = |r: &super::design::RingParam| {
+                            let layer = |r: &crate::domain::design::RingParam| {
                                 Value::Object(band(json!(r.width_mm), 1.0))
                             };
                             (

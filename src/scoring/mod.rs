@@ -1,6 +1,6 @@
 //! Feasibility scoring and the orchestration that records results as runs.
 
-pub mod design;
 pub mod feasibility;
 pub mod runs;
 pub mod service;
+pub mod snapshots;

@@ -1,11 +1,11 @@
 //! Scoring a design and recording the result as an Art Studio run, in-process through the
 //! same run store the console watches (a scored design shows up live).
 
-use super::design::Design;
 use super::feasibility::{
     art_studio_summary, score_design, FeasibilityResult, ScoreContext, ScoreError,
 };
 use super::runs::{create_art_studio_feasibility_run, RunOptions};
+use crate::domain::design::Design;
 use crate::domain::{JsonMap, RunArtifact};
 use crate::store::guard::PersistError;
 use crate::store::RunStore;
@@ -113,8 +113,8 @@ pub fn score_and_record(
     }
     let mut summary = JsonMap::new();
     let design = match &req.design {
-        super::design::Design::Spec(s) => s.to_json(),
-        super::design::Design::Legacy(_) => req.design_json.clone(),
+        crate::domain::design::Design::Spec(s) => s.to_json(),
+        crate::domain::design::Design::Legacy(_) => req.design_json.clone(),
     };
     summary.insert("design".into(), design);
     summary.insert(

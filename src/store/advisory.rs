@@ -2,7 +2,6 @@
 //! decisions as an append-only hash chain, and the attach gate that lets only approved
 //! assets into a run (as the reference's advisory link file).
 
-use crate::config::DataRoot;
 use crate::domain::{AdvisoryInputRef, Timestamp};
 use crate::hashing::{canonical_json, sha256_bytes, sha256_json};
 use crate::store::durable::{self, CreateError};
@@ -274,8 +273,10 @@ pub struct ReviewerPolicy {
 }
 
 impl ReviewerPolicy {
-    pub fn load(root: &DataRoot) -> Result<ReviewerPolicy, AdvisoryError> {
-        let config_path = root.data_dir.join("config.json");
+    /// The reviewers list of the data root's `config.json` at `config_path` (absent file:
+    /// no list, everyone may review).
+    pub fn load(config_path: &Path) -> Result<ReviewerPolicy, AdvisoryError> {
+        let config_path = config_path.to_path_buf();
         let roles = match crate::store::read::read_regular(&config_path, MAX_CONFIG_BYTES) {
             Ok(b) => {
                 crate::store::read::check_json_budget(&b).map_err(|e| {
@@ -335,17 +336,32 @@ pub fn reviewer_identity() -> String {
             return v.trim().to_owned();
         }
     }
-    // SAFETY: getuid cannot fail; getpwuid returns null or a pointer to a static entry
-    // whose name we copy at once.
-    unsafe {
-        let uid = libc::getuid();
-        let pw = libc::getpwuid(uid);
-        if !pw.is_null() && !(*pw).pw_name.is_null() {
-            if let Ok(name) = std::ffi::CStr::from_ptr((*pw).pw_name).to_str() {
-                return name.to_owned();
-            }
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    os_user_name(uid).unwrap_or_else(|| format!("uid{uid}"))
+}
+
+/// The passwd entry's name for `uid`, through the re-entrant `getpwuid_r` (this runs on
+/// worker threads; `getpwuid` returns a shared static buffer).
+fn os_user_name(uid: libc::uid_t) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 1024];
+    loop {
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        // SAFETY: every pointer refers to memory owned here for the duration of the call;
+        // on success `found` points at `entry`, whose strings live in `buf`.
+        let rc =
+            unsafe { libc::getpwuid_r(uid, &mut entry, buf.as_mut_ptr(), buf.len(), &mut found) };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
         }
-        format!("uid{uid}")
+        if rc != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name is a NUL-terminated string inside `buf`, still alive here.
+        let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+        return name.to_str().ok().map(str::to_owned);
     }
 }
 
@@ -433,19 +449,23 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AdvisoryAsset> {
 }
 
 impl AdvisoryStore {
-    pub fn open(root: &DataRoot) -> Result<AdvisoryStore, AdvisoryError> {
-        if !root.db_writable() {
-            return Ok(AdvisoryStore {
-                conn: crate::db::open_read_only(&root.db_path())?,
-                data_dir: root.data_dir.clone(),
-                read_only: true,
-            });
-        }
-        let conn = crate::db::open(&root.db_path())?;
+    /// Open the review store: decisions and assets in the database at `db_path`, asset
+    /// content under `data_dir`. `read_only` opens the database without write access
+    /// (browsing a data root this user cannot write).
+    pub fn open(
+        db_path: &Path,
+        data_dir: &Path,
+        read_only: bool,
+    ) -> Result<AdvisoryStore, AdvisoryError> {
+        let conn = if read_only {
+            crate::db::open_read_only(db_path)?
+        } else {
+            crate::db::open(db_path)?
+        };
         Ok(AdvisoryStore {
             conn,
-            data_dir: root.data_dir.clone(),
-            read_only: false,
+            data_dir: data_dir.to_path_buf(),
+            read_only,
         })
     }
 

@@ -10,7 +10,6 @@
 //! descending), with a keyset cursor `"<created_at isoformat>|<run_id>"` that walks the
 //! whole store.
 
-use crate::config::DataRoot;
 use crate::db::{self, DbError};
 use crate::domain::{RunArtifact, Timestamp};
 use crate::filter::Filter;
@@ -20,7 +19,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 
 /// Errors of the index.
@@ -787,36 +786,20 @@ pub struct RunIndex {
 }
 
 impl RunIndex {
-    /// Open (creating and migrating) the index of a data root: in its `rmos.db`, or in a
-    /// private cache when this user cannot write there ([`DataRoot::index_db_path`]).
-    ///
-    /// When the data root's filesystem is full (or failing) and the database cannot even be
-    /// opened, the index is built in the private cache instead, so runs can still be
-    /// listed (a data volume that filled up rarely takes the home folder with it).
-    pub fn open(root: &DataRoot) -> Result<RunIndex, IndexError> {
-        let db_path = root.index_db_path();
-        let conn = match db::open(&db_path) {
-            Ok(conn) => conn,
-            Err(e) if db_path == root.db_path() && e.is_out_of_space() => {
-                let cache = root.cache_index_path();
-                match db::open(&cache) {
-                    Ok(conn) => {
-                        return Ok(RunIndex {
-                            conn,
-                            store: root.run_store(),
-                            db_path: cache,
-                        })
-                    }
-                    Err(_) => return Err(e.into()),
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
+    /// Open (creating and migrating) the run index kept in the database at `db_path`,
+    /// over the run files of `store`. Which database to use (the shared one, or a private
+    /// cache when it cannot be written) is the caller's choice: `DataRoot::open_index`.
+    pub fn open_at(db_path: &Path, store: RunStore) -> Result<RunIndex, IndexError> {
         Ok(RunIndex {
-            conn,
-            store: root.run_store(),
-            db_path,
+            conn: db::open(db_path)?,
+            store,
+            db_path: db_path.to_path_buf(),
         })
+    }
+
+    /// Whether opening failed for lack of space (or a failing disk) where the database is.
+    pub fn is_out_of_space(e: &IndexError) -> bool {
+        matches!(e, IndexError::Db(d) if d.is_out_of_space())
     }
 
     /// Where this index's database is.

@@ -1,6 +1,7 @@
 //! Storage: the run artifact files and what guards them.
 
 pub mod advisory;
+pub mod backups;
 pub mod durable;
 pub mod guard;
 pub mod index;

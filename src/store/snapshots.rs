@@ -1,5 +1,6 @@
-//! Rosette design snapshots (`art_studio/snapshots/<id>.json`, REFERENCE.md §8.1) and CAM
-//! settings backups (`cam/backups/<name>.json`, §8.2).
+//! Rosette design snapshots (`art_studio/snapshots/<id>.json`, REFERENCE.md §8.1): the
+//! files and their lock. Exporting and importing (which score the design and record a
+//! snapshot run) is `scoring::snapshots`; CAM backups are `store::backups`.
 //!
 //! Ids are validated exactly as the reference validates snapshot ids, so no id can name a
 //! file outside its folder. Every write is atomic (staged, fsynced, renamed) and runs under
@@ -7,13 +8,10 @@
 //! overwrites a snapshot with the same id and a backup written in the same second).
 
 use super::durable::{self, CreateError, FileLock};
+use crate::domain::design::RosetteParamSpec;
 use crate::domain::Timestamp;
-use crate::scoring::design::RosetteParamSpec;
-use crate::scoring::feasibility::{art_studio_summary, score_design, ScoreContext};
-use crate::scoring::runs::{create_art_studio_snapshot_run, RunOptions};
-use crate::store::RunStore;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 
 /// Errors of the snapshot and backup stores.
@@ -106,7 +104,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// A new snapshot of `spec`, created now (not yet recorded by a run, not the baseline).
-    fn new(
+    pub fn new(
         id: String,
         spec: &RosetteParamSpec,
         feasibility: Option<Map<String, Value>>,
@@ -124,7 +122,8 @@ impl Snapshot {
         }
     }
 
-    fn validate(&self) -> Result<RosetteParamSpec, String> {
+    /// Check the id, the design and the metadata limits; returns the parsed design.
+    pub fn validate(&self) -> Result<RosetteParamSpec, String> {
         validate_snapshot_id(&self.snapshot_id)?;
         let Value::Object(m) = &self.design else {
             return Err("design must be an object".into());
@@ -139,7 +138,7 @@ impl Snapshot {
     }
 }
 
-/// What `export` and `import` return.
+/// What exporting or importing a snapshot returns (`scoring::snapshots`).
 #[derive(Debug, Clone, Serialize)]
 pub struct SnapshotWrite {
     pub snapshot: Snapshot,
@@ -156,7 +155,7 @@ pub struct SnapshotStore {
 const SNAPSHOT: &str = "snapshot";
 
 /// The cross-process lock of a store folder (`<dir>/.lock`).
-fn folder_lock(dir: &Path, what: &'static str) -> Result<FileLock, FileStoreError> {
+pub(crate) fn folder_lock(dir: &Path, what: &'static str) -> Result<FileLock, FileStoreError> {
     FileLock::acquire(&dir.join(".lock")).map_err(|source| FileStoreError::Io {
         op: "lock",
         what,
@@ -262,135 +261,22 @@ impl SnapshotStore {
         staged.replace(&path).map_err(io)
     }
 
-    fn record_run(
+    /// Under the folder's lock: refuse an existing id, let `record` record what the
+    /// snapshot stands for (a snapshot run; its id is kept in the file), then create the
+    /// file. Nothing is written when `record` fails.
+    pub fn create_new(
         &self,
-        runs: &RunStore,
-        s: &Snapshot,
-        operation: &str,
-    ) -> Result<String, FileStoreError> {
-        let mut view = Map::new();
-        view.insert("snapshot_id".into(), json!(s.snapshot_id));
-        view.insert("name".into(), json!(s.metadata.name));
-        view.insert("design_fingerprint".into(), json!(s.design_fingerprint));
-        view.insert(
-            "feasibility".into(),
-            s.feasibility
-                .clone()
-                .map(Value::Object)
-                .unwrap_or(Value::Null),
-        );
-        let mut meta = Map::new();
-        meta.insert("operation".into(), json!(operation));
-        let opts = RunOptions {
-            meta,
-            ..Default::default()
-        };
-        create_art_studio_snapshot_run(runs, &view, "default-vbit", opts)
-            .map(|a| a.run_id)
-            .map_err(|e| FileStoreError::Run(e.to_string()))
-    }
-
-    /// Under the lock: refuse an existing id, record the snapshot run, create the file.
-    fn save_new(
-        &self,
-        runs: &RunStore,
         mut snap: Snapshot,
-        operation: &str,
-        warnings: Vec<String>,
-    ) -> Result<SnapshotWrite, FileStoreError> {
+        record: impl FnOnce(&Snapshot) -> Result<String, FileStoreError>,
+    ) -> Result<Snapshot, FileStoreError> {
         let _lock = self.lock()?;
         let (id, path) = self.path(&snap.snapshot_id)?;
         if path.exists() {
             return Err(FileStoreError::Exists { what: SNAPSHOT, id });
         }
-        snap.run_id = Some(self.record_run(runs, &snap, operation)?);
+        snap.run_id = Some(record(&snap)?);
         self.create(&snap)?;
-        Ok(SnapshotWrite {
-            run_id: snap.run_id.clone(),
-            snapshot: snap,
-            warnings,
-        })
-    }
-
-    /// Export a design as a new snapshot: fingerprint, optional feasibility (the Art Studio
-    /// defaults: default-ebony, default-vbit, design_first), a snapshot run, then the file.
-    pub fn export(
-        &self,
-        runs: &RunStore,
-        spec: &RosetteParamSpec,
-        id: Option<&str>,
-        metadata: SnapshotMetadata,
-        with_feasibility: bool,
-    ) -> Result<SnapshotWrite, FileStoreError> {
-        let id = match id {
-            Some(i) => validate_snapshot_id(i).map_err(FileStoreError::InvalidId)?,
-            None => new_snapshot_id(),
-        };
-        let feasibility = if with_feasibility {
-            let r = score_design(
-                &crate::scoring::design::Design::Spec(spec.clone()),
-                &ScoreContext::art_studio_defaults(),
-                Some("design_first"),
-            )
-            .map_err(|e| FileStoreError::Run(e.to_string()))?;
-            Some(art_studio_summary(&r))
-        } else {
-            None
-        };
-        let mut metadata = metadata;
-        metadata.source.get_or_insert_with(|| "manual".into());
-        let snap = Snapshot::new(id.clone(), spec, feasibility, metadata);
-        self.save_new(runs, snap, "export", Vec::new())
-    }
-
-    /// Import a snapshot document: a new id when it has none, the fingerprint recomputed
-    /// (a mismatch is a warning), `metadata.source = "import"`, a snapshot run.
-    pub fn import(&self, runs: &RunStore, doc: &Value) -> Result<SnapshotWrite, FileStoreError> {
-        let Value::Object(m) = doc else {
-            return Err(FileStoreError::Invalid {
-                what: SNAPSHOT,
-                id: "(import)".into(),
-                reason: "expected a JSON object".into(),
-            });
-        };
-        let invalid = |reason: String| FileStoreError::Invalid {
-            what: SNAPSHOT,
-            id: "(import)".into(),
-            reason,
-        };
-        let id = match m.get("snapshot_id") {
-            None | Some(Value::Null) => new_snapshot_id(),
-            Some(Value::String(s)) if s.trim().is_empty() => new_snapshot_id(),
-            Some(Value::String(s)) => validate_snapshot_id(s).map_err(FileStoreError::InvalidId)?,
-            Some(_) => return Err(invalid("snapshot_id must be a string".into())),
-        };
-        let Some(Value::Object(design)) = m.get("design") else {
-            return Err(invalid("missing design".into()));
-        };
-        let spec = RosetteParamSpec::from_map(design).map_err(invalid)?;
-        let computed = spec.fingerprint();
-        let mut warnings = Vec::new();
-        if let Some(Value::String(given)) = m.get("design_fingerprint") {
-            if *given != computed {
-                warnings.push(format!(
-                    "Design fingerprint mismatch: expected {given}, computed {computed}. Using computed fingerprint."
-                ));
-            }
-        }
-        let mut metadata: SnapshotMetadata = match m.get("metadata") {
-            None | Some(Value::Null) => SnapshotMetadata::default(),
-            Some(v) => {
-                serde_json::from_value(v.clone()).map_err(|e| invalid(format!("metadata: {e}")))?
-            }
-        };
-        metadata.source = Some("import".into());
-        let feasibility = match m.get("feasibility") {
-            Some(Value::Object(f)) => Some(f.clone()),
-            _ => None,
-        };
-        let snap = Snapshot::new(id.clone(), &spec, feasibility, metadata);
-        snap.validate().map_err(invalid)?;
-        self.save_new(runs, snap, "import", warnings)
+        Ok(snap)
     }
 
     /// Snapshots newest first (by file modification time), optionally with a tag; files
@@ -529,177 +415,4 @@ pub struct MetadataPatch {
     pub description: Option<String>,
     pub notes: Option<String>,
     pub tags: Option<Vec<String>>,
-}
-
-// ----------------------------------------------------------------------------------------
-// CAM backups
-
-/// A backup listed by name and size (paths are never disclosed).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BackupEntry {
-    pub name: String,
-    pub bytes: u64,
-}
-
-/// Validate a backup name: a snapshot-style id with an optional `.json` suffix.
-pub fn validate_backup_name(raw: &str) -> Result<String, String> {
-    let stem = raw.trim().strip_suffix(".json").unwrap_or(raw.trim());
-    validate_snapshot_id(stem)
-        .map(|s| format!("{s}.json"))
-        .map_err(|e| e.replace("snapshot_id", "backup name"))
-}
-
-/// The CAM settings backup store.
-#[derive(Debug, Clone)]
-pub struct BackupStore {
-    dir: PathBuf,
-}
-
-const BACKUP: &str = "backup";
-
-impl BackupStore {
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        BackupStore { dir: dir.into() }
-    }
-
-    /// Gather CAM settings from `settings_dir` (post-processor names from `posts/`,
-    /// `machines.json`, `tools.json`; unparsable files recorded as `{"error": "parse_failed"}`).
-    pub fn gather(settings_dir: &Path) -> Value {
-        let mut posts: Vec<String> = std::fs::read_dir(settings_dir.join("posts"))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .filter_map(|e| {
-                        e.path()
-                            .file_stem()
-                            .and_then(|s| s.to_str())
-                            .map(str::to_owned)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        posts.sort();
-        let load = |name: &str| -> Value {
-            match durable::read_bounded(&settings_dir.join(name)) {
-                Ok(b) => {
-                    serde_json::from_slice(&b).unwrap_or_else(|_| json!({"error": "parse_failed"}))
-                }
-                Err(_) => Value::Null,
-            }
-        };
-        json!({"posts": posts, "machines": load("machines.json"), "tools": load("tools.json")})
-    }
-
-    /// Write a backup `cam_settings_<YYYYmmdd_HHMMSS>.json` (a `_2`, `_3`… suffix when that
-    /// second is taken — never an overwrite). Returns the name.
-    pub fn write(&self, settings: Value) -> Result<BackupEntry, FileStoreError> {
-        let now = chrono::Local::now();
-        let body = json!({"timestamp": now.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(), "version": "1.0", "settings": settings});
-        let bytes = serde_json::to_vec_pretty(&body).expect("JSON value");
-        let base = format!("cam_settings_{}", now.format("%Y%m%d_%H%M%S"));
-        let _lock = folder_lock(&self.dir, "backups")?;
-        for n in 1..1000 {
-            let name = if n == 1 {
-                format!("{base}.json")
-            } else {
-                format!("{base}_{n}.json")
-            };
-            match durable::create_new(&self.dir.join(".staging"), &self.dir.join(&name), &bytes) {
-                Ok(()) => {
-                    return Ok(BackupEntry {
-                        name,
-                        bytes: bytes.len() as u64,
-                    })
-                }
-                Err(CreateError::Exists) => continue,
-                Err(CreateError::Io { source, .. }) => {
-                    return Err(FileStoreError::Io {
-                        op: "write",
-                        what: BACKUP,
-                        id: name,
-                        source,
-                    })
-                }
-            }
-        }
-        Err(FileStoreError::Exists {
-            what: BACKUP,
-            id: base,
-        })
-    }
-
-    /// Backups by name, ascending.
-    pub fn list(&self) -> Result<Vec<BackupEntry>, FileStoreError> {
-        let rd = match std::fs::read_dir(&self.dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(source) => {
-                return Err(FileStoreError::Io {
-                    op: "list",
-                    what: "backups",
-                    id: String::new(),
-                    source,
-                })
-            }
-        };
-        let mut out: Vec<BackupEntry> = rd
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-            .filter_map(|e| {
-                let name = e.file_name().to_str()?.to_owned();
-                validate_backup_name(&name).ok().filter(|n| *n == name)?;
-                Some(BackupEntry {
-                    bytes: e.metadata().map(|m| m.len()).unwrap_or(0),
-                    name,
-                })
-            })
-            .collect();
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
-    }
-
-    /// A backup's content.
-    pub fn show(&self, name: &str) -> Result<Value, FileStoreError> {
-        let name = validate_backup_name(name).map_err(FileStoreError::InvalidId)?;
-        let bytes = match durable::read_bounded(&self.dir.join(&name)) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(FileStoreError::NotFound {
-                    what: BACKUP,
-                    id: name,
-                })
-            }
-            Err(source) => {
-                return Err(FileStoreError::Io {
-                    op: "read",
-                    what: BACKUP,
-                    id: name,
-                    source,
-                })
-            }
-        };
-        serde_json::from_slice(&bytes).map_err(|e| FileStoreError::Invalid {
-            what: BACKUP,
-            id: name,
-            reason: crate::store::runs::describe_json_error(&e),
-        })
-    }
-
-    /// Delete a backup.
-    pub fn delete(&self, name: &str) -> Result<(), FileStoreError> {
-        let name = validate_backup_name(name).map_err(FileStoreError::InvalidId)?;
-        let _lock = folder_lock(&self.dir, "backups")?;
-        match std::fs::remove_file(self.dir.join(&name)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(FileStoreError::NotFound {
-                what: BACKUP,
-                id: name,
-            }),
-            Err(source) => Err(FileStoreError::Io {
-                op: "delete",
-                what: BACKUP,
-                id: name,
-                source,
-            }),
-        }
-    }
 }

@@ -69,7 +69,7 @@ pub async fn run_loop<B: Backend>(
     mut observe: impl FnMut(&App),
 ) -> io::Result<()> {
     // Create and migrate the database once before the workers open their connections.
-    let (db_error, index_note, index_db) = match crate::store::index::RunIndex::open(&cfg.root) {
+    let (db_error, index_note, index_db) = match cfg.root.open_index() {
         Ok(index) => (
             None,
             cfg.root.index_note_for(index.db_path()),

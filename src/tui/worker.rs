@@ -8,7 +8,6 @@ use crate::config::DataRoot;
 use crate::filter::Filter;
 use crate::store::advisory::{
     reviewer_identity, AdvisoryAsset, AdvisoryStore, AssetType, DecisionRequest, ReviewState,
-    ReviewerPolicy,
 };
 use crate::store::index::{Cursor, Direction, IndexError, PageRequest, ReconcileMode, RunIndex};
 use crate::store::verify::verify_artifact;
@@ -44,7 +43,7 @@ pub fn spawn_data_worker(
             let working = Arc::new(AtomicU64::new(0));
             let open = |index: &mut Option<RunIndex>| -> Result<(), String> {
                 if index.is_none() {
-                    let opened = RunIndex::open(&root).map_err(|e| e.to_string())?;
+                    let opened = root.open_index().map_err(|e| e.to_string())?;
                     let (working, newest) = (working.clone(), newest.clone());
                     opened.connection().progress_handler(
                         10_000,
@@ -330,7 +329,7 @@ fn answer(
                 *advisory = None;
             }
             if advisory.is_none() {
-                match AdvisoryStore::open(root) {
+                match root.open_advisory() {
                     Ok(s) => *advisory = Some(s),
                     Err(e) => return Some(Msg::QueueFailed(e.to_string())),
                 }
@@ -461,7 +460,7 @@ fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg 
         }
         QueueCmd::Decide(batch) => {
             let reviewer = reviewer_identity();
-            let policy = match ReviewerPolicy::load(root) {
+            let policy = match root.reviewer_policy() {
                 Ok(p) => p,
                 Err(e) => {
                     let outcomes = batch
@@ -847,7 +846,7 @@ pub fn spawn_reconciler(
         .spawn(move || {
             // Until the index opens (a full disk, a permission problem), say why and retry.
             let mut index = loop {
-                match RunIndex::open(&root) {
+                match root.open_index() {
                     Ok(i) => break i,
                     Err(e) => {
                         if out.send(Msg::ReconcileFailed(e.to_string())).is_err() {
