@@ -15,8 +15,8 @@
 //!
 //! Parsing is pure (text → [`Filter`]); errors carry the character position. A filter
 //! prints back to text that parses to the same filter ([`Filter`]'s `Display`).
-//! [`Filter::to_sql`] compiles it for the SQLite index; [`Filter::matches`] evaluates it
-//! on one row with the same semantics.
+//! The index compiles it to SQL (`store::index::filter_sql`); [`Filter::matches`]
+//! evaluates it on one row with the same semantics. No storage types appear here.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use std::fmt;
@@ -53,18 +53,6 @@ impl Field {
             Field::Source => "source",
             Field::Event => "event",
             Field::Verify => "verify",
-        }
-    }
-
-    /// The index column and index name serving equality on this field, if any.
-    pub fn index(self) -> Option<(&'static str, &'static str)> {
-        match self {
-            Field::Mode => Some(("mode_key", "idx_run_index_mode")),
-            Field::Tool => Some(("tool_key", "idx_run_index_tool")),
-            Field::Status => Some(("status", "idx_run_index_status")),
-            Field::Risk => Some(("risk_key", "idx_run_index_risk")),
-            Field::Source => Some(("source_key", "idx_run_index_source")),
-            Field::Event | Field::Verify => None,
         }
     }
 
@@ -114,7 +102,7 @@ pub enum CmpOp {
 }
 
 impl CmpOp {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             CmpOp::Lt => "<",
             CmpOp::Le => "<=",
@@ -159,7 +147,8 @@ impl TimeSpec {
     }
 
     /// Start instant in UTC microseconds (for `since`).
-    fn start_us(&self, now: DateTime<Utc>) -> i64 {
+    /// The first instant (µs since the epoch) this time selects, relative to `now`.
+    pub fn start_us(&self, now: DateTime<Utc>) -> i64 {
         match self {
             TimeSpec::Ago { amount, unit } => {
                 now.timestamp_micros() - i64::from(*amount) * Self::unit_secs(*unit) * 1_000_000
@@ -174,7 +163,8 @@ impl TimeSpec {
     }
 
     /// Exclusive end instant in UTC microseconds (for `until`: a date includes its day).
-    fn end_us(&self, now: DateTime<Utc>) -> i64 {
+    /// The instant (µs since the epoch) just after what this time selects.
+    pub fn end_us(&self, now: DateTime<Utc>) -> i64 {
         match self {
             TimeSpec::Date(d) => {
                 d.and_hms_opt(0, 0, 0)
@@ -530,79 +520,8 @@ impl Filter {
         self
     }
 
-    /// Compile to an SQL condition over `run_index` columns, with its parameters.
-    /// `now` anchors relative times.
-    pub fn to_sql(&self, now: DateTime<Utc>) -> (String, Vec<rusqlite::types::Value>) {
-        use rusqlite::types::Value as V;
-        let mut parts = Vec::new();
-        let mut params: Vec<V> = Vec::new();
-        for t in &self.terms {
-            let frag = match &t.predicate {
-                Predicate::Field { field, values } => {
-                    let (col, norm): (&str, fn(&str) -> String) = match field {
-                        Field::Mode => ("mode_key", |s| s.to_uppercase()),
-                        Field::Tool => ("tool_key", |s| s.to_uppercase()),
-                        Field::Status => ("upper(status)", |s| s.to_uppercase()),
-                        Field::Risk => ("risk_key", |s| s.to_uppercase()),
-                        Field::Source => ("source_key", |s| s.to_uppercase()),
-                        Field::Event => ("upper(event_type)", |s| s.to_uppercase()),
-                        Field::Verify => ("verify", |s| s.to_lowercase()),
-                    };
-                    let col = if *field == Field::Status {
-                        "status"
-                    } else {
-                        col
-                    };
-                    let marks = vec!["?"; values.len()].join(",");
-                    for v in values {
-                        params.push(V::Text(norm(v)));
-                    }
-                    format!("{col} IN ({marks})")
-                }
-                Predicate::IdPrefix(p) => {
-                    let prefixes = id_prefixes(p);
-                    let mut ors = Vec::new();
-                    for q in prefixes {
-                        params.push(V::Text(q.clone()));
-                        params.push(V::Text(format!("{q}\u{10FFFF}")));
-                        ors.push("(run_id >= ? AND run_id < ?)");
-                    }
-                    format!("({})", ors.join(" OR "))
-                }
-                Predicate::Score { op, value } => {
-                    params.push(V::Real(*value));
-                    format!(
-                        "score {} ?",
-                        if *op == CmpOp::Ne { "<>" } else { op.as_str() }
-                    )
-                }
-                Predicate::Since(ts) => {
-                    params.push(V::Integer(ts.start_us(now)));
-                    "created_us >= ?".to_owned()
-                }
-                Predicate::Until(ts) => {
-                    params.push(V::Integer(ts.end_us(now)));
-                    "created_us < ?".to_owned()
-                }
-                Predicate::Text(s) => {
-                    params.push(V::Text(s.to_lowercase()));
-                    "instr(search_text, ?) > 0".to_owned()
-                }
-            };
-            parts.push(if t.negated {
-                format!("NOT coalesce(({frag}), 0)")
-            } else {
-                frag
-            });
-        }
-        if parts.is_empty() {
-            ("1".to_owned(), params)
-        } else {
-            (parts.join(" AND "), params)
-        }
-    }
-
-    /// Evaluate on one row with the same semantics as [`Filter::to_sql`].
+    /// Evaluate on one row, with the same semantics as the index's SQL form of the filter
+    /// (`store::index`; a test holds the two in agreement).
     pub fn matches(&self, row: &MatchRow<'_>, now: DateTime<Utc>) -> bool {
         self.terms.iter().all(|t| {
             let hit: Option<bool> = match &t.predicate {
@@ -650,7 +569,8 @@ impl Filter {
 
 /// The run_id prefixes an `id:` value stands for: the list shows ids without `run_`, so
 /// `id:5eed` also means `id:run_5eed`.
-fn id_prefixes(p: &str) -> Vec<String> {
+/// The run id prefixes an `id:` value stands for (with and without `run_`).
+pub fn id_prefixes(p: &str) -> Vec<String> {
     if p.starts_with("run_") {
         vec![p.to_owned()]
     } else {

@@ -105,7 +105,7 @@ pub fn filter_round_trip(text: &str) -> Checked {
                 .unwrap_or_else(|e| panic!("printed filter {printed:?} does not parse: {e}"));
             assert_eq!(again, f, "print/parse changed the filter");
             let now = chrono::DateTime::from_timestamp(1_766_534_400, 0).expect("valid time");
-            let _ = f.to_sql(now);
+            let _ = crate::store::index::filter_sql(&f, now);
             let _ = f.matches(
                 &crate::filter::MatchRow {
                     run_id: "run_x",

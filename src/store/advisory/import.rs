@@ -1,0 +1,220 @@
+//! Importing assets (and their review state) from the reference's asset store.
+
+use super::*;
+
+impl AdvisoryStore {
+    /// Import the reference's asset files (`YYYY/MM/DD/<asset_id>.json` with
+    /// `<asset_id>_content.<ext>`), keeping ids. Only regular files inside `dir` are read
+    /// (symbolic links, FIFOs and devices are reported, never followed or opened).
+    ///
+    /// A review state in a file is a claim, not a decision: it enters the chain only when
+    /// `importer` may decide under `policy`, as a decision *by the importer* whose note says
+    /// it was imported and what the file claimed (who, when, their note). For anyone else
+    /// the asset is imported pending, and the returned notes say so.
+    pub fn import_reference_dir(
+        &mut self,
+        dir: &Path,
+        policy: &ReviewerPolicy,
+        importer: &str,
+    ) -> Result<ImportReport, AdvisoryError> {
+        self.writable()?;
+        let mut files = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            let rd = std::fs::read_dir(&d).map_err(|source| AdvisoryError::Io {
+                op: "list",
+                path: d.clone(),
+                source,
+            })?;
+            for e in rd.flatten() {
+                let p = e.path();
+                // file_type() does not follow symbolic links: a linked folder is never
+                // entered, so the walk stays inside `dir`.
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    stack.push(p);
+                } else if p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.starts_with("adv_") && n.ends_with(".json") && !n.contains("_content")
+                }) {
+                    files.push(p);
+                }
+            }
+        }
+        files.sort();
+        let mut report = ImportReport::default();
+        let may_decide = policy.check(importer).is_ok();
+        for f in files {
+            match self.import_one(&f, policy, importer, may_decide) {
+                Ok(ImportOutcome::Imported(notes)) => {
+                    report.imported += 1;
+                    report.notes.extend(notes);
+                }
+                Ok(ImportOutcome::Present) => report.present += 1,
+                Err(e) => report.problems.push(format!("{}: {e}", f.display())),
+            }
+        }
+        Ok(report)
+    }
+    pub(super) fn import_one(
+        &mut self,
+        file: &Path,
+        policy: &ReviewerPolicy,
+        importer: &str,
+        may_decide: bool,
+    ) -> Result<ImportOutcome, AdvisoryError> {
+        let v: Value = serde_json::from_slice(&durable::read_bounded(file).map_err(|source| {
+            AdvisoryError::Io {
+                op: "read",
+                path: file.to_path_buf(),
+                source,
+            }
+        })?)
+        .map_err(|e| AdvisoryError::Invalid(crate::store::runs::describe_json_error(&e)))?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let id = s("asset_id").ok_or_else(|| AdvisoryError::Invalid("missing asset_id".into()))?;
+        let stem = file
+            .file_stem()
+            .and_then(|x| x.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if id != stem {
+            return Err(AdvisoryError::Invalid(format!(
+                "asset_id {} does not match the file name {stem}.json",
+                crate::text::shorten(&crate::text::sanitize(&id), 80)
+            )));
+        }
+        if self.get(&id).is_ok() {
+            return Ok(ImportOutcome::Present);
+        }
+        let t = s("asset_type")
+            .and_then(|t| AssetType::parse(&t))
+            .ok_or_else(|| AdvisoryError::Invalid("unknown asset_type".into()))?;
+        let content_file = std::fs::read_dir(file.parent().unwrap_or(Path::new(".")))
+            .ok()
+            .and_then(|rd| {
+                rd.flatten().map(|e| e.path()).find(|p| {
+                    p.file_stem().and_then(|x| x.to_str()) == Some(&format!("{stem}_content"))
+                })
+            });
+        let (content, ext) = match (&content_file, v.get("suggestion_data")) {
+            (Some(p), _) => (
+                durable::read_bounded(p).map_err(|source| AdvisoryError::Io {
+                    op: "read",
+                    path: p.clone(),
+                    source,
+                })?,
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or("")
+                    .to_owned(),
+            ),
+            (None, Some(d)) if !d.is_null() => (canonical_json(d).into_bytes(), "json".into()),
+            _ => {
+                return Err(AdvisoryError::Invalid(format!(
+                    "no content file {stem}_content.* and no suggestion_data"
+                )))
+            }
+        };
+        // The hash the file claims must be the content's (the reference's save_asset
+        // refuses a mismatch too): tampered content is not imported.
+        if content_file.is_some() {
+            if let Some(claimed) = s("content_hash") {
+                let actual = sha256_bytes(&content);
+                if !claimed.eq_ignore_ascii_case(&actual) {
+                    return Err(AdvisoryError::Invalid(format!(
+                        "the content hashes to {actual} but the file claims content_hash {}: not imported (the content or the record was changed)",
+                        crate::text::shorten(&crate::text::sanitize(&claimed), 80)
+                    )));
+                }
+            }
+        }
+        let mime = match ext.as_str() {
+            "png" => "image/png",
+            "jpg" | "jpeg" => "image/jpeg",
+            "gif" => "image/gif",
+            "json" => "application/json",
+            _ => "text/plain",
+        };
+        let warnings = v
+            .get("warnings")
+            .and_then(|w| serde_json::from_value(w.clone()).ok())
+            .unwrap_or_default();
+        let asset = self.add(NewAsset {
+            asset_type: Some(t),
+            content,
+            mime: mime.into(),
+            extension: ext,
+            source: s("source"),
+            provider: s("provider"),
+            model: s("model"),
+            prompt: s("prompt"),
+            request_id: s("request_id"),
+            run_id: None,
+            confidence: v.get("confidence").and_then(Value::as_f64),
+            warnings,
+            suggestion_data: v.get("suggestion_data").filter(|d| !d.is_null()).cloned(),
+            asset_id: Some(id.clone()),
+            created_at: s("created_at_utc").and_then(|c| Timestamp::parse(&c).ok()),
+        })?;
+        // A review recorded in the file is a claim by whoever wrote the file. It becomes a
+        // decision only by someone who may decide here, recorded as theirs, saying what
+        // was imported; otherwise the asset stays pending and the importer is told.
+        let mut notes = Vec::new();
+        if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
+            let approved = v.get("approved_for_workflow").and_then(Value::as_bool) == Some(true);
+            let verdict = if approved { "approved" } else { "rejected" };
+            let claimed_by = s("reviewed_by").unwrap_or_else(|| "an unnamed reviewer".into());
+            let claimed_at = s("reviewed_at_utc").unwrap_or_else(|| "an unknown time".into());
+            if !may_decide {
+                notes.push(format!(
+                    "{id}: the file says {verdict} by {claimed_by} at {claimed_at}; imported as pending because {importer} may not decide here (a reviewer can decide it)"
+                ));
+            } else {
+                let reason = s("rejection_reason")
+                    .map(|r| r.to_lowercase())
+                    .filter(|r| REJECTION_REASONS.contains(&r.as_str()))
+                    .or_else(|| (!approved).then(|| "other".into()));
+                let mut note = format!(
+                    "imported from a reference asset file that says {verdict} by {claimed_by:?} at {claimed_at}"
+                );
+                if let Some(r) = s("rejection_reason") {
+                    note.push_str(&format!(", reason {r:?}"));
+                }
+                if let Some(n) = s("review_note") {
+                    note.push_str(&format!(", note {n:?}"));
+                }
+                let req = DecisionRequest {
+                    reviewer: importer,
+                    asset_id: &asset.asset_id,
+                    approve: approved,
+                    reason: reason.as_deref(),
+                    note: Some(&note),
+                    expect_hash: Some(&asset.content_hash),
+                    expect_previous: None,
+                };
+                self.decide(policy, &req)?;
+                notes.push(format!(
+                    "{id}: {verdict} by {importer} on import (the file says by {claimed_by})"
+                ));
+            }
+        }
+        Ok(ImportOutcome::Imported(notes))
+    }
+}
+
+/// What `import_reference_dir` did.
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// Assets added.
+    pub imported: u64,
+    /// Assets already in the store (left as they are).
+    pub present: u64,
+    /// Files not imported, with the reason.
+    pub problems: Vec<String>,
+    /// What happened to review states the files claimed.
+    pub notes: Vec<String>,
+}
+
+pub(super) enum ImportOutcome {
+    Imported(Vec<String>),
+    Present,
+}

@@ -1,0 +1,202 @@
+//! Queries over the index: keyset pages in (created_at, run_id) order, counts, lookups,
+//! and the choice of index for a filtered page.
+
+use super::filter_sql::{field_index, filter_sql};
+use super::*;
+
+/// Rows a probe counts at most before a term is considered unselective.
+const PROBE_LIMIT: u64 = 2_000;
+
+impl RunIndex {
+    /// Pick the index for a filtered, time-ordered page without trusting planner
+    /// statistics (which may be missing or stale): probe how many rows each positive
+    /// `key:value` term selects, up to [`PROBE_LIMIT`]. A small set is fetched through its
+    /// own index and sorted; otherwise a time-ordered scan is best — through a field index
+    /// when the term has a single value (that index is ordered by time within the value),
+    /// else through the time index.
+    fn choose_index(&self, filter: &Filter) -> Result<Option<&'static str>, IndexError> {
+        use crate::filter::Predicate;
+        let mut best: Option<(u64, &'static str)> = None;
+        let mut single_valued: Option<&'static str> = None;
+        let mut any = false;
+        for t in filter.terms.iter().filter(|t| !t.negated) {
+            let Predicate::Field { field, values } = &t.predicate else {
+                continue;
+            };
+            let Some((col, index)) = field_index(*field) else {
+                continue;
+            };
+            any = true;
+            let marks = vec!["?"; values.len()].join(",");
+            let sql = format!(
+                "SELECT count(*) FROM (SELECT 1 FROM run_index INDEXED BY {index} WHERE {col} IN ({marks}) LIMIT {PROBE_LIMIT})"
+            );
+            let params: Vec<String> = values.iter().map(|v| field.normalize(v)).collect();
+            let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+            let n: i64 = self.sql(stmt.query_row(params_from_iter(params), |r| r.get(0)))?;
+            let n = n as u64;
+            if n < PROBE_LIMIT && best.is_none_or(|(b, _)| n < b) {
+                best = Some((n, index));
+            }
+            if values.len() == 1 {
+                single_valued.get_or_insert(index);
+            }
+        }
+        Ok(match best {
+            Some((_, index)) => Some(index),
+            None if any => Some(single_valued.unwrap_or("idx_run_index_time")),
+            None => None,
+        })
+    }
+
+    /// One page of runs, newest first.
+    pub fn query(&self, q: &RunQuery) -> Result<RunPage, IndexError> {
+        let req = PageRequest {
+            filter: q.filter.clone(),
+            include_invalid: q.include_invalid,
+            direction: Direction::Older,
+            bound: q.cursor.clone().map(|c| (c, false)),
+            limit: q.limit.max(1),
+            now: q.now,
+        };
+        let (runs, more) = self.page(&req)?;
+        let next_cursor = if more {
+            runs.last().map(IndexedRun::cursor)
+        } else {
+            None
+        };
+        Ok(RunPage { runs, next_cursor })
+    }
+
+    /// Rows from a bound in one direction, in that direction's order (newest first for
+    /// [`Direction::Older`], oldest first for [`Direction::Newer`]), and whether more follow.
+    pub fn page(&self, req: &PageRequest) -> Result<(Vec<IndexedRun>, bool), IndexError> {
+        match self.page_with(req, true) {
+            // An index may be missing while another process rebuilds: let the planner choose.
+            Err(IndexError::Sql { source, .. }) if source.to_string().contains("no such index") => {
+                self.page_with(req, false)
+            }
+            other => other,
+        }
+    }
+
+    fn page_with(
+        &self,
+        req: &PageRequest,
+        hint: bool,
+    ) -> Result<(Vec<IndexedRun>, bool), IndexError> {
+        let (cond, mut params) = filter_sql(&req.filter, req.now);
+        let index = if hint {
+            self.choose_index(&req.filter)?
+        } else {
+            None
+        };
+        let indexed_by = index
+            .map(|i| format!(" INDEXED BY {i}"))
+            .unwrap_or_default();
+        let mut sql = format!("SELECT {SELECT_COLS} FROM run_index{indexed_by} WHERE ");
+        if !req.include_invalid {
+            sql.push_str("valid = 1 AND ");
+        }
+        sql.push_str(&format!("({cond})"));
+        let (cmp, order) = match req.direction {
+            Direction::Older => ("<", "DESC"),
+            Direction::Newer => (">", "ASC"),
+        };
+        if let Some((c, inclusive)) = &req.bound {
+            let eq = if *inclusive { "=" } else { "" };
+            sql.push_str(&format!(" AND (created_us, run_id) {cmp}{eq} (?, ?)"));
+            params.push(rusqlite::types::Value::Integer(c.created_us));
+            params.push(rusqlite::types::Value::Text(c.run_id.clone()));
+        }
+        sql.push_str(&format!(
+            " ORDER BY created_us {order}, run_id {order} LIMIT ?"
+        ));
+        let limit = req.limit.max(1);
+        params.push(rusqlite::types::Value::Integer(limit as i64 + 1));
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        let rows = self.sql(stmt.query_map(params_from_iter(params), row_to_run))?;
+        let mut runs: Vec<IndexedRun> = self.sql(rows.collect())?;
+        let more = runs.len() > limit;
+        runs.truncate(limit);
+        Ok((runs, more))
+    }
+
+    /// How many rows match (counts grow with the store: keep off hot paths).
+    pub fn count(
+        &self,
+        filter: &Filter,
+        include_invalid: bool,
+        now: DateTime<Utc>,
+    ) -> Result<u64, IndexError> {
+        let (cond, params) = filter_sql(filter, now);
+        let valid = if include_invalid {
+            ""
+        } else {
+            "valid = 1 AND "
+        };
+        let sql = format!("SELECT count(*) FROM run_index WHERE {valid}({cond})");
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        self.sql(stmt.query_row(params_from_iter(params), |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+    }
+
+    /// How many rows matching `filter` are newer than `than` (counting stops at `cap`).
+    pub fn count_newer(&self, filter: &Filter, than: &Cursor, cap: u64) -> Result<u64, IndexError> {
+        let (cond, mut params) = filter_sql(filter, Utc::now());
+        params.push(rusqlite::types::Value::Integer(than.created_us));
+        params.push(rusqlite::types::Value::Text(than.run_id.clone()));
+        let sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM run_index WHERE ({cond}) AND (created_us, run_id) > (?, ?) LIMIT {cap})"
+        );
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        self.sql(stmt.query_row(params_from_iter(params), |r| r.get::<_, i64>(0)))
+            .map(|n| n as u64)
+    }
+
+    /// Number of invalid files in the index.
+    pub fn invalid_count(&self) -> Result<u64, IndexError> {
+        self.sql(
+            self.conn
+                .query_row("SELECT count(*) FROM run_index WHERE valid = 0", [], |r| {
+                    r.get::<_, i64>(0)
+                }),
+        )
+        .map(|n| n as u64)
+    }
+
+    /// Invalid files with their reasons, newest first.
+    pub fn invalid_files(&self, limit: usize) -> Result<Vec<IndexedRun>, IndexError> {
+        let sql = format!(
+            "SELECT {SELECT_COLS} FROM run_index WHERE valid = 0 ORDER BY created_us DESC LIMIT ?1"
+        );
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        let rows = self.sql(stmt.query_map([limit as i64], row_to_run))?;
+        self.sql(rows.collect())
+    }
+
+    /// Look one run up by id (newest partition first, like the store).
+    pub fn find(&self, run_id: &str) -> Result<Option<IndexedRun>, IndexError> {
+        let sql = format!(
+            "SELECT {SELECT_COLS} FROM run_index WHERE run_id = ?1 ORDER BY partition DESC LIMIT 1"
+        );
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        self.sql(stmt.query_row([run_id], row_to_run).optional())
+    }
+
+    pub fn status(&self) -> Result<IndexStatus, IndexError> {
+        let q = |sql: &str| -> Result<u64, IndexError> {
+            self.sql(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)))
+                .map(|n| n as u64)
+        };
+        Ok(IndexStatus {
+            db_path: self.db_path.display().to_string(),
+            runs_root: self.store.root().display().to_string(),
+            runs: q("SELECT count(*) FROM run_index WHERE valid = 1")?,
+            invalid: q("SELECT count(*) FROM run_index WHERE valid = 0")?,
+            partitions: q("SELECT count(*) FROM run_index_partitions")?,
+            last_reconcile_utc: self.meta_get("last_reconcile_utc")?,
+            last_full_reconcile_utc: self.meta_get("last_full_reconcile_utc")?,
+        })
+    }
+}
