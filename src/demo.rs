@@ -407,7 +407,7 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
         });
         match added {
             Ok(_) => report.assets_added += 1,
-            Err(AdvisoryError::Invalid(m)) if m.contains("already exists") => {}
+            Err(AdvisoryError::Exists(_)) => {}
             Err(e) => return Err(failed(e)),
         }
         let asset = adv.get(a.id).map_err(failed)?;

@@ -21,7 +21,7 @@ fn main() -> ExitCode {
             if !f.message.is_empty() {
                 rmos::cli::out::tell(format_args!("rmos: {}", rmos::text::sanitize(&f.message)));
             }
-            ExitCode::from(f.code)
+            ExitCode::from(f.code())
         }
     };
     // RMOS_PEAK_RSS=1: report this process's peak memory (for the memory tests and anyone

@@ -1,9 +1,10 @@
 //! `rmos advisory …` and `rmos audit verify`.
 
+use super::Exit;
 use super::{print_json, Ctx, Failure};
 use crate::store::advisory::{
-    reviewer_identity, AdvisoryAsset, AdvisoryError, AdvisoryStore, AssetType, DecisionRequest,
-    NewAsset, ReviewState, REJECTION_REASONS,
+    reviewer_identity, AdvisoryAsset, AdvisoryStore, AssetType, DecisionRequest, NewAsset,
+    ReviewState, REJECTION_REASONS,
 };
 use crate::text::{sanitize, sanitize_multiline};
 use clap::Subcommand;
@@ -82,21 +83,6 @@ pub enum AdvisoryCommand {
     Import { dir: PathBuf },
 }
 
-fn fail(e: AdvisoryError) -> Failure {
-    let code = if matches!(
-        e,
-        AdvisoryError::Store(crate::store::StoreError::InvalidRunId { .. })
-    ) {
-        2
-    } else {
-        1
-    };
-    Failure {
-        code,
-        message: e.to_string(),
-    }
-}
-
 fn asset_json(a: &AdvisoryAsset) -> Value {
     let mut v = serde_json::to_value(a).expect("asset serializes");
     v["status"] = json!(a.state.as_str());
@@ -148,7 +134,7 @@ fn print_asset(a: &AdvisoryAsset) {
 }
 
 pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
-    let mut store = ctx.root.open_advisory().map_err(fail)?;
+    let mut store = ctx.root.open_advisory()?;
     match cmd {
         AdvisoryCommand::Add {
             asset_type,
@@ -224,22 +210,20 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                     .get(r)
                     .map_err(|e| Failure::new(e.to_string()))?;
             }
-            let a = store
-                .add(NewAsset {
-                    asset_type: Some(t),
-                    content,
-                    mime,
-                    extension: ext,
-                    source,
-                    provider,
-                    model,
-                    prompt,
-                    run_id: run,
-                    confidence,
-                    suggestion_data: data,
-                    ..Default::default()
-                })
-                .map_err(fail)?;
+            let a = store.add(NewAsset {
+                asset_type: Some(t),
+                content,
+                mime,
+                extension: ext,
+                source,
+                provider,
+                model,
+                prompt,
+                run_id: run,
+                confidence,
+                suggestion_data: data,
+                ..Default::default()
+            })?;
             if ctx.json {
                 print_json(&asset_json(&a))?;
             } else {
@@ -258,8 +242,8 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 "rejected" => Some(ReviewState::Rejected),
                 _ => None,
             };
-            let list = store.list(state, limit).map_err(fail)?;
-            let (p, a, r) = store.counts().map_err(fail)?;
+            let list = store.list(state, limit)?;
+            let (p, a, r) = store.counts()?;
             if ctx.json {
                 let assets: Vec<Value> = list.iter().map(asset_json).collect();
                 print_json(
@@ -280,9 +264,9 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             }
         }
         AdvisoryCommand::Show { id } => {
-            let a = store.get(&id).map_err(fail)?;
+            let a = store.get(&id)?;
             let check = store.content(&a);
-            let history = store.history(&id).map_err(fail)?;
+            let history = store.history(&id)?;
             if ctx.json {
                 let mut v = asset_json(&a);
                 v["content_ok"] = json!(check.is_ok());
@@ -325,9 +309,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             expect_hash,
         } => decide(ctx, &mut store, &id, false, Some(reason), note, expect_hash)?,
         AdvisoryCommand::Attach { id, run } => {
-            let (path, new) = store
-                .attach(&ctx.root.run_store(), &id, &run)
-                .map_err(fail)?;
+            let (path, new) = store.attach(&ctx.root.run_store(), &id, &run)?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -343,11 +325,9 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             }
         }
         AdvisoryCommand::Import { dir } => {
-            let policy = ctx.root.reviewer_policy().map_err(fail)?;
+            let policy = ctx.root.reviewer_policy()?;
             let importer = reviewer_identity();
-            let report = store
-                .import_reference_dir(&dir, &policy, &importer)
-                .map_err(fail)?;
+            let report = store.import_reference_dir(&dir, &policy, &importer)?;
             for p in &report.problems {
                 tell!("skipped {}", sanitize(p));
             }
@@ -365,7 +345,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 );
             }
             if !report.problems.is_empty() {
-                return Ok(ExitCode::from(1));
+                return Ok(Exit::Failure.into());
             }
         }
     }
@@ -389,7 +369,7 @@ fn decide(
             )));
         }
     }
-    let policy = ctx.root.reviewer_policy().map_err(fail)?;
+    let policy = ctx.root.reviewer_policy()?;
     let reviewer = reviewer_identity();
     let req = DecisionRequest {
         reviewer: &reviewer,
@@ -400,7 +380,7 @@ fn decide(
         expect_hash: expect_hash.as_deref(),
         expect_previous: None,
     };
-    let d = store.decide(&policy, &req).map_err(fail)?;
+    let d = store.decide(&policy, &req)?;
     if ctx.json {
         print_json(&serde_json::to_value(&d).expect("decision serializes"))?;
     } else {
@@ -417,9 +397,9 @@ fn decide(
 
 /// `rmos audit verify [--expect-head HASH]`.
 pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Failure> {
-    let store = ctx.root.open_advisory().map_err(fail)?;
-    let result = store.verify_chain().map_err(fail)?;
-    let projection = store.projection_mismatches().map_err(fail)?;
+    let store = ctx.root.open_advisory()?;
+    let result = store.verify_chain()?;
+    let projection = store.projection_mismatches()?;
     // The anchor: a record hash kept elsewhere must still be in the (intact) chain.
     let anchor = match expect_head {
         None => None,
@@ -431,7 +411,7 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
                     sanitize(&h)
                 )));
             }
-            Some((store.find_record(&h).map_err(fail)?, h))
+            Some((store.find_record(&h)?, h))
         }
     };
     let (ok, records, broken) = match &result {
@@ -469,7 +449,7 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
         None => {}
     }
     Ok(if failed {
-        ExitCode::from(1)
+        Exit::Failure.into()
     } else {
         ExitCode::SUCCESS
     })
@@ -477,8 +457,8 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
 
 /// `rmos audit head`: the newest record, to keep outside the machine.
 pub fn audit_head(ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let store = ctx.root.open_advisory().map_err(fail)?;
-    let head = store.chain_head().map_err(fail)?;
+    let store = ctx.root.open_advisory()?;
+    let head = store.chain_head()?;
     if ctx.json {
         print_json(&json!({
             "seq": head.as_ref().map(|d| d.seq),

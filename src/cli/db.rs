@@ -1,5 +1,6 @@
 //! `rmos db migrate|status`.
 
+use super::Exit;
 use super::{print_json, Ctx, Failure};
 use crate::db::{self, migrate};
 use std::process::ExitCode;
@@ -52,7 +53,7 @@ pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
         }
     }
     Ok(if changed {
-        ExitCode::from(1)
+        Exit::Failure.into()
     } else {
         ExitCode::SUCCESS
     })

@@ -1,5 +1,6 @@
 //! `rmos index rebuild|status`.
 
+use super::Exit;
 use super::{print_json, progress, Ctx, Failure};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -25,7 +26,7 @@ pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
     Ok(if stats.unreadable.is_empty() {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        Exit::Failure.into()
     })
 }
 

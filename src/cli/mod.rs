@@ -15,6 +15,7 @@ macro_rules! tell {
 
 mod advisory;
 mod db;
+mod exit;
 mod hash;
 mod index;
 mod input;
@@ -25,10 +26,10 @@ mod runs;
 mod score;
 mod sessions;
 mod snapshot;
+pub use exit::{Exit, ExitStatus, Failure};
 pub use runs::VerifyRow;
 
 use crate::config::DataRoot;
-use crate::store::StoreError;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -244,42 +245,6 @@ pub enum RunsCommand {
     Verify,
 }
 
-/// A command failure: the message for stderr and the exit code.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: u8,
-    pub message: String,
-}
-
-impl Failure {
-    pub fn new(message: impl Into<String>) -> Self {
-        Failure {
-            code: 1,
-            message: message.into(),
-        }
-    }
-    pub fn usage(message: impl Into<String>) -> Self {
-        Failure {
-            code: 2,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        let code = if matches!(e, StoreError::InvalidRunId { .. }) {
-            2
-        } else {
-            1
-        };
-        Failure {
-            code,
-            message: e.to_string(),
-        }
-    }
-}
-
 /// Global options every command sees.
 pub struct Ctx {
     pub root: DataRoot,
@@ -359,26 +324,6 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
-impl From<crate::store::index::IndexError> for Failure {
-    fn from(e: crate::store::index::IndexError) -> Self {
-        let code = if matches!(e, crate::store::index::IndexError::BadCursor { .. }) {
-            2
-        } else {
-            1
-        };
-        Failure {
-            code,
-            message: e.to_string(),
-        }
-    }
-}
-
-impl From<crate::db::DbError> for Failure {
-    fn from(e: crate::db::DbError) -> Self {
-        Failure::new(e.to_string())
-    }
-}
-
 /// `rmos demo`.
 fn demo(ctx: &Ctx, fresh: bool, yes: bool, no_tui: bool) -> Result<ExitCode, Failure> {
     use std::io::{BufRead, IsTerminal};
@@ -442,7 +387,7 @@ fn console(ctx: &Ctx) -> Result<ExitCode, Failure> {
         );
         tell!("{}", Cli::command().render_help());
         // A usage error: scripts that run `rmos` without a terminal learn it failed.
-        return Ok(ExitCode::from(2));
+        return Ok(Exit::Usage.into());
     }
     crate::tui::run_terminal(ctx.root.clone())
         .map_err(|e| Failure::new(format!("console: {e}")))?;
@@ -452,10 +397,7 @@ fn console(ctx: &Ctx) -> Result<ExitCode, Failure> {
 /// A failure writing to stdout. A closed pipe (`rmos … | head`) ends the command quietly.
 pub(crate) fn output_error(e: std::io::Error) -> Failure {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Failure {
-            code: 0,
-            message: String::new(),
-        }
+        Failure::quiet()
     } else {
         Failure::new(format!("cannot write output: {e}"))
     }

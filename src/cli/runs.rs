@@ -1,5 +1,6 @@
 //! `rmos runs verify`: stream every artifact's verification outcome.
 
+use super::Exit;
 use super::{Ctx, Failure};
 use crate::store::runs::{read_artifact_file, ArtifactFile};
 use crate::store::verify::{verify_artifact, VerifyOutcome};
@@ -142,7 +143,7 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     );
     if mismatch + invalid + duplicates + unreadable_partitions > 0 {
         tell!("integrity problems found: mismatch = edited or corrupted after writing; invalid = unreadable (see detail); duplicate = one run_id in several partitions");
-        Ok(ExitCode::from(1))
+        Ok(Exit::Failure.into())
     } else {
         Ok(ExitCode::SUCCESS)
     }

@@ -1,5 +1,6 @@
 //! `rmos score FILE` and `rmos score --batch FILE.jsonl`.
 
+use super::Exit;
 use super::{output_error, print_json, Ctx, Failure};
 use crate::scoring::runs::RunOptions;
 use crate::scoring::service::{score_and_record, ScoreRequest, ScoreSource};
@@ -196,7 +197,7 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
             shown.join(", "),
             if failed.len() > 20 { ", …" } else { "" }
         );
-        return Ok(ExitCode::from(1));
+        return Ok(Exit::Failure.into());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,13 +1,9 @@
 //! `rmos sessions list|show`.
 
 use super::{print_json, Ctx, Failure};
-use crate::store::sessions::{self, SessionError};
+use crate::store::sessions::{self};
 use crate::text::sanitize;
 use std::process::ExitCode;
-
-fn fail(e: SessionError) -> Failure {
-    Failure::new(e.to_string())
-}
 
 pub fn list(
     ctx: &Ctx,
@@ -16,7 +12,7 @@ pub fn list(
     limit: usize,
 ) -> Result<ExitCode, Failure> {
     let conn = crate::db::open(&ctx.root.db_path())?;
-    let rows = sessions::list(&conn, status, workflow_type, limit).map_err(fail)?;
+    let rows = sessions::list(&conn, status, workflow_type, limit)?;
     if ctx.json {
         print_json(&serde_json::json!({"sessions": rows, "total": rows.len()}))?;
     } else if rows.is_empty() {
@@ -39,7 +35,7 @@ pub fn list(
 
 pub fn show(ctx: &Ctx, id: &str) -> Result<ExitCode, Failure> {
     let conn = crate::db::open(&ctx.root.db_path())?;
-    let s = sessions::get(&conn, id).map_err(fail)?;
+    let s = sessions::get(&conn, id)?;
     if ctx.json {
         print_json(&serde_json::to_value(&s).expect("session serializes"))?;
     } else {

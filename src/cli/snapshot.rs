@@ -4,9 +4,7 @@ use super::{print_json, Ctx, Failure};
 use crate::domain::design::Design;
 use crate::scoring::snapshots;
 use crate::store::backups::BackupStore;
-use crate::store::snapshots::{
-    FileStoreError, MetadataPatch, Snapshot, SnapshotMetadata, SnapshotStore,
-};
+use crate::store::snapshots::{MetadataPatch, Snapshot, SnapshotMetadata, SnapshotStore};
 use crate::text::sanitize;
 use clap::Subcommand;
 use serde_json::json;
@@ -92,18 +90,6 @@ pub enum BackupCommand {
     Delete { name: String },
 }
 
-fn fail(e: FileStoreError) -> Failure {
-    let code = if matches!(e, FileStoreError::InvalidId(_)) {
-        2
-    } else {
-        1
-    };
-    Failure {
-        code,
-        message: e.to_string(),
-    }
-}
-
 fn print_snapshot(s: &Snapshot) {
     say!(
         "{}  {}",
@@ -163,8 +149,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
                 created_by,
                 source: None,
             };
-            let w = snapshots::export(&store, &runs, &spec, id.as_deref(), meta, !no_feasibility)
-                .map_err(fail)?;
+            let w = snapshots::export(&store, &runs, &spec, id.as_deref(), meta, !no_feasibility)?;
             if ctx.json {
                 print_json(
                     &json!({"snapshot_id": w.snapshot.snapshot_id, "design_fingerprint": w.snapshot.design_fingerprint, "run_id": w.run_id, "feasibility": w.snapshot.feasibility}),
@@ -175,7 +160,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
         }
         SnapshotCommand::Import { file } => {
             let v = super::input::read_json_input(&file)?;
-            let w = snapshots::import(&store, &runs, &v).map_err(fail)?;
+            let w = snapshots::import(&store, &runs, &v)?;
             for warning in &w.warnings {
                 tell!("warning: {}", sanitize(warning));
             }
@@ -188,7 +173,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             }
         }
         SnapshotCommand::List { tag, limit, offset } => {
-            let (list, invalid) = store.list(tag.as_deref(), limit, offset).map_err(fail)?;
+            let (list, invalid) = store.list(tag.as_deref(), limit, offset)?;
             if ctx.json {
                 print_json(
                     &json!({"snapshots": list, "total": list.len(), "invalid_files": invalid}),
@@ -213,7 +198,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             }
         }
         SnapshotCommand::Show { id } => {
-            let s = store.get(&id).map_err(fail)?;
+            let s = store.get(&id)?;
             if ctx.json {
                 print_json(&serde_json::to_value(&s).expect("snapshot serializes"))?;
             } else {
@@ -240,7 +225,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
                     Some(tags)
                 },
             };
-            let s = store.update_metadata(&id, patch).map_err(fail)?;
+            let s = store.update_metadata(&id, patch)?;
             if ctx.json {
                 print_json(&serde_json::to_value(&s).expect("snapshot serializes"))?;
             } else {
@@ -248,7 +233,7 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
             }
         }
         SnapshotCommand::Delete { id } => {
-            store.delete(&id).map_err(fail)?;
+            store.delete(&id)?;
             if ctx.json {
                 print_json(&json!({"snapshot_id": id, "deleted": true}))?;
             } else {
@@ -257,8 +242,8 @@ pub fn snapshot(ctx: &Ctx, cmd: SnapshotCommand) -> Result<ExitCode, Failure> {
         }
         SnapshotCommand::Baseline { id, clear } => {
             let s = match id {
-                Some(id) => Some(store.set_baseline(&id, !clear).map_err(fail)?),
-                None => store.baseline().map_err(fail)?,
+                Some(id) => Some(store.set_baseline(&id, !clear)?),
+                None => store.baseline()?,
             };
             if ctx.json {
                 print_json(&json!({"baseline": s}))?;
@@ -279,7 +264,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
     match cmd {
         BackupCommand::Write { from } => {
             let dir = from.unwrap_or_else(|| ctx.root.data_dir.join("cam"));
-            let entry = store.write(BackupStore::gather(&dir)).map_err(fail)?;
+            let entry = store.write(BackupStore::gather(&dir))?;
             if ctx.json {
                 print_json(&json!({"status": "ok", "name": entry.name, "bytes": entry.bytes}))?;
             } else {
@@ -287,7 +272,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
             }
         }
         BackupCommand::List => {
-            let list = store.list().map_err(fail)?;
+            let list = store.list()?;
             if ctx.json {
                 print_json(&serde_json::to_value(&list).expect("entries serialize"))?;
             } else {
@@ -303,7 +288,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
             }
         }
         BackupCommand::Show { name } => {
-            let v = store.show(&name).map_err(fail)?;
+            let v = store.show(&name)?;
             if ctx.json {
                 print_json(&v)?;
             } else {
@@ -316,7 +301,7 @@ pub fn backup(ctx: &Ctx, cmd: BackupCommand) -> Result<ExitCode, Failure> {
             }
         }
         BackupCommand::Delete { name } => {
-            store.delete(&name).map_err(fail)?;
+            store.delete(&name)?;
             if ctx.json {
                 print_json(&json!({"name": name, "deleted": true}))?;
             } else {

@@ -117,7 +117,7 @@ impl AdvisoryStore {
             ],
         )?;
         if inserted == 0 {
-            return Err(AdvisoryError::Invalid(format!("asset {id} already exists")));
+            return Err(AdvisoryError::Exists(id));
         }
         self.get(&id)
     }

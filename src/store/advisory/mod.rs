@@ -177,6 +177,10 @@ pub enum AdvisoryError {
     NotFound(String),
     #[error("invalid asset: {0}")]
     Invalid(String),
+    #[error(
+        "asset {0} already exists: asset ids are never reused — give the new content another id"
+    )]
+    Exists(String),
     #[error("decision refused: {0}")]
     Refused(String),
     #[error("{asset_id} was {decision} by {by} {ago} (at {at}) after it was shown to you: nothing was recorded; look at it again and decide anew if you still disagree")]
