@@ -237,7 +237,7 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
     }
     std::fs::create_dir_all(&root.data_dir).map_err(failed)?;
     // The marker is appended to: one that is a link would have rmos write wherever it points.
-    crate::store::durable::refuse_link(&marker).map_err(|e| DemoError::Refused(e.to_string()))?;
+    crate::fsio::durable::refuse_link(&marker).map_err(|e| DemoError::Refused(e.to_string()))?;
     if !marker.exists() {
         write_marker(&marker)?;
     }
@@ -513,11 +513,11 @@ pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
         root.data_dir.join("rmos.db-shm"),
     ];
     for p in &parts {
-        crate::store::durable::refuse_links_below(&root.data_dir, p)
+        crate::fsio::durable::refuse_links_below(&root.data_dir, p)
             .map_err(|e| DemoError::Refused(format!("{e}; --fresh deleted nothing")))?;
     }
     // Bounded: the marker lists a few dozen names.
-    let listed = crate::store::read::read_regular(&marker, 1024 * 1024)
+    let listed = crate::fsio::read::read_regular(&marker, 1024 * 1024)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
     let listed = |kind: &str, name: &str| {

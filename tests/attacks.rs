@@ -931,7 +931,7 @@ fn memory_stays_bounded_on_amplifying_files() {
     ];
     for (name, items) in dense {
         let doc = format!(r#"{{"toolpath": [{items}]}}"#);
-        rmos::store::read::check_json_budget(doc.as_bytes())
+        rmos::fsio::read::check_json_budget(doc.as_bytes())
             .unwrap_or_else(|e| panic!("{name}: an accepted size is needed: {e}"));
         let file = root.path().join(format!("{name}.json"));
         std::fs::write(&file, &doc).unwrap();

@@ -162,7 +162,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                     ))
                 };
                 // At most 64 MB is read, whatever the file is (a device, a FIFO).
-                let bytes = crate::store::read::read_user_input(
+                let bytes = crate::fsio::read::read_user_input(
                     &f,
                     crate::store::advisory::MAX_ASSET_BYTES,
                 )

@@ -2,7 +2,7 @@
 //! one JSON document, with errors that name the input and say what is wrong.
 
 use super::Failure;
-use crate::store::read::{check_json_budget, read_at_most, read_user_input};
+use crate::fsio::read::{check_json_budget, read_at_most, read_user_input};
 use serde_json::Value;
 use std::path::Path;
 

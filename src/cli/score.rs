@@ -107,7 +107,7 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
         if line.trim().is_empty() {
             continue;
         }
-        let outcome = crate::store::read::check_json_budget(line.as_bytes())
+        let outcome = crate::fsio::read::check_json_budget(line.as_bytes())
             .and_then(|()| {
                 serde_json::from_str::<Value>(&line)
                     .map_err(|e| crate::store::runs::describe_json_error(&e))

@@ -67,7 +67,7 @@ pub fn connect(path: &Path) -> Result<Connection, DbError> {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
-        crate::store::durable::refuse_link(Path::new(&p))
+        crate::fsio::durable::refuse_link(Path::new(&p))
             .map_err(|source| DbError::Link { source })?;
     }
     let open = |source| DbError::Open {

@@ -1,7 +1,7 @@
 //! CAM settings backups (`cam/backups/<name>.json`, REFERENCE.md §8.2): listed by name,
 //! written atomically under the folder's lock, never replaced by a second write.
 
-use super::durable::{self, CreateError};
+use crate::fsio::durable::{self, CreateError};
 use super::snapshots::{folder_lock, validate_snapshot_id, FileStoreError};
 use serde::Serialize;
 use serde_json::{json, Value};

@@ -2,13 +2,14 @@
 
 pub mod advisory;
 pub mod backups;
-pub mod durable;
 pub mod guard;
 pub mod index;
-pub mod read;
 pub mod runs;
 pub mod sessions;
 pub mod snapshots;
 pub mod verify;
 
 pub use runs::{RunStore, StoreError};
+
+// The file primitives the stores are written with, under their historical paths.
+pub use crate::fsio::{durable, read};

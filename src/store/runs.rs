@@ -6,7 +6,7 @@
 //! reference writes; a file that does not parse or validate is reported with its path and
 //! reason, never fatal and never touched.
 
-use super::durable::{self, CreateError, FileLock};
+use crate::fsio::durable::{self, CreateError, FileLock};
 use crate::domain::{AdvisoryInputRef, RunArtifact};
 use crate::text::shorten;
 use std::fs;

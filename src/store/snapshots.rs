@@ -7,7 +7,7 @@
 //! a cross-process lock; creating never replaces an existing file (the reference silently
 //! overwrites a snapshot with the same id and a backup written in the same second).
 
-use super::durable::{self, CreateError, FileLock};
+use crate::fsio::durable::{self, CreateError, FileLock};
 use crate::domain::design::RosetteParamSpec;
 use crate::domain::Timestamp;
 use serde::{Deserialize, Serialize};

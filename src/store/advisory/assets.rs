@@ -135,7 +135,7 @@ impl AdvisoryStore {
         // A regular file only (a blob swapped for a FIFO, a device or a symbolic link is
         // refused, never opened in a way that blocks), and size first: a blob replaced by
         // something huge is refused, not loaded.
-        let bytes = crate::store::read::read_regular(&path, MAX_ASSET_BYTES).map_err(unreadable)?;
+        let bytes = crate::fsio::read::read_regular(&path, MAX_ASSET_BYTES).map_err(unreadable)?;
         let actual = sha256_bytes(&bytes);
         if actual != asset.content_hash {
             return Err(AdvisoryError::Corrupted {

@@ -158,7 +158,7 @@ impl AdvisoryStore {
     /// read or is not a head record.
     pub(super) fn read_head(&self) -> Result<Option<(i64, String)>, String> {
         let path = self.head_path();
-        let bytes = match crate::store::read::read_regular(&path, 64 * 1024) {
+        let bytes = match crate::fsio::read::read_regular(&path, 64 * 1024) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),

@@ -18,9 +18,9 @@ impl ReviewerPolicy {
     /// no list, everyone may review).
     pub fn load(config_path: &Path) -> Result<ReviewerPolicy, AdvisoryError> {
         let config_path = config_path.to_path_buf();
-        let roles = match crate::store::read::read_regular(&config_path, MAX_CONFIG_BYTES) {
+        let roles = match crate::fsio::read::read_regular(&config_path, MAX_CONFIG_BYTES) {
             Ok(b) => {
-                crate::store::read::check_json_budget(&b).map_err(|e| {
+                crate::fsio::read::check_json_budget(&b).map_err(|e| {
                     AdvisoryError::Invalid(format!("{}: {e}", config_path.display()))
                 })?;
                 let v: Value = serde_json::from_slice(&b).map_err(|e| {
