@@ -7,6 +7,9 @@
 
 use crate::store::advisory::{AdvisoryError, AdvisoryStore, ReviewerPolicy};
 use crate::store::index::{IndexError, RunIndex};
+use crate::store::seam::{
+    ChangeFeed, ReviewStore, RunCatalog, SessionStore, SqliteChangeFeed, SqliteSessions,
+};
 use crate::store::RunStore;
 use std::path::{Path, PathBuf};
 
@@ -109,6 +112,36 @@ impl DataRoot {
     /// Open the review store (read-only when this user cannot write the database).
     pub fn open_advisory(&self) -> Result<AdvisoryStore, AdvisoryError> {
         AdvisoryStore::open(&self.db_path(), &self.data_dir, !self.db_writable())
+    }
+
+    /// The run catalog behind the storage seam (today the SQLite run index).
+    pub fn catalog(&self) -> Result<Box<dyn RunCatalog>, IndexError> {
+        Ok(Box::new(self.open_index()?))
+    }
+
+    /// The review store behind the storage seam.
+    pub fn reviews(&self) -> Result<Box<dyn ReviewStore>, AdvisoryError> {
+        Ok(Box::new(self.open_advisory()?))
+    }
+
+    /// The workflow sessions behind the storage seam.
+    pub fn sessions(&self) -> Result<Box<dyn SessionStore>, crate::db::DbError> {
+        Ok(Box::new(SqliteSessions::open(&self.db_path())?))
+    }
+
+    /// The feed of other processes' commits to the databases this data root uses, polled
+    /// every `every`; `own_mark` holds this process's own newest reconcile mark.
+    pub fn change_feed(
+        &self,
+        index_db: Option<&Path>,
+        every: std::time::Duration,
+        own_mark: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    ) -> Box<dyn ChangeFeed> {
+        let mut paths = vec![self.db_path()];
+        if let Some(index) = index_db.filter(|p| *p != self.db_path()) {
+            paths.push(index.to_path_buf());
+        }
+        Box::new(SqliteChangeFeed::open(paths, every, own_mark))
     }
 
     /// The reviewers list from the data root's `config.json`.

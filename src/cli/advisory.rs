@@ -3,9 +3,10 @@
 use super::Exit;
 use super::{print_json, Ctx, Failure};
 use crate::store::advisory::{
-    reviewer_identity, AdvisoryAsset, AdvisoryStore, AssetType, DecisionRequest, NewAsset,
-    ReviewState, REJECTION_REASONS,
+    reviewer_identity, AdvisoryAsset, AssetType, DecisionRequest, NewAsset, ReviewState,
+    REJECTION_REASONS,
 };
+use crate::store::seam::ReviewStore;
 use crate::text::{sanitize, sanitize_multiline};
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -134,7 +135,7 @@ fn print_asset(a: &AdvisoryAsset) {
 }
 
 pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
-    let mut store = ctx.root.open_advisory()?;
+    let mut store = ctx.root.reviews()?;
     match cmd {
         AdvisoryCommand::Add {
             asset_type,
@@ -162,11 +163,9 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                     ))
                 };
                 // At most 64 MB is read, whatever the file is (a device, a FIFO).
-                let bytes = crate::fsio::read::read_user_input(
-                    &f,
-                    crate::store::advisory::MAX_ASSET_BYTES,
-                )
-                .map_err(cannot)?;
+                let bytes =
+                    crate::fsio::read::read_user_input(&f, crate::store::advisory::MAX_ASSET_BYTES)
+                        .map_err(cannot)?;
                 let ext = f
                     .extension()
                     .and_then(|e| e.to_str())
@@ -301,19 +300,24 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             id,
             note,
             expect_hash,
-        } => decide(ctx, &mut store, &id, true, None, note, expect_hash)?,
+        } => decide(ctx, &mut *store, &id, true, None, note, expect_hash)?,
         AdvisoryCommand::Reject {
             id,
             reason,
             note,
             expect_hash,
-        } => decide(ctx, &mut store, &id, false, Some(reason), note, expect_hash)?,
+        } => decide(
+            ctx,
+            &mut *store,
+            &id,
+            false,
+            Some(reason),
+            note,
+            expect_hash,
+        )?,
         AdvisoryCommand::Attach { id, run } => {
-            let (path, new) = store.attach(&ctx.root.run_store(), &id, &run)?;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let (link, new) = store.attach(&ctx.root.run_store(), &id, &run)?;
+            let name = link.file_name;
             if ctx.json {
                 print_json(
                     &json!({"asset_id": id, "run_id": run, "attached": new, "link_file": name}),
@@ -354,7 +358,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
 
 fn decide(
     ctx: &Ctx,
-    store: &mut AdvisoryStore,
+    store: &mut dyn ReviewStore,
     id: &str,
     approve: bool,
     reason: Option<String>,
@@ -397,7 +401,7 @@ fn decide(
 
 /// `rmos audit verify [--expect-head HASH]`.
 pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Failure> {
-    let store = ctx.root.open_advisory()?;
+    let store = ctx.root.reviews()?;
     let result = store.verify_chain()?;
     let projection = store.projection_mismatches()?;
     // The anchor: a record hash kept elsewhere must still be in the (intact) chain.
@@ -457,7 +461,7 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
 
 /// `rmos audit head`: the newest record, to keep outside the machine.
 pub fn audit_head(ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let store = ctx.root.open_advisory()?;
+    let store = ctx.root.reviews()?;
     let head = store.chain_head()?;
     if ctx.json {
         print_json(&json!({

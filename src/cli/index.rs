@@ -10,7 +10,7 @@ pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let started = Instant::now();
     let stats = progress::with_progress(|cb| index.rebuild(cb))?;
     let secs = started.elapsed().as_secs_f64();
-    progress::warn_unreadable(&index, &stats);
+    progress::warn_unreadable(&*index, &stats);
     if ctx.json {
         let mut v = serde_json::to_value(&stats).expect("stats serialize");
         v["seconds"] = serde_json::json!(secs);
@@ -18,7 +18,7 @@ pub fn rebuild(ctx: &Ctx) -> Result<ExitCode, Failure> {
     }
     tell!(
         "index rebuilt from {}: {} files in {} partitions ({} invalid) in {secs:.2}s",
-        index.store().root().display(),
+        index.runs().root().display(),
         stats.parsed,
         stats.partitions_scanned,
         stats.invalid

@@ -128,7 +128,7 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
     }
     let cursor = args.cursor.as_deref().map(Cursor::parse).transpose()?;
     let mut index = ctx.open_index()?;
-    super::progress::reconcile(&mut index, ReconcileMode::Quick)?;
+    super::progress::reconcile(&mut *index, ReconcileMode::Quick)?;
     let mut q = RunQuery::new(filter, args.limit as usize);
     q.cursor = cursor;
     let page = index.query(&q)?;

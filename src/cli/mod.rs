@@ -31,7 +31,7 @@ pub use runs::VerifyRow;
 
 use crate::config::DataRoot;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// rmos — review console for RMOS manufacturing-decision records.
@@ -255,9 +255,9 @@ impl Ctx {
     /// Open the run index, saying on stderr when it is kept outside a read-only data root.
     pub fn open_index(
         &self,
-    ) -> Result<crate::store::index::RunIndex, crate::store::index::IndexError> {
-        let index = self.root.open_index()?;
-        if let Some(note) = self.root.index_note_for(index.db_path()) {
+    ) -> Result<Box<dyn crate::store::seam::RunCatalog>, crate::store::index::IndexError> {
+        let index = self.root.catalog()?;
+        if let Some(note) = self.root.index_note_for(Path::new(&index.location())) {
             tell!("note: {}", crate::text::sanitize(&note));
         }
         Ok(index)

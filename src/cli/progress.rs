@@ -1,6 +1,7 @@
 //! Reconcile progress on stderr (only when stderr is a terminal, at most 5 updates a second).
 
-use crate::store::index::{IndexError, ReconcileMode, ReconcileProgress, ReconcileStats, RunIndex};
+use crate::store::index::{IndexError, ReconcileMode, ReconcileProgress, ReconcileStats};
+use crate::store::seam::RunCatalog;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -33,7 +34,7 @@ pub fn with_progress<T>(
 
 /// Reconcile `index`, showing progress on a terminal.
 pub fn reconcile(
-    index: &mut RunIndex,
+    index: &mut dyn RunCatalog,
     mode: ReconcileMode,
 ) -> Result<ReconcileStats, super::Failure> {
     let stats = with_progress(|cb| index.reconcile(mode, cb))?;
@@ -42,11 +43,11 @@ pub fn reconcile(
 }
 
 /// Say on stderr which partitions could not be read (their runs are left out or stale).
-pub fn warn_unreadable(index: &RunIndex, stats: &ReconcileStats) {
+pub fn warn_unreadable(index: &dyn RunCatalog, stats: &ReconcileStats) {
     for (partition, reason) in &stats.unreadable {
         tell!(
             "warning: cannot read partition {}: {}",
-            index.store().partition_dir(partition).display(),
+            index.runs().partition_dir(partition).display(),
             crate::text::sanitize(reason)
         );
     }

@@ -1,7 +1,6 @@
 //! `rmos sessions list|show`.
 
 use super::{print_json, Ctx, Failure};
-use crate::store::sessions::{self};
 use crate::text::sanitize;
 use std::process::ExitCode;
 
@@ -11,8 +10,7 @@ pub fn list(
     workflow_type: Option<&str>,
     limit: usize,
 ) -> Result<ExitCode, Failure> {
-    let conn = crate::db::open(&ctx.root.db_path())?;
-    let rows = sessions::list(&conn, status, workflow_type, limit)?;
+    let rows = ctx.root.sessions()?.list(status, workflow_type, limit)?;
     if ctx.json {
         print_json(&serde_json::json!({"sessions": rows, "total": rows.len()}))?;
     } else if rows.is_empty() {
@@ -34,8 +32,7 @@ pub fn list(
 }
 
 pub fn show(ctx: &Ctx, id: &str) -> Result<ExitCode, Failure> {
-    let conn = crate::db::open(&ctx.root.db_path())?;
-    let s = sessions::get(&conn, id)?;
+    let s = ctx.root.sessions()?.get(id)?;
     if ctx.json {
         print_json(&serde_json::to_value(&s).expect("session serializes"))?;
     } else {

@@ -1,8 +1,8 @@
 //! CAM settings backups (`cam/backups/<name>.json`, REFERENCE.md §8.2): listed by name,
 //! written atomically under the folder's lock, never replaced by a second write.
 
-use crate::fsio::durable::{self, CreateError};
 use super::snapshots::{folder_lock, validate_snapshot_id, FileStoreError};
+use crate::fsio::durable::{self, CreateError};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};

@@ -5,11 +5,12 @@ pub mod backups;
 pub mod guard;
 pub mod index;
 pub mod runs;
+pub mod seam;
 pub mod sessions;
 pub mod snapshots;
 pub mod verify;
 
-pub use runs::{RunStore, StoreError};
+pub use runs::{ArtifactKey, RunStore, StoreError};
 
 // The file primitives the stores are written with, under their historical paths.
 pub use crate::fsio::{durable, read};

@@ -6,8 +6,8 @@
 //! reference writes; a file that does not parse or validate is reported with its path and
 //! reason, never fatal and never touched.
 
-use crate::fsio::durable::{self, CreateError, FileLock};
 use crate::domain::{AdvisoryInputRef, RunArtifact};
+use crate::fsio::durable::{self, CreateError, FileLock};
 use crate::text::shorten;
 use std::fs;
 use std::io;
@@ -269,6 +269,31 @@ pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
     })
 }
 
+/// Where an artifact file is in a run store: its partition (`YYYY-MM-DD`) and file name.
+/// Indexes, backends and views pass keys; only the store turns one into a path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ArtifactKey {
+    pub partition: String,
+    pub file_name: String,
+}
+
+impl ArtifactKey {
+    pub fn new(partition: impl Into<String>, file_name: impl Into<String>) -> ArtifactKey {
+        ArtifactKey {
+            partition: partition.into(),
+            file_name: file_name.into(),
+        }
+    }
+
+    /// Whether the key names an artifact file inside a partition (no traversal, no
+    /// hidden or advisory link files).
+    pub fn is_well_formed(&self) -> bool {
+        is_partition_name(&self.partition)
+            && is_artifact_file_name(&self.file_name)
+            && !self.file_name.contains(['/', '\\'])
+    }
+}
+
 /// The run artifact store rooted at a runs directory (`<data>/runs/rmos` or `$RMOS_RUNS_DIR`).
 #[derive(Debug, Clone)]
 pub struct RunStore {
@@ -483,6 +508,25 @@ impl RunStore {
                 root: self.root.clone(),
             }),
         }
+    }
+
+    /// Where `key` is on disk (for messages; callers read through the store).
+    pub fn path_of(&self, key: &ArtifactKey) -> PathBuf {
+        self.partition_dir(&key.partition).join(&key.file_name)
+    }
+
+    /// The bytes of the artifact file `key` names (bounded, never through a link), for
+    /// copying a record as it is on disk.
+    pub fn read_bytes(&self, key: &ArtifactKey) -> Result<Vec<u8>, String> {
+        if !key.is_well_formed() {
+            return Err("not an artifact file name".into());
+        }
+        read_limited(&self.path_of(key))
+    }
+
+    /// Load one artifact by key, with its advisory links merged.
+    pub fn load_key(&self, key: &ArtifactKey) -> Result<(RunArtifact, PathBuf), (PathBuf, String)> {
+        self.load(&key.partition, &key.file_name)
     }
 
     /// Load one artifact file by partition and file name, with its advisory links merged.

@@ -7,9 +7,9 @@
 //! a cross-process lock; creating never replaces an existing file (the reference silently
 //! overwrites a snapshot with the same id and a backup written in the same second).
 
-use crate::fsio::durable::{self, CreateError, FileLock};
 use crate::domain::design::RosetteParamSpec;
 use crate::domain::Timestamp;
+use crate::fsio::durable::{self, CreateError, FileLock};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};

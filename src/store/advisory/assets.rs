@@ -2,6 +2,7 @@
 //! approved asset to a run.
 
 use super::*;
+use crate::store::runs::ArtifactKey;
 
 impl AdvisoryStore {
     /// Refuse to write where a part of these paths below the data root is a symbolic link.
@@ -155,7 +156,7 @@ impl AdvisoryStore {
         runs: &RunStore,
         asset_id: &str,
         run_id: &str,
-    ) -> Result<(PathBuf, bool), AdvisoryError> {
+    ) -> Result<(ArtifactKey, bool), AdvisoryError> {
         self.writable()?;
         let asset = self.get(asset_id)?;
         // The gate into a workflow trusts the approval only from an intact chain.
@@ -176,11 +177,18 @@ impl AdvisoryStore {
             .parent()
             .expect("artifact files live in a partition")
             .to_path_buf();
-        let link = partition_dir.join(format!(
-            "{}_advisory_{}.json",
-            safe_id(&run.run_id),
-            safe_id(asset_id)
-        ));
+        let key = ArtifactKey {
+            partition: partition_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            file_name: format!(
+                "{}_advisory_{}.json",
+                safe_id(&run.run_id),
+                safe_id(asset_id)
+            ),
+        };
+        let link = partition_dir.join(&key.file_name);
         let mut r = AdvisoryInputRef::new(asset_id, asset.asset_type.link_kind());
         r.request_id = asset.request_id.clone();
         r.engine_id = asset.provider.clone();
@@ -203,8 +211,8 @@ impl AdvisoryStore {
             })?;
         }
         match durable::create_new(&staging, &link, &bytes) {
-            Ok(()) => Ok((link, true)),
-            Err(CreateError::Exists) => Ok((link, false)),
+            Ok(()) => Ok((key, true)),
+            Err(CreateError::Exists) => Ok((key, false)),
             Err(CreateError::Io { op, path, source }) => {
                 Err(AdvisoryError::Io { op, path, source })
             }

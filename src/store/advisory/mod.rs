@@ -15,8 +15,8 @@ pub use import::ImportReport;
 pub use roles::{reviewer_identity, ReviewerPolicy, MAX_CONFIG_BYTES};
 
 use crate::domain::{AdvisoryInputRef, Timestamp};
-use crate::hashing::{canonical_json, sha256_bytes, sha256_json};
 use crate::fsio::durable::{self, CreateError};
+use crate::hashing::{canonical_json, sha256_bytes, sha256_json};
 use crate::store::runs::{safe_id, RunStore, StoreError};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;

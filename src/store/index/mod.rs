@@ -124,6 +124,11 @@ impl IndexedRun {
     }
 
     /// The cursor that continues after this row.
+    /// The artifact file this row summarizes.
+    pub fn artifact_key(&self) -> crate::store::runs::ArtifactKey {
+        crate::store::runs::ArtifactKey::new(&self.partition, &self.file_name)
+    }
+
     pub fn cursor(&self) -> String {
         let at = self
             .created_at

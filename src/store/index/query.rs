@@ -199,4 +199,38 @@ impl RunIndex {
             last_full_reconcile_utc: self.meta_get("last_full_reconcile_utc")?,
         })
     }
+
+    /// The event types present in valid rows, up to `limit`, in order.
+    pub fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError> {
+        let mut stmt = self.sql(self.conn.prepare_cached(
+            "SELECT DISTINCT event_type FROM run_index \
+             WHERE valid = 1 AND event_type IS NOT NULL ORDER BY 1 LIMIT ?1",
+        ))?;
+        let rows = self.sql(stmt.query_map([limit as i64], |r| r.get::<_, String>(0)))?;
+        self.sql(rows.collect())
+    }
+
+    /// Install (or remove) a check SQLite calls every few thousand steps of a statement;
+    /// `true` interrupts the statement (it fails with `OperationInterrupted`).
+    pub fn set_interrupt(&self, check: Option<crate::store::seam::Interrupt>) {
+        match check {
+            Some(check) => {
+                let check = std::panic::AssertUnwindSafe(check);
+                self.conn
+                    .progress_handler(10_000, Some(move || (check.0)()));
+            }
+            None => self.conn.progress_handler(0, None::<fn() -> bool>),
+        }
+    }
+
+    /// Whether `e` is a query stopped by the interrupt check.
+    pub fn is_interrupted(e: &IndexError) -> bool {
+        matches!(e, IndexError::Sql { source, .. }
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted))
+    }
+
+    /// Refresh the planner's statistics after much change (best effort).
+    pub fn optimize(&self) {
+        let _ = self.conn.execute_batch("PRAGMA optimize");
+    }
 }
