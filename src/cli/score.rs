@@ -112,7 +112,7 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
                 serde_json::from_str::<Value>(&line)
                     .map_err(|e| crate::store::runs::describe_json_error(&e))
             })
-            .and_then(|v| ScoreRequest::from_json(&v))
+            .and_then(|v| ScoreRequest::from_json(&v).map_err(|e| e.to_string()))
             .and_then(|req| {
                 score_and_record(
                     &store,

@@ -2,6 +2,7 @@
 //! legacy design form (`ring_count`, `pattern_type`), with the reference's validation, and
 //! the design fingerprint.
 
+use super::DomainError;
 use crate::hashing::{py_number, sha256_text, PyNumber};
 use serde_json::{Map, Value};
 
@@ -119,14 +120,18 @@ fn required<'a>(m: &'a Map<String, Value>, key: &str, what: &str) -> Result<&'a 
 impl Design {
     /// Parse a design: the legacy form when it has `ring_count` or `pattern_type`, the
     /// Art Studio `RosetteParamSpec` otherwise.
-    pub fn from_json(v: &Value) -> Result<Design, String> {
+    pub fn from_json(v: &Value) -> Result<Design, DomainError> {
+        Design::parse(v).map_err(DomainError::Design)
+    }
+
+    fn parse(v: &Value) -> Result<Design, String> {
         let Value::Object(m) = v else {
             return Err(format!("design must be an object, got {}", type_name(v)));
         };
         if m.contains_key("ring_count") || m.contains_key("pattern_type") {
             return LegacyDesign::from_map(m).map(Design::Legacy);
         }
-        RosetteParamSpec::from_map(m).map(Design::Spec)
+        RosetteParamSpec::parse(m).map(Design::Spec)
     }
 
     pub fn outer_diameter_mm(&self) -> f64 {
@@ -145,7 +150,13 @@ impl Design {
 }
 
 impl RosetteParamSpec {
-    pub fn from_map(m: &Map<String, Value>) -> Result<RosetteParamSpec, String> {
+    /// Validate an Art Studio design object (unknown keys refused, as the reference's
+    /// model does).
+    pub fn from_map(m: &Map<String, Value>) -> Result<RosetteParamSpec, DomainError> {
+        RosetteParamSpec::parse(m).map_err(DomainError::Design)
+    }
+
+    fn parse(m: &Map<String, Value>) -> Result<RosetteParamSpec, String> {
         const W: &str = "RosetteParamSpec";
         reject_unknown(
             m,

@@ -9,3 +9,18 @@ pub use run::{
     RunLineage, RunOutputs, RunStatus,
 };
 pub use time::Timestamp;
+
+/// Why a value does not fit the domain's rules. The message names the field and what is
+/// expected (the reference's wording where it has one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// A rosette design (Art Studio spec or legacy form) is not valid.
+    #[error("{0}")]
+    Design(String),
+    /// A date-time that cannot be read.
+    #[error("{0}")]
+    Timestamp(String),
+    /// A decision's risk level that cannot be used.
+    #[error("{0}")]
+    RiskLevel(String),
+}

@@ -7,6 +7,7 @@
 //! non-blank upper-cased risk level, score within 0..=100, a 64-character feasibility hash.
 
 use super::time::Timestamp;
+use super::DomainError;
 use serde::{de, Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -75,7 +76,7 @@ pub struct RunDecision {
 
 impl RunDecision {
     /// A decision with the reference's validation applied (`risk_level` upper-cased).
-    pub fn new(risk_level: &str) -> Result<Self, String> {
+    pub fn new(risk_level: &str) -> Result<Self, DomainError> {
         Ok(RunDecision {
             risk_level: normalize_risk_field(risk_level)?,
             score: None,
@@ -426,9 +427,11 @@ pub fn pydantic_floats(value: &mut Value) {
 
 /// `RunDecision.risk_level` validator: blank is refused, anything else is upper-cased as is
 /// (no strip), e.g. `"banana"` → `"BANANA"`.
-pub fn normalize_risk_field(s: &str) -> Result<String, String> {
+pub fn normalize_risk_field(s: &str) -> Result<String, DomainError> {
     if s.trim().is_empty() {
-        return Err("risk_level must not be blank".into());
+        return Err(DomainError::RiskLevel(
+            "risk_level must not be blank".into(),
+        ));
     }
     Ok(s.to_uppercase())
 }

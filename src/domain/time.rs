@@ -5,6 +5,7 @@
 //! partition of a run is the calendar date *in that zone* (no conversion), so the zone has
 //! to survive a round trip; this type keeps it.
 
+use super::DomainError;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
@@ -117,10 +118,13 @@ impl Timestamp {
 
     /// Parse what pydantic accepts for a datetime from JSON text: `YYYY-MM-DD[T ]HH:MM[:SS[.f]]`
     /// with `Z`, `±HH:MM`, `±HHMM`, `±HH` or no zone, or a bare date (midnight).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, DomainError> {
         let s = text.trim();
-        let bad =
-            || format!("invalid datetime {text:?}: expected ISO 8601 like 2025-12-23T18:04:05Z");
+        let bad = || {
+            DomainError::Timestamp(format!(
+                "invalid datetime {text:?}: expected ISO 8601 like 2025-12-23T18:04:05Z"
+            ))
+        };
         if s.len() < 10 || !s.is_char_boundary(10) {
             return Err(bad());
         }
@@ -147,7 +151,7 @@ impl Timestamp {
             None => (time_part, None),
         };
         let mut fields = hms.split(':');
-        let num = |f: Option<&str>| -> Result<u32, String> {
+        let num = |f: Option<&str>| -> Result<u32, DomainError> {
             let f = f.ok_or_else(bad)?;
             if f.len() != 2 || !f.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(bad());

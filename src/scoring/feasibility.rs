@@ -37,7 +37,11 @@ impl ScoreContext {
     /// Parse `{material_id, tool_id, tool_diameter_mm, rpm, feed_rate_mm_min, …}`; the
     /// reference's other context keys (`machine_profile_id`, `use_shapely_geometry`) are
     /// accepted and ignored.
-    pub fn from_json(v: &Value) -> Result<ScoreContext, String> {
+    pub fn from_json(v: &Value) -> Result<ScoreContext, super::RequestError> {
+        ScoreContext::parse(v).map_err(super::RequestError::Field)
+    }
+
+    fn parse(v: &Value) -> Result<ScoreContext, String> {
         let Value::Object(m) = v else {
             return Err("ctx must be an object".into());
         };

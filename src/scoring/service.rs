@@ -27,7 +27,8 @@ impl ScoreRequest {
     /// Parse a bare design or `{"design", "ctx", "workflow_mode"}`. Without `ctx` the Art
     /// Studio defaults apply (default-ebony, default-vbit); without `workflow_mode`,
     /// `design_first` (an explicit `null` means none).
-    pub fn from_json(v: &Value) -> Result<ScoreRequest, String> {
+    pub fn from_json(v: &Value) -> Result<ScoreRequest, super::RequestError> {
+        use super::RequestError::Field;
         let wrapped = v.as_object().is_some_and(|m| m.contains_key("design"));
         let (design_json, ctx_json, mode) = if wrapped {
             let m = v.as_object().expect("checked");
@@ -35,15 +36,15 @@ impl ScoreRequest {
                 .keys()
                 .find(|k| !["design", "ctx", "context", "workflow_mode"].contains(&k.as_str()))
             {
-                return Err(format!(
+                return Err(Field(format!(
                     "unknown field {k:?} (expected design, ctx, workflow_mode)"
-                ));
+                )));
             }
             let mode = match m.get("workflow_mode") {
                 None => Some("design_first".to_owned()),
                 Some(Value::Null) => None,
                 Some(Value::String(s)) => Some(s.clone()),
-                Some(_) => return Err("workflow_mode must be a string or null".into()),
+                Some(_) => return Err(Field("workflow_mode must be a string or null".into())),
             };
             (
                 m["design"].clone(),

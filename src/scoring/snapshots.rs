@@ -110,7 +110,7 @@ pub fn import(
     let Some(Value::Object(design)) = m.get("design") else {
         return Err(invalid("missing design".into()));
     };
-    let spec = RosetteParamSpec::from_map(design).map_err(invalid)?;
+    let spec = RosetteParamSpec::from_map(design).map_err(|e| invalid(e.to_string()))?;
     let computed = spec.fingerprint();
     let mut warnings = Vec::new();
     if let Some(Value::String(given)) = m.get("design_fingerprint") {

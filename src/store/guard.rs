@@ -118,7 +118,7 @@ impl PersistRequest {
 }
 
 /// Build the artifact `validate_and_persist` would store, without storing it.
-pub fn build_guarded_artifact(req: PersistRequest) -> Result<RunArtifact, String> {
+pub fn build_guarded_artifact(req: PersistRequest) -> Result<RunArtifact, PersistError> {
     let violations = check_completeness(
         req.feasibility_sha256.as_deref(),
         req.risk_level.as_deref(),
@@ -127,12 +127,13 @@ pub fn build_guarded_artifact(req: PersistRequest) -> Result<RunArtifact, String
     let mut artifact = if violations.is_empty() {
         let hash = effective_hash(req.feasibility_sha256.as_deref(), &req.feasibility)
             .expect("checked by check_completeness");
-        let mut decision = RunDecision::new(req.risk_level.as_deref().unwrap_or_default())?;
+        let mut decision = RunDecision::new(req.risk_level.as_deref().unwrap_or_default())
+            .map_err(|e| PersistError::Invalid(e.to_string()))?;
         if let Some(s) = req.decision_score {
             if !(0.0..=100.0).contains(&s) {
-                return Err(format!(
+                return Err(PersistError::Invalid(format!(
                     "score {s} is out of range: must be between 0 and 100"
-                ));
+                )));
             }
         }
         decision.score = req.decision_score;
@@ -214,7 +215,7 @@ pub fn validate_and_persist(
     req: PersistRequest,
 ) -> Result<RunArtifact, PersistError> {
     let fresh = req.fresh_id;
-    let artifact = build_guarded_artifact(req).map_err(PersistError::Invalid)?;
+    let artifact = build_guarded_artifact(req)?;
     if fresh {
         store.put_fresh(&artifact)?;
     } else {

@@ -128,7 +128,7 @@ impl Snapshot {
         let Value::Object(m) = &self.design else {
             return Err("design must be an object".into());
         };
-        let spec = RosetteParamSpec::from_map(m)?;
+        let spec = RosetteParamSpec::from_map(m).map_err(|e| e.to_string())?;
         if let Some(n) = &self.metadata.notes {
             if n.chars().count() > 4096 {
                 return Err("metadata.notes is longer than 4096 characters".into());
