@@ -4,7 +4,9 @@
 //! risk:red,yellow -status:ok tool:rosette score<50 since:2d until:2025-12-24 id:run_5eed "tear-out"
 //! ```
 //!
-//! Terms separated by spaces are ANDed. `key:v1,v2` matches any of the values,
+//! Terms separated by spaces are ANDed; `OR` (upper-case) between them means either side,
+//! with space binding tighter (`a b OR c` = `(a b) OR c`); parentheses group and `-( … )`
+//! negates a group (a group is [`Predicate::Any`]). `key:v1,v2` matches any of the values,
 //! case-insensitively and exactly, like the reference's logs filters. A leading `-`
 //! negates a term. `score` compares with `< <= > >= = !=`. `since:`/`until:` take a
 //! relative age (`30m`, `12h`, `2d`, `1w`) or a UTC date/time (`until:` a bare date
@@ -208,6 +210,9 @@ pub enum Predicate {
     Until(TimeSpec),
     /// Case-insensitive substring of run_id, tool, warnings or block reason.
     Text(String),
+    /// A parenthesized group: any of these filters holds (`(a b OR c)`; a filter whose
+    /// top level has `OR` is one such group).
+    Any(Vec<Filter>),
 }
 
 /// A possibly negated predicate.
@@ -217,7 +222,8 @@ pub struct Term {
     pub predicate: Predicate,
 }
 
-/// A parsed filter: all terms must hold. The empty filter matches everything.
+/// A parsed filter: all terms must hold (a term may be a group of alternatives, see
+/// [`Predicate::Any`]). The empty filter matches everything.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Filter {
     pub terms: Vec<Term>,
@@ -243,7 +249,12 @@ struct Parser<'a> {
     chars: Vec<char>,
     pos: usize,
     _src: &'a str,
+    /// Where the open parentheses around the current position are.
+    opens: Vec<usize>,
 }
+
+/// Deepest nesting of parentheses accepted (evaluation recurses once per level).
+pub const MAX_DEPTH: usize = 16;
 
 fn err<T>(pos: usize, message: impl Into<String>) -> Result<T, ParseError> {
     Err(ParseError {
@@ -305,7 +316,7 @@ impl<'a> Parser<'a> {
     fn bare(&mut self, stops: &[char]) -> String {
         let mut out = String::new();
         while let Some(c) = self.peek() {
-            if c.is_whitespace() || stops.contains(&c) || c == '"' {
+            if c.is_whitespace() || stops.contains(&c) || matches!(c, '"' | '(' | ')') {
                 break;
             }
             out.push(c);
@@ -327,6 +338,54 @@ impl<'a> Parser<'a> {
         Ok(v)
     }
 
+    /// `and ("OR" and)*` up to the end of the input or a `)`: the alternatives.
+    fn alternatives(&mut self) -> Result<Vec<Filter>, ParseError> {
+        let mut alternatives = Vec::new();
+        let mut last_or = None;
+        loop {
+            let mut terms = Vec::new();
+            loop {
+                self.skip_ws();
+                match self.peek() {
+                    None | Some(')') => break,
+                    _ if self.at_or() => break,
+                    _ => terms.push(self.term()?),
+                }
+            }
+            if terms.is_empty() {
+                const SIDES: &str = "expected a term on both sides of OR";
+                if self.at_or() {
+                    return err(self.pos, SIDES);
+                }
+                if let Some(at) = last_or {
+                    return err(at, SIDES);
+                }
+                let open = self.opens.last().copied().unwrap_or(0);
+                return match self.peek() {
+                    None => err(open, "unclosed '(': add a ')'"),
+                    _ => err(open, "empty group: put terms between the parentheses"),
+                };
+            }
+            alternatives.push(Filter { terms });
+            if self.at_or() {
+                last_or = Some(self.pos);
+                self.pos += 2;
+                continue;
+            }
+            return Ok(alternatives);
+        }
+    }
+
+    /// Whether the next word is the operator `OR` (upper-case, standing alone).
+    fn at_or(&self) -> bool {
+        self.chars.get(self.pos) == Some(&'O')
+            && self.chars.get(self.pos + 1) == Some(&'R')
+            && self
+                .chars
+                .get(self.pos + 2)
+                .is_none_or(|c| c.is_whitespace() || matches!(c, '(' | ')'))
+    }
+
     fn term(&mut self) -> Result<Term, ParseError> {
         let start = self.pos;
         let negated = self.peek() == Some('-');
@@ -335,6 +394,25 @@ impl<'a> Parser<'a> {
             if self.peek().is_none_or(char::is_whitespace) {
                 return err(start, "expected a term after '-'");
             }
+        }
+        if self.peek() == Some('(') {
+            let open = self.pos;
+            if self.opens.len() >= MAX_DEPTH {
+                return err(open, format!("parentheses nested deeper than {MAX_DEPTH}"));
+            }
+            self.pos += 1;
+            self.opens.push(open);
+            let alternatives = self.alternatives()?;
+            self.opens.pop();
+            if self.peek() != Some(')') {
+                return err(open, "unclosed '(': add a ')'");
+            }
+            self.pos += 1;
+            self.expect_end_of_term()?;
+            return Ok(Term {
+                negated,
+                predicate: Predicate::Any(alternatives),
+            });
         }
         if self.peek() == Some('"') {
             let text = self.quoted()?;
@@ -448,7 +526,7 @@ impl<'a> Parser<'a> {
     fn expect_end_of_term(&self) -> Result<(), ParseError> {
         match self.peek() {
             None => Ok(()),
-            Some(c) if c.is_whitespace() => Ok(()),
+            Some(c) if c.is_whitespace() || c == ')' => Ok(()),
             Some(c) => err(
                 self.pos,
                 format!("unexpected {c:?}: separate terms with spaces"),
@@ -498,16 +576,25 @@ impl Filter {
             chars: text.chars().collect(),
             pos: 0,
             _src: text,
+            opens: Vec::new(),
         };
-        let mut terms = Vec::new();
-        loop {
-            p.skip_ws();
-            if p.peek().is_none() {
-                break;
-            }
-            terms.push(p.term()?);
+        p.skip_ws();
+        if p.peek().is_none() {
+            return Ok(Filter::default());
         }
-        Ok(Filter { terms })
+        let mut alternatives = p.alternatives()?;
+        if p.peek() == Some(')') {
+            return err(p.pos, "unmatched ')'");
+        }
+        if alternatives.len() == 1 {
+            return Ok(alternatives.pop().expect("one"));
+        }
+        Ok(Filter {
+            terms: vec![Term {
+                negated: false,
+                predicate: Predicate::Any(alternatives),
+            }],
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -557,6 +644,9 @@ impl Filter {
                 Predicate::Since(ts) => Some(row.created_us >= ts.start_us(now)),
                 Predicate::Until(ts) => Some(row.created_us < ts.end_us(now)),
                 Predicate::Text(s) => row.search_text.map(|h| h.contains(&s.to_lowercase())),
+                Predicate::Any(alternatives) => {
+                    Some(alternatives.iter().any(|f| f.matches(row, now)))
+                }
             };
             if t.negated {
                 !hit.unwrap_or(false)
@@ -597,9 +687,14 @@ pub struct MatchRow<'a> {
 fn needs_quotes(v: &str) -> bool {
     v.is_empty()
         || v.chars().any(|c| {
-            c.is_whitespace() || matches!(c, ',' | '"' | '\\' | ':' | '<' | '>' | '=' | '!')
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | '"' | '\\' | ':' | '<' | '>' | '=' | '!' | '(' | ')'
+                )
         })
         || v.starts_with('-')
+        || v == "OR"
 }
 
 fn quote(v: &str) -> String {
@@ -647,19 +742,50 @@ impl fmt::Display for Term {
                     f.write_str(s)
                 }
             }
+            Predicate::Any(alternatives) => write!(f, "({})", Alternatives(alternatives)),
         }
     }
 }
 
-impl fmt::Display for Filter {
+/// Alternatives joined by ` OR `.
+struct Alternatives<'a>(&'a [Filter]);
+
+impl fmt::Display for Alternatives<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, t) in self.terms.iter().enumerate() {
+        for (i, alt) in self.0.iter().enumerate() {
             if i > 0 {
-                f.write_str(" ")?;
+                f.write_str(" OR ")?;
             }
-            write!(f, "{t}")?;
+            write_terms(f, &alt.terms)?;
         }
         Ok(())
+    }
+}
+
+/// Terms separated by spaces (a group among them in its parentheses).
+fn write_terms(f: &mut fmt::Formatter<'_>, terms: &[Term]) -> fmt::Result {
+    for (i, t) in terms.iter().enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        write!(f, "{t}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Filter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A top-level OR prints without parentheses (it parses back to the same group).
+        if let [Term {
+            negated: false,
+            predicate: Predicate::Any(alternatives),
+        }] = self.terms.as_slice()
+        {
+            if alternatives.len() > 1 {
+                return write!(f, "{}", Alternatives(alternatives));
+            }
+        }
+        write_terms(f, &self.terms)
     }
 }
 
@@ -815,5 +941,96 @@ mod tests {
     #[allow(non_snake_case)]
     fn Timestamp_us(s: &str) -> i64 {
         DateTime::parse_from_rfc3339(s).unwrap().timestamp_micros()
+    }
+
+    #[test]
+    fn or_binds_looser_than_space_and_groups_nest() {
+        let t = |s: &str| Term {
+            negated: false,
+            predicate: Predicate::Text(s.into()),
+        };
+        let any = |negated, alts: Vec<Vec<Term>>| Term {
+            negated,
+            predicate: Predicate::Any(alts.into_iter().map(|terms| Filter { terms }).collect()),
+        };
+        // a b OR c = (a b) OR c
+        assert_eq!(
+            Filter::parse("a b OR c").unwrap().terms,
+            vec![any(false, vec![vec![t("a"), t("b")], vec![t("c")]])]
+        );
+        assert_eq!(
+            Filter::parse("(a OR b) -(c d)").unwrap().terms,
+            vec![
+                any(false, vec![vec![t("a")], vec![t("b")]]),
+                any(true, vec![vec![t("c"), t("d")]]),
+            ]
+        );
+        // Lower-case `or` and a quoted "OR" are search words; OR glued to a word is too.
+        assert_eq!(
+            Filter::parse("a or b").unwrap().terms,
+            vec![t("a"), t("or"), t("b")]
+        );
+        assert_eq!(Filter::parse("\"OR\"").unwrap().terms, vec![t("OR")]);
+        assert_eq!(Filter::parse("ORE").unwrap().terms, vec![t("ORE")]);
+        // Parentheses end a value.
+        assert_eq!(
+            Filter::parse("(risk:red OR tool:x) a").unwrap().to_string(),
+            "(risk:red OR tool:x) a"
+        );
+        // The top level prints without parentheses and parses back the same.
+        for text in [
+            "risk:red OR status:blocked",
+            "(tool:a OR tool:b) -verify:ok",
+            "-((a OR b) c)",
+        ] {
+            let f = Filter::parse(text).unwrap();
+            assert_eq!(f.to_string(), text);
+            assert_eq!(Filter::parse(&f.to_string()).unwrap(), f);
+        }
+    }
+
+    #[test]
+    fn or_and_parentheses_errors_say_where() {
+        for (text, pos, needle) in [
+            ("OR a", 0, "both sides of OR"),
+            ("a OR", 2, "both sides of OR"),
+            ("a OR OR b", 5, "both sides of OR"),
+            ("()", 0, "empty group"),
+            ("(a", 0, "unclosed"),
+            ("a)", 1, "unmatched ')'"),
+            ("(a))", 3, "unmatched ')'"),
+            ("risk:red)x", 8, "unmatched ')'"),
+        ] {
+            let e = Filter::parse(text).unwrap_err();
+            assert!(e.message.contains(needle), "{text}: {e}");
+            assert_eq!(e.pos, pos, "{text}: {e}");
+        }
+        let deep = format!(
+            "{}a{}",
+            "(".repeat(MAX_DEPTH + 1),
+            ")".repeat(MAX_DEPTH + 1)
+        );
+        let e = Filter::parse(&deep).unwrap_err();
+        assert!(e.message.contains("nested deeper"), "{e}");
+        let ok = format!("{}a{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
+        assert!(Filter::parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn groups_match_like_boolean_logic() {
+        let row = MatchRow {
+            run_id: "run_1",
+            risk_level: Some("RED"),
+            tool_id: Some("A"),
+            ..Default::default()
+        };
+        let m = |text: &str| Filter::parse(text).unwrap().matches(&row, now());
+        assert!(m("risk:green OR tool:a"));
+        assert!(!m("risk:green OR tool:b"));
+        assert!(m("-(risk:green OR tool:b)"));
+        assert!(!m("-(risk:red tool:a)"));
+        // A missing column (score) does not hold, and its negation does.
+        assert!(!m("score<50 OR risk:green"));
+        assert!(m("-(score<50) risk:red"));
     }
 }

@@ -330,6 +330,64 @@ fn logs_recent_pages_with_the_cursor() {
 }
 
 #[test]
+fn logs_recent_filters_with_or_and_groups() {
+    let root = store_example_copy();
+    let ids = |filter: &str| -> Vec<String> {
+        let v = stdout_json(&rmos(
+            root.path(),
+            &["logs", "recent", "--json", "--filter", filter],
+        ));
+        let mut ids: Vec<String> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["run_id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let red = ids("risk:yellow");
+    let blocked = ids("status:blocked");
+    let mut either: Vec<String> = red.iter().chain(&blocked).cloned().collect();
+    either.sort();
+    either.dedup();
+    assert!(!red.is_empty() && !blocked.is_empty());
+    assert_eq!(ids("risk:yellow OR status:blocked"), either);
+    let all = ids("");
+    let neither: Vec<String> = all
+        .iter()
+        .filter(|i| !either.contains(i))
+        .cloned()
+        .collect();
+    assert_eq!(ids("-(risk:yellow OR status:blocked)"), neither);
+    // The filter is echoed back as given.
+    let v = stdout_json(&rmos(
+        root.path(),
+        &[
+            "logs",
+            "recent",
+            "--json",
+            "--filter",
+            "(risk:red OR status:blocked)",
+        ],
+    ));
+    assert_eq!(
+        v["filters_applied"]["filter"],
+        serde_json::json!("(risk:red OR status:blocked)"),
+        "{v}"
+    );
+    // A filter starting with '-' is a value, not an option.
+    assert_eq!(ids("-status:ok"), ids("status:blocked,error"));
+    let out = rmos(root.path(), &["logs", "recent", "--filter", "risk:red OR"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("both sides of OR"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn logs_recent_filter_errors_show_the_position() {
     let root = store_example_copy();
     let out = rmos(

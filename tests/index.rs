@@ -337,8 +337,8 @@ fn v1_recent_responses_are_reproduced_on_store_example() {
     assert_eq!(json!(ids(&all(&index, "source:snapshot", false))), *v1);
 }
 
-#[test]
-fn every_filter_in_sql_agrees_with_the_matcher() {
+/// The example store plus 40 generated runs, indexed; every row; a fixed "now".
+fn agreement_fixture() -> (tempfile::TempDir, RunIndex, Vec<IndexedRun>, DateTime<Utc>) {
     let root = store_example_copy();
     let runs = root.path().join("runs/rmos");
     for i in 0..40 {
@@ -360,6 +360,12 @@ fn every_filter_in_sql_agrees_with_the_matcher() {
         q.include_invalid = true;
         index.query(&q).unwrap().runs
     };
+    (root, index, everything, now)
+}
+
+#[test]
+fn every_filter_in_sql_agrees_with_the_matcher() {
+    let (_root, index, everything, now) = agreement_fixture();
     let filters = [
         "risk:red",
         "risk:red,yellow",
@@ -390,52 +396,92 @@ fn every_filter_in_sql_agrees_with_the_matcher() {
         "\"Risk level RED\"",
         "-heat",
         "risk:red since:2025-11-05 -tool:x score<=42",
+        // OR and groups: space binds tighter than OR; a group may be negated.
+        "risk:red OR status:blocked",
+        "risk:red OR risk:yellow OR verify:placeholder",
+        "(tool:rosette OR tool:ENDMILL_6MM) -verify:ok",
+        "-(risk:red OR risk:yellow)",
+        "risk:red score<50 OR -source:none since:30d",
+        "((risk:green OR id:gen1) OR coolant) until:2025-11-15",
+        "-(-risk:red OR score>=67.73)",
+        "-(score<50) risk:red,green",
+        "(source:none OR -source:none) id:gen2",
     ];
     for f in filters {
         let filter = Filter::parse(f).unwrap();
-        let mut q = RunQuery::new(filter.clone(), 10_000);
-        q.now = now;
-        q.include_invalid = true;
-        let sql = ids(&index.query(&q).unwrap().runs);
-        let search: Vec<String> = everything
-            .iter()
-            .map(|r| {
-                let mut s = vec![
-                    r.run_id.to_lowercase(),
-                    r.tool_id.clone().unwrap_or_default().to_lowercase(),
-                ];
-                s.extend(r.warnings.iter().map(|w| w.to_lowercase()));
-                s.extend(r.block_reason.iter().map(|b| b.to_lowercase()));
-                s.join("\n")
-            })
-            .collect();
-        let mem: Vec<String> = everything
-            .iter()
-            .zip(&search)
-            .filter(|(r, s)| {
-                let row = MatchRow {
-                    run_id: &r.run_id,
-                    created_us: r.created_us,
-                    mode: r.mode.as_deref(),
-                    tool_id: r.tool_id.as_deref(),
-                    status: r.status.as_deref(),
-                    risk_level: r.risk_level.as_deref(),
-                    score: r.score,
-                    source: r.source.as_deref(),
-                    event_type: r.event_type.as_deref(),
-                    verify: r.verify.as_deref(),
-                    search_text: r.valid.then_some(s.as_str()),
-                };
-                r.valid && filter.matches(&row, now)
-            })
-            .map(|(r, _)| r.run_id.clone())
-            .collect();
+        let (sql, mem) = both_ways(&index, &everything, &filter, now);
         assert_eq!(sql, mem, "filter {f}");
         assert!(
             f.starts_with('-') || f.contains("score!=") || sql.len() < everything.len(),
             "{f} selects something specific"
         );
     }
+}
+
+/// The run ids a filter selects through the index's SQL and through the in-memory matcher.
+fn both_ways(
+    index: &RunIndex,
+    everything: &[IndexedRun],
+    filter: &Filter,
+    now: DateTime<Utc>,
+) -> (Vec<String>, Vec<String>) {
+    let mut q = RunQuery::new(filter.clone(), 10_000);
+    q.now = now;
+    q.include_invalid = true;
+    let sql = ids(&index.query(&q).unwrap().runs);
+    let search: Vec<String> = everything
+        .iter()
+        .map(|r| {
+            let mut s = vec![
+                r.run_id.to_lowercase(),
+                r.tool_id.clone().unwrap_or_default().to_lowercase(),
+            ];
+            s.extend(r.warnings.iter().map(|w| w.to_lowercase()));
+            s.extend(r.block_reason.iter().map(|b| b.to_lowercase()));
+            s.join("\n")
+        })
+        .collect();
+    let mem: Vec<String> = everything
+        .iter()
+        .zip(&search)
+        .filter(|(r, s)| {
+            let row = MatchRow {
+                run_id: &r.run_id,
+                created_us: r.created_us,
+                mode: r.mode.as_deref(),
+                tool_id: r.tool_id.as_deref(),
+                status: r.status.as_deref(),
+                risk_level: r.risk_level.as_deref(),
+                score: r.score,
+                source: r.source.as_deref(),
+                event_type: r.event_type.as_deref(),
+                verify: r.verify.as_deref(),
+                search_text: r.valid.then_some(s.as_str()),
+            };
+            r.valid && filter.matches(&row, now)
+        })
+        .map(|(r, _)| r.run_id.clone())
+        .collect();
+    (sql, mem)
+}
+
+/// Generated filters (nested groups, negations, every predicate) select the same runs in
+/// SQL and in memory, NULL columns included.
+#[test]
+fn generated_filters_agree_in_sql_and_in_memory() {
+    let (_root, index, everything, now) = agreement_fixture();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 400,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&prop::collection::vec(arb_term(), 1..4), |terms| {
+            let filter = Filter { terms };
+            let (sql, mem) = both_ways(&index, &everything, &filter, now);
+            prop_assert_eq!(sql, mem, "filter {}", filter);
+            Ok(())
+        })
+        .unwrap();
 }
 
 #[test]
@@ -531,7 +577,23 @@ fn arb_term() -> impl Strategy<Value = rmos::filter::Term> {
         ))),
         arb_value().prop_map(Predicate::Text),
     ];
-    (any::<bool>(), pred).prop_map(|(negated, predicate)| Term { negated, predicate })
+    let leaf = (any::<bool>(), pred).prop_map(|(negated, predicate)| Term { negated, predicate });
+    // Groups of alternatives, nested up to three deep.
+    leaf.prop_recursive(3, 24, 3, |inner| {
+        (
+            any::<bool>(),
+            prop::collection::vec(prop::collection::vec(inner, 1..3), 1..3),
+        )
+            .prop_map(|(negated, alternatives)| Term {
+                negated,
+                predicate: Predicate::Any(
+                    alternatives
+                        .into_iter()
+                        .map(|terms| Filter { terms })
+                        .collect(),
+                ),
+            })
+    })
 }
 
 proptest! {

@@ -202,8 +202,9 @@ pub struct RecentArgs {
     /// Source: meta.source or meta.workflow (`none` matches runs without one)
     #[arg(long)]
     pub source: Option<String>,
-    /// Filter expression, e.g. 'risk:red,yellow -status:ok score<50 since:2d'
-    #[arg(long, value_name = "EXPR")]
+    /// Filter expression, e.g. 'risk:red,yellow -status:ok score<50 since:2d' or
+    /// '(tool:a OR tool:b) -verify:ok' (it may start with '-': `--filter -risk:green`)
+    #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub filter: Option<String>,
     /// Entries per page
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]

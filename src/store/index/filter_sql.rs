@@ -18,10 +18,23 @@ pub fn field_index(field: Field) -> Option<(&'static str, &'static str)> {
 
 /// A filter as an SQL condition over `run_index` columns, with its parameters; `now`
 /// anchors relative times. Same semantics as [`Filter::matches`].
+///
+/// Positive terms stay bare comparisons (so SQLite can use an index for them, and for
+/// each side of an `OR`); a negated term or group is `NOT coalesce(…, 0)`, so a NULL
+/// column counts as "does not hold" on both sides of the negation, as in the matcher.
 pub fn filter_sql(filter: &Filter, now: DateTime<Utc>) -> (String, Vec<rusqlite::types::Value>) {
+    let mut params = Vec::new();
+    let sql = conjunction(filter, now, &mut params);
+    (sql, params)
+}
+
+fn conjunction(
+    filter: &Filter,
+    now: DateTime<Utc>,
+    params: &mut Vec<rusqlite::types::Value>,
+) -> String {
     use rusqlite::types::Value as V;
     let mut parts = Vec::new();
-    let mut params: Vec<V> = Vec::new();
     for t in &filter.terms {
         let frag = match &t.predicate {
             Predicate::Field { field, values } => {
@@ -74,6 +87,13 @@ pub fn filter_sql(filter: &Filter, now: DateTime<Utc>) -> (String, Vec<rusqlite:
                 params.push(V::Text(s.to_lowercase()));
                 "instr(search_text, ?) > 0".to_owned()
             }
+            Predicate::Any(alternatives) => {
+                let sides: Vec<String> = alternatives
+                    .iter()
+                    .map(|f| format!("({})", conjunction(f, now, params)))
+                    .collect();
+                format!("({})", sides.join(" OR "))
+            }
         };
         parts.push(if t.negated {
             format!("NOT coalesce(({frag}), 0)")
@@ -82,8 +102,8 @@ pub fn filter_sql(filter: &Filter, now: DateTime<Utc>) -> (String, Vec<rusqlite:
         });
     }
     if parts.is_empty() {
-        ("1".to_owned(), params)
+        "1".to_owned()
     } else {
-        (parts.join(" AND "), params)
+        parts.join(" AND ")
     }
 }
