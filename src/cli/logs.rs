@@ -154,11 +154,13 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
                 tell!("no runs match");
             }
         }
+        // One write for the page, not one per line.
+        let mut page_out = super::out::Buffered::stdout();
         for r in &page.runs {
             let when = r.created_at.as_deref().unwrap_or("").replace('T', " ");
             let when: String = when.chars().take(19).collect();
-            say!(
-                "{when}  {}  {:<10} {:<16} {:<7} {:<7} {:>6}  {}",
+            page_out.text(format_args!(
+                "{when}  {}  {:<10} {:<16} {:<7} {:<7} {:>6}  {}\n",
                 sanitize(&r.run_id),
                 sanitize(r.mode.as_deref().unwrap_or("")),
                 sanitize(r.tool_id.as_deref().unwrap_or("")),
@@ -168,8 +170,11 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
                     .map(|s| format!("{s:.2}"))
                     .unwrap_or_else(|| "-".into()),
                 sanitize(r.source.as_deref().unwrap_or("")),
-            );
+            ))
+            .map_err(super::output_error)?;
         }
+        page_out.flush().map_err(super::output_error)?;
+        drop(page_out);
         if let Some(c) = &page.next_cursor {
             tell!("more: --cursor {}", crate::text::shell_quote(c));
         }

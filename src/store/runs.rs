@@ -460,11 +460,18 @@ impl RunStore {
         let name = format!("{}.json", safe_id(run_id));
         let mut found = Vec::new();
         let mut unchecked = None;
-        for p in self.partitions()?.into_iter().rev() {
+        let partitions = self.partitions()?;
+        if partitions.is_empty() {
+            return Ok((found, unchecked));
+        }
+        // One open of the root, then a short relative lookup per partition.
+        let root =
+            crate::fsio::dir::Dir::open(&self.root).map_err(StoreError::io("list", &self.root))?;
+        for p in partitions.into_iter().rev() {
             let path = self.root.join(&p).join(&name);
-            match fs::symlink_metadata(&path) {
-                Ok(_) => found.push((p, path)),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            match root.stat(&Path::new(&p).join(&name)) {
+                Ok(Some(_)) => found.push((p, path)),
+                Ok(None) => {}
                 Err(e) => {
                     unchecked.get_or_insert(StoreError::Io {
                         op: "check",

@@ -672,10 +672,14 @@ impl RunIndex {
         };
         let now_ns = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
         let mut plan = Vec::new();
+        // Partition folders are looked up relative to the open runs folder (one short
+        // path walk each: a quick pass over 731 partitions is 731 of them).
+        let root = crate::fsio::dir::Dir::open(self.store.root()).ok();
         for partition in disk.iter().rev() {
-            let dir = self.store.partition_dir(partition);
-            let dir_mtime = std::fs::metadata(&dir)
-                .map(|m| crate::store::runs::mtime_ns(&m))
+            let dir_mtime = root
+                .as_ref()
+                .and_then(|r| r.stat(Path::new(partition)).ok().flatten())
+                .map(|s| s.mtime_ns)
                 .unwrap_or(0);
             let is_watched = watched.contains(partition);
             let settled = (known.get(partition) == Some(&dir_mtime)
