@@ -14,7 +14,8 @@
 //!    chain, workflow sessions, snapshots, backups, hash verification).
 //! 5. Services: [`scoring`] (feasibility scoring, recording runs, snapshot export/import),
 //!    [`invariants`] (properties shared by the fuzz targets and their replay tests).
-//! 6. Configuration: [`config`] (where the data root's parts are; opens the stores).
+//! 6. Configuration: [`config`] (where the data root's parts are; opens the stores),
+//!    [`prefs`] (this user's saved filters and filter history).
 //! 7. Composition: [`demo`] (the demo data set).
 //! 8. Interfaces: [`tui`] (the console), then [`cli`] (the commands, which start it).
 
@@ -29,6 +30,7 @@ pub mod filter;
 pub mod fsio;
 pub mod hashing;
 pub mod invariants;
+pub mod prefs;
 pub mod scoring;
 pub mod store;
 pub mod text;

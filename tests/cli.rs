@@ -388,6 +388,65 @@ fn logs_recent_filters_with_or_and_groups() {
 }
 
 #[test]
+fn saved_filters_are_used_as_at_names() {
+    let root = store_example_copy();
+    let _ = std::fs::remove_dir_all(common::config_dir_for(root.path()));
+    let out = rmos(root.path(), &["filters", "list"]);
+    assert!(
+        stderr(&out).contains("no saved filters"),
+        "{}",
+        stderr(&out)
+    );
+    let out = rmos(
+        root.path(),
+        &["filters", "save", "hot", "-(risk:green OR risk:yellow)"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = stdout_json(&rmos(root.path(), &["--json", "filters", "list"]));
+    assert_eq!(v["filters"]["hot"], "-(risk:green OR risk:yellow)");
+    let by_name = stdout_json(&rmos(
+        root.path(),
+        &["logs", "recent", "--json", "--filter", "@hot"],
+    ));
+    let inline = stdout_json(&rmos(
+        root.path(),
+        &[
+            "logs",
+            "recent",
+            "--json",
+            "--filter",
+            "-(risk:green OR risk:yellow)",
+        ],
+    ));
+    assert_eq!(by_name["entries"], inline["entries"]);
+    assert_eq!(by_name["entries"].as_array().unwrap().len(), 2);
+    // Unknown names and bad input are usage errors that say what to do.
+    let out = rmos(root.path(), &["logs", "recent", "--filter", "@cold"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("rmos filters list"),
+        "{}",
+        stderr(&out)
+    );
+    let out = rmos(root.path(), &["filters", "save", "../x", "risk:red"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = rmos(root.path(), &["filters", "save", "x", "risk:red OR"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        rmos(root.path(), &["filters", "delete", "hot"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        rmos(root.path(), &["filters", "delete", "hot"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+#[test]
 fn logs_recent_filter_errors_show_the_position() {
     let root = store_example_copy();
     let out = rmos(

@@ -13,7 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("database", &["db"]),
     ("storage", &["store"]),
     ("services", &["scoring", "invariants"]),
-    ("configuration", &["config"]),
+    ("configuration", &["config", "prefs"]),
     ("composition", &["demo"]),
     ("console", &["tui"]),
     ("command line", &["cli"]),

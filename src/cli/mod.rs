@@ -16,6 +16,7 @@ macro_rules! tell {
 mod advisory;
 mod db;
 mod exit;
+mod filters;
 mod hash;
 mod index;
 mod input;
@@ -113,6 +114,9 @@ pub enum Command {
     /// Workflow sessions
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Your saved filters (use one as --filter @NAME, or @NAME in the console)
+    #[command(subcommand)]
+    Filters(filters::FiltersCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -203,7 +207,8 @@ pub struct RecentArgs {
     #[arg(long)]
     pub source: Option<String>,
     /// Filter expression, e.g. 'risk:red,yellow -status:ok score<50 since:2d' or
-    /// '(tool:a OR tool:b) -verify:ok' (it may start with '-': `--filter -risk:green`)
+    /// '(tool:a OR tool:b) -verify:ok' (it may start with '-': `--filter -risk:green`), or
+    /// @NAME for a saved filter (rmos filters)
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub filter: Option<String>,
     /// Entries per page
@@ -322,6 +327,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Sessions(SessionsCommand::Show { session_id })) => {
             sessions::show(&ctx, &session_id)
         }
+        Some(Command::Filters(cmd)) => filters::run(&ctx, cmd),
     }
 }
 

@@ -101,6 +101,18 @@ pub fn rmos_cmd(data: &Path) -> std::process::Command {
         "XDG_CACHE_HOME",
         std::env::temp_dir().join("rmos-tests-cache"),
     )
+    // Saved filters and history per data root, never the real user's.
+    .env("RMOS_CONFIG_DIR", config_dir_for(data))
     .stdin(std::process::Stdio::null());
     c
+}
+
+/// The preferences folder `rmos_cmd` uses for a data root.
+pub fn config_dir_for(data: &Path) -> std::path::PathBuf {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    std::env::temp_dir()
+        .join("rmos-tests-config")
+        .join(format!("{:016x}", h.finish()))
 }
