@@ -3,7 +3,7 @@
 mod common;
 
 use common::{read_json, store_example_copy};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -384,6 +384,63 @@ fn logs_recent_filters_with_or_and_groups() {
         stderr(&out).contains("both sides of OR"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn runs_diff_lists_what_changed_between_two_runs() {
+    let root = store_example_copy();
+    let (a, b) = (
+        "run_5eed0000000000000000000000000001",
+        "run_5eed0000000000000000000000000004",
+    );
+    let v = stdout_json(&rmos(root.path(), &["--json", "runs", "diff", a, b]));
+    assert_eq!((v["a"].as_str(), v["b"].as_str()), (Some(a), Some(b)));
+    let changes = v["changes"].as_array().unwrap();
+    assert_eq!(v["count"], changes.len());
+    let find = |path: &str, kind: &str| {
+        changes
+            .iter()
+            .find(|c| c["path"] == path && c["kind"] == kind)
+            .unwrap_or_else(|| panic!("{path} {kind} in {v}"))
+    };
+    let risk = find("decision.risk_level", "changed");
+    assert_eq!(
+        (&risk["a"], &risk["b"]),
+        (&json!("YELLOW"), &json!("ERROR"))
+    );
+    assert_eq!(find("decision.warnings[]", "added")["b"], "scorer crashed");
+    find("hashes.feasibility_sha256", "changed");
+    // Human output: one line per change, long values whole.
+    let out = rmos(root.path(), &["runs", "diff", a, b]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!("{a} → {b}: {} differences", changes.len())),
+        "{text}"
+    );
+    assert!(text.contains("~ decision.risk_level"), "{text}");
+    let hash_a = changes
+        .iter()
+        .find(|c| c["path"] == "hashes.feasibility_sha256")
+        .unwrap()["a"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(text.contains(&hash_a), "the whole hash is shown: {text}");
+    // A run against itself; a missing run; a hostile id.
+    let same = stdout_json(&rmos(root.path(), &["--json", "runs", "diff", a, a]));
+    assert_eq!(same["count"], 0);
+    assert_eq!(
+        rmos(root.path(), &["runs", "diff", a, "run_missing"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        rmos(root.path(), &["runs", "diff", a, "../etc/passwd"])
+            .status
+            .code(),
+        Some(2)
     );
 }
 

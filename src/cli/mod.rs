@@ -249,6 +249,14 @@ pub enum LogsCommand {
 pub enum RunsCommand {
     /// Recompute every artifact's feasibility hash; exit 1 on any mismatch or invalid file
     Verify,
+    /// What differs between two runs, field by field (decision, warnings, hashes,
+    /// feasibility, lineage …)
+    Diff {
+        /// The first run (as `logs show` takes it)
+        a: String,
+        /// The second run
+        b: String,
+    },
 }
 
 /// Global options every command sees.
@@ -295,6 +303,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Hash(HashCommand::Text(i))) => hash::text(&ctx, i.input.as_deref()),
         Some(Command::Logs(LogsCommand::Show { run_id })) => logs::show(&ctx, &run_id),
         Some(Command::Runs(RunsCommand::Verify)) => runs::verify(&ctx),
+        Some(Command::Runs(RunsCommand::Diff { a, b })) => runs::diff(&ctx, &a, &b),
         Some(Command::Logs(LogsCommand::Recent(args))) => logs::recent(&ctx, &args),
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),

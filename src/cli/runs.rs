@@ -1,4 +1,4 @@
-//! `rmos runs verify`: stream every artifact's verification outcome.
+//! `rmos runs verify`: stream every artifact's verification outcome; `rmos runs diff`.
 
 use super::Exit;
 use super::{Ctx, Failure};
@@ -147,4 +147,79 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     } else {
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// A value in one line for the diff listing: compact JSON, cut to `max` characters.
+fn brief(v: &serde_json::Value, max: usize) -> String {
+    let text = match v {
+        serde_json::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    if text.chars().count() <= max {
+        return sanitize(&text);
+    }
+    let cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    format!("{}…", sanitize(&cut))
+}
+
+/// `rmos runs diff A B`: the structural differences between two runs as loaded (advisory
+/// links merged), in document order. Exit 0 whether or not they differ.
+pub fn diff(ctx: &Ctx, a: &str, b: &str) -> Result<ExitCode, Failure> {
+    use crate::domain::diff::{diff, ChangeKind};
+    let store = ctx.root.run_store();
+    let (run_a, _) = store.get(a)?;
+    let (run_b, _) = store.get(b)?;
+    let va = serde_json::to_value(&run_a).expect("artifacts serialize");
+    let vb = serde_json::to_value(&run_b).expect("artifacts serialize");
+    let changes = diff(&va, &vb);
+    if ctx.json {
+        super::print_json(&json!({
+            "a": run_a.run_id, "b": run_b.run_id, "count": changes.len(), "changes": changes,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = super::out::Buffered::stdout();
+    let e = super::output_error;
+    out.text(format_args!(
+        "{} → {}: {} difference{}\n",
+        sanitize(&run_a.run_id),
+        sanitize(&run_b.run_id),
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    ))
+    .map_err(e)?;
+    let width = changes
+        .iter()
+        .map(|c| c.path.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    for c in &changes {
+        let path = sanitize(&c.path);
+        let (mark, what) = match c.kind {
+            ChangeKind::Added => ("+", brief(c.b.as_ref().expect("added"), 100)),
+            ChangeKind::Removed => ("-", brief(c.a.as_ref().expect("removed"), 100)),
+            ChangeKind::Changed => {
+                let (was, now) = (
+                    c.a.as_ref().expect("changed"),
+                    c.b.as_ref().expect("changed"),
+                );
+                let (short_was, short_now) = (brief(was, 48), brief(now, 48));
+                if short_was.ends_with('…') || short_now.ends_with('…') {
+                    // Long values (hashes, paths) whole, one per line.
+                    let pad = " ".repeat(width + 4);
+                    (
+                        "~",
+                        format!("\n{pad}  {}\n{pad}→ {}", brief(was, 200), brief(now, 200)),
+                    )
+                } else {
+                    ("~", format!("{short_was} → {short_now}"))
+                }
+            }
+        };
+        out.text(format_args!("  {mark} {path:<width$}  {what}\n"))
+            .map_err(e)?;
+    }
+    out.flush().map_err(e)?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Domain types: run artifacts and their parts, timestamps, rosette designs.
 
 pub mod design;
+pub mod diff;
 pub mod run;
 pub mod time;
 
