@@ -388,6 +388,57 @@ fn logs_recent_filters_with_or_and_groups() {
 }
 
 #[test]
+fn logs_show_explains_the_score_and_the_lineage() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    // A scored run: the six components with weights, scores, buckets and the total.
+    let design = data.join("design.json");
+    std::fs::write(
+        &design,
+        r#"{"outer_diameter_mm": 120, "inner_diameter_mm": 90, "ring_params": [{"ring_index": 0, "width_mm": 4.5}]}"#,
+    )
+    .unwrap();
+    let scored = stdout_json(&rmos(data, &["--json", "score", design.to_str().unwrap()]));
+    let id = scored["run_id"].as_str().unwrap();
+    let out = rmos(data, &["logs", "show", id]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let total = scored["result"]["score"].as_f64().unwrap();
+    assert!(
+        text.contains(&format!("scoring   weighted {total:.2} (recorded {total:.2}")),
+        "{text}"
+    );
+    for (label, weight) in [
+        ("chipload", "0.30"),
+        ("heat", "0.25"),
+        ("deflection", "0.20"),
+        ("rim speed", "0.15"),
+        ("geometry", "0.10"),
+        ("channel", "0.10"),
+    ] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(label) && l.contains(weight)),
+            "{label} {weight}: {text}"
+        );
+    }
+    assert!(text.lines().all(|l| l == l.trim_end()), "no trailing spaces");
+    // A run executing a plan shows its lineage.
+    let part = data.join("runs/rmos/2025-12-23");
+    std::fs::create_dir_all(&part).unwrap();
+    std::fs::copy(
+        common::fixtures().join("examples/cam_run_with_attachments_and_lineage.json"),
+        part.join("run_5eed000000000000000000000000000a.json"),
+    )
+    .unwrap();
+    let out = rmos(data, &["logs", "show", "run_5eed000000000000000000000000000a"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("plan      run_5eed0000000000000000000000000006 (lineage.parent_plan_run_id)"),
+        "{text}"
+    );
+}
+
+#[test]
 fn runs_diff_lists_what_changed_between_two_runs() {
     let root = store_example_copy();
     let (a, b) = (

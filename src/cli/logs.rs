@@ -73,6 +73,10 @@ fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>
     for (name, h) in a.hashes.outputs() {
         say!("            {name} {}", sanitize(h));
     }
+    print_lineage(a);
+    if let Some(b) = crate::scoring::explain::breakdown(&a.feasibility) {
+        print_breakdown(&b);
+    }
     if !a.advisory_inputs.is_empty() {
         say!("  advisories");
         for r in &a.advisory_inputs {
@@ -96,6 +100,79 @@ fn print_human(a: &RunArtifact, path: &Path, outcome: &str, detail: Option<&str>
     ] {
         say!("\n{title}:");
         say!("{}", pretty(&v));
+    }
+}
+
+/// Where a run came from: its parent run, the plan it executes, drift against it.
+fn print_lineage(a: &RunArtifact) {
+    let plan = a
+        .lineage
+        .as_ref()
+        .and_then(|l| l.parent_plan_run_id.as_deref());
+    if let Some(p) = &a.parent_run_id {
+        say!("  parent    {} (parent_run_id)", sanitize(p));
+    }
+    if let Some(p) = plan {
+        say!("  plan      {} (lineage.parent_plan_run_id)", sanitize(p));
+    }
+    match (a.drift_detected, &a.drift_summary) {
+        (None, None) => {}
+        (detected, summary) => {
+            let what = match detected {
+                Some(true) => "detected",
+                Some(false) => "none",
+                None => "not recorded",
+            };
+            say!("  drift     {what}");
+            if let Some(s) = summary.as_ref().filter(|s| !s.is_empty()) {
+                say!(
+                    "            {}",
+                    sanitize(&Value::Object(s.clone()).to_string())
+                );
+            }
+        }
+    }
+}
+
+/// The scoring components as a table: weight, score, bucket, what was measured, warning.
+fn print_breakdown(b: &crate::scoring::explain::Breakdown) {
+    let num = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.2}"));
+    say!(
+        "  scoring   weighted {} (recorded {} {}; bucket: {})",
+        num(b.weighted),
+        num(b.recorded_score),
+        sanitize(b.recorded_bucket.as_deref().unwrap_or("-")),
+        b.rule()
+    );
+    say!(
+        "    {:<11} {:>6} {:>6}  {:<6}  {:<28}  warning",
+        "component",
+        "weight",
+        "score",
+        "bucket",
+        "measured"
+    );
+    for r in &b.rows {
+        let measured: Vec<String> = r
+            .measured
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k} {}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
+            .collect();
+        let line = format!(
+            "    {:<11} {:>6} {:>6}  {:<6}  {:<28}  {}",
+            sanitize(&r.label),
+            r.weight.map_or_else(|| "-".to_owned(), |w| format!("{w:.2}")),
+            num(r.score),
+            r.bucket().unwrap_or("-"),
+            sanitize(&measured.join(", ")),
+            sanitize(r.warning.as_deref().unwrap_or(""))
+        );
+        say!("{}", line.trim_end());
     }
 }
 

@@ -10,6 +10,7 @@ pub enum RequestError {
     Design(#[from] crate::domain::DomainError),
 }
 
+pub mod explain;
 pub mod feasibility;
 pub mod runs;
 pub mod service;
