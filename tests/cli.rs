@@ -404,7 +404,9 @@ fn logs_show_explains_the_score_and_the_lineage() {
     let text = String::from_utf8(out.stdout).unwrap();
     let total = scored["result"]["score"].as_f64().unwrap();
     assert!(
-        text.contains(&format!("scoring   weighted {total:.2} (recorded {total:.2}")),
+        text.contains(&format!(
+            "scoring   weighted {total:.2} (recorded {total:.2}"
+        )),
         "{text}"
     );
     for (label, weight) in [
@@ -421,7 +423,10 @@ fn logs_show_explains_the_score_and_the_lineage() {
             "{label} {weight}: {text}"
         );
     }
-    assert!(text.lines().all(|l| l == l.trim_end()), "no trailing spaces");
+    assert!(
+        text.lines().all(|l| l == l.trim_end()),
+        "no trailing spaces"
+    );
     // A run executing a plan shows its lineage.
     let part = data.join("runs/rmos/2025-12-23");
     std::fs::create_dir_all(&part).unwrap();
@@ -430,10 +435,15 @@ fn logs_show_explains_the_score_and_the_lineage() {
         part.join("run_5eed000000000000000000000000000a.json"),
     )
     .unwrap();
-    let out = rmos(data, &["logs", "show", "run_5eed000000000000000000000000000a"]);
+    let out = rmos(
+        data,
+        &["logs", "show", "run_5eed000000000000000000000000000a"],
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
-        text.contains("plan      run_5eed0000000000000000000000000006 (lineage.parent_plan_run_id)"),
+        text.contains(
+            "plan      run_5eed0000000000000000000000000006 (lineage.parent_plan_run_id)"
+        ),
         "{text}"
     );
 }
@@ -493,6 +503,56 @@ fn runs_diff_lists_what_changed_between_two_runs() {
             .code(),
         Some(2)
     );
+}
+
+#[test]
+fn runs_timeline_counts_what_logs_recent_lists() {
+    let root = store_example_copy();
+    let listed = |filter: &str| -> usize {
+        stdout_json(&rmos(
+            root.path(),
+            &[
+                "logs", "recent", "--json", "--limit", "1000", "--filter", filter,
+            ],
+        ))["entries"]
+            .as_array()
+            .unwrap()
+            .len()
+    };
+    for (filter, by) in [("", "risk"), ("risk:yellow OR status:blocked", "status")] {
+        let mut args = vec!["--json", "runs", "timeline", "--buckets", "400", "--by", by];
+        if !filter.is_empty() {
+            args.extend(["--filter", filter]);
+        }
+        let v = stdout_json(&rmos(root.path(), &args));
+        let bins = v["bins"].as_array().unwrap();
+        assert_eq!(bins.len(), 400);
+        let total: u64 = bins.iter().map(|b| b["total"].as_u64().unwrap()).sum();
+        assert_eq!(total as usize, listed(filter), "{filter}");
+        for b in bins {
+            let layers: u64 = b["counts"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|n| n.as_u64().unwrap())
+                .sum();
+            assert_eq!(layers, b["total"].as_u64().unwrap());
+        }
+        // Buckets are consecutive days ending at the newest run's.
+        let starts: Vec<i64> = bins
+            .iter()
+            .map(|b| b["start_us"].as_i64().unwrap())
+            .collect();
+        assert!(starts.windows(2).all(|w| w[1] - w[0] == 86_400_000_000));
+    }
+    let v = stdout_json(&rmos(
+        root.path(),
+        &["--json", "runs", "timeline", "--buckets", "2"],
+    ));
+    assert_eq!(v["bins"][1]["start"], "2025-12-23");
+    assert!(v["bins"][1]["counts"]["green"].as_u64().unwrap() > 0);
+    let out = rmos(root.path(), &["runs", "timeline", "--bucket", "month"]);
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

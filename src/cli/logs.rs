@@ -166,7 +166,8 @@ fn print_breakdown(b: &crate::scoring::explain::Breakdown) {
         let line = format!(
             "    {:<11} {:>6} {:>6}  {:<6}  {:<28}  {}",
             sanitize(&r.label),
-            r.weight.map_or_else(|| "-".to_owned(), |w| format!("{w:.2}")),
+            r.weight
+                .map_or_else(|| "-".to_owned(), |w| format!("{w:.2}")),
             num(r.score),
             r.bucket().unwrap_or("-"),
             sanitize(&measured.join(", ")),

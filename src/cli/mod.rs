@@ -249,6 +249,21 @@ pub enum LogsCommand {
 pub enum RunsCommand {
     /// Recompute every artifact's feasibility hash; exit 1 on any mismatch or invalid file
     Verify,
+    /// Runs per hour, day or week for a filter, stacked by risk level (or status)
+    Timeline {
+        /// Filter expression (as in logs recent), or @NAME
+        #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
+        /// Bucket width: hour, day or week
+        #[arg(long, default_value = "day", value_parser = ["hour", "day", "week"])]
+        bucket: String,
+        /// How many buckets, ending with the newest run's
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1000))]
+        buckets: u32,
+        /// Stack by risk level or by status
+        #[arg(long, default_value = "risk", value_parser = ["risk", "status"])]
+        by: String,
+    },
     /// What differs between two runs, field by field (decision, warnings, hashes,
     /// feasibility, lineage …)
     Diff {
@@ -304,6 +319,12 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Logs(LogsCommand::Show { run_id })) => logs::show(&ctx, &run_id),
         Some(Command::Runs(RunsCommand::Verify)) => runs::verify(&ctx),
         Some(Command::Runs(RunsCommand::Diff { a, b })) => runs::diff(&ctx, &a, &b),
+        Some(Command::Runs(RunsCommand::Timeline {
+            filter,
+            bucket,
+            buckets,
+            by,
+        })) => runs::timeline(&ctx, filter.as_deref(), &bucket, buckets as usize, &by),
         Some(Command::Logs(LogsCommand::Recent(args))) => logs::recent(&ctx, &args),
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),

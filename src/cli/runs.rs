@@ -223,3 +223,96 @@ pub fn diff(ctx: &Ctx, a: &str, b: &str) -> Result<ExitCode, Failure> {
     out.flush().map_err(e)?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `rmos runs timeline`: runs per bucket for a filter, stacked, ending at the newest run.
+pub fn timeline(
+    ctx: &Ctx,
+    filter: Option<&str>,
+    bucket: &str,
+    buckets: usize,
+    by: &str,
+) -> Result<ExitCode, Failure> {
+    use crate::filter::Filter;
+    use crate::store::index::{Bucket, ReconcileMode, StackBy};
+    let filter = match filter {
+        Some(typed) => {
+            let text = crate::prefs::Prefs::for_user()
+                .expand(typed)
+                .map_err(|e| Failure::usage(format!("--filter {typed:?}: {e}")))?;
+            Filter::parse(&text).map_err(|e| Failure::usage(format!("--filter {text:?}: {e}")))?
+        }
+        None => Filter::default(),
+    };
+    let bucket = Bucket::parse(bucket).expect("clap checked the bucket");
+    let by = if by == "status" {
+        StackBy::Status
+    } else {
+        StackBy::Risk
+    };
+    let mut index = ctx.open_index()?;
+    super::progress::reconcile(&mut *index, ReconcileMode::Quick)?;
+    let now = chrono::Utc::now();
+    let end = index.newest_us()?.unwrap_or_else(|| now.timestamp_micros());
+    let bins = index.timeline(&filter, bucket, buckets, end, by, now)?;
+    let layers = by.layers();
+    let day = |us: i64| {
+        chrono::DateTime::from_timestamp_micros(us)
+            .map(|t| match bucket {
+                Bucket::Hour => t.format("%Y-%m-%d %H:00").to_string(),
+                _ => t.format("%Y-%m-%d").to_string(),
+            })
+            .unwrap_or_default()
+    };
+    if ctx.json {
+        let bins: Vec<serde_json::Value> = bins
+            .iter()
+            .map(|b| {
+                let counts: serde_json::Map<String, serde_json::Value> = layers
+                    .iter()
+                    .zip(&b.counts)
+                    .map(|(l, n)| (l.to_lowercase(), json!(n)))
+                    .collect();
+                json!({"start": day(b.start_us), "start_us": b.start_us, "total": b.total, "counts": counts})
+            })
+            .collect();
+        super::print_json(&json!({"bucket": bucket, "by": by, "bins": bins}))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let total: u64 = bins.iter().map(|b| b.total).sum();
+    let peak = bins.iter().map(|b| b.total).max().unwrap_or(0).max(1);
+    let mut out = super::out::Buffered::stdout();
+    let e = super::output_error;
+    out.text(format_args!(
+        "{total} runs per {} ({} buckets), stacked by {}: {}\n",
+        match bucket {
+            Bucket::Hour => "hour",
+            Bucket::Day => "day",
+            Bucket::Week => "week (from Monday)",
+        },
+        bins.len(),
+        if by == StackBy::Risk {
+            "risk"
+        } else {
+            "status"
+        },
+        layers
+            .iter()
+            .map(|l| format!("{}={l}", &l[..1]))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ))
+    .map_err(e)?;
+    const WIDTH: u64 = 40;
+    for b in &bins {
+        // Each layer's share of the bar, drawn with its initial.
+        let mut bar = String::new();
+        for (l, n) in layers.iter().zip(&b.counts) {
+            let cells = (n * WIDTH).div_ceil(peak) as usize;
+            bar.push_str(&l[..1].repeat(if *n > 0 { cells.max(1) } else { 0 }));
+        }
+        let line = format!("{:<16} {:>7}  {bar}", day(b.start_us), b.total);
+        out.text(format_args!("{}\n", line.trim_end())).map_err(e)?;
+    }
+    out.flush().map_err(e)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -61,9 +61,7 @@ pub struct Breakdown {
 impl Breakdown {
     /// How the bucket follows from the rows, in words.
     pub fn rule(&self) -> String {
-        format!(
-            "the worst component's (GREEN ≥ {GREEN_FROM}, YELLOW ≥ {YELLOW_FROM}, RED below)"
-        )
+        format!("the worst component's (GREEN ≥ {GREEN_FROM}, YELLOW ≥ {YELLOW_FROM}, RED below)")
     }
 }
 

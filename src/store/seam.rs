@@ -16,8 +16,8 @@ use super::advisory::{
     ReviewDecision, ReviewState, ReviewerPolicy,
 };
 use super::index::{
-    Cursor, IndexError, IndexStatus, IndexedRun, PageRequest, ReconcileMode, ReconcileProgress,
-    ReconcileStats, RunIndex, RunPage, RunQuery,
+    Bucket, Cursor, IndexError, IndexStatus, IndexedRun, PageRequest, ReconcileMode,
+    ReconcileProgress, ReconcileStats, RunIndex, RunPage, RunQuery, StackBy, TimelineBin,
 };
 use super::runs::{ArtifactKey, RunStore};
 use super::sessions::{self, NewSession, SessionError, SessionUpdate, WorkflowSession};
@@ -88,6 +88,18 @@ pub trait RunCatalog: Send {
     /// nothing: the field is free text).
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError>;
     fn status(&self) -> Result<IndexStatus, IndexError>;
+    /// Counts per time bucket, stacked, for the `buckets` buckets ending at `end_us`.
+    fn timeline(
+        &self,
+        filter: &Filter,
+        bucket: Bucket,
+        buckets: usize,
+        end_us: i64,
+        by: StackBy,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineBin>, IndexError>;
+    /// The newest valid run's time (µs since the epoch).
+    fn newest_us(&self) -> Result<Option<i64>, IndexError>;
 
     /// Install (or remove) the check that stops a long query.
     fn set_interrupt(&self, check: Option<Interrupt>);
@@ -165,6 +177,20 @@ impl RunCatalog for RunIndex {
     }
     fn status(&self) -> Result<IndexStatus, IndexError> {
         RunIndex::status(self)
+    }
+    fn timeline(
+        &self,
+        filter: &Filter,
+        bucket: Bucket,
+        buckets: usize,
+        end_us: i64,
+        by: StackBy,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineBin>, IndexError> {
+        RunIndex::timeline(self, filter, bucket, buckets, end_us, by, now)
+    }
+    fn newest_us(&self) -> Result<Option<i64>, IndexError> {
+        RunIndex::newest_us(self)
     }
     fn set_interrupt(&self, check: Option<Interrupt>) {
         RunIndex::set_interrupt(self, check)

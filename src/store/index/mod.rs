@@ -16,9 +16,11 @@
 mod filter_sql;
 mod query;
 mod reconcile;
+mod timeline;
 
 pub use filter_sql::{field_index, filter_sql};
 pub use reconcile::peak_rss_kb;
+pub use timeline::{Bucket, StackBy, TimelineBin};
 
 use crate::db::{self, DbError};
 use crate::domain::Timestamp;

@@ -1,0 +1,177 @@
+//! Runs over time: counts per time bucket, stacked by risk level or status, for a filter,
+//! computed by an aggregate query over a bounded span (a terminal shows at most a few
+//! hundred buckets, so the query reads only the runs of that span).
+
+use super::filter_sql::filter_sql;
+use super::*;
+
+/// The width of one bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    Hour,
+    Day,
+    /// Weeks start on Monday (UTC).
+    Week,
+}
+
+impl Bucket {
+    pub fn micros(self) -> i64 {
+        const HOUR: i64 = 3_600_000_000;
+        match self {
+            Bucket::Hour => HOUR,
+            Bucket::Day => 24 * HOUR,
+            Bucket::Week => 7 * 24 * HOUR,
+        }
+    }
+
+    /// Where buckets start: the epoch, or for weeks the first Monday after it.
+    fn origin_us(self) -> i64 {
+        match self {
+            Bucket::Week => 4 * Bucket::Day.micros(), // 1970-01-05 was a Monday
+            _ => 0,
+        }
+    }
+
+    /// The start of the bucket holding `t` (µs since the epoch).
+    pub fn floor(self, t: i64) -> i64 {
+        let (o, w) = (self.origin_us(), self.micros());
+        o + (t - o).div_euclid(w) * w
+    }
+
+    pub fn parse(s: &str) -> Option<Bucket> {
+        match s {
+            "hour" | "h" => Some(Bucket::Hour),
+            "day" | "d" => Some(Bucket::Day),
+            "week" | "w" => Some(Bucket::Week),
+            _ => None,
+        }
+    }
+}
+
+/// What a bar is stacked by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackBy {
+    Risk,
+    Status,
+}
+
+impl StackBy {
+    /// The stack's layers, in drawing order; anything else counts as the last (other).
+    pub fn layers(self) -> &'static [&'static str] {
+        match self {
+            StackBy::Risk => &["GREEN", "YELLOW", "RED", "ERROR", "UNKNOWN", "OTHER"],
+            StackBy::Status => &["OK", "BLOCKED", "ERROR", "OTHER"],
+        }
+    }
+
+    fn column(self) -> &'static str {
+        match self {
+            StackBy::Risk => "risk_key",
+            StackBy::Status => "upper(status)",
+        }
+    }
+}
+
+/// One bucket of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TimelineBin {
+    /// Start of the bucket, µs since the epoch (UTC).
+    pub start_us: i64,
+    /// Counts per layer of [`StackBy::layers`], in that order.
+    pub counts: Vec<u64>,
+    pub total: u64,
+}
+
+impl RunIndex {
+    /// `buckets` consecutive buckets ending with the one holding `end_us`, each with the
+    /// valid runs matching `filter` counted per layer. Empty buckets are included.
+    pub fn timeline(
+        &self,
+        filter: &Filter,
+        bucket: Bucket,
+        buckets: usize,
+        end_us: i64,
+        by: StackBy,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<TimelineBin>, IndexError> {
+        let buckets = buckets.clamp(1, 10_000);
+        let width = bucket.micros();
+        let last = bucket.floor(end_us);
+        let first = last - (buckets as i64 - 1) * width;
+        let layers = by.layers();
+        let mut bins: Vec<TimelineBin> = (0..buckets)
+            .map(|i| TimelineBin {
+                start_us: first + i as i64 * width,
+                counts: vec![0; layers.len()],
+                total: 0,
+            })
+            .collect();
+        let (cond, mut params) = filter_sql(filter, now);
+        let sql = format!(
+            "SELECT (created_us - ?) / ?, {col}, count(*) FROM run_index \
+             WHERE valid = 1 AND created_us >= ? AND created_us < ? AND ({cond}) \
+             GROUP BY 1, 2",
+            col = by.column()
+        );
+        let mut all = vec![
+            rusqlite::types::Value::Integer(first),
+            rusqlite::types::Value::Integer(width),
+            rusqlite::types::Value::Integer(first),
+            rusqlite::types::Value::Integer(last + width),
+        ];
+        all.append(&mut params);
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        let rows = self.sql(stmt.query_map(params_from_iter(all), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        }))?;
+        for row in rows {
+            let (i, key, n) = self.sql(row)?;
+            let Some(bin) = usize::try_from(i).ok().and_then(|i| bins.get_mut(i)) else {
+                continue;
+            };
+            let layer = key
+                .as_deref()
+                .and_then(|k| layers.iter().position(|l| *l == k))
+                .unwrap_or(layers.len() - 1);
+            bin.counts[layer] += n as u64;
+            bin.total += n as u64;
+        }
+        Ok(bins)
+    }
+
+    /// The newest valid run's time (µs), for ending a timeline at the data.
+    pub fn newest_us(&self) -> Result<Option<i64>, IndexError> {
+        self.sql(self.conn.query_row(
+            "SELECT max(created_us) FROM run_index WHERE valid = 1",
+            [],
+            |r| r.get(0),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_floor_to_their_start() {
+        let day = Bucket::Day.micros();
+        assert_eq!(Bucket::Day.floor(day + 5), day);
+        assert_eq!(Bucket::Day.floor(-5), -day, "before the epoch rounds down");
+        // 2025-12-24 is a Wednesday: its week starts Monday 2025-12-22.
+        let wed = chrono::DateTime::parse_from_rfc3339("2025-12-24T13:00:00Z")
+            .unwrap()
+            .timestamp_micros();
+        let mon = chrono::DateTime::parse_from_rfc3339("2025-12-22T00:00:00Z")
+            .unwrap()
+            .timestamp_micros();
+        assert_eq!(Bucket::Week.floor(wed), mon);
+        assert_eq!(Bucket::Week.floor(mon), mon);
+    }
+}
