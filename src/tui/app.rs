@@ -4,7 +4,7 @@
 //! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
-use super::keymap::{action_for, Action};
+use super::keymap::{action_for, queue_action_for, Action, QueueAction, QUEUE, RUNS};
 use super::line_edit::{Edit, LineEdit};
 use super::queue::{PreviewData, QueueCmd, QueueState, StatusFilter};
 use crate::domain::RunArtifact;
@@ -895,13 +895,10 @@ impl App {
         }
         let Some(action) = action_for(&key) else {
             // Review keys pressed in the runs view: say where they work.
-            if matches!(key.code, KeyCode::Char('a' | 'r' | 'A' | 'X' | ' ')) {
+            if queue_action_for(&key).is_some_and(|a| a.decides() || a == QueueAction::ToggleMark) {
                 self.say("approve/reject work in the review queue: press 2", false);
-            } else if reports_unknown(&key) {
-                self.say(
-                    format!("{} is not a runs-view key: {RUNS_KEY_HINT}", key_name(&key)),
-                    false,
-                );
+            } else if let Some(hint) = RUNS.unknown_key_hint(&key) {
+                self.say(hint, false);
             }
             return Vec::new();
         };
@@ -1067,20 +1064,24 @@ impl App {
         if ctrl_c {
             return self.quit_cmds();
         }
-        // Dialogs and the filter line take every key (a note may contain "q").
-        if self.queue.modal.is_none() && self.queue.filter_input.is_none() {
-            match action_for(&key) {
-                Some(Action::ShowRuns | Action::SwitchView) => {
+        // Dialogs, the filter line and the full-screen preview take keys first (a note may
+        // contain "q"); the view-wide actions apply to the list.
+        let idle = self.queue.modal.is_none() && self.queue.filter_input.is_none();
+        if idle {
+            let action = queue_action_for(&key);
+            match action {
+                Some(QueueAction::ShowRuns | QueueAction::SwitchView) => {
                     self.view = View::Runs;
                     return Vec::new();
                 }
-                Some(Action::Help) => {
+                Some(QueueAction::ShowQueue) => return Vec::new(),
+                Some(QueueAction::Help) => {
                     self.help = true;
                     self.help_scroll = 0;
                     return Vec::new();
                 }
-                Some(Action::Quit) => return self.quit_cmds(),
-                Some(Action::CopyId) => {
+                Some(QueueAction::Quit) => return self.quit_cmds(),
+                Some(QueueAction::CopyId) => {
                     return match self.queue.selected_asset() {
                         Some(a) => vec![Cmd::Copy {
                             text: a.asset_id.clone(),
@@ -1092,35 +1093,30 @@ impl App {
                         }
                     };
                 }
+                Some(a) if a.decides() && self.read_only => {
+                    self.say(
+                        "the data root is read-only for you: browse only (decisions need write access to its rmos.db)",
+                        true,
+                    );
+                    return Vec::new();
+                }
+                Some(QueueAction::OpenRun) => {
+                    // Enter: the selected asset's linked run.
+                    return match self.queue.selected_asset() {
+                        Some(a) => match &a.run_id {
+                            Some(run_id) => vec![Cmd::OpenRun {
+                                run_id: run_id.clone(),
+                            }],
+                            None => {
+                                self.say(format!("{} is not linked to a run", a.asset_id), false);
+                                Vec::new()
+                            }
+                        },
+                        None => Vec::new(),
+                    };
+                }
                 _ => {}
             }
-        }
-        let deciding = matches!(key.code, KeyCode::Char('a' | 'r' | 'A' | 'X'))
-            && !key.modifiers.contains(KeyModifiers::CONTROL)
-            && self.queue.modal.is_none()
-            && self.queue.filter_input.is_none();
-        if deciding && self.read_only {
-            self.say(
-                "the data root is read-only for you: browse only (decisions need write access to its rmos.db)",
-                true,
-            );
-            return Vec::new();
-        }
-        let idle = self.queue.modal.is_none() && self.queue.filter_input.is_none();
-        if idle && key.code == KeyCode::Enter {
-            // Enter: the selected asset's linked run.
-            return match self.queue.selected_asset() {
-                Some(a) => match &a.run_id {
-                    Some(run_id) => vec![Cmd::OpenRun {
-                        run_id: run_id.clone(),
-                    }],
-                    None => {
-                        self.say(format!("{} is not linked to a run", a.asset_id), false);
-                        Vec::new()
-                    }
-                },
-                None => Vec::new(),
-            };
         }
         let page = super::view::queue_list_rows(self.width, self.height);
         let out = self.queue.on_key(key, page);
@@ -1131,15 +1127,11 @@ impl App {
             .min(super::view::preview_max_scroll(self));
         if let Some((text, error)) = out.message {
             self.say(text, error);
-        } else if out.unhandled && reports_unknown(&key) {
+        } else if out.unhandled {
             // A key that means something in the runs view (F, C…) but not here.
-            self.say(
-                format!(
-                    "{} is not a review-queue key: {QUEUE_KEY_HINT}",
-                    key_name(&key)
-                ),
-                false,
-            );
+            if let Some(hint) = QUEUE.unknown_key_hint(&key) {
+                self.say(hint, false);
+            }
         }
         out.cmds.into_iter().map(Cmd::Queue).collect()
     }
@@ -1247,39 +1239,6 @@ impl App {
         }
         let text = input.text();
         self.try_apply_filter(&text)
-    }
-}
-
-/// The keys worth naming in the runs view's "not a key here" hint.
-pub const RUNS_KEY_HINT: &str =
-    "j/k move · Enter details · f filter · c copy · 2 queue · ? all keys";
-/// The same for the review queue.
-pub const QUEUE_KEY_HINT: &str =
-    "a approve · r reject · Space mark · f filter · Enter run · z full screen · ? all keys";
-
-/// Unbound keys that get a "not a key here" hint (the same rule in both views).
-fn reports_unknown(key: &KeyEvent) -> bool {
-    !key.modifiers.contains(KeyModifiers::CONTROL)
-        && matches!(
-            key.code,
-            KeyCode::Char(_)
-                | KeyCode::Enter
-                | KeyCode::Backspace
-                | KeyCode::Delete
-                | KeyCode::Insert
-                | KeyCode::BackTab
-                | KeyCode::F(_)
-        )
-}
-
-/// A key as the hint names it.
-fn key_name(key: &KeyEvent) -> String {
-    match key.code {
-        KeyCode::Char(' ') => "Space".into(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::F(n) => format!("F{n}"),
-        KeyCode::BackTab => "Shift-Tab".into(),
-        other => format!("{other:?}"),
     }
 }
 
@@ -1912,6 +1871,13 @@ mod tests {
         app.update(key('x'));
         let (text, _) = app.message.clone().expect("a hint");
         assert!(text.starts_with("x is not a review-queue key"), "{text}");
+        // 2 in the queue stays there quietly, as 1 does in the runs view.
+        app.message = None;
+        assert!(app.update(key('2')).is_empty());
+        assert_eq!((app.view, app.message.clone()), (View::Queue, None));
+        app.update(key('1'));
+        assert!(app.update(key('1')).is_empty());
+        assert_eq!((app.view, app.message.clone()), (View::Runs, None));
     }
 
     #[test]

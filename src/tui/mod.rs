@@ -2,7 +2,8 @@
 //!
 //! - [`app`]: state and the pure `update` function (messages in, commands out).
 //! - [`view`]: drawing from state (no I/O), with sanitized strings.
-//! - [`keymap`]: the key table that drives both key handling and the help overlay.
+//! - [`keymap`]: the action tables (one per view) that drive key handling, the help
+//!   overlay and the "not a key here" hints.
 //! - [`clipboard`]: OSC 52 (always) and the native clipboard (with a display).
 //! - [`worker`]: query worker and reconciler (notify watcher + periodic scans).
 //!

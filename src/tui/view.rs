@@ -2,7 +2,7 @@
 //! from a file is sanitized here before it reaches the terminal.
 
 use super::app::{App, DetailsPane};
-use super::keymap::KEYMAP;
+use super::keymap::{EDIT_KEYS, QUEUE, RUNS};
 use super::queue::{DecisionBatch, DecisionItem, Modal, PreviewBody, PreviewData};
 use crate::store::advisory::ReviewState;
 use crate::store::index::IndexedRun;
@@ -950,12 +950,11 @@ fn key_lines(
 /// The help overlay's lines for an overlay `w` columns wide.
 fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
     let two_columns = w >= 76;
-    let keys: Vec<(&str, &str)> = KEYMAP.iter().map(|b| (b.label, b.help)).collect();
-    let mut lines: Vec<Line> = vec![Line::from(Span::styled("Keys", theme.title()))];
-    lines.extend(key_lines(&keys, w as usize, two_columns, theme));
-    lines.push(Line::from(Span::styled("Review queue (2)", theme.title())));
+    let mut lines: Vec<Line> = vec![Line::from(Span::styled(RUNS.title, theme.title()))];
+    lines.extend(key_lines(&RUNS.help_rows(), w as usize, two_columns, theme));
+    lines.push(Line::from(Span::styled(QUEUE.title, theme.title())));
     lines.extend(key_lines(
-        super::keymap::QUEUE_KEYS,
+        &QUEUE.help_rows(),
         w as usize,
         two_columns,
         theme,
@@ -964,12 +963,7 @@ fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
         "Text lines (filter bar, queue filter, note)",
         theme.title(),
     )));
-    lines.extend(key_lines(
-        super::keymap::EDIT_KEYS,
-        w as usize,
-        two_columns,
-        theme,
-    ));
+    lines.extend(key_lines(EDIT_KEYS, w as usize, two_columns, theme));
     lines.push(Line::from(Span::styled("Filter", theme.title())));
     for l in [
         "  risk:red,yellow mode: tool: status: source: event: verify:ok|mismatch|…",
