@@ -1905,6 +1905,74 @@ mod tests {
         assert_eq!(app.filter_text, "");
     }
 
+    /// Type the same keys into a text field: what it ends up holding.
+    fn edit_script(app: &mut App) {
+        let alt = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+        for c in "risk:red mode:saw".chars() {
+            app.update(key(c));
+        }
+        for m in [
+            alt('b'),
+            ctrl('w'),
+            code(KeyCode::Home),
+            key('-'),
+            code(KeyCode::End),
+            code(KeyCode::Backspace),
+            code(KeyCode::Left),
+            code(KeyCode::Delete),
+            ctrl('a'),
+            code(KeyCode::Right),
+            code(KeyCode::Delete),
+            alt('f'),
+            key('Q'),
+            ctrl('e'),
+            key('!'),
+        ] {
+            app.update(m);
+        }
+    }
+
+    #[test]
+    fn the_filter_bar_the_queue_filter_and_the_note_are_one_line_editor() {
+        const EXPECTED: &str = "-iskQ:red s!";
+        let mut app = app_with(3, false);
+        app.update(key('f'));
+        edit_script(&mut app);
+        assert_eq!(app.input.as_ref().unwrap().text(), EXPECTED, "filter bar");
+
+        let mut app = app_with(3, false);
+        app.update(key('2'));
+        let a = super::super::queue::test_asset("adv_1");
+        let hash = a.content_hash.clone();
+        app.update(Msg::Queue {
+            status: StatusFilter::Pending,
+            assets: vec![a],
+            counts: (1, 0, 0),
+        });
+        app.update(key('/'));
+        edit_script(&mut app);
+        let (edit, _) = app.queue.filter_input.as_ref().unwrap();
+        assert_eq!(edit.text(), EXPECTED, "queue filter");
+        app.update(code(KeyCode::Esc));
+
+        app.update(Msg::Preview {
+            asset_id: "adv_1".into(),
+            data: Box::new(PreviewData {
+                content_hash: hash,
+                body: super::super::queue::PreviewBody::Text("t".into()),
+                error: None,
+                history: Vec::new(),
+            }),
+        });
+        app.update(key('r'));
+        app.update(code(KeyCode::Enter));
+        edit_script(&mut app);
+        let Some(super::super::queue::Modal::Note { edit, .. }) = &app.queue.modal else {
+            panic!("the note is open: {:?}", app.queue.modal)
+        };
+        assert_eq!(edit.text(), EXPECTED, "rejection note");
+    }
+
     #[test]
     fn indexing_progress_shows_runs_as_soon_as_they_are_indexed() {
         let mut app = App::new("root".into());

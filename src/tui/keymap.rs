@@ -628,6 +628,31 @@ mod tests {
     }
 
     #[test]
+    fn every_editing_key_the_help_names_is_the_line_editors() {
+        use super::super::line_edit::{Edit, LineEdit};
+        for (label, _) in EDIT_KEYS {
+            for name in label_keys(label) {
+                let (c, m) = match name.as_str() {
+                    "←" => code(KeyCode::Left),
+                    "→" => code(KeyCode::Right),
+                    "Backspace" => code(KeyCode::Backspace),
+                    n => match n.strip_prefix("Alt-") {
+                        Some(c) => (KeyCode::Char(c.chars().next().unwrap()), KeyModifiers::ALT),
+                        None => parse_key(n),
+                    },
+                };
+                let mut line = LineEdit::new("one two", 50);
+                line.handle(&KeyEvent::from(KeyCode::Left));
+                assert_ne!(
+                    line.handle(&KeyEvent::new(c, m)),
+                    Edit::NotMine,
+                    "{name} (row {label:?})"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn both_views_word_the_unknown_key_hint_the_same_way() {
         let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
         assert_eq!(
