@@ -152,10 +152,34 @@ pub enum View {
     Queue,
 }
 
-/// Commands out of [`App::update`].
+/// Commands out of [`App::update`], by who runs them: the console loop itself
+/// ([`UiCmd`]), the query workers over the run index ([`QueryCmd`]) or the review-queue
+/// worker ([`QueueCmd`]). Each runner matches its own kind exhaustively.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
-    Query {
+    Ui(UiCmd),
+    Query(QueryCmd),
+    Queue(QueueCmd),
+}
+
+/// Commands the console loop runs on the terminal's thread.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiCmd {
+    /// Put text on the clipboard (OSC 52 and the native one), between frames.
+    Copy {
+        text: String,
+        label: String,
+    },
+    /// Ask the reconciler to rescan every file now.
+    Rescan,
+    Quit,
+}
+
+/// Reads of the run index and the run files, answered by the query workers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryCmd {
+    /// A page of the list for the filter of `generation`.
+    Page {
         generation: u64,
         filter: Filter,
         anchor: Anchor,
@@ -187,13 +211,22 @@ pub enum Cmd {
         file_name: String,
         label: String,
     },
-    Copy {
-        text: String,
-        label: String,
-    },
-    Rescan,
-    Queue(QueueCmd),
-    Quit,
+}
+
+impl QueryCmd {
+    /// The filter generation a list read belongs to (older ones are dropped unanswered).
+    pub fn generation(&self) -> Option<u64> {
+        match self {
+            QueryCmd::Page { generation, .. } | QueryCmd::Count { generation, .. } => {
+                Some(*generation)
+            }
+            QueryCmd::CountNewer { .. }
+            | QueryCmd::LoadDetails { .. }
+            | QueryCmd::KnownEvents { .. }
+            | QueryCmd::OpenRun { .. }
+            | QueryCmd::LoadRecord { .. } => None,
+        }
+    }
 }
 
 /// The filter bar while editing.
@@ -348,19 +381,19 @@ impl App {
     }
 
     fn query(&self, anchor: Anchor) -> Cmd {
-        Cmd::Query {
+        Cmd::Query(QueryCmd::Page {
             generation: self.generation,
             filter: self.filter.clone(),
             anchor,
             limit: PAGE,
-        }
+        })
     }
 
     fn count(&self) -> Cmd {
-        Cmd::Count {
+        Cmd::Query(QueryCmd::Count {
             generation: self.generation,
             filter: self.filter.clone(),
-        }
+        })
     }
 
     pub fn selected_row(&self) -> Option<&IndexedRun> {
@@ -417,7 +450,7 @@ impl App {
                 }
                 self.match_count = Some(count);
                 if count == 0 && !self.event_values().is_empty() {
-                    return vec![Cmd::KnownEvents { generation }];
+                    return vec![Cmd::Query(QueryCmd::KnownEvents { generation })];
                 }
                 Vec::new()
             }
@@ -465,7 +498,7 @@ impl App {
                 Vec::new()
             }
             Msg::Record { label, text } => match text {
-                Ok(text) => vec![Cmd::Copy { text, label }],
+                Ok(text) => vec![Cmd::Ui(UiCmd::Copy { text, label })],
                 Err(e) => {
                     self.say(format!("cannot copy {label}: {e}"), true);
                     Vec::new()
@@ -585,10 +618,10 @@ impl App {
                         format!("run {run_id} (linked from the asset) · 2 back to the queue"),
                         false,
                     );
-                    vec![Cmd::LoadDetails {
+                    vec![Cmd::Query(QueryCmd::LoadDetails {
                         partition: row.partition,
                         file_name: row.file_name,
-                    }]
+                    })]
                 }
                 Ok(None) => {
                     self.say(
@@ -642,10 +675,10 @@ impl App {
         } else if let Some(r) = self.selected_row() {
             cmds.push(self.query(Anchor::Around(r.key())));
             if let Some(seen) = &self.newest_seen {
-                cmds.push(Cmd::CountNewer {
+                cmds.push(Cmd::Query(QueryCmd::CountNewer {
                     filter: self.filter.clone(),
                     than: seen.clone(),
-                });
+                }));
             }
         }
         cmds
@@ -834,10 +867,10 @@ impl App {
             content: None,
             scroll: 0,
         };
-        vec![Cmd::LoadDetails {
+        vec![Cmd::Query(QueryCmd::LoadDetails {
             partition: row.partition.clone(),
             file_name: row.file_name.clone(),
-        }]
+        })]
     }
 
     fn move_to(&mut self, target: usize) -> Vec<Cmd> {
@@ -960,10 +993,10 @@ impl App {
                         scroll: 0,
                     });
                     self.seen_selected();
-                    return vec![Cmd::LoadDetails {
+                    return vec![Cmd::Query(QueryCmd::LoadDetails {
                         partition: row.partition.clone(),
                         file_name: row.file_name.clone(),
-                    }];
+                    })];
                 }
                 Vec::new()
             }
@@ -992,10 +1025,10 @@ impl App {
                 .map(|d| d.run_id.clone())
                 .or(self.selected_row().map(|r| r.run_id.clone()))
             {
-                Some(id) => vec![Cmd::Copy {
+                Some(id) => vec![Cmd::Ui(UiCmd::Copy {
                     text: id.clone(),
                     label: format!("run_id {id}"),
-                }],
+                })],
                 None => {
                     self.say("nothing selected to copy", true);
                     Vec::new()
@@ -1009,11 +1042,11 @@ impl App {
                     .selected_row()
                     .map(|r| (&r.partition, &r.file_name, &r.run_id)))
             {
-                Some((partition, file_name, run_id)) => vec![Cmd::LoadRecord {
+                Some((partition, file_name, run_id)) => vec![Cmd::Query(QueryCmd::LoadRecord {
                     partition: partition.clone(),
                     file_name: file_name.clone(),
                     label: format!("record {run_id} as JSON"),
-                }],
+                })],
                 None => {
                     self.say("nothing selected to copy", true);
                     Vec::new()
@@ -1040,7 +1073,7 @@ impl App {
             }
             Action::Rescan => {
                 self.say("rescanning every file…", false);
-                vec![Cmd::Rescan]
+                vec![Cmd::Ui(UiCmd::Rescan)]
             }
             Action::Help => {
                 self.help = true;
@@ -1083,10 +1116,10 @@ impl App {
                 Some(QueueAction::Quit) => return self.quit_cmds(),
                 Some(QueueAction::CopyId) => {
                     return match self.queue.selected_asset() {
-                        Some(a) => vec![Cmd::Copy {
+                        Some(a) => vec![Cmd::Ui(UiCmd::Copy {
                             text: a.asset_id.clone(),
                             label: format!("asset id {}", a.asset_id),
-                        }],
+                        })],
                         None => {
                             self.say("nothing selected to copy", true);
                             Vec::new()
@@ -1104,9 +1137,9 @@ impl App {
                     // Enter: the selected asset's linked run.
                     return match self.queue.selected_asset() {
                         Some(a) => match &a.run_id {
-                            Some(run_id) => vec![Cmd::OpenRun {
+                            Some(run_id) => vec![Cmd::Query(QueryCmd::OpenRun {
                                 run_id: run_id.clone(),
-                            }],
+                            })],
                             None => {
                                 self.say(format!("{} is not linked to a run", a.asset_id), false);
                                 Vec::new()
@@ -1138,7 +1171,7 @@ impl App {
 
     fn quit_cmds(&mut self) -> Vec<Cmd> {
         self.quit = true;
-        vec![Cmd::Quit]
+        vec![Cmd::Ui(UiCmd::Quit)]
     }
 
     /// Lines of text the details pane shows at once.
@@ -1298,10 +1331,10 @@ mod tests {
         let cmds = app.init();
         assert!(matches!(
             cmds[0],
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         ));
         app.update(Msg::Page {
             generation: 0,
@@ -1381,18 +1414,18 @@ mod tests {
             .filter(|c| {
                 matches!(
                     c,
-                    Cmd::Query {
+                    Cmd::Query(QueryCmd::Page {
                         anchor: Anchor::After(_),
                         ..
-                    }
+                    })
                 )
             })
             .collect();
         assert_eq!(after.len(), 1, "exactly one fetch while loading");
-        let Cmd::Query {
+        let Cmd::Query(QueryCmd::Page {
             anchor: Anchor::After(k),
             ..
-        } = after[0]
+        }) = after[0]
         else {
             unreachable!()
         };
@@ -1420,8 +1453,10 @@ mod tests {
         }
         assert!(!app.quit);
         assert!(
-            cmds.iter()
-                .all(|c| matches!(c, Cmd::Query { .. } | Cmd::Count { .. })),
+            cmds.iter().all(|c| matches!(
+                c,
+                Cmd::Query(QueryCmd::Page { .. }) | Cmd::Query(QueryCmd::Count { .. })
+            )),
             "{cmds:?}"
         );
         assert_eq!(app.input.as_ref().unwrap().text(), "cqCjk");
@@ -1453,10 +1488,10 @@ mod tests {
         assert!(app.generation > gen);
         assert!(cmds.iter().any(|c| matches!(
             c,
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         )));
     }
 
@@ -1493,19 +1528,19 @@ mod tests {
         let cmds = app.update(code(KeyCode::Enter));
         assert_eq!(
             cmds,
-            vec![Cmd::LoadDetails {
+            vec![Cmd::Query(QueryCmd::LoadDetails {
                 partition: "2025-12-23".into(),
                 file_name: "run_0000.json".into()
-            }]
+            })]
         );
         let cmds = app.update(key('J'));
         assert_eq!(app.selected, 1);
         assert_eq!(
             cmds,
-            vec![Cmd::LoadDetails {
+            vec![Cmd::Query(QueryCmd::LoadDetails {
                 partition: "2025-12-23".into(),
                 file_name: "run_0001.json".into()
-            }]
+            })]
         );
         // j scrolls the pane instead of moving while details are open (nothing loaded
         // yet: nothing to scroll).
@@ -1527,14 +1562,14 @@ mod tests {
         let cmds = app.update(key('c'));
         assert_eq!(
             cmds,
-            vec![Cmd::Copy {
+            vec![Cmd::Ui(UiCmd::Copy {
                 text: "run_0001".into(),
                 label: "run_id run_0001".into()
-            }]
+            })]
         );
         let cmds = app.update(key('C'));
         assert!(
-            matches!(&cmds[..], [Cmd::LoadRecord { file_name, .. }] if file_name == "run_0001.json")
+            matches!(&cmds[..], [Cmd::Query(QueryCmd::LoadRecord { file_name, .. })] if file_name == "run_0001.json")
         );
         let cmds = app.update(Msg::Record {
             label: "record".into(),
@@ -1542,10 +1577,10 @@ mod tests {
         });
         assert_eq!(
             cmds,
-            vec![Cmd::Copy {
+            vec![Cmd::Ui(UiCmd::Copy {
                 text: "{}".into(),
                 label: "record".into()
-            }]
+            })]
         );
         app.update(Msg::Copied {
             label: "run_id run_0001".into(),
@@ -1592,14 +1627,16 @@ mod tests {
             unreadable: Vec::new(),
         });
         let around = cmds.iter().find_map(|c| match c {
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Around(k),
                 ..
-            } => Some(k.clone()),
+            }) => Some(k.clone()),
             _ => None,
         });
         assert_eq!(around.as_ref().map(|k| k.run_id.as_str()), Some("run_0002"));
-        assert!(cmds.iter().any(|c| matches!(c, Cmd::CountNewer { .. })));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::CountNewer { .. }))));
         // Two new runs arrive above: the same run stays selected.
         let mut new_rows = vec![row(0), row(0)];
         new_rows[0].run_id = "run_new2".into();
@@ -1624,10 +1661,10 @@ mod tests {
         assert!(app.follow);
         assert!(cmds.iter().any(|c| matches!(
             c,
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         )));
     }
 
@@ -1658,9 +1695,9 @@ mod tests {
         );
         app.update(key('f'));
         let cmds = app.update(ctrl('c'));
-        assert_eq!(cmds, vec![Cmd::Quit]);
+        assert_eq!(cmds, vec![Cmd::Ui(UiCmd::Quit)]);
         let mut app = app_with(3, false);
-        assert_eq!(app.update(key('q')), vec![Cmd::Quit]);
+        assert_eq!(app.update(key('q')), vec![Cmd::Ui(UiCmd::Quit)]);
     }
 
     fn newer_row(id: &str, ahead_us: i64) -> IndexedRun {
@@ -1711,10 +1748,10 @@ mod tests {
         assert!(
             !cmds.iter().any(|c| matches!(
                 c,
-                Cmd::Query {
+                Cmd::Query(QueryCmd::Page {
                     anchor: Anchor::Top,
                     ..
-                }
+                })
             )),
             "{cmds:?}"
         );
@@ -1742,15 +1779,17 @@ mod tests {
         app.update(Msg::Newer { count: 1 });
         assert_eq!(app.new_runs, 1, "counted in the header");
         // c copies the run being read.
-        assert!(matches!(&app.update(key('c'))[..], [Cmd::Copy { text, .. }] if *text == read));
+        assert!(
+            matches!(&app.update(key('c'))[..], [Cmd::Ui(UiCmd::Copy { text, .. })] if *text == read)
+        );
         // Closing the details shows what arrived.
         let cmds = app.update(code(KeyCode::Esc));
         assert!(cmds.iter().any(|c| matches!(
             c,
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         )));
     }
 
@@ -1999,14 +2038,16 @@ mod tests {
         assert!(
             cmds.iter().any(|c| matches!(
                 c,
-                Cmd::Query {
+                Cmd::Query(QueryCmd::Page {
                     anchor: Anchor::Top,
                     ..
-                }
+                })
             )),
             "the newest indexed runs are loaded now: {cmds:?}"
         );
-        assert!(cmds.iter().any(|c| matches!(c, Cmd::Count { .. })));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::Count { .. }))));
     }
 
     #[test]
@@ -2023,9 +2064,9 @@ mod tests {
         let cmds = app.update(code(KeyCode::Enter));
         assert_eq!(
             cmds,
-            vec![Cmd::OpenRun {
+            vec![Cmd::Query(QueryCmd::OpenRun {
                 run_id: "run_0002".into()
-            }]
+            })]
         );
         let cmds = app.update(Msg::RunFound {
             run_id: "run_0002".into(),
@@ -2035,7 +2076,7 @@ mod tests {
         assert_eq!(app.details.as_ref().unwrap().run_id, "run_0002");
         assert_eq!(app.selected, 2);
         assert!(
-            matches!(&cmds[..], [Cmd::LoadDetails { file_name, .. }] if file_name == "run_0002.json")
+            matches!(&cmds[..], [Cmd::Query(QueryCmd::LoadDetails { file_name, .. })] if file_name == "run_0002.json")
         );
     }
 
@@ -2052,7 +2093,10 @@ mod tests {
             generation: g,
             count: 0,
         });
-        assert_eq!(cmds, vec![Cmd::KnownEvents { generation: g }]);
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::KnownEvents { generation: g })]
+        );
         app.update(Msg::KnownEvents {
             generation: g,
             events: vec!["toolpaths".into(), "unknown".into()],

@@ -19,7 +19,7 @@ pub mod view;
 pub mod worker;
 
 use crate::config::DataRoot;
-use app::{App, Cmd, Msg};
+use app::{App, Cmd, Msg, QueryCmd, UiCmd};
 use clipboard::Clipboard;
 use crossterm::event::{Event, KeyEventKind};
 use futures_util::{Stream, StreamExt};
@@ -89,6 +89,7 @@ pub async fn run_loop<B: Backend>(
         tx.clone(),
         newest_count.clone(),
     );
+    let queue = worker::spawn_queue_worker(cfg.root.clone(), tx.clone());
     let own_mark = std::sync::Arc::new(std::sync::Mutex::new(None));
     let reconciler = worker::spawn_reconciler(
         cfg.root.clone(),
@@ -132,28 +133,39 @@ pub async fn run_loop<B: Backend>(
             let mut follow_up = Vec::new();
             for cmd in pending.drain(..) {
                 match cmd {
-                    Cmd::Quit => return Ok(()),
-                    Cmd::Rescan => {
+                    Cmd::Ui(UiCmd::Quit) => return Ok(()),
+                    Cmd::Ui(UiCmd::Rescan) => {
                         let _ = reconciler.send(ReconcileReq::Rescan);
                     }
-                    Cmd::Copy { text, label } => {
+                    Cmd::Ui(UiCmd::Copy { text, label }) => {
                         let result =
                             crate::tui::clipboard::guard(&text).and_then(|t| clipboard.copy(&t));
                         follow_up.extend(app.update(Msg::Copied { label, result }));
                         dirty = true;
                     }
-                    other => {
-                        let to = match &other {
-                            Cmd::Count { generation, .. } => {
+                    Cmd::Query(q) => {
+                        // Counts go to their own worker: a slow count never delays a page.
+                        let to = match &q {
+                            QueryCmd::Count { generation, .. } => {
                                 newest_count
                                     .fetch_max(*generation, std::sync::atomic::Ordering::Relaxed);
                                 &counts
                             }
-                            Cmd::CountNewer { .. } => &counts,
-                            _ => &queries,
+                            QueryCmd::CountNewer { .. } => &counts,
+                            QueryCmd::Page { .. }
+                            | QueryCmd::LoadDetails { .. }
+                            | QueryCmd::KnownEvents { .. }
+                            | QueryCmd::OpenRun { .. }
+                            | QueryCmd::LoadRecord { .. } => &queries,
                         };
-                        if to.send(other).is_err() {
+                        if to.send(q).is_err() {
                             app.error = Some("the query worker stopped; restart rmos".into());
+                        }
+                    }
+                    Cmd::Queue(q) => {
+                        if queue.send(q).is_err() {
+                            app.error =
+                                Some("the review-queue worker stopped; restart rmos".into());
                         }
                     }
                 }

@@ -2,7 +2,7 @@
 //! reconciler (notify watcher + periodic scans keeping the index in line with the files).
 //! Both own their SQLite connection and answer with [`Msg`]s on the UI's channel.
 
-use super::app::{Anchor, Cmd, Details, Msg, Page};
+use super::app::{Anchor, Details, Msg, Page, QueryCmd};
 use super::queue::{PreviewBody, PreviewData, QueueCmd, StatusFilter};
 use crate::config::DataRoot;
 use crate::filter::Filter;
@@ -20,10 +20,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
-/// Requests to the query worker (the data-reading [`Cmd`]s).
-pub type QueryReq = Cmd;
-
-/// Start a data worker: its own connection, answering [`Cmd`]s with [`Msg`]s. Bursts are
+/// Start a query worker: its own connection, answering [`QueryCmd`]s with [`Msg`]s. Bursts are
 /// coalesced (only the newest generation's queries and counts run). `newest` is the newest
 /// count generation the console asked for: a running count of an older one is interrupted,
 /// so a slow count (text search over a million runs) never delays the next one.
@@ -32,15 +29,14 @@ pub fn spawn_data_worker(
     root: DataRoot,
     out: UnboundedSender<Msg>,
     newest: Arc<AtomicU64>,
-) -> mpsc::Sender<QueryReq> {
-    let (tx, rx) = mpsc::channel::<QueryReq>();
+) -> mpsc::Sender<QueryCmd> {
+    let (tx, rx) = mpsc::channel::<QueryCmd>();
     std::thread::Builder::new()
         .name(name.into())
         .spawn(move || {
             // Opened on first use and again after a failure (a full disk, a permission
             // fixed while the console runs): the console recovers without a restart.
             let mut index: Option<RunIndex> = None;
-            let mut advisory: Option<AdvisoryStore> = None;
             let working = Arc::new(AtomicU64::new(0));
             let open = |index: &mut Option<RunIndex>| -> Result<(), String> {
                 if index.is_none() {
@@ -61,30 +57,36 @@ pub fn spawn_data_worker(
                 while let Ok(more) = rx.try_recv() {
                     batch.push(more);
                 }
-                let newest_gen = batch.iter().filter_map(generation_of).max();
+                let newest_gen = batch.iter().filter_map(QueryCmd::generation).max();
                 // Counts are idempotent: of several waiting, only the last of each kind runs
                 // (a burst of new runs asks for a recount after every one).
-                let last_count = batch.iter().rposition(|r| matches!(r, Cmd::Count { .. }));
+                let last_count = batch
+                    .iter()
+                    .rposition(|r| matches!(r, QueryCmd::Count { .. }));
                 let last_newer = batch
                     .iter()
-                    .rposition(|r| matches!(r, Cmd::CountNewer { .. }));
+                    .rposition(|r| matches!(r, QueryCmd::CountNewer { .. }));
                 for (i, req) in batch.into_iter().enumerate() {
-                    if generation_of(&req).is_some_and(|g| Some(g) < newest_gen) {
+                    if req.generation().is_some_and(|g| Some(g) < newest_gen) {
                         continue;
                     }
                     let superseded = match &req {
-                        Cmd::Count { .. } => last_count.is_some_and(|l| l > i),
-                        Cmd::CountNewer { .. } => last_newer.is_some_and(|l| l > i),
-                        _ => false,
+                        QueryCmd::Count { .. } => last_count.is_some_and(|l| l > i),
+                        QueryCmd::CountNewer { .. } => last_newer.is_some_and(|l| l > i),
+                        QueryCmd::Page { .. }
+                        | QueryCmd::LoadDetails { .. }
+                        | QueryCmd::KnownEvents { .. }
+                        | QueryCmd::OpenRun { .. }
+                        | QueryCmd::LoadRecord { .. } => false,
                     };
                     if superseded {
                         continue;
                     }
-                    working.store(generation_of(&req).unwrap_or(u64::MAX), Ordering::Relaxed);
+                    working.store(req.generation().unwrap_or(u64::MAX), Ordering::Relaxed);
                     let msg = match open(&mut index) {
                         Ok(()) => {
                             let idx = index.as_ref().expect("opened above");
-                            answer(idx, &root, &mut advisory, req)
+                            answer(idx, req)
                         }
                         Err(e) => unavailable(req, &e),
                     };
@@ -100,14 +102,78 @@ pub fn spawn_data_worker(
     tx
 }
 
+/// Start the review-queue worker: its own advisory-store connection (opened on first use
+/// and again after a failure), answering [`QueueCmd`]s in order with [`Msg`]s. Separate
+/// from the query workers, so a decision being written never delays a page of runs and
+/// the queue works even when the run index cannot be opened.
+pub fn spawn_queue_worker(root: DataRoot, out: UnboundedSender<Msg>) -> mpsc::Sender<QueueCmd> {
+    let (tx, rx) = mpsc::channel::<QueueCmd>();
+    std::thread::Builder::new()
+        .name("rmos-queue".into())
+        .spawn(move || {
+            let mut store: Option<AdvisoryStore> = None;
+            while let Ok(q) = rx.recv() {
+                // A read-only store may have been opened as immutable (no writer at the
+                // time): open it afresh for each listing so a writer that started since is
+                // seen.
+                if matches!(q, QueueCmd::Load(_))
+                    && store.as_ref().is_some_and(|s| s.is_read_only())
+                {
+                    store = None;
+                }
+                if store.is_none() {
+                    match AdvisoryStore::open(&root) {
+                        Ok(s) => store = Some(s),
+                        Err(e) => {
+                            if out.send(queue_unavailable(q, &e.to_string())).is_err() {
+                                return;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                let s = store.as_mut().expect("opened above");
+                if out.send(queue_answer(s, &root, q)).is_err() {
+                    return;
+                }
+            }
+        })
+        .expect("spawn queue worker");
+    tx
+}
+
+/// The answer to a queue command when the review store cannot be opened.
+fn queue_unavailable(q: QueueCmd, error: &str) -> Msg {
+    let error = format!("the review queue is unavailable: {error}");
+    match q {
+        QueueCmd::Load(_) => Msg::QueueFailed(error),
+        QueueCmd::Preview(asset_id) => Msg::Preview {
+            asset_id,
+            data: Box::new(PreviewData {
+                content_hash: String::new(),
+                body: PreviewBody::Unavailable(error.clone()),
+                error: Some(error),
+                history: Vec::new(),
+            }),
+        },
+        QueueCmd::Decide(batch) => Msg::Decided {
+            outcomes: batch
+                .items
+                .into_iter()
+                .map(|it| (it.asset_id, Err(error.clone())))
+                .collect(),
+        },
+    }
+}
+
 /// The answer to a request when the index cannot be opened.
-fn unavailable(req: QueryReq, error: &str) -> Option<Msg> {
+fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
     let error = format!("the index is unavailable: {error}");
     Some(match req {
-        Cmd::Query { generation, .. } | Cmd::Count { generation, .. } => {
+        QueryCmd::Page { generation, .. } | QueryCmd::Count { generation, .. } => {
             Msg::QueryFailed { generation, error }
         }
-        Cmd::LoadDetails {
+        QueryCmd::LoadDetails {
             partition,
             file_name,
         } => Msg::Details {
@@ -123,41 +189,17 @@ fn unavailable(req: QueryReq, error: &str) -> Option<Msg> {
             partition,
             file_name,
         },
-        Cmd::Queue(QueueCmd::Load(_)) => Msg::QueueFailed(error),
-        Cmd::Queue(QueueCmd::Preview(asset_id)) => Msg::Preview {
-            asset_id,
-            data: Box::new(PreviewData {
-                content_hash: String::new(),
-                body: PreviewBody::Unavailable(error.clone()),
-                error: Some(error),
-                history: Vec::new(),
-            }),
-        },
-        Cmd::Queue(QueueCmd::Decide(batch)) => Msg::Decided {
-            outcomes: batch
-                .items
-                .into_iter()
-                .map(|it| (it.asset_id, Err(error.clone())))
-                .collect(),
-        },
-        Cmd::OpenRun { run_id } => Msg::RunFound {
+        QueryCmd::OpenRun { run_id } => Msg::RunFound {
             run_id,
             row: Err(error),
         },
-        Cmd::KnownEvents { .. } => return None,
-        Cmd::LoadRecord { label, .. } => Msg::Record {
+        QueryCmd::LoadRecord { label, .. } => Msg::Record {
             label,
             text: Err(error),
         },
-        Cmd::CountNewer { .. } | Cmd::Copy { .. } | Cmd::Rescan | Cmd::Quit => return None,
+        // Hints only: nothing waits for them.
+        QueryCmd::KnownEvents { .. } | QueryCmd::CountNewer { .. } => return None,
     })
-}
-
-fn generation_of(c: &Cmd) -> Option<u64> {
-    match c {
-        Cmd::Query { generation, .. } | Cmd::Count { generation, .. } => Some(*generation),
-        _ => None,
-    }
 }
 
 fn interrupted(e: &IndexError) -> bool {
@@ -315,30 +357,9 @@ pub fn load_details(index: &RunIndex, partition: &str, file_name: &str) -> Detai
     }
 }
 
-fn answer(
-    index: &RunIndex,
-    root: &DataRoot,
-    advisory: &mut Option<AdvisoryStore>,
-    req: QueryReq,
-) -> Option<Msg> {
+fn answer(index: &RunIndex, req: QueryCmd) -> Option<Msg> {
     Some(match req {
-        Cmd::Queue(q) => {
-            // A read-only store may have been opened as immutable (no writer at the time):
-            // open it afresh for each listing so a writer that started since is seen.
-            if matches!(q, QueueCmd::Load(_)) && advisory.as_ref().is_some_and(|s| s.is_read_only())
-            {
-                *advisory = None;
-            }
-            if advisory.is_none() {
-                match AdvisoryStore::open(root) {
-                    Ok(s) => *advisory = Some(s),
-                    Err(e) => return Some(Msg::QueueFailed(e.to_string())),
-                }
-            }
-            let store = advisory.as_mut().expect("opened above");
-            queue_answer(store, root, q)
-        }
-        Cmd::Query {
+        QueryCmd::Page {
             generation,
             filter,
             anchor,
@@ -350,7 +371,7 @@ fn answer(
                 error: e.to_string(),
             },
         },
-        Cmd::Count { generation, filter } => match index.count(&filter, true, Utc::now()) {
+        QueryCmd::Count { generation, filter } => match index.count(&filter, true, Utc::now()) {
             Ok(count) => Msg::Count { generation, count },
             Err(e) if interrupted(&e) => return None,
             Err(e) => Msg::QueryFailed {
@@ -358,11 +379,11 @@ fn answer(
                 error: e.to_string(),
             },
         },
-        Cmd::CountNewer { filter, than } => match index.count_newer(&filter, &than, 100_000) {
+        QueryCmd::CountNewer { filter, than } => match index.count_newer(&filter, &than, 100_000) {
             Ok(count) => Msg::Newer { count },
             Err(_) => return None,
         },
-        Cmd::KnownEvents { generation } => {
+        QueryCmd::KnownEvents { generation } => {
             let events = index
                 .connection()
                 .prepare_cached(
@@ -379,14 +400,14 @@ fn answer(
                 Err(_) => return None,
             }
         }
-        Cmd::OpenRun { run_id } => {
+        QueryCmd::OpenRun { run_id } => {
             let row = index
                 .find(&run_id)
                 .map(|r| r.map(Box::new))
                 .map_err(|e| e.to_string());
             Msg::RunFound { run_id, row }
         }
-        Cmd::LoadDetails {
+        QueryCmd::LoadDetails {
             partition,
             file_name,
         } => {
@@ -397,7 +418,7 @@ fn answer(
                 details,
             }
         }
-        Cmd::LoadRecord {
+        QueryCmd::LoadRecord {
             partition,
             file_name,
             label,
@@ -419,7 +440,6 @@ fn answer(
             });
             Msg::Record { label, text }
         }
-        Cmd::Copy { .. } | Cmd::Rescan | Cmd::Quit => return None,
     })
 }
 
@@ -1242,6 +1262,44 @@ impl LiveWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unopenable_review_store_answers_every_queue_command_in_its_own_terms() {
+        use super::super::queue::{DecisionBatch, DecisionItem};
+        assert!(matches!(
+            queue_unavailable(QueueCmd::Load(StatusFilter::All), "locked"),
+            Msg::QueueFailed(e) if e.contains("locked")
+        ));
+        // A preview that cannot load says why (it never stays "loading").
+        let Msg::Preview { asset_id, data } =
+            queue_unavailable(QueueCmd::Preview("adv_1".into()), "locked")
+        else {
+            panic!("a preview answer")
+        };
+        assert_eq!(asset_id, "adv_1");
+        assert!(matches!(data.body, PreviewBody::Unavailable(ref e) if e.contains("locked")));
+        // Every asset of a decision is reported as not written.
+        let item = |id: &str| DecisionItem {
+            asset_id: id.into(),
+            content_hash: "h".into(),
+            asset_type: "image".into(),
+            current: None,
+            seen_decision: None,
+        };
+        let batch = DecisionBatch {
+            items: vec![item("a1"), item("a2")],
+            approve: true,
+            reason: None,
+            note: None,
+        };
+        let Msg::Decided { outcomes } = queue_unavailable(QueueCmd::Decide(batch), "locked") else {
+            panic!("a decision answer")
+        };
+        assert_eq!(outcomes.len(), 2);
+        assert!(outcomes
+            .iter()
+            .all(|(_, r)| r.as_ref().is_err_and(|e| e.contains("locked"))));
+    }
 
     fn jpeg(w: u16, h: u16, color: jpeg_encoder::ColorType, px: &[u8]) -> Vec<u8> {
         let n = px.len();
