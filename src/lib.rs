@@ -5,6 +5,7 @@
 //! - [`domain`]: run artifacts and their parts, timestamps (pure data + validation).
 //! - [`hashing`]: reference-compatible canonical JSON and SHA-256 helpers (pure).
 //! - [`advice`]: the next step for a full disk, missing permissions, a damaged index.
+//! - [`preview`]: PNG/JPEG bytes to a small RGB thumbnail for terminals (pure).
 //! - [`text`]: sanitizing strings from disk before they reach a terminal (pure).
 //! - [`store`]: the date-partitioned artifact files, durable create-only writes, the
 //!   completeness guard, hash verification.
@@ -22,6 +23,7 @@ pub mod domain;
 pub mod filter;
 pub mod hashing;
 pub mod invariants;
+pub mod preview;
 pub mod scoring;
 pub mod store;
 pub mod text;

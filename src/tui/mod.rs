@@ -5,7 +5,8 @@
 //! - [`keymap`]: the action tables (one per view) that drive key handling, the help
 //!   overlay and the "not a key here" hints.
 //! - [`clipboard`]: OSC 52 (always) and the native clipboard (with a display).
-//! - [`worker`]: query worker and reconciler (notify watcher + periodic scans).
+//! - [`worker`]: one file per background worker: queries, the review queue, the database
+//!   watch, the reconciler driver and the live folder watch.
 //!
 //! The loop draws only when something changed, coalesces bursts of worker messages into
 //! one frame, and restores the terminal on exit, on error and on panic.
