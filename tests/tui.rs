@@ -12,7 +12,8 @@ use rmos::config::DataRoot;
 use rmos::domain::{RunArtifact, Timestamp};
 use rmos::filter::Filter;
 use rmos::store::index::{ReconcileMode, RunIndex, RunQuery};
-use rmos::tui::app::{Anchor, App, Msg, Page};
+use rmos::tui::app::App;
+use rmos::tui::msg::{Anchor, Msg, Page};
 use rmos::tui::view::{render, Theme};
 use rmos::tui::worker::load_details;
 use std::path::Path;
@@ -123,7 +124,7 @@ fn snapshot_filter_parse_error_keeps_last_valid_filter() {
 /// passed when the list ends first.
 fn select_run(app: &mut App, run_id: &str) {
     let mut passed = Vec::new();
-    for _ in 0..=app.rows.len() {
+    for _ in 0..=app.list.rows.len() {
         let here = app.selected_row().unwrap().run_id.clone();
         if here == run_id {
             return;

@@ -6,228 +6,12 @@
 
 use super::keymap::{action_for, queue_action_for, Action, QueueAction, QUEUE, RUNS};
 use super::line_edit::{Edit, LineEdit};
-use super::queue::{PreviewData, QueueCmd, QueueState, StatusFilter};
-use crate::domain::RunArtifact;
+use super::list_window::{ListWindow, PAGE};
+use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, UiCmd, View};
+use super::queue::{QueueCmd, QueueState};
 use crate::filter::{Filter, ParseError};
-use crate::store::advisory::AdvisoryAsset;
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-/// Rows kept in the list window around the selection.
-pub const WINDOW_MAX: usize = 1_000;
-/// Rows fetched per page.
-pub const PAGE: usize = 200;
-/// Fetch more when the selection is this close to the window's edge.
-pub const MARGIN: usize = 40;
-
-/// Where a page goes in the window.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Anchor {
-    /// The newest rows (replaces the window).
-    Top,
-    /// The oldest rows (replaces the window).
-    Bottom,
-    /// Rows older than this key (appended).
-    After(Cursor),
-    /// Rows newer than this key (prepended).
-    Before(Cursor),
-    /// Rows around this key, keeping it selected (replaces the window).
-    Around(Cursor),
-}
-
-/// A page of rows from the query worker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    pub anchor: Anchor,
-    pub rows: Vec<IndexedRun>,
-    /// More rows exist newer than the first row (Top: false).
-    pub more_before: bool,
-    /// More rows exist older than the last row.
-    pub more_after: bool,
-}
-
-/// What the details pane shows for one file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Details {
-    pub partition: String,
-    pub file_name: String,
-    pub path: String,
-    pub artifact: Option<Box<RunArtifact>>,
-    pub error: Option<String>,
-    pub verify: String,
-    pub verify_detail: Option<String>,
-}
-
-/// Messages into [`App::update`].
-#[derive(Debug, Clone)]
-pub enum Msg {
-    Key(KeyEvent),
-    Resize {
-        width: u16,
-        height: u16,
-    },
-    Page {
-        generation: u64,
-        page: Page,
-    },
-    QueryFailed {
-        generation: u64,
-        error: String,
-    },
-    Count {
-        generation: u64,
-        count: u64,
-    },
-    Newer {
-        count: u64,
-    },
-    Details {
-        partition: String,
-        file_name: String,
-        details: Box<Details>,
-    },
-    Record {
-        label: String,
-        text: Result<String, String>,
-    },
-    Copied {
-        label: String,
-        result: Result<String, String>,
-    },
-    Reconcile(ReconcileProgress),
-    /// Another connection committed to a shared database: the run index (`runs`) and/or
-    /// the review queue (`review`) changed.
-    SharedChange {
-        runs: bool,
-        review: bool,
-    },
-    ReconcileDone {
-        changed: bool,
-        invalid_total: u64,
-        /// Partitions the pass could not read, described (empty when all were read).
-        unreadable: Vec<String>,
-    },
-    ReconcileFailed(String),
-    /// Live watching changed: `None` when every partition is watched, else what is not.
-    WatchStatus(Option<String>),
-    /// Something the user should know, shown like any status message.
-    Notice(String),
-    /// Clock tick: milliseconds since start (expiring messages) and the wall clock in
-    /// Unix seconds (asset ages), injected so update() reads no clock.
-    Tick {
-        now_ms: u64,
-        epoch_secs: i64,
-    },
-    /// The review queue's assets and counts (pending, approved, rejected).
-    Queue {
-        status: StatusFilter,
-        assets: Vec<AdvisoryAsset>,
-        counts: (u64, u64, u64),
-    },
-    QueueFailed(String),
-    Preview {
-        asset_id: String,
-        data: Box<PreviewData>,
-    },
-    /// Event types in the index, for the filter of `generation`.
-    KnownEvents {
-        generation: u64,
-        events: Vec<String>,
-    },
-    /// The run an asset links to, looked up in the index.
-    RunFound {
-        run_id: String,
-        row: Result<Option<Box<IndexedRun>>, String>,
-    },
-    /// Results of written decisions: (asset_id, Ok(verb) or Err(reason)).
-    Decided {
-        outcomes: Vec<(String, Result<String, String>)>,
-    },
-}
-
-/// The two views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Runs,
-    Queue,
-}
-
-/// Commands out of [`App::update`], by who runs them: the console loop itself
-/// ([`UiCmd`]), the query workers over the run index ([`QueryCmd`]) or the review-queue
-/// worker ([`QueueCmd`]). Each runner matches its own kind exhaustively.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cmd {
-    Ui(UiCmd),
-    Query(QueryCmd),
-    Queue(QueueCmd),
-}
-
-/// Commands the console loop runs on the terminal's thread.
-#[derive(Debug, Clone, PartialEq)]
-pub enum UiCmd {
-    /// Put text on the clipboard (OSC 52 and the native one), between frames.
-    Copy {
-        text: String,
-        label: String,
-    },
-    /// Ask the reconciler to rescan every file now.
-    Rescan,
-    Quit,
-}
-
-/// Reads of the run index and the run files, answered by the query workers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum QueryCmd {
-    /// A page of the list for the filter of `generation`.
-    Page {
-        generation: u64,
-        filter: Filter,
-        anchor: Anchor,
-        limit: usize,
-    },
-    Count {
-        generation: u64,
-        filter: Filter,
-    },
-    CountNewer {
-        filter: Filter,
-        than: Cursor,
-    },
-    LoadDetails {
-        partition: String,
-        file_name: String,
-    },
-    /// The event types present in the index (to explain an `event:` filter matching
-    /// nothing: the field is free text, so unknown values cannot be refused up front).
-    KnownEvents {
-        generation: u64,
-    },
-    /// Look a run up by id (an asset's linked run) to open its details.
-    OpenRun {
-        run_id: String,
-    },
-    LoadRecord {
-        partition: String,
-        file_name: String,
-        label: String,
-    },
-}
-
-impl QueryCmd {
-    /// The filter generation a list read belongs to (older ones are dropped unanswered).
-    pub fn generation(&self) -> Option<u64> {
-        match self {
-            QueryCmd::Page { generation, .. } | QueryCmd::Count { generation, .. } => {
-                Some(*generation)
-            }
-            QueryCmd::CountNewer { .. }
-            | QueryCmd::LoadDetails { .. }
-            | QueryCmd::KnownEvents { .. }
-            | QueryCmd::OpenRun { .. }
-            | QueryCmd::LoadRecord { .. } => None,
-        }
-    }
-}
 
 /// The filter bar while editing.
 #[derive(Debug, Clone, PartialEq)]
@@ -265,11 +49,8 @@ pub struct DetailsPane {
 #[derive(Debug, Clone)]
 pub struct App {
     pub root_label: String,
-    pub rows: Vec<IndexedRun>,
-    pub selected: usize,
-    pub offset: usize,
-    pub more_before: bool,
-    pub more_after: bool,
+    /// The run list's rows in memory, selection and scroll position.
+    pub list: ListWindow,
     pub loading: bool,
     /// Generation of the active filter; answers for older generations are dropped.
     pub generation: u64,
@@ -292,8 +73,6 @@ pub struct App {
     /// First line of the help overlay shown (when it is taller than the terminal).
     pub help_scroll: u16,
     pub quit: bool,
-    /// Rows visible in the list (set from the terminal size).
-    pub list_height: usize,
     pub width: u16,
     pub height: u16,
     pub error: Option<String>,
@@ -333,11 +112,7 @@ impl App {
     pub fn new(root_label: String) -> App {
         App {
             root_label,
-            rows: Vec::new(),
-            selected: 0,
-            offset: 0,
-            more_before: false,
-            more_after: false,
+            list: ListWindow::default(),
             loading: true,
             generation: 0,
             filter: Filter::default(),
@@ -357,7 +132,6 @@ impl App {
             help: false,
             help_scroll: 0,
             quit: false,
-            list_height: 20,
             width: 80,
             height: 24,
             error: None,
@@ -397,7 +171,7 @@ impl App {
     }
 
     pub fn selected_row(&self) -> Option<&IndexedRun> {
-        self.rows.get(self.selected)
+        self.list.selected_row()
     }
 
     fn say(&mut self, text: impl Into<String>, error: bool) {
@@ -425,7 +199,7 @@ impl App {
                 self.width = width;
                 self.height = height;
                 // Header (1) + table header (1) + filter bar (1) + status (1) + borders (2).
-                self.list_height = (height as usize).saturating_sub(6).max(1);
+                self.list.height = (height as usize).saturating_sub(6).max(1);
                 self.clamp_offset();
                 self.queue
                     .keep_visible(super::view::queue_list_rows(width, height));
@@ -521,7 +295,7 @@ impl App {
                 // reload while the screen is not full yet, or when following.
                 if grew
                     && !self.loading
-                    && (self.rows.len() < self.list_height || self.follow_moves())
+                    && (self.list.rows.len() < self.list.height || self.follow_moves())
                 {
                     self.refresh()
                 } else {
@@ -556,7 +330,7 @@ impl App {
             Msg::ReconcileFailed(e) => {
                 self.reconcile = None;
                 self.error = Some(format!("indexing failed: {e}"));
-                if self.rows.is_empty() && !self.loading {
+                if self.list.rows.is_empty() && !self.loading {
                     // Whatever the index already holds is still worth showing.
                     self.refresh()
                 } else {
@@ -602,8 +376,8 @@ impl App {
             Msg::RunFound { run_id, row } => match row {
                 Ok(Some(row)) => {
                     self.view = View::Runs;
-                    if let Some(pos) = self.rows.iter().position(|r| r.key() == row.key()) {
-                        self.selected = pos;
+                    if let Some(pos) = self.list.rows.iter().position(|r| r.key() == row.key()) {
+                        self.list.selected = pos;
                         self.clamp_offset();
                     }
                     self.details = Some(DetailsPane {
@@ -670,7 +444,7 @@ impl App {
     /// newest run when following), and recount.
     fn refresh(&mut self) -> Vec<Cmd> {
         let mut cmds = vec![self.count()];
-        if self.follow_moves() || self.rows.is_empty() {
+        if self.follow_moves() || self.list.rows.is_empty() {
             cmds.push(self.query(Anchor::Top));
         } else if let Some(r) = self.selected_row() {
             cmds.push(self.query(Anchor::Around(r.key())));
@@ -689,75 +463,41 @@ impl App {
         let keep = self.selected_row().map(IndexedRun::key);
         match page.anchor {
             Anchor::Top => {
-                self.rows = page.rows;
-                self.more_before = false;
-                self.more_after = page.more_after;
+                self.list.replace(page.rows, false, page.more_after);
                 let pinned = self.details.as_ref().map(|d| d.key.clone());
                 let jump = std::mem::take(&mut self.jump_top);
-                self.selected = match (pinned.or(keep), self.follow_moves() || jump) {
-                    (Some(k), false) => self.rows.iter().position(|r| r.key() == k).unwrap_or(0),
+                self.list.selected = match (pinned.or(keep), self.follow_moves() || jump) {
+                    (Some(k), false) => self.list.position(&k).unwrap_or(0),
                     _ => 0,
                 };
                 if self.follow_moves() || jump || std::mem::take(&mut self.reset_seen) {
-                    self.newest_seen = self.rows.first().map(IndexedRun::key);
+                    self.newest_seen = self.list.rows.first().map(IndexedRun::key);
                     self.new_runs = 0;
                 }
             }
             Anchor::Bottom => {
-                self.rows = page.rows;
-                self.more_before = page.more_before;
-                self.more_after = false;
-                self.selected = self.rows.len().saturating_sub(1);
+                self.list.replace(page.rows, page.more_before, false);
+                self.list.selected = self.list.rows.len().saturating_sub(1);
             }
             Anchor::Around(key) => {
-                self.rows = page.rows;
-                self.more_before = page.more_before;
-                self.more_after = page.more_after;
+                self.list
+                    .replace(page.rows, page.more_before, page.more_after);
                 let key = self.details.as_ref().map(|d| d.key.clone()).unwrap_or(key);
-                let pos = self.rows.iter().position(|r| r.key() == key);
-                self.selected = match pos {
+                self.list.selected = match self.list.position(&key) {
                     Some(p) => p,
                     // The selected run vanished: stay at the same place in the order.
                     None => self
+                        .list
                         .rows
                         .iter()
                         .position(|r| r.key() < key)
-                        .unwrap_or(self.rows.len().saturating_sub(1)),
+                        .unwrap_or(self.list.rows.len().saturating_sub(1)),
                 };
             }
-            Anchor::After(key) => {
-                if self.rows.last().map(IndexedRun::key) == Some(key) {
-                    self.rows.extend(page.rows);
-                    self.more_after = page.more_after;
-                    if self.rows.len() > WINDOW_MAX {
-                        let drop = self.rows.len() - WINDOW_MAX;
-                        self.rows.drain(..drop);
-                        self.selected = self.selected.saturating_sub(drop);
-                        self.offset = self.offset.saturating_sub(drop);
-                        self.more_before = true;
-                    }
-                }
-            }
-            Anchor::Before(key) => {
-                if self.rows.first().map(IndexedRun::key) == Some(key) {
-                    let n = page.rows.len();
-                    let mut rows = page.rows;
-                    rows.append(&mut self.rows);
-                    self.rows = rows;
-                    self.selected += n;
-                    self.offset += n;
-                    self.more_before = page.more_before;
-                    if self.rows.len() > WINDOW_MAX {
-                        self.rows.truncate(WINDOW_MAX);
-                        self.more_after = true;
-                    }
-                }
-            }
+            Anchor::After(key) => self.list.append(&key, page.rows, page.more_after),
+            Anchor::Before(key) => self.list.prepend(&key, page.rows, page.more_before),
         }
-        if self.selected >= self.rows.len() {
-            self.selected = self.rows.len().saturating_sub(1);
-        }
-        self.clamp_offset();
+        self.list.clamp();
         self.seen_selected();
         // Pages never change the open details: only the reader's keys (J/K) do.
         self.edge_fetch()
@@ -798,7 +538,7 @@ impl App {
     /// Selecting (or opening) a run newer than the newest one seen marks it, and the runs
     /// before it, as seen: the "new" badge counts only what is still above.
     fn seen_selected(&mut self) {
-        let Some(sel) = self.rows.get(self.selected).map(IndexedRun::key) else {
+        let Some(sel) = self.list.rows.get(self.list.selected).map(IndexedRun::key) else {
             return;
         };
         let Some(seen) = self.newest_seen.clone() else {
@@ -806,8 +546,8 @@ impl App {
         };
         if sel > seen {
             self.newest_seen = Some(sel.clone());
-            if !self.more_before {
-                self.new_runs = self.rows.iter().take_while(|r| r.key() > sel).count() as u64;
+            if !self.list.more_before {
+                self.new_runs = self.list.rows.iter().take_while(|r| r.key() > sel).count() as u64;
             } else {
                 self.new_runs = self.new_runs.saturating_sub(1);
             }
@@ -816,16 +556,7 @@ impl App {
 
     /// Keep the selection visible.
     fn clamp_offset(&mut self) {
-        let h = self.list_height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + h {
-            self.offset = self.selected + 1 - h;
-        }
-        let max_offset = self.rows.len().saturating_sub(h);
-        if self.offset > max_offset {
-            self.offset = max_offset;
-        }
+        self.list.clamp_offset();
     }
 
     /// Fetch the next page when the selection nears the window's edge.
@@ -833,24 +564,18 @@ impl App {
         if self.loading {
             return Vec::new();
         }
-        if self.more_after && self.selected + MARGIN >= self.rows.len() {
-            if let Some(last) = self.rows.last() {
+        match self.list.edge() {
+            Some(anchor) => {
                 self.loading = true;
-                return vec![self.query(Anchor::After(last.key()))];
+                vec![self.query(anchor)]
             }
+            None => Vec::new(),
         }
-        if self.more_before && self.selected < MARGIN {
-            if let Some(first) = self.rows.first() {
-                self.loading = true;
-                return vec![self.query(Anchor::Before(first.key()))];
-            }
-        }
-        Vec::new()
     }
 
     /// With details open, show the selected run's details.
     fn details_follow_selection(&mut self) -> Vec<Cmd> {
-        let Some(row) = self.rows.get(self.selected) else {
+        let Some(row) = self.list.rows.get(self.list.selected) else {
             return Vec::new();
         };
         let Some(d) = self.details.as_mut() else {
@@ -874,15 +599,15 @@ impl App {
     }
 
     fn move_to(&mut self, target: usize) -> Vec<Cmd> {
-        if self.rows.is_empty() {
+        if self.list.rows.is_empty() {
             return Vec::new();
         }
-        let target = target.min(self.rows.len() - 1);
-        if target != self.selected && self.follow {
+        let target = target.min(self.list.rows.len() - 1);
+        if target != self.list.selected && self.follow {
             self.follow = false;
             self.say("follow off (F to follow the newest run)", false);
         }
-        self.selected = target;
+        self.list.selected = target;
         self.clamp_offset();
         self.seen_selected();
         let mut cmds = self.edge_fetch();
@@ -891,7 +616,7 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) -> Vec<Cmd> {
-        let target = (self.selected as isize + delta).max(0) as usize;
+        let target = (self.list.selected as isize + delta).max(0) as usize;
         self.move_to(target)
     }
 
@@ -935,7 +660,7 @@ impl App {
             }
             return Vec::new();
         };
-        let page = self.list_height.max(1) as isize;
+        let page = self.list.height.max(1) as isize;
         if self.details.is_some() {
             // Inside the details every motion key scrolls the pane; only J/K change the run.
             let pane = self.details_page() as i32;
@@ -961,9 +686,9 @@ impl App {
             Action::PageDown => self.move_by(page),
             Action::PageUp => self.move_by(-page),
             Action::First => {
-                if self.more_before {
+                if self.list.more_before {
                     self.loading = true;
-                    self.selected = 0;
+                    self.list.selected = 0;
                     self.jump_top = true;
                     vec![self.query(Anchor::Top)]
                 } else {
@@ -972,15 +697,15 @@ impl App {
             }
             Action::Last => {
                 self.follow = false;
-                if self.more_after {
+                if self.list.more_after {
                     self.loading = true;
                     vec![self.query(Anchor::Bottom)]
                 } else {
-                    self.move_to(self.rows.len().saturating_sub(1))
+                    self.move_to(self.list.rows.len().saturating_sub(1))
                 }
             }
             Action::OpenDetails => {
-                let Some(row) = self.rows.get(self.selected).cloned() else {
+                let Some(row) = self.list.rows.get(self.list.selected).cloned() else {
                     return Vec::new();
                 };
                 if self.details.is_none() {
@@ -1066,7 +791,7 @@ impl App {
                     self.loading = true;
                     vec![self.query(Anchor::Top)]
                 } else {
-                    self.newest_seen = self.rows.first().map(IndexedRun::key);
+                    self.newest_seen = self.list.rows.first().map(IndexedRun::key);
                     self.say("follow off", false);
                     Vec::new()
                 }
@@ -1205,11 +930,11 @@ impl App {
                 self.generation += 1;
                 self.match_count = None;
                 self.loading = true;
-                self.offset = 0;
+                self.list.offset = 0;
                 self.new_runs = 0;
                 self.reset_seen = true;
                 if self.details.is_none() {
-                    self.selected = 0;
+                    self.list.selected = 0;
                     self.jump_top = true;
                 }
                 vec![self.query(Anchor::Top), self.count()]
@@ -1282,6 +1007,8 @@ fn is_word_key(key: &KeyEvent) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::list_window::MARGIN;
+    use super::super::queue::{PreviewData, StatusFilter};
     use super::*;
 
     fn row(i: usize) -> IndexedRun {
@@ -1354,16 +1081,16 @@ mod tests {
         assert!(app.follow);
         app.update(key('j'));
         app.update(code(KeyCode::Down));
-        assert_eq!(app.selected, 2);
+        assert_eq!(app.list.selected, 2);
         assert!(!app.follow);
         app.update(key('k'));
-        assert_eq!(app.selected, 1);
+        assert_eq!(app.list.selected, 1);
         app.update(key('G'));
-        assert_eq!(app.selected, 9);
+        assert_eq!(app.list.selected, 9);
         app.update(key('j'));
-        assert_eq!(app.selected, 9, "stops at the end");
+        assert_eq!(app.list.selected, 9, "stops at the end");
         app.update(key('g'));
-        assert_eq!(app.selected, 0);
+        assert_eq!(app.list.selected, 0);
     }
 
     #[test]
@@ -1394,12 +1121,12 @@ mod tests {
         app.update(alt('j'));
         assert!(app.input.is_none(), "Esc cancelled the filter input");
         assert_eq!(app.filter_text, "", "and did not apply it");
-        assert_eq!(app.selected, 1, "then j moved down");
+        assert_eq!(app.list.selected, 1, "then j moved down");
         app.update(code(KeyCode::Enter));
         assert!(app.details.is_some());
         app.update(alt('k'));
         assert!(app.details.is_none(), "Esc closed the details");
-        assert_eq!(app.selected, 0, "then k moved up");
+        assert_eq!(app.list.selected, 0, "then k moved up");
     }
 
     #[test]
@@ -1439,8 +1166,8 @@ mod tests {
                 more_after: false,
             },
         });
-        assert_eq!(app.rows.len(), PAGE + 50);
-        assert!(!app.more_after);
+        assert_eq!(app.list.rows.len(), PAGE + 50);
+        assert!(!app.list.more_after);
     }
 
     #[test]
@@ -1460,7 +1187,7 @@ mod tests {
             "{cmds:?}"
         );
         assert_eq!(app.input.as_ref().unwrap().text(), "cqCjk");
-        assert_eq!(app.selected, 0);
+        assert_eq!(app.list.selected, 0);
     }
 
     #[test]
@@ -1534,7 +1261,7 @@ mod tests {
             })]
         );
         let cmds = app.update(key('J'));
-        assert_eq!(app.selected, 1);
+        assert_eq!(app.list.selected, 1);
         assert_eq!(
             cmds,
             vec![Cmd::Query(QueryCmd::LoadDetails {
@@ -1545,10 +1272,10 @@ mod tests {
         // j scrolls the pane instead of moving while details are open (nothing loaded
         // yet: nothing to scroll).
         app.update(key('j'));
-        assert_eq!(app.selected, 1);
+        assert_eq!(app.list.selected, 1);
         assert_eq!(app.details.as_ref().unwrap().scroll, 0);
         app.update(key('K'));
-        assert_eq!(app.selected, 0);
+        assert_eq!(app.list.selected, 0);
         app.update(code(KeyCode::Esc));
         assert!(app.details.is_none());
         app.update(code(KeyCode::Esc));
@@ -1612,7 +1339,7 @@ mod tests {
                 more_after: false,
             },
         });
-        assert_eq!(app.rows.len(), 3);
+        assert_eq!(app.list.rows.len(), 3);
     }
 
     #[test]
@@ -1690,7 +1417,7 @@ mod tests {
         app.update(key('j'));
         assert!(!app.help);
         assert_eq!(
-            app.selected, 0,
+            app.list.selected, 0,
             "the key that closes help does nothing else"
         );
         app.update(key('f'));
@@ -1826,7 +1553,7 @@ mod tests {
         ] {
             let cmds = app.update(k.clone());
             assert!(cmds.is_empty(), "{k:?}: {cmds:?}");
-            assert_eq!(app.selected, 2, "{k:?} did not move the list");
+            assert_eq!(app.list.selected, 2, "{k:?} did not move the list");
             if expect != 0
                 || matches!(
                     k,
@@ -1845,7 +1572,7 @@ mod tests {
         app.update(ctrl('u'));
         assert!(scroll(&app) < before, "Ctrl-u scrolled back");
         app.update(key('J'));
-        assert_eq!(app.selected, 3);
+        assert_eq!(app.list.selected, 3);
         assert_eq!(app.details.as_ref().unwrap().run_id, "run_0003");
     }
 
@@ -2074,7 +1801,7 @@ mod tests {
         });
         assert_eq!(app.view, View::Runs);
         assert_eq!(app.details.as_ref().unwrap().run_id, "run_0002");
-        assert_eq!(app.selected, 2);
+        assert_eq!(app.list.selected, 2);
         assert!(
             matches!(&cmds[..], [Cmd::Query(QueryCmd::LoadDetails { file_name, .. })] if file_name == "run_0002.json")
         );

@@ -1,6 +1,8 @@
 //! The interactive console: live run list, filter bar, details pane, copy over SSH.
 //!
 //! - [`app`]: state and the pure `update` function (messages in, commands out).
+//! - [`msg`]: the messages `update` takes and the commands it returns.
+//! - [`list_window`]: the run list's rows in memory, selection and paging.
 //! - [`view`]: drawing from state (no I/O), with sanitized strings.
 //! - [`keymap`]: the action tables (one per view) that drive key handling, the help
 //!   overlay and the "not a key here" hints.
@@ -15,15 +17,18 @@ pub mod app;
 pub mod clipboard;
 pub mod keymap;
 pub mod line_edit;
+pub mod list_window;
+pub mod msg;
 pub mod queue;
 pub mod view;
 pub mod worker;
 
 use crate::config::DataRoot;
-use app::{App, Cmd, Msg, QueryCmd, UiCmd};
+use app::App;
 use clipboard::Clipboard;
 use crossterm::event::{Event, KeyEventKind};
 use futures_util::{Stream, StreamExt};
+use msg::{Cmd, Msg, QueryCmd, UiCmd};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use std::io;

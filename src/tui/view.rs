@@ -341,7 +341,7 @@ pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
 
 fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     let area = f.area();
-    if app.view == super::app::View::Queue {
+    if app.view == super::msg::View::Queue {
         render_queue(f, area, app, theme);
         if app.help {
             render_help(f, area, app, theme);
@@ -512,9 +512,7 @@ fn cell_text(r: &IndexedRun, col: Col, width: u16, app: &App, theme: Theme) -> C
 fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let cols = columns(area.width.saturating_sub(2));
     let header = Row::new(cols.iter().map(|(c, _)| c.title())).style(theme.title());
-    let visible_start = app.offset.min(app.rows.len());
-    let visible_end = (app.offset + app.list_height.max(1)).min(app.rows.len());
-    let visible = &app.rows[visible_start..visible_end];
+    let (visible_start, visible) = app.list.visible();
     let rows: Vec<Row> = visible
         .iter()
         .map(|r| {
@@ -531,7 +529,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             }
         })
         .collect();
-    let title = if app.loading && app.rows.is_empty() {
+    let title = if app.loading && app.list.rows.is_empty() {
         " runs (loading…) "
     } else {
         " runs "
@@ -543,8 +541,8 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         .block(block)
         .row_highlight_style(theme.selected());
     let mut state = TableState::default();
-    if !app.rows.is_empty() {
-        state.select(Some(app.selected - visible_start));
+    if !app.list.rows.is_empty() {
+        state.select(Some(app.list.selected - visible_start));
     }
     f.render_stateful_widget(table, area, &mut state);
     // Invalid files: one line across the remaining columns with the reason.
@@ -566,7 +564,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             )),
             reason_w as usize,
         );
-        let style = if visible_start + i == app.selected {
+        let style = if visible_start + i == app.list.selected {
             theme.selected()
         } else {
             theme.error()
@@ -581,7 +579,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             },
         );
     }
-    if app.rows.is_empty() && (!app.loading || app.reconcile.is_some()) {
+    if app.list.rows.is_empty() && (!app.loading || app.reconcile.is_some()) {
         let indexing: String;
         let msg = if let Some(e) = &app.error {
             // Nothing to show and something is wrong: the whole reason, not a cut status line.

@@ -1,6 +1,6 @@
 //! The database watch: other processes' commits to the shared databases.
 
-use crate::tui::app::Msg;
+use crate::tui::msg::Msg;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;

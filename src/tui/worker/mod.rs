@@ -1,7 +1,7 @@
 //! Background workers of the console, one file each. Every worker owns its connection and
-//! answers on the UI's channel with [`super::app::Msg`]s:
+//! answers on the UI's channel with [`super::msg::Msg`]s:
 //!
-//! - [`query`]: pages, counts, details and records of runs ([`super::app::QueryCmd`]);
+//! - [`query`]: pages, counts, details and records of runs ([`super::msg::QueryCmd`]);
 //!   two run, one for pages and one for counts.
 //! - [`queue`]: the review queue's lists, previews and decisions ([`super::queue::QueueCmd`]).
 //! - [`db_watch`]: other processes' commits to the shared databases.

@@ -5,7 +5,7 @@ use crate::config::DataRoot;
 use crate::filter::Filter;
 use crate::store::index::{Cursor, Direction, IndexError, PageRequest, RunIndex};
 use crate::store::verify::verify_artifact;
-use crate::tui::app::{Anchor, Details, Msg, Page, QueryCmd};
+use crate::tui::msg::{Anchor, Details, Msg, Page, QueryCmd};
 use chrono::Utc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};

@@ -5,7 +5,7 @@ use crate::store::advisory::{
     reviewer_identity, AdvisoryAsset, AdvisoryStore, AssetType, DecisionRequest, ReviewState,
     ReviewerPolicy,
 };
-use crate::tui::app::Msg;
+use crate::tui::msg::Msg;
 use crate::tui::queue::{PreviewBody, PreviewData, QueueCmd, StatusFilter};
 use std::sync::mpsc;
 use tokio::sync::mpsc::UnboundedSender;

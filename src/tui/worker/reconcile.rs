@@ -4,7 +4,7 @@
 use super::watch::{LiveWatch, WatchEvent, WatchProbe};
 use crate::config::DataRoot;
 use crate::store::index::{ReconcileMode, RunIndex};
-use crate::tui::app::Msg;
+use crate::tui::msg::Msg;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
