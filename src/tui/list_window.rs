@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(w.edge(), Some(Anchor::After(row(PAGE - 1).key())));
         w.more_after = false;
         assert_eq!(w.edge(), None, "nothing beyond");
-        let mut w = window(0..PAGE, true, false);
+        let w = window(0..PAGE, true, false);
         assert_eq!(w.edge(), Some(Anchor::Before(row(0).key())));
     }
 
