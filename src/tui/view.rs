@@ -133,6 +133,7 @@ fn local_time(app: &App, us: i64, with_date: bool) -> String {
 
 /// A `w`×`h` rectangle centred in `area` (dialogs, help).
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
     Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -341,6 +342,9 @@ pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
 
 fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     let area = f.area();
+    if area.is_empty() {
+        return; // a terminal of no cells (resized to nothing): nothing to draw
+    }
     if app.view == super::msg::View::Queue {
         render_queue(f, area, app, theme);
         if app.help {
@@ -926,10 +930,13 @@ fn key_lines(
         ]
     };
     if !two_columns {
-        return pairs.iter().map(|p| Line::from(entry(*p, w - 2))).collect();
+        return pairs
+            .iter()
+            .map(|p| Line::from(entry(*p, w.saturating_sub(2))))
+            .collect();
     }
     let half = pairs.len().div_ceil(2);
-    let col_w = (w - 2) / 2;
+    let col_w = w.saturating_sub(2) / 2;
     let (left, right) = pairs.split_at(half);
     left.iter()
         .enumerate()
@@ -968,7 +975,7 @@ fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
         "  -term negates · score<50 (< <= > >= = !=) · id:5eed or id:run_5eed (prefix)",
         "  since:2d|12h|2025-12-01 until:2025-12-24 · words: id, tool, warnings, block",
     ] {
-        lines.push(Line::from(fit(l, w as usize - 2)));
+        lines.push(Line::from(fit(l, (w as usize).saturating_sub(2))));
     }
     lines
 }
@@ -1073,7 +1080,7 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             f,
             Rect {
                 y: area.bottom().saturating_sub(1),
-                height: 1,
+                height: area.height.min(1),
                 ..area
             },
             app,
@@ -1488,12 +1495,12 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_widget(
         Paragraph::new(meta),
         Rect {
-            height: (inner.height).min(body.y - inner.y),
+            height: inner.height.min(body.y.saturating_sub(inner.y)),
             ..inner
         },
     );
     if !parts.history.is_empty() {
-        let hist_h = parts.history.len() as u16;
+        let hist_h = (parts.history.len() as u16).min(inner.height);
         f.render_widget(
             Paragraph::new(parts.history),
             Rect {
