@@ -4,7 +4,10 @@
 //!
 //! - [`RUNS`]: the run list (the details pane reuses its motion actions to scroll).
 //! - [`QUEUE`]: the review queue's list (the full-screen preview reuses its motion actions).
+//! - [`CONFIRM`], [`REASON`]: the queue's decision dialogs.
 //! - [`EDIT_KEYS`]: the editing keys of every text line (see [`super::line_edit`]).
+//!
+//! The key hints of status lines and titles live here too, checked against the tables.
 //!
 //! A new key goes into one of these tables; the view's `match` on the action is exhaustive,
 //! so the compiler points at the handler to write.
@@ -349,6 +352,96 @@ pub static QUEUE: KeyTable<QueueAction> = KeyTable {
     ],
 };
 
+/// What a key does in the review queue's dialogs (the rejection note is a text line:
+/// Enter and Esc only, the rest edits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DialogAction {
+    /// Confirmation: write the decision. Reason: take the highlighted reason.
+    Accept,
+    /// Nothing is written (in the reason list, Esc cancels the decision).
+    Cancel,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    First,
+    Last,
+}
+
+/// The confirmation dialog: `y` is the only key that writes a decision.
+pub static CONFIRM: KeyTable<DialogAction> = KeyTable {
+    name: "confirmation",
+    title: "Confirm a decision",
+    bindings: &[
+        row(
+            &[ch('y'), ch('Y')],
+            DialogAction::Accept,
+            "y",
+            "write the decision",
+        ),
+        row(
+            &[ch('n'), ch('N'), code(KeyCode::Esc)],
+            DialogAction::Cancel,
+            "n / Esc",
+            "cancel",
+        ),
+        hidden(&[ch('j'), code(KeyCode::Down)], DialogAction::Down),
+        hidden(&[ch('k'), code(KeyCode::Up)], DialogAction::Up),
+        hidden(&[code(KeyCode::PageDown)], DialogAction::PageDown),
+        hidden(&[code(KeyCode::PageUp)], DialogAction::PageUp),
+        hidden(&[ch('g'), code(KeyCode::Home)], DialogAction::First),
+        hidden(&[ch('G'), code(KeyCode::End)], DialogAction::Last),
+    ],
+    hint: &[],
+};
+
+/// The rejection reason list.
+pub static REASON: KeyTable<DialogAction> = KeyTable {
+    name: "reason",
+    title: "Rejection reason",
+    bindings: &[
+        row(
+            &[code(KeyCode::Enter)],
+            DialogAction::Accept,
+            "Enter",
+            "next",
+        ),
+        row(&[code(KeyCode::Esc)], DialogAction::Cancel, "Esc", "cancel"),
+        row(
+            &[ch('j'), code(KeyCode::Down)],
+            DialogAction::Down,
+            "j / k",
+            "choose",
+        ),
+        hidden(&[ch('k'), code(KeyCode::Up)], DialogAction::Up),
+        row(
+            &[ch('g'), code(KeyCode::Home)],
+            DialogAction::First,
+            "g / G",
+            "first / last",
+        ),
+        hidden(&[ch('G'), code(KeyCode::End)], DialogAction::Last),
+    ],
+    hint: &[],
+};
+
+/// The reason list's key line.
+pub const REASON_KEYS: &str = "j/k choose · g/G first/last · Enter next · Esc cancel";
+/// The confirmation's scroll hint (a batch longer than the dialog).
+pub const CONFIRM_SCROLL: &str = " · j/k scroll";
+
+/// The key hints of the status lines and the details pane's title. Each names keys of
+/// [`RUNS`] or [`QUEUE`] (a test checks that every key named is bound there).
+pub const RUNS_STATUS_WIDE: &str =
+    "j/k move · Enter details · f filter · c copy id · C copy JSON · F follow · ? help · q quit";
+pub const RUNS_STATUS: &str = "j/k move · Enter details · f filter · c copy · ? help · q quit";
+pub const DETAILS_TITLE: &str = " Esc close · J/K run · j/k g/G PgDn scroll ";
+pub const QUEUE_STATUS_WIDE: &str = "j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit";
+pub const QUEUE_STATUS: &str =
+    "j/k move · a approve · r reject · Space mark · z full screen · Enter run · ? help";
+pub const FULLSCREEN_STATUS: &str =
+    "full-screen preview: j/k PgDn/PgUp g/G scroll · a approve · r reject · Esc or z back";
+
 /// Editing keys of every text line (filter bar, queue filter, rejection note), handled by
 /// [`super::line_edit::LineEdit`].
 pub static EDIT_KEYS: &[(&str, &str)] = &[
@@ -456,12 +549,19 @@ mod tests {
 
     /// A key as labels and the README name it.
     fn parse_key(name: &str) -> Key {
+        try_parse_key(name).unwrap_or_else(|| panic!("not a key: {name}"))
+    }
+
+    fn try_parse_key(name: &str) -> Option<Key> {
+        let single = |s: &str| {
+            let mut cs = s.chars();
+            match (cs.next(), cs.next()) {
+                (Some(c), None) => Some(c),
+                _ => None,
+            }
+        };
         if let Some(c) = name.strip_prefix("Ctrl-") {
-            let mut cs = c.chars();
-            let (Some(c), None) = (cs.next(), cs.next()) else {
-                panic!("not a key: {name}")
-            };
-            return ctrl(c);
+            return single(c).map(ctrl);
         }
         let named = match name {
             "↓" => KeyCode::Down,
@@ -474,15 +574,9 @@ mod tests {
             "Esc" => KeyCode::Esc,
             "Tab" => KeyCode::Tab,
             "Space" => KeyCode::Char(' '),
-            _ => {
-                let mut cs = name.chars();
-                match (cs.next(), cs.next()) {
-                    (Some(c), None) => KeyCode::Char(c),
-                    _ => panic!("not a key: {name}"),
-                }
-            }
+            _ => KeyCode::Char(single(name)?),
         };
-        code(named)
+        Some(code(named))
     }
 
     /// The backticked keys in the first column of each key table in `section` (from its
@@ -566,6 +660,8 @@ mod tests {
     fn help_rows_name_only_keys_that_do_what_they_say() {
         labels_are_bound(&RUNS);
         labels_are_bound(&QUEUE);
+        labels_are_bound(&CONFIRM);
+        labels_are_bound(&REASON);
     }
 
     #[test]
@@ -579,6 +675,8 @@ mod tests {
         }
         check(&RUNS);
         check(&QUEUE);
+        check(&CONFIRM);
+        check(&REASON);
         // Terminals that report Shift with an upper-case letter or `?` get the same action.
         let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(action_for(&shifted('G')), Some(Action::Last));
@@ -606,6 +704,8 @@ mod tests {
         }
         check(&RUNS);
         check(&QUEUE);
+        check(&CONFIRM);
+        check(&REASON);
     }
 
     #[test]
@@ -650,6 +750,60 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The keys a hint line names: in each " · " part, the leading words that are keys
+    /// ("j/k", "Esc or z", "PgDn/PgUp"), after an optional "what: " prefix.
+    fn hinted_keys(line: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        for part in line.split(" · ") {
+            let part = part.rsplit(": ").next().unwrap().trim();
+            for word in part.split(' ') {
+                if word == "or" {
+                    continue;
+                }
+                let names: Vec<&str> = if word == "/" {
+                    vec!["/"]
+                } else {
+                    word.split('/').collect()
+                };
+                if !names
+                    .iter()
+                    .all(|n| std::panic::catch_unwind(|| parse_key(n)).is_ok())
+                {
+                    break;
+                }
+                keys.extend(names.iter().map(|n| n.to_string()));
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn status_hints_name_only_keys_bound_in_their_view() {
+        fn check<A: Copy + PartialEq>(t: &KeyTable<A>, line: &str, at_least: usize) {
+            let keys = hinted_keys(line);
+            assert!(keys.len() >= at_least, "{line:?} names {keys:?}");
+            for k in keys {
+                let (c, m) = parse_key(&k);
+                assert!(
+                    t.action(&KeyEvent::new(c, m)).is_some(),
+                    "{line:?} names {k}, which is not a {} key",
+                    t.name
+                );
+            }
+        }
+        check(&RUNS, RUNS_STATUS_WIDE, 9);
+        check(&RUNS, RUNS_STATUS, 7);
+        check(&RUNS, DETAILS_TITLE, 6);
+        check(&QUEUE, QUEUE_STATUS_WIDE, 15);
+        check(&QUEUE, QUEUE_STATUS, 8);
+        check(&QUEUE, FULLSCREEN_STATUS, 10);
+        check(&REASON, REASON_KEYS, 6);
+        check(&CONFIRM, CONFIRM_SCROLL, 2);
+        // The checker itself: a key no view binds is caught.
+        assert_eq!(hinted_keys("x frob · Esc or z back"), ["x", "Esc", "z"]);
+        assert!(RUNS.action(&KeyEvent::from(KeyCode::Char('x'))).is_none());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! hash the reviewer was shown; actions are disabled while the preview is loading, failed
 //! its hash check, or belongs to another version of the asset.
 
-use super::keymap::{queue_action_for, QueueAction};
+use super::keymap::{queue_action_for, DialogAction, QueueAction, CONFIRM, REASON};
 use super::line_edit::{Edit, LineEdit};
 use crate::store::advisory::{AdvisoryAsset, ReviewDecision, ReviewState, REJECTION_REASONS};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -639,8 +639,8 @@ impl QueueState {
         match modal {
             Modal::Confirm { batch, scroll } => {
                 let last = batch.items.len().saturating_sub(1);
-                let scroll = match key.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                let scroll = match CONFIRM.action(&key) {
+                    Some(DialogAction::Accept) => {
                         self.busy = true;
                         // Where to go on from when the list reloads: the selected row,
                         // or past it when the selection itself was decided.
@@ -651,27 +651,28 @@ impl QueueState {
                         self.after_decision = Some((decided, self.selected));
                         return KeyOutcome::cmds(vec![QueueCmd::Decide(batch)]);
                     }
-                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => return cancelled(),
-                    KeyCode::Char('j') | KeyCode::Down => (scroll + 1).min(last),
-                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-                    KeyCode::PageDown => (scroll + 10).min(last),
-                    KeyCode::PageUp => scroll.saturating_sub(10),
-                    KeyCode::Char('g') | KeyCode::Home => 0,
-                    KeyCode::Char('G') | KeyCode::End => last,
-                    _ => scroll,
+                    Some(DialogAction::Cancel) => return cancelled(),
+                    Some(DialogAction::Down) => (scroll + 1).min(last),
+                    Some(DialogAction::Up) => scroll.saturating_sub(1),
+                    Some(DialogAction::PageDown) => (scroll + 10).min(last),
+                    Some(DialogAction::PageUp) => scroll.saturating_sub(10),
+                    Some(DialogAction::First) => 0,
+                    Some(DialogAction::Last) => last,
+                    // Any other key does nothing: only y writes.
+                    None => scroll,
                 };
                 self.modal = Some(Modal::Confirm { batch, scroll });
                 KeyOutcome::none()
             }
             Modal::Reason { batch, cursor } => {
                 let n = REJECTION_REASONS.len();
-                let cursor = match key.code {
-                    KeyCode::Esc => return cancelled(),
-                    KeyCode::Char('j') | KeyCode::Down => (cursor + 1) % n,
-                    KeyCode::Char('k') | KeyCode::Up => (cursor + n - 1) % n,
-                    KeyCode::Char('g') | KeyCode::Home => 0,
-                    KeyCode::Char('G') | KeyCode::End => n - 1,
-                    KeyCode::Enter => {
+                let cursor = match REASON.action(&key) {
+                    Some(DialogAction::Cancel) => return cancelled(),
+                    Some(DialogAction::Down) => (cursor + 1) % n,
+                    Some(DialogAction::Up) => (cursor + n - 1) % n,
+                    Some(DialogAction::First) => 0,
+                    Some(DialogAction::Last) => n - 1,
+                    Some(DialogAction::Accept) => {
                         let mut batch = batch;
                         batch.reason = Some(REJECTION_REASONS[cursor].to_owned());
                         let edit = LineEdit::new(batch.note.as_deref().unwrap_or(""), NOTE_MAX);
@@ -682,7 +683,7 @@ impl QueueState {
                         });
                         return KeyOutcome::none();
                     }
-                    _ => cursor,
+                    Some(DialogAction::PageDown | DialogAction::PageUp) | None => cursor,
                 };
                 self.modal = Some(Modal::Reason { batch, cursor });
                 KeyOutcome::none()

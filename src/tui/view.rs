@@ -833,7 +833,7 @@ fn render_details(f: &mut Frame<'_>, area: Rect, app: &App, d: &DetailsPane, the
         format!(" {}% ", scroll * 100 / max_scroll)
     };
     let hints = fit(
-        " Esc close · J/K run · j/k g/G PgDn scroll ",
+        super::keymap::DETAILS_TITLE,
         room.saturating_sub(position.width() + 1),
     );
     let block = Block::default()
@@ -900,9 +900,9 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         ))
     } else {
         let hints = if area.width >= 100 {
-            "j/k move · Enter details · f filter · c copy id · C copy JSON · F follow · ? help · q quit"
+            super::keymap::RUNS_STATUS_WIDE
         } else {
-            "j/k move · Enter details · f filter · c copy · ? help · q quit"
+            super::keymap::RUNS_STATUS
         };
         Line::from(Span::styled(hints, theme.dim()))
     };
@@ -1282,17 +1282,11 @@ fn render_queue_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     } else if app.queue.busy {
         Line::from(Span::styled("writing the decision…", theme.key()))
     } else if app.queue.fullscreen {
-        Line::from(Span::styled(
-            "full-screen preview: j/k PgDn/PgUp g/G scroll · a approve · r reject · Esc or z back",
-            theme.dim(),
-        ))
+        Line::from(Span::styled(super::keymap::FULLSCREEN_STATUS, theme.dim()))
     } else if area.width >= 140 {
-        Line::from(Span::styled("j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit", theme.dim()))
+        Line::from(Span::styled(super::keymap::QUEUE_STATUS_WIDE, theme.dim()))
     } else {
-        Line::from(Span::styled(
-            "j/k move · a approve · r reject · Space mark · z full screen · Enter run · ? help",
-            theme.dim(),
-        ))
+        Line::from(Span::styled(super::keymap::QUEUE_STATUS, theme.dim()))
     };
     f.render_widget(Paragraph::new(hint), area);
 }
@@ -1646,7 +1640,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &Modal, theme: Theme) {
                         (start + room).min(b.items.len()),
                         b.items.len(),
                         if b.items.len() > room {
-                            " · j/k scroll"
+                            super::keymap::CONFIRM_SCROLL
                         } else {
                             ""
                         }
@@ -1655,12 +1649,16 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &Modal, theme: Theme) {
                 )));
             }
             l.push(Line::from(""));
-            l.push(Line::from(vec![
-                Span::styled("y", theme.key()),
-                Span::raw(" write the decision   "),
-                Span::styled("n / Esc", theme.key()),
-                Span::raw(" cancel"),
-            ]));
+            // The keys and their words from the confirmation's action table.
+            let mut keys = Vec::new();
+            for (i, (k, what)) in super::keymap::CONFIRM.help_rows().into_iter().enumerate() {
+                if i > 0 {
+                    keys.push(Span::raw("   "));
+                }
+                keys.push(Span::styled(k, theme.key()));
+                keys.push(Span::raw(format!(" {what}")));
+            }
+            l.push(Line::from(keys));
             (" confirm ", l)
         }
         Modal::Reason { batch, cursor } => {
@@ -1678,7 +1676,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &Modal, theme: Theme) {
                 l.push(Line::from(Span::styled(format!(" {r} "), style)));
             }
             l.push(Line::from(Span::styled(
-                "j/k choose · g/G first/last · Enter next · Esc cancel",
+                super::keymap::REASON_KEYS,
                 theme.dim(),
             )));
             (" reason ", l)
