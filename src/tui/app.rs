@@ -4,7 +4,7 @@
 //! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
-use super::keymap::{action_for, queue_action_for, Action, QueueAction, QUEUE, RUNS};
+use super::keymap::{action_for, queue_action_for, Action, DialogAction, QueueAction, QUEUE, RUNS};
 use super::line_edit::{Edit, LineEdit};
 use super::list_window::{ListWindow, PAGE};
 use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, UiCmd, View};
@@ -632,12 +632,18 @@ impl App {
             // Ctrl-c still quit.
             let max = super::view::help_max_scroll(self);
             if max > 0 {
-                let step = match key.code {
-                    KeyCode::Char('j') | KeyCode::Down => Some(1),
-                    KeyCode::Char('k') | KeyCode::Up => Some(-1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => Some(i32::from(max)),
-                    KeyCode::PageUp => Some(-i32::from(max)),
-                    _ => None,
+                let step = match super::keymap::HELP.action(&key) {
+                    Some(DialogAction::Down) => Some(1),
+                    Some(DialogAction::Up) => Some(-1),
+                    Some(DialogAction::PageDown) => Some(i32::from(max)),
+                    Some(DialogAction::PageUp) => Some(-i32::from(max)),
+                    Some(
+                        DialogAction::Accept
+                        | DialogAction::Cancel
+                        | DialogAction::First
+                        | DialogAction::Last,
+                    )
+                    | None => None,
                 };
                 if let Some(step) = step {
                     self.help_scroll =

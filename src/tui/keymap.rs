@@ -4,7 +4,7 @@
 //!
 //! - [`RUNS`]: the run list (the details pane reuses its motion actions to scroll).
 //! - [`QUEUE`]: the review queue's list (the full-screen preview reuses its motion actions).
-//! - [`CONFIRM`], [`REASON`]: the queue's decision dialogs.
+//! - [`CONFIRM`], [`REASON`]: the queue's decision dialogs; [`HELP`]: scrolling the help.
 //! - [`EDIT_KEYS`]: the editing keys of every text line (see [`super::line_edit`]).
 //!
 //! The key hints of status lines and titles live here too, checked against the tables.
@@ -425,6 +425,33 @@ pub static REASON: KeyTable<DialogAction> = KeyTable {
     hint: &[],
 };
 
+/// The help overlay when it is taller than the terminal: these keys scroll it, any other
+/// key closes it (and q / Ctrl-c still quit).
+pub static HELP: KeyTable<DialogAction> = KeyTable {
+    name: "help",
+    title: "Help",
+    bindings: &[
+        row(
+            &[ch('j'), code(KeyCode::Down)],
+            DialogAction::Down,
+            "j / k",
+            "scroll",
+        ),
+        hidden(&[ch('k'), code(KeyCode::Up)], DialogAction::Up),
+        row(
+            &[code(KeyCode::PageDown), ch(' ')],
+            DialogAction::PageDown,
+            "PgDn / PgUp",
+            "a page",
+        ),
+        hidden(&[code(KeyCode::PageUp)], DialogAction::PageUp),
+    ],
+    hint: &[],
+};
+
+/// The help overlay's bottom line when it scrolls.
+pub const HELP_SCROLL: &str = " j/k PgDn/PgUp scroll · any other key closes ";
+
 /// The reason list's key line.
 pub const REASON_KEYS: &str = "j/k choose · g/G first/last · Enter next · Esc cancel";
 /// The confirmation's scroll hint (a batch longer than the dialog).
@@ -662,6 +689,7 @@ mod tests {
         labels_are_bound(&QUEUE);
         labels_are_bound(&CONFIRM);
         labels_are_bound(&REASON);
+        labels_are_bound(&HELP);
     }
 
     #[test]
@@ -677,6 +705,7 @@ mod tests {
         check(&QUEUE);
         check(&CONFIRM);
         check(&REASON);
+        check(&HELP);
         // Terminals that report Shift with an upper-case letter or `?` get the same action.
         let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(action_for(&shifted('G')), Some(Action::Last));
@@ -706,6 +735,7 @@ mod tests {
         check(&QUEUE);
         check(&CONFIRM);
         check(&REASON);
+        check(&HELP);
     }
 
     #[test]
@@ -801,6 +831,7 @@ mod tests {
         check(&QUEUE, FULLSCREEN_STATUS, 10);
         check(&REASON, REASON_KEYS, 6);
         check(&CONFIRM, CONFIRM_SCROLL, 2);
+        check(&HELP, HELP_SCROLL, 4);
         // The checker itself: a key no view binds is caught.
         assert_eq!(hinted_keys("x frob · Esc or z back"), ["x", "Esc", "z"]);
         assert!(RUNS.action(&KeyEvent::from(KeyCode::Char('x'))).is_none());

@@ -999,7 +999,7 @@ fn render_help(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let max = help_max_scroll(app);
     let scroll = app.help_scroll.min(max);
     let bottom = if max > 0 {
-        " j/k PgDn/PgUp scroll · any other key closes "
+        super::keymap::HELP_SCROLL
     } else {
         " any key closes this help "
     };
