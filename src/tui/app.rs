@@ -823,9 +823,7 @@ impl App {
     }
 
     fn on_queue_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let ctrl_c =
-            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl_c {
+        if super::keymap::quits_anywhere(&key) {
             return self.quit_cmds();
         }
         // Dialogs, the filter line and the full-screen preview take keys first (a note may
@@ -955,12 +953,13 @@ impl App {
     }
 
     fn on_input_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
         let Some(input) = self.input.as_mut() else {
             return Vec::new();
         };
         match key.code {
-            KeyCode::Char('c') if ctrl => return self.quit_cmds(),
             KeyCode::Esc => {
                 let before = input.before.clone();
                 self.input = None;

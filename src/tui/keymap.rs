@@ -522,6 +522,11 @@ impl<A: Copy + PartialEq> KeyTable<A> {
     }
 }
 
+/// Ctrl-c: quits from anywhere — every view, dialog and text line (where `q` is text).
+pub fn quits_anywhere(key: &KeyEvent) -> bool {
+    key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL)
+}
+
 /// The run list's action for a key press, if any.
 pub fn action_for(key: &KeyEvent) -> Option<Action> {
     RUNS.action(key)
