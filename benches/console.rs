@@ -68,7 +68,7 @@ fn live(reps: usize) {
             ConsoleConfig::new(root),
             &mut clip,
             |app| {
-                *rows2.lock().unwrap() = app.rows.iter().map(|r| r.run_id.clone()).collect();
+                *rows2.lock().unwrap() = app.list.rows.iter().map(|r| r.run_id.clone()).collect();
             },
         ))
         .unwrap();
@@ -277,14 +277,14 @@ fn main() {
                 &mut clip,
                 |app| {
                     let mut s = seen2.lock().unwrap();
-                    if s.first.is_none() && !app.rows.is_empty() {
+                    if s.first.is_none() && !app.list.rows.is_empty() {
                         s.first = Some(start.elapsed());
                     }
                     if let Some(t) = s.typed_at {
                         if s.filtered.is_none()
                             && app.filter_text == want
                             && !app.loading
-                            && !app.rows.is_empty()
+                            && !app.list.rows.is_empty()
                         {
                             s.filtered = Some(t.elapsed());
                         }

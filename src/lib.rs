@@ -8,7 +8,8 @@
 //!    next step after an I/O or SQLite error), [`fsio`] (bounded, link-refusing reads;
 //!    durable writes; file locks).
 //! 2. Domain: [`domain`] (run artifacts, timestamps, rosette designs), [`filter`] (the
-//!    filter language: parse, print, match), [`api`] (the reference's logs API shapes).
+//!    filter language: parse, print, match), [`api`] (the reference's logs API shapes),
+//!    [`preview`] (image bytes to a small thumbnail for terminals).
 //! 3. Database: [`db`] (SQLite connections and embedded migrations).
 //! 4. Storage: [`store`] (run files, the run index, review assets and their decision
 //!    chain, workflow sessions, snapshots, backups, hash verification).
@@ -31,6 +32,7 @@ pub mod fsio;
 pub mod hashing;
 pub mod invariants;
 pub mod prefs;
+pub mod preview;
 pub mod scoring;
 pub mod store;
 pub mod text;

@@ -12,7 +12,8 @@ use rmos::config::DataRoot;
 use rmos::domain::{RunArtifact, Timestamp};
 use rmos::filter::Filter;
 use rmos::store::index::{ReconcileMode, RunIndex, RunQuery};
-use rmos::tui::app::{Anchor, App, Msg, Page};
+use rmos::tui::app::App;
+use rmos::tui::msg::{Anchor, Msg, Page};
 use rmos::tui::view::{render, Theme};
 use rmos::tui::worker::load_details;
 use std::path::Path;
@@ -123,7 +124,7 @@ fn snapshot_filter_parse_error_keeps_last_valid_filter() {
 /// passed when the list ends first.
 fn select_run(app: &mut App, run_id: &str) {
     let mut passed = Vec::new();
-    for _ in 0..=app.rows.len() {
+    for _ in 0..=app.list.rows.len() {
         let here = app.selected_row().unwrap().run_id.clone();
         if here == run_id {
             return;
@@ -737,5 +738,100 @@ fn snapshot_indexing_progress_instead_of_no_runs() {
         assert!(!text.contains("No runs yet"), "{text}");
         assert!(text.contains("Indexing the runs directory"), "{text}");
         insta::assert_snapshot!(format!("indexing_{w}x{h}"), text);
+    }
+}
+
+/// Every view and dialog, drawn at 0–3 columns and rows (and a little more), with the
+/// keys that measure the screen pressed there: nothing panics, nothing underflows.
+#[test]
+fn every_view_survives_a_terminal_of_zero_to_three_cells() {
+    let root = store_example_copy();
+    let mut states: Vec<(&str, App)> = Vec::new();
+    let (app, index) = loaded_app(root.path(), 120, 40);
+    states.push(("list", app.clone()));
+    let mut help = app.clone();
+    help.update(key('?'));
+    states.push(("help", help));
+    let mut filter = app.clone();
+    filter.update(key('f'));
+    for c in "risk:".chars() {
+        filter.update(key(c));
+    }
+    states.push(("filter bar with an error", filter));
+    let mut details = app.clone();
+    select_run(&mut details, "run_5eed0000000000000000000000000002");
+    details.update(code(KeyCode::Enter));
+    let d = details.details.clone().unwrap();
+    let loaded = Box::new(load_details(&index, &d.partition, &d.file_name));
+    details.update(Msg::Details {
+        partition: d.partition,
+        file_name: d.file_name,
+        details: loaded,
+    });
+    states.push(("details", details));
+    let mut indexing = App::new("~/data/runs/rmos".into());
+    let _ = indexing.init();
+    indexing.update(Msg::Reconcile(rmos::store::index::ReconcileProgress {
+        partitions_done: 3,
+        partitions_total: 1200,
+        files_parsed: 0,
+        current: "2025-12-22".into(),
+    }));
+    states.push(("indexing", indexing));
+
+    let dir = tempfile::tempdir().unwrap();
+    let (queue, _) = queue_app(dir.path(), 120, 40, "adv_image00001");
+    states.push(("queue with an image", queue.clone()));
+    let mut full = queue.clone();
+    full.update(key('z'));
+    states.push(("full-screen preview", full));
+    let mut qfilter = queue.clone();
+    qfilter.update(key('f'));
+    qfilter.update(key('x'));
+    states.push(("queue filter", qfilter));
+    let mut qhelp = queue.clone();
+    qhelp.update(key('?'));
+    states.push(("help over the queue", qhelp));
+    let mut confirm = queue.clone();
+    confirm.update(key('a'));
+    states.push(("approve dialog", confirm));
+    let mut reason = queue.clone();
+    reason.update(key('r'));
+    states.push(("reason dialog", reason.clone()));
+    let mut note = reason;
+    note.update(code(KeyCode::Enter));
+    note.update(key('n'));
+    states.push(("note dialog", note));
+    let mut batch = queue.clone();
+    batch.update(key(' '));
+    batch.update(key('j'));
+    batch.update(key(' '));
+    batch.update(key('X'));
+    states.push(("batch dialog", batch));
+
+    for (name, state) in &states {
+        for w in [0u16, 1, 2, 3, 5, 9] {
+            for h in [0u16, 1, 2, 3, 5, 9] {
+                let mut app = state.clone();
+                app.update(Msg::Resize {
+                    width: w,
+                    height: h,
+                });
+                let drawn = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    screen(&app, w, h, root.path());
+                    // Keys whose effect depends on the screen size (pages, help scroll).
+                    for m in [
+                        code(KeyCode::PageDown),
+                        key('j'),
+                        code(KeyCode::End),
+                        key('J'),
+                    ] {
+                        app.update(m);
+                        screen(&app, w, h, root.path());
+                    }
+                }));
+                assert!(drawn.is_ok(), "{name} at {w}×{h} panicked");
+            }
+        }
     }
 }

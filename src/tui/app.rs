@@ -4,197 +4,14 @@
 //! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
-use super::keymap::{action_for, Action};
+use super::keymap::{action_for, queue_action_for, Action, DialogAction, QueueAction, QUEUE, RUNS};
 use super::line_edit::{Edit, LineEdit};
-use super::queue::{PreviewData, QueueCmd, QueueState, StatusFilter};
-use crate::domain::RunArtifact;
+use super::list_window::{ListWindow, PAGE};
+use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, UiCmd, View};
+use super::queue::{QueueCmd, QueueState};
 use crate::filter::{Filter, ParseError};
-use crate::store::advisory::AdvisoryAsset;
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-/// Rows kept in the list window around the selection.
-pub const WINDOW_MAX: usize = 1_000;
-/// Rows fetched per page.
-pub const PAGE: usize = 200;
-/// Fetch more when the selection is this close to the window's edge.
-pub const MARGIN: usize = 40;
-
-/// Where a page goes in the window.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Anchor {
-    /// The newest rows (replaces the window).
-    Top,
-    /// The oldest rows (replaces the window).
-    Bottom,
-    /// Rows older than this key (appended).
-    After(Cursor),
-    /// Rows newer than this key (prepended).
-    Before(Cursor),
-    /// Rows around this key, keeping it selected (replaces the window).
-    Around(Cursor),
-}
-
-/// A page of rows from the query worker.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    pub anchor: Anchor,
-    pub rows: Vec<IndexedRun>,
-    /// More rows exist newer than the first row (Top: false).
-    pub more_before: bool,
-    /// More rows exist older than the last row.
-    pub more_after: bool,
-}
-
-/// What the details pane shows for one file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Details {
-    pub partition: String,
-    pub file_name: String,
-    pub path: String,
-    pub artifact: Option<Box<RunArtifact>>,
-    pub error: Option<String>,
-    pub verify: String,
-    pub verify_detail: Option<String>,
-}
-
-/// Messages into [`App::update`].
-#[derive(Debug, Clone)]
-pub enum Msg {
-    Key(KeyEvent),
-    Resize {
-        width: u16,
-        height: u16,
-    },
-    Page {
-        generation: u64,
-        page: Page,
-    },
-    QueryFailed {
-        generation: u64,
-        error: String,
-    },
-    Count {
-        generation: u64,
-        count: u64,
-    },
-    Newer {
-        count: u64,
-    },
-    Details {
-        partition: String,
-        file_name: String,
-        details: Box<Details>,
-    },
-    Record {
-        label: String,
-        text: Result<String, String>,
-    },
-    Copied {
-        label: String,
-        result: Result<String, String>,
-    },
-    Reconcile(ReconcileProgress),
-    /// Another connection committed to a shared database: the run index (`runs`) and/or
-    /// the review queue (`review`) changed.
-    SharedChange {
-        runs: bool,
-        review: bool,
-    },
-    ReconcileDone {
-        changed: bool,
-        invalid_total: u64,
-        /// Partitions the pass could not read, described (empty when all were read).
-        unreadable: Vec<String>,
-    },
-    ReconcileFailed(String),
-    /// Live watching changed: `None` when every partition is watched, else what is not.
-    WatchStatus(Option<String>),
-    /// Something the user should know, shown like any status message.
-    Notice(String),
-    /// Clock tick: milliseconds since start (expiring messages) and the wall clock in
-    /// Unix seconds (asset ages), injected so update() reads no clock.
-    Tick {
-        now_ms: u64,
-        epoch_secs: i64,
-    },
-    /// The review queue's assets and counts (pending, approved, rejected).
-    Queue {
-        status: StatusFilter,
-        assets: Vec<AdvisoryAsset>,
-        counts: (u64, u64, u64),
-    },
-    QueueFailed(String),
-    Preview {
-        asset_id: String,
-        data: Box<PreviewData>,
-    },
-    /// Event types in the index, for the filter of `generation`.
-    KnownEvents {
-        generation: u64,
-        events: Vec<String>,
-    },
-    /// The run an asset links to, looked up in the index.
-    RunFound {
-        run_id: String,
-        row: Result<Option<Box<IndexedRun>>, String>,
-    },
-    /// Results of written decisions: (asset_id, Ok(verb) or Err(reason)).
-    Decided {
-        outcomes: Vec<(String, Result<String, String>)>,
-    },
-}
-
-/// The two views.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum View {
-    Runs,
-    Queue,
-}
-
-/// Commands out of [`App::update`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cmd {
-    Query {
-        generation: u64,
-        filter: Filter,
-        anchor: Anchor,
-        limit: usize,
-    },
-    Count {
-        generation: u64,
-        filter: Filter,
-    },
-    CountNewer {
-        filter: Filter,
-        than: Cursor,
-    },
-    LoadDetails {
-        partition: String,
-        file_name: String,
-    },
-    /// The event types present in the index (to explain an `event:` filter matching
-    /// nothing: the field is free text, so unknown values cannot be refused up front).
-    KnownEvents {
-        generation: u64,
-    },
-    /// Look a run up by id (an asset's linked run) to open its details.
-    OpenRun {
-        run_id: String,
-    },
-    LoadRecord {
-        partition: String,
-        file_name: String,
-        label: String,
-    },
-    Copy {
-        text: String,
-        label: String,
-    },
-    Rescan,
-    Queue(QueueCmd),
-    Quit,
-}
 
 /// The filter bar while editing.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,11 +49,8 @@ pub struct DetailsPane {
 #[derive(Debug, Clone)]
 pub struct App {
     pub root_label: String,
-    pub rows: Vec<IndexedRun>,
-    pub selected: usize,
-    pub offset: usize,
-    pub more_before: bool,
-    pub more_after: bool,
+    /// The run list's rows in memory, selection and scroll position.
+    pub list: ListWindow,
     pub loading: bool,
     /// Generation of the active filter; answers for older generations are dropped.
     pub generation: u64,
@@ -259,8 +73,6 @@ pub struct App {
     /// First line of the help overlay shown (when it is taller than the terminal).
     pub help_scroll: u16,
     pub quit: bool,
-    /// Rows visible in the list (set from the terminal size).
-    pub list_height: usize,
     pub width: u16,
     pub height: u16,
     pub error: Option<String>,
@@ -300,11 +112,7 @@ impl App {
     pub fn new(root_label: String) -> App {
         App {
             root_label,
-            rows: Vec::new(),
-            selected: 0,
-            offset: 0,
-            more_before: false,
-            more_after: false,
+            list: ListWindow::default(),
             loading: true,
             generation: 0,
             filter: Filter::default(),
@@ -324,7 +132,6 @@ impl App {
             help: false,
             help_scroll: 0,
             quit: false,
-            list_height: 20,
             width: 80,
             height: 24,
             error: None,
@@ -348,23 +155,23 @@ impl App {
     }
 
     fn query(&self, anchor: Anchor) -> Cmd {
-        Cmd::Query {
+        Cmd::Query(QueryCmd::Page {
             generation: self.generation,
             filter: self.filter.clone(),
             anchor,
             limit: PAGE,
-        }
+        })
     }
 
     fn count(&self) -> Cmd {
-        Cmd::Count {
+        Cmd::Query(QueryCmd::Count {
             generation: self.generation,
             filter: self.filter.clone(),
-        }
+        })
     }
 
     pub fn selected_row(&self) -> Option<&IndexedRun> {
-        self.rows.get(self.selected)
+        self.list.selected_row()
     }
 
     fn say(&mut self, text: impl Into<String>, error: bool) {
@@ -392,7 +199,7 @@ impl App {
                 self.width = width;
                 self.height = height;
                 // Header (1) + table header (1) + filter bar (1) + status (1) + borders (2).
-                self.list_height = (height as usize).saturating_sub(6).max(1);
+                self.list.height = (height as usize).saturating_sub(6).max(1);
                 self.clamp_offset();
                 self.queue
                     .keep_visible(super::view::queue_list_rows(width, height));
@@ -417,7 +224,7 @@ impl App {
                 }
                 self.match_count = Some(count);
                 if count == 0 && !self.event_values().is_empty() {
-                    return vec![Cmd::KnownEvents { generation }];
+                    return vec![Cmd::Query(QueryCmd::KnownEvents { generation })];
                 }
                 Vec::new()
             }
@@ -465,7 +272,7 @@ impl App {
                 Vec::new()
             }
             Msg::Record { label, text } => match text {
-                Ok(text) => vec![Cmd::Copy { text, label }],
+                Ok(text) => vec![Cmd::Ui(UiCmd::Copy { text, label })],
                 Err(e) => {
                     self.say(format!("cannot copy {label}: {e}"), true);
                     Vec::new()
@@ -488,7 +295,7 @@ impl App {
                 // reload while the screen is not full yet, or when following.
                 if grew
                     && !self.loading
-                    && (self.rows.len() < self.list_height || self.follow_moves())
+                    && (self.list.rows.len() < self.list.height || self.follow_moves())
                 {
                     self.refresh()
                 } else {
@@ -523,7 +330,7 @@ impl App {
             Msg::ReconcileFailed(e) => {
                 self.reconcile = None;
                 self.error = Some(format!("indexing failed: {e}"));
-                if self.rows.is_empty() && !self.loading {
+                if self.list.rows.is_empty() && !self.loading {
                     // Whatever the index already holds is still worth showing.
                     self.refresh()
                 } else {
@@ -569,8 +376,8 @@ impl App {
             Msg::RunFound { run_id, row } => match row {
                 Ok(Some(row)) => {
                     self.view = View::Runs;
-                    if let Some(pos) = self.rows.iter().position(|r| r.key() == row.key()) {
-                        self.selected = pos;
+                    if let Some(pos) = self.list.rows.iter().position(|r| r.key() == row.key()) {
+                        self.list.selected = pos;
                         self.clamp_offset();
                     }
                     self.details = Some(DetailsPane {
@@ -585,10 +392,10 @@ impl App {
                         format!("run {run_id} (linked from the asset) · 2 back to the queue"),
                         false,
                     );
-                    vec![Cmd::LoadDetails {
+                    vec![Cmd::Query(QueryCmd::LoadDetails {
                         partition: row.partition,
                         file_name: row.file_name,
-                    }]
+                    })]
                 }
                 Ok(None) => {
                     self.say(
@@ -637,15 +444,15 @@ impl App {
     /// newest run when following), and recount.
     fn refresh(&mut self) -> Vec<Cmd> {
         let mut cmds = vec![self.count()];
-        if self.follow_moves() || self.rows.is_empty() {
+        if self.follow_moves() || self.list.rows.is_empty() {
             cmds.push(self.query(Anchor::Top));
         } else if let Some(r) = self.selected_row() {
             cmds.push(self.query(Anchor::Around(r.key())));
             if let Some(seen) = &self.newest_seen {
-                cmds.push(Cmd::CountNewer {
+                cmds.push(Cmd::Query(QueryCmd::CountNewer {
                     filter: self.filter.clone(),
                     than: seen.clone(),
-                });
+                }));
             }
         }
         cmds
@@ -656,75 +463,41 @@ impl App {
         let keep = self.selected_row().map(IndexedRun::key);
         match page.anchor {
             Anchor::Top => {
-                self.rows = page.rows;
-                self.more_before = false;
-                self.more_after = page.more_after;
+                self.list.replace(page.rows, false, page.more_after);
                 let pinned = self.details.as_ref().map(|d| d.key.clone());
                 let jump = std::mem::take(&mut self.jump_top);
-                self.selected = match (pinned.or(keep), self.follow_moves() || jump) {
-                    (Some(k), false) => self.rows.iter().position(|r| r.key() == k).unwrap_or(0),
+                self.list.selected = match (pinned.or(keep), self.follow_moves() || jump) {
+                    (Some(k), false) => self.list.position(&k).unwrap_or(0),
                     _ => 0,
                 };
                 if self.follow_moves() || jump || std::mem::take(&mut self.reset_seen) {
-                    self.newest_seen = self.rows.first().map(IndexedRun::key);
+                    self.newest_seen = self.list.rows.first().map(IndexedRun::key);
                     self.new_runs = 0;
                 }
             }
             Anchor::Bottom => {
-                self.rows = page.rows;
-                self.more_before = page.more_before;
-                self.more_after = false;
-                self.selected = self.rows.len().saturating_sub(1);
+                self.list.replace(page.rows, page.more_before, false);
+                self.list.selected = self.list.rows.len().saturating_sub(1);
             }
             Anchor::Around(key) => {
-                self.rows = page.rows;
-                self.more_before = page.more_before;
-                self.more_after = page.more_after;
+                self.list
+                    .replace(page.rows, page.more_before, page.more_after);
                 let key = self.details.as_ref().map(|d| d.key.clone()).unwrap_or(key);
-                let pos = self.rows.iter().position(|r| r.key() == key);
-                self.selected = match pos {
+                self.list.selected = match self.list.position(&key) {
                     Some(p) => p,
                     // The selected run vanished: stay at the same place in the order.
                     None => self
+                        .list
                         .rows
                         .iter()
                         .position(|r| r.key() < key)
-                        .unwrap_or(self.rows.len().saturating_sub(1)),
+                        .unwrap_or(self.list.rows.len().saturating_sub(1)),
                 };
             }
-            Anchor::After(key) => {
-                if self.rows.last().map(IndexedRun::key) == Some(key) {
-                    self.rows.extend(page.rows);
-                    self.more_after = page.more_after;
-                    if self.rows.len() > WINDOW_MAX {
-                        let drop = self.rows.len() - WINDOW_MAX;
-                        self.rows.drain(..drop);
-                        self.selected = self.selected.saturating_sub(drop);
-                        self.offset = self.offset.saturating_sub(drop);
-                        self.more_before = true;
-                    }
-                }
-            }
-            Anchor::Before(key) => {
-                if self.rows.first().map(IndexedRun::key) == Some(key) {
-                    let n = page.rows.len();
-                    let mut rows = page.rows;
-                    rows.append(&mut self.rows);
-                    self.rows = rows;
-                    self.selected += n;
-                    self.offset += n;
-                    self.more_before = page.more_before;
-                    if self.rows.len() > WINDOW_MAX {
-                        self.rows.truncate(WINDOW_MAX);
-                        self.more_after = true;
-                    }
-                }
-            }
+            Anchor::After(key) => self.list.append(&key, page.rows, page.more_after),
+            Anchor::Before(key) => self.list.prepend(&key, page.rows, page.more_before),
         }
-        if self.selected >= self.rows.len() {
-            self.selected = self.rows.len().saturating_sub(1);
-        }
-        self.clamp_offset();
+        self.list.clamp();
         self.seen_selected();
         // Pages never change the open details: only the reader's keys (J/K) do.
         self.edge_fetch()
@@ -765,7 +538,7 @@ impl App {
     /// Selecting (or opening) a run newer than the newest one seen marks it, and the runs
     /// before it, as seen: the "new" badge counts only what is still above.
     fn seen_selected(&mut self) {
-        let Some(sel) = self.rows.get(self.selected).map(IndexedRun::key) else {
+        let Some(sel) = self.list.rows.get(self.list.selected).map(IndexedRun::key) else {
             return;
         };
         let Some(seen) = self.newest_seen.clone() else {
@@ -773,8 +546,8 @@ impl App {
         };
         if sel > seen {
             self.newest_seen = Some(sel.clone());
-            if !self.more_before {
-                self.new_runs = self.rows.iter().take_while(|r| r.key() > sel).count() as u64;
+            if !self.list.more_before {
+                self.new_runs = self.list.rows.iter().take_while(|r| r.key() > sel).count() as u64;
             } else {
                 self.new_runs = self.new_runs.saturating_sub(1);
             }
@@ -783,16 +556,7 @@ impl App {
 
     /// Keep the selection visible.
     fn clamp_offset(&mut self) {
-        let h = self.list_height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + h {
-            self.offset = self.selected + 1 - h;
-        }
-        let max_offset = self.rows.len().saturating_sub(h);
-        if self.offset > max_offset {
-            self.offset = max_offset;
-        }
+        self.list.clamp_offset();
     }
 
     /// Fetch the next page when the selection nears the window's edge.
@@ -800,24 +564,18 @@ impl App {
         if self.loading {
             return Vec::new();
         }
-        if self.more_after && self.selected + MARGIN >= self.rows.len() {
-            if let Some(last) = self.rows.last() {
+        match self.list.edge() {
+            Some(anchor) => {
                 self.loading = true;
-                return vec![self.query(Anchor::After(last.key()))];
+                vec![self.query(anchor)]
             }
+            None => Vec::new(),
         }
-        if self.more_before && self.selected < MARGIN {
-            if let Some(first) = self.rows.first() {
-                self.loading = true;
-                return vec![self.query(Anchor::Before(first.key()))];
-            }
-        }
-        Vec::new()
     }
 
     /// With details open, show the selected run's details.
     fn details_follow_selection(&mut self) -> Vec<Cmd> {
-        let Some(row) = self.rows.get(self.selected) else {
+        let Some(row) = self.list.rows.get(self.list.selected) else {
             return Vec::new();
         };
         let Some(d) = self.details.as_mut() else {
@@ -834,22 +592,22 @@ impl App {
             content: None,
             scroll: 0,
         };
-        vec![Cmd::LoadDetails {
+        vec![Cmd::Query(QueryCmd::LoadDetails {
             partition: row.partition.clone(),
             file_name: row.file_name.clone(),
-        }]
+        })]
     }
 
     fn move_to(&mut self, target: usize) -> Vec<Cmd> {
-        if self.rows.is_empty() {
+        if self.list.rows.is_empty() {
             return Vec::new();
         }
-        let target = target.min(self.rows.len() - 1);
-        if target != self.selected && self.follow {
+        let target = target.min(self.list.rows.len() - 1);
+        if target != self.list.selected && self.follow {
             self.follow = false;
             self.say("follow off (F to follow the newest run)", false);
         }
-        self.selected = target;
+        self.list.selected = target;
         self.clamp_offset();
         self.seen_selected();
         let mut cmds = self.edge_fetch();
@@ -858,7 +616,7 @@ impl App {
     }
 
     fn move_by(&mut self, delta: isize) -> Vec<Cmd> {
-        let target = (self.selected as isize + delta).max(0) as usize;
+        let target = (self.list.selected as isize + delta).max(0) as usize;
         self.move_to(target)
     }
 
@@ -874,12 +632,18 @@ impl App {
             // Ctrl-c still quit.
             let max = super::view::help_max_scroll(self);
             if max > 0 {
-                let step = match key.code {
-                    KeyCode::Char('j') | KeyCode::Down => Some(1),
-                    KeyCode::Char('k') | KeyCode::Up => Some(-1),
-                    KeyCode::PageDown | KeyCode::Char(' ') => Some(i32::from(max)),
-                    KeyCode::PageUp => Some(-i32::from(max)),
-                    _ => None,
+                let step = match super::keymap::HELP.action(&key) {
+                    Some(DialogAction::Down) => Some(1),
+                    Some(DialogAction::Up) => Some(-1),
+                    Some(DialogAction::PageDown) => Some(i32::from(max)),
+                    Some(DialogAction::PageUp) => Some(-i32::from(max)),
+                    Some(
+                        DialogAction::Accept
+                        | DialogAction::Cancel
+                        | DialogAction::First
+                        | DialogAction::Last,
+                    )
+                    | None => None,
                 };
                 if let Some(step) = step {
                     self.help_scroll =
@@ -895,17 +659,14 @@ impl App {
         }
         let Some(action) = action_for(&key) else {
             // Review keys pressed in the runs view: say where they work.
-            if matches!(key.code, KeyCode::Char('a' | 'r' | 'A' | 'X' | ' ')) {
+            if queue_action_for(&key).is_some_and(|a| a.decides() || a == QueueAction::ToggleMark) {
                 self.say("approve/reject work in the review queue: press 2", false);
-            } else if reports_unknown(&key) {
-                self.say(
-                    format!("{} is not a runs-view key: {RUNS_KEY_HINT}", key_name(&key)),
-                    false,
-                );
+            } else if let Some(hint) = RUNS.unknown_key_hint(&key) {
+                self.say(hint, false);
             }
             return Vec::new();
         };
-        let page = self.list_height.max(1) as isize;
+        let page = self.list.height.max(1) as isize;
         if self.details.is_some() {
             // Inside the details every motion key scrolls the pane; only J/K change the run.
             let pane = self.details_page() as i32;
@@ -931,9 +692,9 @@ impl App {
             Action::PageDown => self.move_by(page),
             Action::PageUp => self.move_by(-page),
             Action::First => {
-                if self.more_before {
+                if self.list.more_before {
                     self.loading = true;
-                    self.selected = 0;
+                    self.list.selected = 0;
                     self.jump_top = true;
                     vec![self.query(Anchor::Top)]
                 } else {
@@ -942,15 +703,15 @@ impl App {
             }
             Action::Last => {
                 self.follow = false;
-                if self.more_after {
+                if self.list.more_after {
                     self.loading = true;
                     vec![self.query(Anchor::Bottom)]
                 } else {
-                    self.move_to(self.rows.len().saturating_sub(1))
+                    self.move_to(self.list.rows.len().saturating_sub(1))
                 }
             }
             Action::OpenDetails => {
-                let Some(row) = self.rows.get(self.selected).cloned() else {
+                let Some(row) = self.list.rows.get(self.list.selected).cloned() else {
                     return Vec::new();
                 };
                 if self.details.is_none() {
@@ -963,10 +724,10 @@ impl App {
                         scroll: 0,
                     });
                     self.seen_selected();
-                    return vec![Cmd::LoadDetails {
+                    return vec![Cmd::Query(QueryCmd::LoadDetails {
                         partition: row.partition.clone(),
                         file_name: row.file_name.clone(),
-                    }];
+                    })];
                 }
                 Vec::new()
             }
@@ -995,10 +756,10 @@ impl App {
                 .map(|d| d.run_id.clone())
                 .or(self.selected_row().map(|r| r.run_id.clone()))
             {
-                Some(id) => vec![Cmd::Copy {
+                Some(id) => vec![Cmd::Ui(UiCmd::Copy {
                     text: id.clone(),
                     label: format!("run_id {id}"),
-                }],
+                })],
                 None => {
                     self.say("nothing selected to copy", true);
                     Vec::new()
@@ -1012,11 +773,11 @@ impl App {
                     .selected_row()
                     .map(|r| (&r.partition, &r.file_name, &r.run_id)))
             {
-                Some((partition, file_name, run_id)) => vec![Cmd::LoadRecord {
+                Some((partition, file_name, run_id)) => vec![Cmd::Query(QueryCmd::LoadRecord {
                     partition: partition.clone(),
                     file_name: file_name.clone(),
                     label: format!("record {run_id} as JSON"),
-                }],
+                })],
                 None => {
                     self.say("nothing selected to copy", true);
                     Vec::new()
@@ -1036,14 +797,14 @@ impl App {
                     self.loading = true;
                     vec![self.query(Anchor::Top)]
                 } else {
-                    self.newest_seen = self.rows.first().map(IndexedRun::key);
+                    self.newest_seen = self.list.rows.first().map(IndexedRun::key);
                     self.say("follow off", false);
                     Vec::new()
                 }
             }
             Action::Rescan => {
                 self.say("rescanning every file…", false);
-                vec![Cmd::Rescan]
+                vec![Cmd::Ui(UiCmd::Rescan)]
             }
             Action::Help => {
                 self.help = true;
@@ -1062,65 +823,62 @@ impl App {
     }
 
     fn on_queue_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let ctrl_c =
-            key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl_c {
+        if super::keymap::quits_anywhere(&key) {
             return self.quit_cmds();
         }
-        // Dialogs and the filter line take every key (a note may contain "q").
-        if self.queue.modal.is_none() && self.queue.filter_input.is_none() {
-            match action_for(&key) {
-                Some(Action::ShowRuns | Action::SwitchView) => {
+        // Dialogs, the filter line and the full-screen preview take keys first (a note may
+        // contain "q"); the view-wide actions apply to the list.
+        let idle = self.queue.modal.is_none() && self.queue.filter_input.is_none();
+        if idle {
+            let action = queue_action_for(&key);
+            match action {
+                Some(QueueAction::ShowRuns | QueueAction::SwitchView) => {
                     self.view = View::Runs;
                     return Vec::new();
                 }
-                Some(Action::Help) => {
+                Some(QueueAction::ShowQueue) => return Vec::new(),
+                Some(QueueAction::Help) => {
                     self.help = true;
                     self.help_scroll = 0;
                     return Vec::new();
                 }
-                Some(Action::Quit) => return self.quit_cmds(),
-                Some(Action::CopyId) => {
+                Some(QueueAction::Quit) => return self.quit_cmds(),
+                Some(QueueAction::CopyId) => {
                     return match self.queue.selected_asset() {
-                        Some(a) => vec![Cmd::Copy {
+                        Some(a) => vec![Cmd::Ui(UiCmd::Copy {
                             text: a.asset_id.clone(),
                             label: format!("asset id {}", a.asset_id),
-                        }],
+                        })],
                         None => {
                             self.say("nothing selected to copy", true);
                             Vec::new()
                         }
                     };
                 }
+                Some(a) if a.decides() && self.read_only => {
+                    self.say(
+                        "the data root is read-only for you: browse only (decisions need write access to its rmos.db)",
+                        true,
+                    );
+                    return Vec::new();
+                }
+                Some(QueueAction::OpenRun) => {
+                    // Enter: the selected asset's linked run.
+                    return match self.queue.selected_asset() {
+                        Some(a) => match &a.run_id {
+                            Some(run_id) => vec![Cmd::Query(QueryCmd::OpenRun {
+                                run_id: run_id.clone(),
+                            })],
+                            None => {
+                                self.say(format!("{} is not linked to a run", a.asset_id), false);
+                                Vec::new()
+                            }
+                        },
+                        None => Vec::new(),
+                    };
+                }
                 _ => {}
             }
-        }
-        let deciding = matches!(key.code, KeyCode::Char('a' | 'r' | 'A' | 'X'))
-            && !key.modifiers.contains(KeyModifiers::CONTROL)
-            && self.queue.modal.is_none()
-            && self.queue.filter_input.is_none();
-        if deciding && self.read_only {
-            self.say(
-                "the data root is read-only for you: browse only (decisions need write access to its rmos.db)",
-                true,
-            );
-            return Vec::new();
-        }
-        let idle = self.queue.modal.is_none() && self.queue.filter_input.is_none();
-        if idle && key.code == KeyCode::Enter {
-            // Enter: the selected asset's linked run.
-            return match self.queue.selected_asset() {
-                Some(a) => match &a.run_id {
-                    Some(run_id) => vec![Cmd::OpenRun {
-                        run_id: run_id.clone(),
-                    }],
-                    None => {
-                        self.say(format!("{} is not linked to a run", a.asset_id), false);
-                        Vec::new()
-                    }
-                },
-                None => Vec::new(),
-            };
         }
         let page = super::view::queue_list_rows(self.width, self.height);
         let out = self.queue.on_key(key, page);
@@ -1131,22 +889,18 @@ impl App {
             .min(super::view::preview_max_scroll(self));
         if let Some((text, error)) = out.message {
             self.say(text, error);
-        } else if out.unhandled && reports_unknown(&key) {
+        } else if out.unhandled {
             // A key that means something in the runs view (F, C…) but not here.
-            self.say(
-                format!(
-                    "{} is not a review-queue key: {QUEUE_KEY_HINT}",
-                    key_name(&key)
-                ),
-                false,
-            );
+            if let Some(hint) = QUEUE.unknown_key_hint(&key) {
+                self.say(hint, false);
+            }
         }
         out.cmds.into_iter().map(Cmd::Queue).collect()
     }
 
     fn quit_cmds(&mut self) -> Vec<Cmd> {
         self.quit = true;
-        vec![Cmd::Quit]
+        vec![Cmd::Ui(UiCmd::Quit)]
     }
 
     /// Lines of text the details pane shows at once.
@@ -1180,11 +934,11 @@ impl App {
                 self.generation += 1;
                 self.match_count = None;
                 self.loading = true;
-                self.offset = 0;
+                self.list.offset = 0;
                 self.new_runs = 0;
                 self.reset_seen = true;
                 if self.details.is_none() {
-                    self.selected = 0;
+                    self.list.selected = 0;
                     self.jump_top = true;
                 }
                 vec![self.query(Anchor::Top), self.count()]
@@ -1199,12 +953,13 @@ impl App {
     }
 
     fn on_input_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
         let Some(input) = self.input.as_mut() else {
             return Vec::new();
         };
         match key.code {
-            KeyCode::Char('c') if ctrl => return self.quit_cmds(),
             KeyCode::Esc => {
                 let before = input.before.clone();
                 self.input = None;
@@ -1250,39 +1005,6 @@ impl App {
     }
 }
 
-/// The keys worth naming in the runs view's "not a key here" hint.
-pub const RUNS_KEY_HINT: &str =
-    "j/k move · Enter details · f filter · c copy · 2 queue · ? all keys";
-/// The same for the review queue.
-pub const QUEUE_KEY_HINT: &str =
-    "a approve · r reject · Space mark · f filter · Enter run · z full screen · ? all keys";
-
-/// Unbound keys that get a "not a key here" hint (the same rule in both views).
-fn reports_unknown(key: &KeyEvent) -> bool {
-    !key.modifiers.contains(KeyModifiers::CONTROL)
-        && matches!(
-            key.code,
-            KeyCode::Char(_)
-                | KeyCode::Enter
-                | KeyCode::Backspace
-                | KeyCode::Delete
-                | KeyCode::Insert
-                | KeyCode::BackTab
-                | KeyCode::F(_)
-        )
-}
-
-/// A key as the hint names it.
-fn key_name(key: &KeyEvent) -> String {
-    match key.code {
-        KeyCode::Char(' ') => "Space".into(),
-        KeyCode::Char(c) => c.to_string(),
-        KeyCode::F(n) => format!("F{n}"),
-        KeyCode::BackTab => "Shift-Tab".into(),
-        other => format!("{other:?}"),
-    }
-}
-
 /// Alt-b / Alt-f: word motion in a text line (not Esc then the key).
 fn is_word_key(key: &KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::ALT) && matches!(key.code, KeyCode::Char('b' | 'f'))
@@ -1290,6 +1012,8 @@ fn is_word_key(key: &KeyEvent) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::list_window::MARGIN;
+    use super::super::queue::{PreviewData, StatusFilter};
     use super::*;
 
     fn row(i: usize) -> IndexedRun {
@@ -1339,10 +1063,10 @@ mod tests {
         let cmds = app.init();
         assert!(matches!(
             cmds[0],
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         ));
         app.update(Msg::Page {
             generation: 0,
@@ -1362,16 +1086,16 @@ mod tests {
         assert!(app.follow);
         app.update(key('j'));
         app.update(code(KeyCode::Down));
-        assert_eq!(app.selected, 2);
+        assert_eq!(app.list.selected, 2);
         assert!(!app.follow);
         app.update(key('k'));
-        assert_eq!(app.selected, 1);
+        assert_eq!(app.list.selected, 1);
         app.update(key('G'));
-        assert_eq!(app.selected, 9);
+        assert_eq!(app.list.selected, 9);
         app.update(key('j'));
-        assert_eq!(app.selected, 9, "stops at the end");
+        assert_eq!(app.list.selected, 9, "stops at the end");
         app.update(key('g'));
-        assert_eq!(app.selected, 0);
+        assert_eq!(app.list.selected, 0);
     }
 
     #[test]
@@ -1402,12 +1126,12 @@ mod tests {
         app.update(alt('j'));
         assert!(app.input.is_none(), "Esc cancelled the filter input");
         assert_eq!(app.filter_text, "", "and did not apply it");
-        assert_eq!(app.selected, 1, "then j moved down");
+        assert_eq!(app.list.selected, 1, "then j moved down");
         app.update(code(KeyCode::Enter));
         assert!(app.details.is_some());
         app.update(alt('k'));
         assert!(app.details.is_none(), "Esc closed the details");
-        assert_eq!(app.selected, 0, "then k moved up");
+        assert_eq!(app.list.selected, 0, "then k moved up");
     }
 
     #[test]
@@ -1422,18 +1146,18 @@ mod tests {
             .filter(|c| {
                 matches!(
                     c,
-                    Cmd::Query {
+                    Cmd::Query(QueryCmd::Page {
                         anchor: Anchor::After(_),
                         ..
-                    }
+                    })
                 )
             })
             .collect();
         assert_eq!(after.len(), 1, "exactly one fetch while loading");
-        let Cmd::Query {
+        let Cmd::Query(QueryCmd::Page {
             anchor: Anchor::After(k),
             ..
-        } = after[0]
+        }) = after[0]
         else {
             unreachable!()
         };
@@ -1447,8 +1171,8 @@ mod tests {
                 more_after: false,
             },
         });
-        assert_eq!(app.rows.len(), PAGE + 50);
-        assert!(!app.more_after);
+        assert_eq!(app.list.rows.len(), PAGE + 50);
+        assert!(!app.list.more_after);
     }
 
     #[test]
@@ -1461,12 +1185,14 @@ mod tests {
         }
         assert!(!app.quit);
         assert!(
-            cmds.iter()
-                .all(|c| matches!(c, Cmd::Query { .. } | Cmd::Count { .. })),
+            cmds.iter().all(|c| matches!(
+                c,
+                Cmd::Query(QueryCmd::Page { .. }) | Cmd::Query(QueryCmd::Count { .. })
+            )),
             "{cmds:?}"
         );
         assert_eq!(app.input.as_ref().unwrap().text(), "cqCjk");
-        assert_eq!(app.selected, 0);
+        assert_eq!(app.list.selected, 0);
     }
 
     #[test]
@@ -1494,10 +1220,10 @@ mod tests {
         assert!(app.generation > gen);
         assert!(cmds.iter().any(|c| matches!(
             c,
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         )));
     }
 
@@ -1534,27 +1260,27 @@ mod tests {
         let cmds = app.update(code(KeyCode::Enter));
         assert_eq!(
             cmds,
-            vec![Cmd::LoadDetails {
+            vec![Cmd::Query(QueryCmd::LoadDetails {
                 partition: "2025-12-23".into(),
                 file_name: "run_0000.json".into()
-            }]
+            })]
         );
         let cmds = app.update(key('J'));
-        assert_eq!(app.selected, 1);
+        assert_eq!(app.list.selected, 1);
         assert_eq!(
             cmds,
-            vec![Cmd::LoadDetails {
+            vec![Cmd::Query(QueryCmd::LoadDetails {
                 partition: "2025-12-23".into(),
                 file_name: "run_0001.json".into()
-            }]
+            })]
         );
         // j scrolls the pane instead of moving while details are open (nothing loaded
         // yet: nothing to scroll).
         app.update(key('j'));
-        assert_eq!(app.selected, 1);
+        assert_eq!(app.list.selected, 1);
         assert_eq!(app.details.as_ref().unwrap().scroll, 0);
         app.update(key('K'));
-        assert_eq!(app.selected, 0);
+        assert_eq!(app.list.selected, 0);
         app.update(code(KeyCode::Esc));
         assert!(app.details.is_none());
         app.update(code(KeyCode::Esc));
@@ -1568,14 +1294,14 @@ mod tests {
         let cmds = app.update(key('c'));
         assert_eq!(
             cmds,
-            vec![Cmd::Copy {
+            vec![Cmd::Ui(UiCmd::Copy {
                 text: "run_0001".into(),
                 label: "run_id run_0001".into()
-            }]
+            })]
         );
         let cmds = app.update(key('C'));
         assert!(
-            matches!(&cmds[..], [Cmd::LoadRecord { file_name, .. }] if file_name == "run_0001.json")
+            matches!(&cmds[..], [Cmd::Query(QueryCmd::LoadRecord { file_name, .. })] if file_name == "run_0001.json")
         );
         let cmds = app.update(Msg::Record {
             label: "record".into(),
@@ -1583,10 +1309,10 @@ mod tests {
         });
         assert_eq!(
             cmds,
-            vec![Cmd::Copy {
+            vec![Cmd::Ui(UiCmd::Copy {
                 text: "{}".into(),
                 label: "record".into()
-            }]
+            })]
         );
         app.update(Msg::Copied {
             label: "run_id run_0001".into(),
@@ -1618,7 +1344,7 @@ mod tests {
                 more_after: false,
             },
         });
-        assert_eq!(app.rows.len(), 3);
+        assert_eq!(app.list.rows.len(), 3);
     }
 
     #[test]
@@ -1633,14 +1359,16 @@ mod tests {
             unreadable: Vec::new(),
         });
         let around = cmds.iter().find_map(|c| match c {
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Around(k),
                 ..
-            } => Some(k.clone()),
+            }) => Some(k.clone()),
             _ => None,
         });
         assert_eq!(around.as_ref().map(|k| k.run_id.as_str()), Some("run_0002"));
-        assert!(cmds.iter().any(|c| matches!(c, Cmd::CountNewer { .. })));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::CountNewer { .. }))));
         // Two new runs arrive above: the same run stays selected.
         let mut new_rows = vec![row(0), row(0)];
         new_rows[0].run_id = "run_new2".into();
@@ -1665,10 +1393,10 @@ mod tests {
         assert!(app.follow);
         assert!(cmds.iter().any(|c| matches!(
             c,
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         )));
     }
 
@@ -1694,14 +1422,14 @@ mod tests {
         app.update(key('j'));
         assert!(!app.help);
         assert_eq!(
-            app.selected, 0,
+            app.list.selected, 0,
             "the key that closes help does nothing else"
         );
         app.update(key('f'));
         let cmds = app.update(ctrl('c'));
-        assert_eq!(cmds, vec![Cmd::Quit]);
+        assert_eq!(cmds, vec![Cmd::Ui(UiCmd::Quit)]);
         let mut app = app_with(3, false);
-        assert_eq!(app.update(key('q')), vec![Cmd::Quit]);
+        assert_eq!(app.update(key('q')), vec![Cmd::Ui(UiCmd::Quit)]);
     }
 
     fn newer_row(id: &str, ahead_us: i64) -> IndexedRun {
@@ -1752,10 +1480,10 @@ mod tests {
         assert!(
             !cmds.iter().any(|c| matches!(
                 c,
-                Cmd::Query {
+                Cmd::Query(QueryCmd::Page {
                     anchor: Anchor::Top,
                     ..
-                }
+                })
             )),
             "{cmds:?}"
         );
@@ -1783,15 +1511,17 @@ mod tests {
         app.update(Msg::Newer { count: 1 });
         assert_eq!(app.new_runs, 1, "counted in the header");
         // c copies the run being read.
-        assert!(matches!(&app.update(key('c'))[..], [Cmd::Copy { text, .. }] if *text == read));
+        assert!(
+            matches!(&app.update(key('c'))[..], [Cmd::Ui(UiCmd::Copy { text, .. })] if *text == read)
+        );
         // Closing the details shows what arrived.
         let cmds = app.update(code(KeyCode::Esc));
         assert!(cmds.iter().any(|c| matches!(
             c,
-            Cmd::Query {
+            Cmd::Query(QueryCmd::Page {
                 anchor: Anchor::Top,
                 ..
-            }
+            })
         )));
     }
 
@@ -1828,7 +1558,7 @@ mod tests {
         ] {
             let cmds = app.update(k.clone());
             assert!(cmds.is_empty(), "{k:?}: {cmds:?}");
-            assert_eq!(app.selected, 2, "{k:?} did not move the list");
+            assert_eq!(app.list.selected, 2, "{k:?} did not move the list");
             if expect != 0
                 || matches!(
                     k,
@@ -1847,7 +1577,7 @@ mod tests {
         app.update(ctrl('u'));
         assert!(scroll(&app) < before, "Ctrl-u scrolled back");
         app.update(key('J'));
-        assert_eq!(app.selected, 3);
+        assert_eq!(app.list.selected, 3);
         assert_eq!(app.details.as_ref().unwrap().run_id, "run_0003");
     }
 
@@ -1912,6 +1642,13 @@ mod tests {
         app.update(key('x'));
         let (text, _) = app.message.clone().expect("a hint");
         assert!(text.starts_with("x is not a review-queue key"), "{text}");
+        // 2 in the queue stays there quietly, as 1 does in the runs view.
+        app.message = None;
+        assert!(app.update(key('2')).is_empty());
+        assert_eq!((app.view, app.message.clone()), (View::Queue, None));
+        app.update(key('1'));
+        assert!(app.update(key('1')).is_empty());
+        assert_eq!((app.view, app.message.clone()), (View::Runs, None));
     }
 
     #[test]
@@ -1937,6 +1674,74 @@ mod tests {
         app.update(ctrl('u'));
         assert_eq!(app.input.as_ref().unwrap().text(), "");
         assert_eq!(app.filter_text, "");
+    }
+
+    /// Type the same keys into a text field: what it ends up holding.
+    fn edit_script(app: &mut App) {
+        let alt = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT));
+        for c in "risk:red mode:saw".chars() {
+            app.update(key(c));
+        }
+        for m in [
+            alt('b'),
+            ctrl('w'),
+            code(KeyCode::Home),
+            key('-'),
+            code(KeyCode::End),
+            code(KeyCode::Backspace),
+            code(KeyCode::Left),
+            code(KeyCode::Delete),
+            ctrl('a'),
+            code(KeyCode::Right),
+            code(KeyCode::Delete),
+            alt('f'),
+            key('Q'),
+            ctrl('e'),
+            key('!'),
+        ] {
+            app.update(m);
+        }
+    }
+
+    #[test]
+    fn the_filter_bar_the_queue_filter_and_the_note_are_one_line_editor() {
+        const EXPECTED: &str = "-iskQ:red s!";
+        let mut app = app_with(3, false);
+        app.update(key('f'));
+        edit_script(&mut app);
+        assert_eq!(app.input.as_ref().unwrap().text(), EXPECTED, "filter bar");
+
+        let mut app = app_with(3, false);
+        app.update(key('2'));
+        let a = super::super::queue::test_asset("adv_1");
+        let hash = a.content_hash.clone();
+        app.update(Msg::Queue {
+            status: StatusFilter::Pending,
+            assets: vec![a],
+            counts: (1, 0, 0),
+        });
+        app.update(key('/'));
+        edit_script(&mut app);
+        let (edit, _) = app.queue.filter_input.as_ref().unwrap();
+        assert_eq!(edit.text(), EXPECTED, "queue filter");
+        app.update(code(KeyCode::Esc));
+
+        app.update(Msg::Preview {
+            asset_id: "adv_1".into(),
+            data: Box::new(PreviewData {
+                content_hash: hash,
+                body: super::super::queue::PreviewBody::Text("t".into()),
+                error: None,
+                history: Vec::new(),
+            }),
+        });
+        app.update(key('r'));
+        app.update(code(KeyCode::Enter));
+        edit_script(&mut app);
+        let Some(super::super::queue::Modal::Note { edit, .. }) = &app.queue.modal else {
+            panic!("the note is open: {:?}", app.queue.modal)
+        };
+        assert_eq!(edit.text(), EXPECTED, "rejection note");
     }
 
     #[test]
@@ -1965,14 +1770,16 @@ mod tests {
         assert!(
             cmds.iter().any(|c| matches!(
                 c,
-                Cmd::Query {
+                Cmd::Query(QueryCmd::Page {
                     anchor: Anchor::Top,
                     ..
-                }
+                })
             )),
             "the newest indexed runs are loaded now: {cmds:?}"
         );
-        assert!(cmds.iter().any(|c| matches!(c, Cmd::Count { .. })));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::Count { .. }))));
     }
 
     #[test]
@@ -1989,9 +1796,9 @@ mod tests {
         let cmds = app.update(code(KeyCode::Enter));
         assert_eq!(
             cmds,
-            vec![Cmd::OpenRun {
+            vec![Cmd::Query(QueryCmd::OpenRun {
                 run_id: "run_0002".into()
-            }]
+            })]
         );
         let cmds = app.update(Msg::RunFound {
             run_id: "run_0002".into(),
@@ -1999,9 +1806,9 @@ mod tests {
         });
         assert_eq!(app.view, View::Runs);
         assert_eq!(app.details.as_ref().unwrap().run_id, "run_0002");
-        assert_eq!(app.selected, 2);
+        assert_eq!(app.list.selected, 2);
         assert!(
-            matches!(&cmds[..], [Cmd::LoadDetails { file_name, .. }] if file_name == "run_0002.json")
+            matches!(&cmds[..], [Cmd::Query(QueryCmd::LoadDetails { file_name, .. })] if file_name == "run_0002.json")
         );
     }
 
@@ -2018,7 +1825,10 @@ mod tests {
             generation: g,
             count: 0,
         });
-        assert_eq!(cmds, vec![Cmd::KnownEvents { generation: g }]);
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::KnownEvents { generation: g })]
+        );
         app.update(Msg::KnownEvents {
             generation: g,
             events: vec!["toolpaths".into(), "unknown".into()],

@@ -1,10 +1,14 @@
 //! The interactive console: live run list, filter bar, details pane, copy over SSH.
 //!
 //! - [`app`]: state and the pure `update` function (messages in, commands out).
+//! - [`msg`]: the messages `update` takes and the commands it returns.
+//! - [`list_window`]: the run list's rows in memory, selection and paging.
 //! - [`view`]: drawing from state (no I/O), with sanitized strings.
-//! - [`keymap`]: the key table that drives both key handling and the help overlay.
+//! - [`keymap`]: the action tables (one per view) that drive key handling, the help
+//!   overlay and the "not a key here" hints.
 //! - [`clipboard`]: OSC 52 (always) and the native clipboard (with a display).
-//! - [`worker`]: query worker and reconciler (notify watcher + periodic scans).
+//! - [`worker`]: one file per background worker: queries, the review queue, the database
+//!   watch, the reconciler driver and the live folder watch.
 //!
 //! The loop draws only when something changed, coalesces bursts of worker messages into
 //! one frame, and restores the terminal on exit, on error and on panic.
@@ -13,15 +17,18 @@ pub mod app;
 pub mod clipboard;
 pub mod keymap;
 pub mod line_edit;
+pub mod list_window;
+pub mod msg;
 pub mod queue;
 pub mod view;
 pub mod worker;
 
 use crate::config::DataRoot;
-use app::{App, Cmd, Msg};
+use app::App;
 use clipboard::Clipboard;
 use crossterm::event::{Event, KeyEventKind};
 use futures_util::{Stream, StreamExt};
+use msg::{Cmd, Msg, QueryCmd, UiCmd};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use std::io;
@@ -88,6 +95,7 @@ pub async fn run_loop<B: Backend>(
         tx.clone(),
         newest_count.clone(),
     );
+    let queue = worker::spawn_queue_worker(cfg.root.clone(), tx.clone());
     let own_mark = std::sync::Arc::new(std::sync::Mutex::new(None));
     let reconciler = worker::spawn_reconciler(
         cfg.root.clone(),
@@ -131,28 +139,39 @@ pub async fn run_loop<B: Backend>(
             let mut follow_up = Vec::new();
             for cmd in pending.drain(..) {
                 match cmd {
-                    Cmd::Quit => return Ok(()),
-                    Cmd::Rescan => {
+                    Cmd::Ui(UiCmd::Quit) => return Ok(()),
+                    Cmd::Ui(UiCmd::Rescan) => {
                         let _ = reconciler.send(ReconcileReq::Rescan);
                     }
-                    Cmd::Copy { text, label } => {
+                    Cmd::Ui(UiCmd::Copy { text, label }) => {
                         let result =
                             crate::tui::clipboard::guard(&text).and_then(|t| clipboard.copy(&t));
                         follow_up.extend(app.update(Msg::Copied { label, result }));
                         dirty = true;
                     }
-                    other => {
-                        let to = match &other {
-                            Cmd::Count { generation, .. } => {
+                    Cmd::Query(q) => {
+                        // Counts go to their own worker: a slow count never delays a page.
+                        let to = match &q {
+                            QueryCmd::Count { generation, .. } => {
                                 newest_count
                                     .fetch_max(*generation, std::sync::atomic::Ordering::Relaxed);
                                 &counts
                             }
-                            Cmd::CountNewer { .. } => &counts,
-                            _ => &queries,
+                            QueryCmd::CountNewer { .. } => &counts,
+                            QueryCmd::Page { .. }
+                            | QueryCmd::LoadDetails { .. }
+                            | QueryCmd::KnownEvents { .. }
+                            | QueryCmd::OpenRun { .. }
+                            | QueryCmd::LoadRecord { .. } => &queries,
                         };
-                        if to.send(other).is_err() {
+                        if to.send(q).is_err() {
                             app.error = Some("the query worker stopped; restart rmos".into());
+                        }
+                    }
+                    Cmd::Queue(q) => {
+                        if queue.send(q).is_err() {
+                            app.error =
+                                Some("the review-queue worker stopped; restart rmos".into());
                         }
                     }
                 }

@@ -6,9 +6,10 @@
 //! hash the reviewer was shown; actions are disabled while the preview is loading, failed
 //! its hash check, or belongs to another version of the asset.
 
+use super::keymap::{queue_action_for, DialogAction, QueueAction, CONFIRM, REASON};
 use super::line_edit::{Edit, LineEdit};
 use crate::store::advisory::{AdvisoryAsset, ReviewDecision, ReviewState, REJECTION_REASONS};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use serde_json::Value;
 use std::collections::BTreeSet;
 
@@ -511,69 +512,68 @@ impl QueueState {
         if self.filter_input.is_some() {
             return self.on_filter_key(key);
         }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        let Some(action) = queue_action_for(&key) else {
+            return KeyOutcome::unhandled();
+        };
         if self.fullscreen {
             // Full-screen preview: motion keys scroll it; Esc or z goes back.
             let step = page.max(2) as u16;
             let s = &mut self.preview_scroll;
-            match key.code {
-                KeyCode::Esc | KeyCode::Char('z') => self.fullscreen = false,
-                KeyCode::Char('j' | 'J') | KeyCode::Down => *s = s.saturating_add(1),
-                KeyCode::Char('k' | 'K') | KeyCode::Up => *s = s.saturating_sub(1),
-                KeyCode::PageDown => *s = s.saturating_add(step),
-                KeyCode::PageUp => *s = s.saturating_sub(step),
-                KeyCode::Char('d') if ctrl => *s = s.saturating_add(step / 2),
-                KeyCode::Char('u') if ctrl => *s = s.saturating_sub(step / 2),
-                KeyCode::Char('g') | KeyCode::Home => *s = 0,
-                KeyCode::Char('G') | KeyCode::End => *s = u16::MAX,
-                _ => return self.on_list_key(key, page),
+            match action {
+                QueueAction::Cancel | QueueAction::FullScreen => self.fullscreen = false,
+                QueueAction::Down | QueueAction::PreviewDown => *s = s.saturating_add(1),
+                QueueAction::Up | QueueAction::PreviewUp => *s = s.saturating_sub(1),
+                QueueAction::PageDown => *s = s.saturating_add(step),
+                QueueAction::PageUp => *s = s.saturating_sub(step),
+                QueueAction::HalfPageDown => *s = s.saturating_add(step / 2),
+                QueueAction::HalfPageUp => *s = s.saturating_sub(step / 2),
+                QueueAction::First => *s = 0,
+                QueueAction::Last => *s = u16::MAX,
+                _ => return self.on_list_action(action, page),
             }
             return KeyOutcome::none();
         }
-        self.on_list_key(key, page)
+        self.on_list_action(action, page)
     }
 
-    fn on_list_key(&mut self, key: KeyEvent, page: usize) -> KeyOutcome {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Char('f') | KeyCode::Char('/') if !ctrl => {
+    fn on_list_action(&mut self, action: QueueAction, page: usize) -> KeyOutcome {
+        match action {
+            QueueAction::EditFilter => {
                 self.filter_input = Some((
                     LineEdit::new(&self.filter, QUEUE_FILTER_MAX),
                     self.filter.clone(),
                 ));
                 KeyOutcome::none()
             }
-            KeyCode::Char('J') => {
+            QueueAction::PreviewDown => {
                 self.preview_scroll = self.preview_scroll.saturating_add(1);
                 KeyOutcome::none()
             }
-            KeyCode::Char('K') => {
+            QueueAction::PreviewUp => {
                 self.preview_scroll = self.preview_scroll.saturating_sub(1);
                 KeyOutcome::none()
             }
-            KeyCode::Char('z') => {
+            QueueAction::FullScreen => {
                 self.fullscreen = true;
                 KeyOutcome::none()
             }
-            KeyCode::Char('j') | KeyCode::Down => {
-                KeyOutcome::cmds(self.move_to(self.selected + 1, page))
-            }
-            KeyCode::Char('k') | KeyCode::Up => {
+            QueueAction::Down => KeyOutcome::cmds(self.move_to(self.selected + 1, page)),
+            QueueAction::Up => {
                 KeyOutcome::cmds(self.move_to(self.selected.saturating_sub(1), page))
             }
-            KeyCode::Char('g') | KeyCode::Home => KeyOutcome::cmds(self.move_to(0, page)),
-            KeyCode::Char('G') | KeyCode::End => KeyOutcome::cmds(self.move_to(usize::MAX, page)),
-            KeyCode::PageDown => KeyOutcome::cmds(self.move_to(self.selected + page, page)),
-            KeyCode::PageUp => {
+            QueueAction::First => KeyOutcome::cmds(self.move_to(0, page)),
+            QueueAction::Last => KeyOutcome::cmds(self.move_to(usize::MAX, page)),
+            QueueAction::PageDown => KeyOutcome::cmds(self.move_to(self.selected + page, page)),
+            QueueAction::PageUp => {
                 KeyOutcome::cmds(self.move_to(self.selected.saturating_sub(page), page))
             }
-            KeyCode::Char('d') if ctrl => {
+            QueueAction::HalfPageDown => {
                 KeyOutcome::cmds(self.move_to(self.selected + page / 2, page))
             }
-            KeyCode::Char('u') if ctrl => {
+            QueueAction::HalfPageUp => {
                 KeyOutcome::cmds(self.move_to(self.selected.saturating_sub(page / 2), page))
             }
-            KeyCode::Char(' ') => {
+            QueueAction::ToggleMark => {
                 if let Some(a) = self.selected_asset() {
                     let id = a.asset_id.clone();
                     if !self.marked.remove(&id) {
@@ -582,23 +582,23 @@ impl QueueState {
                 }
                 KeyOutcome::none()
             }
-            KeyCode::Char('a') if !ctrl => {
+            QueueAction::Approve => {
                 let b = self.single_batch(true);
                 self.start(b)
             }
-            KeyCode::Char('r') if !ctrl => {
+            QueueAction::Reject => {
                 let b = self.single_batch(false);
                 self.start(b)
             }
-            KeyCode::Char('A') => {
+            QueueAction::ApproveMarked => {
                 let b = self.marked_batch(true);
                 self.start(b)
             }
-            KeyCode::Char('X') => {
+            QueueAction::RejectMarked => {
                 let b = self.marked_batch(false);
                 self.start(b)
             }
-            KeyCode::Char('s') => {
+            QueueAction::CycleStatus => {
                 self.status = self.status.next();
                 self.loaded = false;
                 self.selected = 0;
@@ -609,8 +609,8 @@ impl QueueState {
                     unhandled: false,
                 }
             }
-            KeyCode::Char('r') if ctrl => KeyOutcome::cmds(vec![QueueCmd::Load(self.status)]),
-            KeyCode::Esc if self.marked.is_empty() && !self.filter.is_empty() => {
+            QueueAction::Reload => KeyOutcome::cmds(vec![QueueCmd::Load(self.status)]),
+            QueueAction::Cancel if self.marked.is_empty() && !self.filter.is_empty() => {
                 self.filter.clear();
                 KeyOutcome {
                     cmds: self.apply_filter(),
@@ -618,11 +618,19 @@ impl QueueState {
                     unhandled: false,
                 }
             }
-            KeyCode::Esc => {
+            QueueAction::Cancel => {
                 self.marked.clear();
                 KeyOutcome::none()
             }
-            _ => KeyOutcome::unhandled(),
+            // The console's own actions (view switches, help, quit, copy, the linked run)
+            // are the caller's: they reach here only when it passes them on.
+            QueueAction::OpenRun
+            | QueueAction::CopyId
+            | QueueAction::ShowRuns
+            | QueueAction::ShowQueue
+            | QueueAction::SwitchView
+            | QueueAction::Help
+            | QueueAction::Quit => KeyOutcome::unhandled(),
         }
     }
 
@@ -631,8 +639,8 @@ impl QueueState {
         match modal {
             Modal::Confirm { batch, scroll } => {
                 let last = batch.items.len().saturating_sub(1);
-                let scroll = match key.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') => {
+                let scroll = match CONFIRM.action(&key) {
+                    Some(DialogAction::Accept) => {
                         self.busy = true;
                         // Where to go on from when the list reloads: the selected row,
                         // or past it when the selection itself was decided.
@@ -643,27 +651,28 @@ impl QueueState {
                         self.after_decision = Some((decided, self.selected));
                         return KeyOutcome::cmds(vec![QueueCmd::Decide(batch)]);
                     }
-                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => return cancelled(),
-                    KeyCode::Char('j') | KeyCode::Down => (scroll + 1).min(last),
-                    KeyCode::Char('k') | KeyCode::Up => scroll.saturating_sub(1),
-                    KeyCode::PageDown => (scroll + 10).min(last),
-                    KeyCode::PageUp => scroll.saturating_sub(10),
-                    KeyCode::Char('g') | KeyCode::Home => 0,
-                    KeyCode::Char('G') | KeyCode::End => last,
-                    _ => scroll,
+                    Some(DialogAction::Cancel) => return cancelled(),
+                    Some(DialogAction::Down) => (scroll + 1).min(last),
+                    Some(DialogAction::Up) => scroll.saturating_sub(1),
+                    Some(DialogAction::PageDown) => (scroll + 10).min(last),
+                    Some(DialogAction::PageUp) => scroll.saturating_sub(10),
+                    Some(DialogAction::First) => 0,
+                    Some(DialogAction::Last) => last,
+                    // Any other key does nothing: only y writes.
+                    None => scroll,
                 };
                 self.modal = Some(Modal::Confirm { batch, scroll });
                 KeyOutcome::none()
             }
             Modal::Reason { batch, cursor } => {
                 let n = REJECTION_REASONS.len();
-                let cursor = match key.code {
-                    KeyCode::Esc => return cancelled(),
-                    KeyCode::Char('j') | KeyCode::Down => (cursor + 1) % n,
-                    KeyCode::Char('k') | KeyCode::Up => (cursor + n - 1) % n,
-                    KeyCode::Char('g') | KeyCode::Home => 0,
-                    KeyCode::Char('G') | KeyCode::End => n - 1,
-                    KeyCode::Enter => {
+                let cursor = match REASON.action(&key) {
+                    Some(DialogAction::Cancel) => return cancelled(),
+                    Some(DialogAction::Down) => (cursor + 1) % n,
+                    Some(DialogAction::Up) => (cursor + n - 1) % n,
+                    Some(DialogAction::First) => 0,
+                    Some(DialogAction::Last) => n - 1,
+                    Some(DialogAction::Accept) => {
                         let mut batch = batch;
                         batch.reason = Some(REJECTION_REASONS[cursor].to_owned());
                         let edit = LineEdit::new(batch.note.as_deref().unwrap_or(""), NOTE_MAX);
@@ -674,7 +683,7 @@ impl QueueState {
                         });
                         return KeyOutcome::none();
                     }
-                    _ => cursor,
+                    Some(DialogAction::PageDown | DialogAction::PageUp) | None => cursor,
                 };
                 self.modal = Some(Modal::Reason { batch, cursor });
                 KeyOutcome::none()
@@ -798,6 +807,7 @@ pub(crate) fn test_asset(id: &str) -> AdvisoryAsset {
 mod tests {
     use super::*;
     use crate::store::advisory::{AssetType, ReviewState};
+    use crossterm::event::KeyModifiers;
 
     fn asset(id: &str) -> AdvisoryAsset {
         test_asset(id)

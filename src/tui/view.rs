@@ -2,7 +2,7 @@
 //! from a file is sanitized here before it reaches the terminal.
 
 use super::app::{App, DetailsPane};
-use super::keymap::KEYMAP;
+use super::keymap::{EDIT_KEYS, QUEUE, RUNS};
 use super::queue::{DecisionBatch, DecisionItem, Modal, PreviewBody, PreviewData};
 use crate::store::advisory::ReviewState;
 use crate::store::index::IndexedRun;
@@ -133,6 +133,7 @@ fn local_time(app: &App, us: i64, with_date: bool) -> String {
 
 /// A `w`×`h` rectangle centred in `area` (dialogs, help).
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let (w, h) = (w.min(area.width), h.min(area.height));
     Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
@@ -341,7 +342,10 @@ pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
 
 fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     let area = f.area();
-    if app.view == super::app::View::Queue {
+    if area.is_empty() {
+        return; // a terminal of no cells (resized to nothing): nothing to draw
+    }
+    if app.view == super::msg::View::Queue {
         render_queue(f, area, app, theme);
         if app.help {
             render_help(f, area, app, theme);
@@ -512,9 +516,7 @@ fn cell_text(r: &IndexedRun, col: Col, width: u16, app: &App, theme: Theme) -> C
 fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let cols = columns(area.width.saturating_sub(2));
     let header = Row::new(cols.iter().map(|(c, _)| c.title())).style(theme.title());
-    let visible_start = app.offset.min(app.rows.len());
-    let visible_end = (app.offset + app.list_height.max(1)).min(app.rows.len());
-    let visible = &app.rows[visible_start..visible_end];
+    let (visible_start, visible) = app.list.visible();
     let rows: Vec<Row> = visible
         .iter()
         .map(|r| {
@@ -531,7 +533,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             }
         })
         .collect();
-    let title = if app.loading && app.rows.is_empty() {
+    let title = if app.loading && app.list.rows.is_empty() {
         " runs (loading…) "
     } else {
         " runs "
@@ -543,8 +545,8 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         .block(block)
         .row_highlight_style(theme.selected());
     let mut state = TableState::default();
-    if !app.rows.is_empty() {
-        state.select(Some(app.selected - visible_start));
+    if !app.list.rows.is_empty() {
+        state.select(Some(app.list.selected - visible_start));
     }
     f.render_stateful_widget(table, area, &mut state);
     // Invalid files: one line across the remaining columns with the reason.
@@ -566,7 +568,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             )),
             reason_w as usize,
         );
-        let style = if visible_start + i == app.selected {
+        let style = if visible_start + i == app.list.selected {
             theme.selected()
         } else {
             theme.error()
@@ -581,7 +583,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             },
         );
     }
-    if app.rows.is_empty() && (!app.loading || app.reconcile.is_some()) {
+    if app.list.rows.is_empty() && (!app.loading || app.reconcile.is_some()) {
         let indexing: String;
         let msg = if let Some(e) = &app.error {
             // Nothing to show and something is wrong: the whole reason, not a cut status line.
@@ -831,7 +833,7 @@ fn render_details(f: &mut Frame<'_>, area: Rect, app: &App, d: &DetailsPane, the
         format!(" {}% ", scroll * 100 / max_scroll)
     };
     let hints = fit(
-        " Esc close · J/K run · j/k g/G PgDn scroll ",
+        super::keymap::DETAILS_TITLE,
         room.saturating_sub(position.width() + 1),
     );
     let block = Block::default()
@@ -898,9 +900,9 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         ))
     } else {
         let hints = if area.width >= 100 {
-            "j/k move · Enter details · f filter · c copy id · C copy JSON · F follow · ? help · q quit"
+            super::keymap::RUNS_STATUS_WIDE
         } else {
-            "j/k move · Enter details · f filter · c copy · ? help · q quit"
+            super::keymap::RUNS_STATUS
         };
         Line::from(Span::styled(hints, theme.dim()))
     };
@@ -928,10 +930,13 @@ fn key_lines(
         ]
     };
     if !two_columns {
-        return pairs.iter().map(|p| Line::from(entry(*p, w - 2))).collect();
+        return pairs
+            .iter()
+            .map(|p| Line::from(entry(*p, w.saturating_sub(2))))
+            .collect();
     }
     let half = pairs.len().div_ceil(2);
-    let col_w = (w - 2) / 2;
+    let col_w = w.saturating_sub(2) / 2;
     let (left, right) = pairs.split_at(half);
     left.iter()
         .enumerate()
@@ -950,12 +955,11 @@ fn key_lines(
 /// The help overlay's lines for an overlay `w` columns wide.
 fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
     let two_columns = w >= 76;
-    let keys: Vec<(&str, &str)> = KEYMAP.iter().map(|b| (b.label, b.help)).collect();
-    let mut lines: Vec<Line> = vec![Line::from(Span::styled("Keys", theme.title()))];
-    lines.extend(key_lines(&keys, w as usize, two_columns, theme));
-    lines.push(Line::from(Span::styled("Review queue (2)", theme.title())));
+    let mut lines: Vec<Line> = vec![Line::from(Span::styled(RUNS.title, theme.title()))];
+    lines.extend(key_lines(&RUNS.help_rows(), w as usize, two_columns, theme));
+    lines.push(Line::from(Span::styled(QUEUE.title, theme.title())));
     lines.extend(key_lines(
-        super::keymap::QUEUE_KEYS,
+        &QUEUE.help_rows(),
         w as usize,
         two_columns,
         theme,
@@ -964,19 +968,14 @@ fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
         "Text lines (filter bar, queue filter, note)",
         theme.title(),
     )));
-    lines.extend(key_lines(
-        super::keymap::EDIT_KEYS,
-        w as usize,
-        two_columns,
-        theme,
-    ));
+    lines.extend(key_lines(EDIT_KEYS, w as usize, two_columns, theme));
     lines.push(Line::from(Span::styled("Filter", theme.title())));
     for l in [
         "  risk:red,yellow mode: tool: status: source: event: verify:ok|mismatch|…",
         "  -term negates · score<50 (< <= > >= = !=) · id:5eed or id:run_5eed (prefix)",
         "  since:2d|12h|2025-12-01 until:2025-12-24 · words: id, tool, warnings, block",
     ] {
-        lines.push(Line::from(fit(l, w as usize - 2)));
+        lines.push(Line::from(fit(l, (w as usize).saturating_sub(2))));
     }
     lines
 }
@@ -1000,7 +999,7 @@ fn render_help(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let max = help_max_scroll(app);
     let scroll = app.help_scroll.min(max);
     let bottom = if max > 0 {
-        " j/k PgDn/PgUp scroll · any other key closes "
+        super::keymap::HELP_SCROLL
     } else {
         " any key closes this help "
     };
@@ -1081,7 +1080,7 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             f,
             Rect {
                 y: area.bottom().saturating_sub(1),
-                height: 1,
+                height: area.height.min(1),
                 ..area
             },
             app,
@@ -1283,17 +1282,11 @@ fn render_queue_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     } else if app.queue.busy {
         Line::from(Span::styled("writing the decision…", theme.key()))
     } else if app.queue.fullscreen {
-        Line::from(Span::styled(
-            "full-screen preview: j/k PgDn/PgUp g/G scroll · a approve · r reject · Esc or z back",
-            theme.dim(),
-        ))
+        Line::from(Span::styled(super::keymap::FULLSCREEN_STATUS, theme.dim()))
     } else if area.width >= 140 {
-        Line::from(Span::styled("j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit", theme.dim()))
+        Line::from(Span::styled(super::keymap::QUEUE_STATUS_WIDE, theme.dim()))
     } else {
-        Line::from(Span::styled(
-            "j/k move · a approve · r reject · Space mark · z full screen · Enter run · ? help",
-            theme.dim(),
-        ))
+        Line::from(Span::styled(super::keymap::QUEUE_STATUS, theme.dim()))
     };
     f.render_widget(Paragraph::new(hint), area);
 }
@@ -1496,12 +1489,12 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     f.render_widget(
         Paragraph::new(meta),
         Rect {
-            height: (inner.height).min(body.y - inner.y),
+            height: inner.height.min(body.y.saturating_sub(inner.y)),
             ..inner
         },
     );
     if !parts.history.is_empty() {
-        let hist_h = parts.history.len() as u16;
+        let hist_h = (parts.history.len() as u16).min(inner.height);
         f.render_widget(
             Paragraph::new(parts.history),
             Rect {
@@ -1647,7 +1640,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &Modal, theme: Theme) {
                         (start + room).min(b.items.len()),
                         b.items.len(),
                         if b.items.len() > room {
-                            " · j/k scroll"
+                            super::keymap::CONFIRM_SCROLL
                         } else {
                             ""
                         }
@@ -1656,12 +1649,16 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &Modal, theme: Theme) {
                 )));
             }
             l.push(Line::from(""));
-            l.push(Line::from(vec![
-                Span::styled("y", theme.key()),
-                Span::raw(" write the decision   "),
-                Span::styled("n / Esc", theme.key()),
-                Span::raw(" cancel"),
-            ]));
+            // The keys and their words from the confirmation's action table.
+            let mut keys = Vec::new();
+            for (i, (k, what)) in super::keymap::CONFIRM.help_rows().into_iter().enumerate() {
+                if i > 0 {
+                    keys.push(Span::raw("   "));
+                }
+                keys.push(Span::styled(k, theme.key()));
+                keys.push(Span::raw(format!(" {what}")));
+            }
+            l.push(Line::from(keys));
             (" confirm ", l)
         }
         Modal::Reason { batch, cursor } => {
@@ -1679,7 +1676,7 @@ fn render_modal(f: &mut Frame<'_>, area: Rect, m: &Modal, theme: Theme) {
                 l.push(Line::from(Span::styled(format!(" {r} "), style)));
             }
             l.push(Line::from(Span::styled(
-                "j/k choose · g/G first/last · Enter next · Esc cancel",
+                super::keymap::REASON_KEYS,
                 theme.dim(),
             )));
             (" reason ", l)

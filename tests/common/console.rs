@@ -105,7 +105,7 @@ impl Console {
                     warning: app.warning.clone(),
                     watch_problem: app.watch_problem.clone(),
                     count: app.match_count,
-                    rows: app.rows.iter().map(|r| r.run_id.clone()).collect(),
+                    rows: app.list.rows.iter().map(|r| r.run_id.clone()).collect(),
                     frames: s.frames + 1,
                     queue_counts: app.queue.loaded.then_some(app.queue.counts),
                     queue_ids: app

@@ -1,0 +1,219 @@
+//! The console's messages and commands: what [`super::app::App::update`] takes in
+//! ([`Msg`]: keys, worker answers, watcher notices, clock ticks) and gives out ([`Cmd`]),
+//! with the data they carry.
+
+use super::queue::{PreviewData, QueueCmd, StatusFilter};
+use crate::domain::RunArtifact;
+use crate::filter::Filter;
+use crate::store::advisory::AdvisoryAsset;
+use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
+use crossterm::event::KeyEvent;
+
+/// Where a page goes in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Anchor {
+    /// The newest rows (replaces the window).
+    Top,
+    /// The oldest rows (replaces the window).
+    Bottom,
+    /// Rows older than this key (appended).
+    After(Cursor),
+    /// Rows newer than this key (prepended).
+    Before(Cursor),
+    /// Rows around this key, keeping it selected (replaces the window).
+    Around(Cursor),
+}
+
+/// A page of rows from the query worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub anchor: Anchor,
+    pub rows: Vec<IndexedRun>,
+    /// More rows exist newer than the first row (Top: false).
+    pub more_before: bool,
+    /// More rows exist older than the last row.
+    pub more_after: bool,
+}
+
+/// What the details pane shows for one file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Details {
+    pub partition: String,
+    pub file_name: String,
+    pub path: String,
+    pub artifact: Option<Box<RunArtifact>>,
+    pub error: Option<String>,
+    pub verify: String,
+    pub verify_detail: Option<String>,
+}
+
+/// Messages into [`App::update`].
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize {
+        width: u16,
+        height: u16,
+    },
+    Page {
+        generation: u64,
+        page: Page,
+    },
+    QueryFailed {
+        generation: u64,
+        error: String,
+    },
+    Count {
+        generation: u64,
+        count: u64,
+    },
+    Newer {
+        count: u64,
+    },
+    Details {
+        partition: String,
+        file_name: String,
+        details: Box<Details>,
+    },
+    Record {
+        label: String,
+        text: Result<String, String>,
+    },
+    Copied {
+        label: String,
+        result: Result<String, String>,
+    },
+    Reconcile(ReconcileProgress),
+    /// Another connection committed to a shared database: the run index (`runs`) and/or
+    /// the review queue (`review`) changed.
+    SharedChange {
+        runs: bool,
+        review: bool,
+    },
+    ReconcileDone {
+        changed: bool,
+        invalid_total: u64,
+        /// Partitions the pass could not read, described (empty when all were read).
+        unreadable: Vec<String>,
+    },
+    ReconcileFailed(String),
+    /// Live watching changed: `None` when every partition is watched, else what is not.
+    WatchStatus(Option<String>),
+    /// Something the user should know, shown like any status message.
+    Notice(String),
+    /// Clock tick: milliseconds since start (expiring messages) and the wall clock in
+    /// Unix seconds (asset ages), injected so update() reads no clock.
+    Tick {
+        now_ms: u64,
+        epoch_secs: i64,
+    },
+    /// The review queue's assets and counts (pending, approved, rejected).
+    Queue {
+        status: StatusFilter,
+        assets: Vec<AdvisoryAsset>,
+        counts: (u64, u64, u64),
+    },
+    QueueFailed(String),
+    Preview {
+        asset_id: String,
+        data: Box<PreviewData>,
+    },
+    /// Event types in the index, for the filter of `generation`.
+    KnownEvents {
+        generation: u64,
+        events: Vec<String>,
+    },
+    /// The run an asset links to, looked up in the index.
+    RunFound {
+        run_id: String,
+        row: Result<Option<Box<IndexedRun>>, String>,
+    },
+    /// Results of written decisions: (asset_id, Ok(verb) or Err(reason)).
+    Decided {
+        outcomes: Vec<(String, Result<String, String>)>,
+    },
+}
+
+/// The two views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Runs,
+    Queue,
+}
+
+/// Commands out of [`App::update`], by who runs them: the console loop itself
+/// ([`UiCmd`]), the query workers over the run index ([`QueryCmd`]) or the review-queue
+/// worker ([`QueueCmd`]). Each runner matches its own kind exhaustively.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cmd {
+    Ui(UiCmd),
+    Query(QueryCmd),
+    Queue(QueueCmd),
+}
+
+/// Commands the console loop runs on the terminal's thread.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiCmd {
+    /// Put text on the clipboard (OSC 52 and the native one), between frames.
+    Copy {
+        text: String,
+        label: String,
+    },
+    /// Ask the reconciler to rescan every file now.
+    Rescan,
+    Quit,
+}
+
+/// Reads of the run index and the run files, answered by the query workers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueryCmd {
+    /// A page of the list for the filter of `generation`.
+    Page {
+        generation: u64,
+        filter: Filter,
+        anchor: Anchor,
+        limit: usize,
+    },
+    Count {
+        generation: u64,
+        filter: Filter,
+    },
+    CountNewer {
+        filter: Filter,
+        than: Cursor,
+    },
+    LoadDetails {
+        partition: String,
+        file_name: String,
+    },
+    /// The event types present in the index (to explain an `event:` filter matching
+    /// nothing: the field is free text, so unknown values cannot be refused up front).
+    KnownEvents {
+        generation: u64,
+    },
+    /// Look a run up by id (an asset's linked run) to open its details.
+    OpenRun {
+        run_id: String,
+    },
+    LoadRecord {
+        partition: String,
+        file_name: String,
+        label: String,
+    },
+}
+
+impl QueryCmd {
+    /// The filter generation a list read belongs to (older ones are dropped unanswered).
+    pub fn generation(&self) -> Option<u64> {
+        match self {
+            QueryCmd::Page { generation, .. } | QueryCmd::Count { generation, .. } => {
+                Some(*generation)
+            }
+            QueryCmd::CountNewer { .. }
+            | QueryCmd::LoadDetails { .. }
+            | QueryCmd::KnownEvents { .. }
+            | QueryCmd::OpenRun { .. }
+            | QueryCmd::LoadRecord { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Background workers of the console, one file each. Every worker owns its connection and
+//! answers on the UI's channel with [`super::msg::Msg`]s:
+//!
+//! - [`query`]: pages, counts, details and records of runs ([`super::msg::QueryCmd`]);
+//!   two run, one for pages and one for counts.
+//! - [`queue`]: the review queue's lists, previews and decisions ([`super::queue::QueueCmd`]).
+//! - [`db_watch`]: other processes' commits to the shared databases.
+//! - [`reconcile`]: the reconciler driver keeping the index in line with the files.
+//! - [`watch`]: live watching of the runs folder (self-contained; the reconciler drives it).
+
+pub mod db_watch;
+pub mod query;
+pub mod queue;
+pub mod reconcile;
+pub mod watch;
+
+pub use db_watch::spawn_db_watch;
+pub use query::{load_details, spawn_data_worker};
+pub use queue::{load_preview, spawn_queue_worker};
+pub use reconcile::{spawn_reconciler, ReconcileReq, ReconcileTiming};
+pub use watch::{LiveWatch, WatchEvent, WatchProbe};

@@ -1,0 +1,371 @@
+//! The query workers: pages of the run list, counts, details and records, each worker on
+//! its own SQLite connection.
+
+use crate::config::DataRoot;
+use crate::filter::Filter;
+use crate::store::index::{Cursor, Direction, IndexError, PageRequest, RunIndex};
+use crate::store::verify::verify_artifact;
+use crate::tui::msg::{Anchor, Details, Msg, Page, QueryCmd};
+use chrono::Utc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Start a query worker: its own connection, answering [`QueryCmd`]s with [`Msg`]s. Bursts are
+/// coalesced (only the newest generation's queries and counts run). `newest` is the newest
+/// count generation the console asked for: a running count of an older one is interrupted,
+/// so a slow count (text search over a million runs) never delays the next one.
+pub fn spawn_data_worker(
+    name: &str,
+    root: DataRoot,
+    out: UnboundedSender<Msg>,
+    newest: Arc<AtomicU64>,
+) -> mpsc::Sender<QueryCmd> {
+    let (tx, rx) = mpsc::channel::<QueryCmd>();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            // Opened on first use and again after a failure (a full disk, a permission
+            // fixed while the console runs): the console recovers without a restart.
+            let mut index: Option<RunIndex> = None;
+            let working = Arc::new(AtomicU64::new(0));
+            let open = |index: &mut Option<RunIndex>| -> Result<(), String> {
+                if index.is_none() {
+                    let opened = root.open_index().map_err(|e| e.to_string())?;
+                    let (working, newest) = (working.clone(), newest.clone());
+                    opened.connection().progress_handler(
+                        10_000,
+                        Some(move || {
+                            working.load(Ordering::Relaxed) < newest.load(Ordering::Relaxed)
+                        }),
+                    );
+                    *index = Some(opened);
+                }
+                Ok(())
+            };
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                while let Ok(more) = rx.try_recv() {
+                    batch.push(more);
+                }
+                let newest_gen = batch.iter().filter_map(QueryCmd::generation).max();
+                // Counts are idempotent: of several waiting, only the last of each kind runs
+                // (a burst of new runs asks for a recount after every one).
+                let last_count = batch
+                    .iter()
+                    .rposition(|r| matches!(r, QueryCmd::Count { .. }));
+                let last_newer = batch
+                    .iter()
+                    .rposition(|r| matches!(r, QueryCmd::CountNewer { .. }));
+                for (i, req) in batch.into_iter().enumerate() {
+                    if req.generation().is_some_and(|g| Some(g) < newest_gen) {
+                        continue;
+                    }
+                    let superseded = match &req {
+                        QueryCmd::Count { .. } => last_count.is_some_and(|l| l > i),
+                        QueryCmd::CountNewer { .. } => last_newer.is_some_and(|l| l > i),
+                        QueryCmd::Page { .. }
+                        | QueryCmd::LoadDetails { .. }
+                        | QueryCmd::KnownEvents { .. }
+                        | QueryCmd::OpenRun { .. }
+                        | QueryCmd::LoadRecord { .. } => false,
+                    };
+                    if superseded {
+                        continue;
+                    }
+                    working.store(req.generation().unwrap_or(u64::MAX), Ordering::Relaxed);
+                    let msg = match open(&mut index) {
+                        Ok(()) => {
+                            let idx = index.as_ref().expect("opened above");
+                            answer(idx, req)
+                        }
+                        Err(e) => unavailable(req, &e),
+                    };
+                    if let Some(msg) = msg {
+                        if out.send(msg).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        })
+        .expect("spawn data worker");
+    tx
+}
+
+/// The answer to a request when the index cannot be opened.
+fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
+    let error = format!("the index is unavailable: {error}");
+    Some(match req {
+        QueryCmd::Page { generation, .. } | QueryCmd::Count { generation, .. } => {
+            Msg::QueryFailed { generation, error }
+        }
+        QueryCmd::LoadDetails {
+            partition,
+            file_name,
+        } => Msg::Details {
+            details: Box::new(Details {
+                path: String::new(),
+                artifact: None,
+                error: Some(error),
+                verify: "invalid".into(),
+                verify_detail: None,
+                partition: partition.clone(),
+                file_name: file_name.clone(),
+            }),
+            partition,
+            file_name,
+        },
+        QueryCmd::OpenRun { run_id } => Msg::RunFound {
+            run_id,
+            row: Err(error),
+        },
+        QueryCmd::LoadRecord { label, .. } => Msg::Record {
+            label,
+            text: Err(error),
+        },
+        // Hints only: nothing waits for them.
+        QueryCmd::KnownEvents { .. } | QueryCmd::CountNewer { .. } => return None,
+    })
+}
+
+fn interrupted(e: &IndexError) -> bool {
+    matches!(e, IndexError::Sql { source, .. } if source.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted))
+}
+
+fn page(
+    index: &RunIndex,
+    filter: &Filter,
+    direction: Direction,
+    bound: Option<(Cursor, bool)>,
+    limit: usize,
+) -> Result<(Vec<crate::store::index::IndexedRun>, bool), IndexError> {
+    index.page(&PageRequest {
+        filter: filter.clone(),
+        include_invalid: true,
+        direction,
+        bound,
+        limit,
+        now: Utc::now(),
+    })
+}
+
+fn window(
+    index: &RunIndex,
+    filter: &Filter,
+    anchor: &Anchor,
+    limit: usize,
+) -> Result<Page, IndexError> {
+    Ok(match anchor {
+        Anchor::Top => {
+            let (rows, more) = page(index, filter, Direction::Older, None, limit)?;
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: false,
+                more_after: more,
+            }
+        }
+        Anchor::Bottom => {
+            let (mut rows, more) = page(index, filter, Direction::Newer, None, limit)?;
+            rows.reverse();
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: more,
+                more_after: false,
+            }
+        }
+        Anchor::After(k) => {
+            let (rows, more) = page(
+                index,
+                filter,
+                Direction::Older,
+                Some((k.clone(), false)),
+                limit,
+            )?;
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: true,
+                more_after: more,
+            }
+        }
+        Anchor::Before(k) => {
+            let (mut rows, more) = page(
+                index,
+                filter,
+                Direction::Newer,
+                Some((k.clone(), false)),
+                limit,
+            )?;
+            rows.reverse();
+            Page {
+                anchor: anchor.clone(),
+                rows,
+                more_before: more,
+                more_after: true,
+            }
+        }
+        Anchor::Around(k) => {
+            let half = (limit / 2).max(1);
+            let (mut newer, more_before) = page(
+                index,
+                filter,
+                Direction::Newer,
+                Some((k.clone(), false)),
+                half,
+            )?;
+            newer.reverse();
+            let (older, more_after) = page(
+                index,
+                filter,
+                Direction::Older,
+                Some((k.clone(), true)),
+                half,
+            )?;
+            newer.extend(older);
+            Page {
+                anchor: anchor.clone(),
+                rows: newer,
+                more_before,
+                more_after,
+            }
+        }
+    })
+}
+
+/// Load what the details pane shows for one file.
+pub fn load_details(index: &RunIndex, partition: &str, file_name: &str) -> Details {
+    match index.store().load(partition, file_name) {
+        Ok((a, path)) => {
+            let (outcome, detail) = verify_artifact(&a);
+            // One run_id in several partitions: which record is real cannot be told, so
+            // the pane says so instead of showing this one as the run.
+            let elsewhere: Vec<String> = index
+                .store()
+                .locate_all(&a.run_id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(p, _)| p)
+                .filter(|p| p != partition)
+                .collect();
+            let (verify, verify_detail) = if elsewhere.is_empty() {
+                (outcome.as_str().to_owned(), detail)
+            } else {
+                (
+                    "duplicate".to_owned(),
+                    Some(format!(
+                        "the same run_id is also in partition {} (hash {}): run_ids are unique, so which record is the real one cannot be told",
+                        elsewhere.join(", "),
+                        outcome.as_str()
+                    )),
+                )
+            };
+            Details {
+                partition: partition.to_owned(),
+                file_name: file_name.to_owned(),
+                path: path.display().to_string(),
+                artifact: Some(Box::new(a)),
+                error: None,
+                verify,
+                verify_detail,
+            }
+        }
+        Err((path, reason)) => Details {
+            partition: partition.to_owned(),
+            file_name: file_name.to_owned(),
+            path: path.display().to_string(),
+            artifact: None,
+            error: Some(reason),
+            verify: "invalid".into(),
+            verify_detail: None,
+        },
+    }
+}
+
+fn answer(index: &RunIndex, req: QueryCmd) -> Option<Msg> {
+    Some(match req {
+        QueryCmd::Page {
+            generation,
+            filter,
+            anchor,
+            limit,
+        } => match window(index, &filter, &anchor, limit) {
+            Ok(page) => Msg::Page { generation, page },
+            Err(e) => Msg::QueryFailed {
+                generation,
+                error: e.to_string(),
+            },
+        },
+        QueryCmd::Count { generation, filter } => match index.count(&filter, true, Utc::now()) {
+            Ok(count) => Msg::Count { generation, count },
+            Err(e) if interrupted(&e) => return None,
+            Err(e) => Msg::QueryFailed {
+                generation,
+                error: e.to_string(),
+            },
+        },
+        QueryCmd::CountNewer { filter, than } => match index.count_newer(&filter, &than, 100_000) {
+            Ok(count) => Msg::Newer { count },
+            Err(_) => return None,
+        },
+        QueryCmd::KnownEvents { generation } => {
+            let events = index
+                .connection()
+                .prepare_cached(
+                    "SELECT DISTINCT event_type FROM run_index \
+                     WHERE valid = 1 AND event_type IS NOT NULL ORDER BY 1 LIMIT 40",
+                )
+                .and_then(|mut st| {
+                    st.query_map([], |r| r.get::<_, String>(0))?
+                        .collect::<Result<Vec<_>, _>>()
+                });
+            match events {
+                // Shown through the status line, which sanitizes.
+                Ok(events) => Msg::KnownEvents { generation, events },
+                Err(_) => return None,
+            }
+        }
+        QueryCmd::OpenRun { run_id } => {
+            let row = index
+                .find(&run_id)
+                .map(|r| r.map(Box::new))
+                .map_err(|e| e.to_string());
+            Msg::RunFound { run_id, row }
+        }
+        QueryCmd::LoadDetails {
+            partition,
+            file_name,
+        } => {
+            let details = Box::new(load_details(index, &partition, &file_name));
+            Msg::Details {
+                partition,
+                file_name,
+                details,
+            }
+        }
+        QueryCmd::LoadRecord {
+            partition,
+            file_name,
+            label,
+        } => {
+            let path = index.store().partition_dir(&partition).join(&file_name);
+            // Only a well-formed JSON document is copied: the raw bytes of a broken file
+            // could hold anything (a bracketed-paste terminator, shell commands).
+            let text = crate::store::runs::read_limited(&path).and_then(|b| {
+                let text =
+                    String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".to_owned())?;
+                crate::store::read::check_json_budget(text.as_bytes())?;
+                serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
+                    format!(
+                        "the file is not a valid JSON record ({}): nothing was copied",
+                        crate::store::runs::describe_json_error(&e)
+                    )
+                })?;
+                Ok(text)
+            });
+            Msg::Record { label, text }
+        }
+    })
+}

@@ -1,0 +1,240 @@
+//! Live watching of the runs folder (inotify through `notify`). Self-contained: it knows
+//! the folder layout (partitions) and nothing of the console, so it can move below the
+//! interfaces unchanged.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What the watcher saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// Something changed under the runs root: files in these partitions (`None`: the
+    /// partition folder itself).
+    Changed(Vec<(String, Option<String>)>),
+    /// Events were lost (overflow) or the watcher failed: compare every file.
+    Full,
+}
+
+/// What the live watcher (and the reconciler driving it) went through, shared with whoever
+/// started the console (tests read it; the console does not need it).
+#[derive(Debug, Default)]
+pub struct WatchProbe {
+    /// Notices that events were lost (the kernel's event queue overflowed).
+    pub overflows: AtomicU64,
+    /// Full passes run (every file compared), whatever asked for them.
+    pub full_passes: AtomicU64,
+    /// Passes after which the watches were brought in line with the folders found.
+    pub synced: AtomicU64,
+    /// While set, the watcher's event handler does not return, as behind a stalled reader:
+    /// events pile up in the kernel's queue until it overflows.
+    pub stall: AtomicBool,
+}
+
+/// A folder's inode number (None when it cannot be read).
+fn inode(p: &std::path::Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).ok().map(|m| m.ino())
+}
+
+/// What these event paths name under the runs root: `(partition, Some(file))` for a file in
+/// a partition, `(partition, None)` for a partition folder itself.
+fn touched_paths(root: &std::path::Path, paths: &[PathBuf]) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    for p in paths {
+        let Ok(rel) = p.strip_prefix(root) else {
+            continue;
+        };
+        let mut parts = rel.components();
+        let Some(first) = parts.next() else { continue };
+        let name = first.as_os_str().to_string_lossy().into_owned();
+        if !crate::store::runs::is_partition_name(&name) {
+            continue;
+        }
+        let file = match (parts.next(), parts.next()) {
+            (Some(f), None) => Some(f.as_os_str().to_string_lossy().into_owned()),
+            (None, _) => None,
+            // Deeper paths are nothing rmos indexes.
+            (Some(_), Some(_)) => continue,
+        };
+        if !out.iter().any(|o| o.0 == name && o.1 == file) {
+            out.push((name, file));
+        }
+    }
+    out
+}
+
+/// Live watching of the runs root: one non-recursive inotify watch on the root (partitions
+/// appearing, moving, vanishing) and one per partition (files in it). Synced with the
+/// partitions on disk after every pass, so one unreadable partition or an exhausted watch
+/// limit costs live updates only where it applies; those partitions are still scanned
+/// every second by the quick pass. rmos's own `_rmos` folder is not watched at all.
+pub struct LiveWatch {
+    root: PathBuf,
+    /// Called on the watcher's thread with every change seen.
+    on_event: Arc<dyn Fn(WatchEvent) + Send + Sync>,
+    watcher: Option<notify::RecommendedWatcher>,
+    /// The inode of the runs folder we watch (a folder deleted and created again between
+    /// two passes is a new inode whose watch must be set again).
+    root_watched: Option<u64>,
+    /// Watched partitions and the inode each watch is on.
+    watched: std::collections::HashMap<String, u64>,
+    /// What the console was last told (sent again only when it changes).
+    told: Option<String>,
+    /// Start without a watcher (tests of the scanning fallback).
+    disabled: bool,
+    /// Counts overflows; its stall switch holds the event handler.
+    pub probe: Option<Arc<WatchProbe>>,
+}
+
+impl LiveWatch {
+    /// A watch of the runs folder `root` (nothing is watched before the first
+    /// [`LiveWatch::sync`]); `on_event` hears every change. `disabled`: never watch (tests
+    /// of the scanning fallback).
+    pub fn new(
+        root: PathBuf,
+        on_event: impl Fn(WatchEvent) + Send + Sync + 'static,
+        disabled: bool,
+    ) -> Self {
+        LiveWatch {
+            root,
+            on_event: Arc::new(on_event),
+            watcher: None,
+            root_watched: None,
+            watched: Default::default(),
+            told: None,
+            disabled,
+            probe: None,
+        }
+    }
+
+    fn create(&mut self) -> Result<(), String> {
+        if self.disabled {
+            return Err("disabled for this session".into());
+        }
+        if self.watcher.is_some() {
+            return Ok(());
+        }
+        let on_event = self.on_event.clone();
+        let root = self.root.clone();
+        let probe = self.probe.clone();
+        let handler = move |res: notify::Result<notify::Event>| {
+            if let Some(p) = &probe {
+                while p.stall.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            let req = match res {
+                // Opening or reading a folder or file changes nothing; the passes open
+                // every watched folder themselves, so these would start pass after pass.
+                // (A close after writing is a change: kept.)
+                Ok(notify::Event {
+                    kind: notify::EventKind::Access(a),
+                    ..
+                }) if a != notify::event::AccessKind::Close(notify::event::AccessMode::Write) => {
+                    return;
+                }
+                Ok(ev) if ev.need_rescan() => {
+                    if let Some(p) = &probe {
+                        p.overflows.fetch_add(1, Ordering::Relaxed);
+                    }
+                    WatchEvent::Full
+                }
+                Ok(ev) => WatchEvent::Changed(touched_paths(&root, &ev.paths)),
+                Err(_) => WatchEvent::Full,
+            };
+            on_event(req);
+        };
+        let w = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
+        self.watcher = Some(w);
+        Ok(())
+    }
+
+    /// The partitions watched now (their file changes arrive as events).
+    pub fn watched_partitions(&self) -> std::collections::HashMap<String, u64> {
+        self.watched.clone()
+    }
+
+    /// Bring the watches in line with `partitions` (the folders on disk). Returns the new
+    /// status when it changed since the last call: `Some(None)` when everything is watched
+    /// again, `Some(Some(what))` describing what is not watched.
+    pub fn sync(&mut self, partitions: &[String]) -> Option<Option<String>> {
+        use notify::{RecursiveMode, Watcher};
+        let status = if !self.root.is_dir() {
+            // Nothing to watch yet: the quick pass notices the root appearing.
+            self.root_watched = None;
+            self.watched.clear();
+            None
+        } else {
+            match self.create() {
+                Err(e) => Some(format!(
+                    "live file watching unavailable ({e}); scanning every second instead \
+                     (raise fs.inotify.max_user_instances to fix)"
+                )),
+                Ok(()) => {
+                    let w = self.watcher.as_mut().expect("created above");
+                    let mut failed: Vec<(String, String)> = Vec::new();
+                    let root_ino = inode(&self.root);
+                    if root_ino != self.root_watched {
+                        // New (or first) runs folder: everything is watched afresh.
+                        self.watched.clear();
+                        self.root_watched = None;
+                        match w.watch(&self.root, RecursiveMode::NonRecursive) {
+                            Ok(()) => self.root_watched = root_ino,
+                            Err(e) => failed.push((String::new(), e.to_string())),
+                        }
+                    }
+                    let on_disk: std::collections::HashSet<&String> = partitions.iter().collect();
+                    let gone: Vec<String> = self
+                        .watched
+                        .keys()
+                        .filter(|p| !on_disk.contains(p))
+                        .cloned()
+                        .collect();
+                    for p in gone {
+                        // Usually gone with the folder; a folder moved away keeps its watch.
+                        let _ = w.unwatch(&self.root.join(&p));
+                        self.watched.remove(&p);
+                    }
+                    for p in partitions {
+                        let dir = self.root.join(p);
+                        let ino = inode(&dir);
+                        if ino.is_some() && self.watched.get(p).copied() == ino {
+                            continue;
+                        }
+                        match w.watch(&dir, RecursiveMode::NonRecursive) {
+                            Ok(()) => {
+                                if let Some(ino) = ino {
+                                    self.watched.insert(p.clone(), ino);
+                                }
+                            }
+                            Err(e) => {
+                                self.watched.remove(p);
+                                failed.push((p.clone(), e.to_string()));
+                            }
+                        }
+                    }
+                    match failed.as_slice() {
+                        [] => None,
+                        [(p, e), rest @ ..] => Some(format!(
+                            "live watching unavailable for {}{} ({e}); scanned every second instead{}",
+                            if p.is_empty() { "the runs folder".to_owned() } else { format!("{p}/") },
+                            if rest.is_empty() { String::new() } else { format!(" and {} more partitions", rest.len()) },
+                            if e.contains("space") || e.contains("limit") || e.contains("Too many") {
+                                " (raise fs.inotify.max_user_watches to fix)"
+                            } else {
+                                ""
+                            }
+                        )),
+                    }
+                }
+            }
+        };
+        if status == self.told {
+            return None;
+        }
+        self.told = status.clone();
+        Some(status)
+    }
+}
