@@ -65,7 +65,7 @@ impl ExitStatus for IndexError {
         match self {
             IndexError::BadCursor { .. } => Exit::Usage,
             IndexError::Store(e) => e.exit(),
-            IndexError::Db(_) | IndexError::Sql { .. } => Exit::Failure,
+            IndexError::Db(_) | IndexError::Sql { .. } | IndexError::Interrupted => Exit::Failure,
         }
     }
 }

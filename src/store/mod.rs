@@ -1,4 +1,6 @@
-//! Storage: the run artifact files and what guards them.
+//! Storage: the run artifact files and what guards them, the run index, the review
+//! store, workflow sessions, snapshots and backups, the runs folder watcher — and the
+//! seam (`seam`) through which the interfaces use them.
 
 pub mod advisory;
 pub mod backups;
@@ -9,8 +11,6 @@ pub mod seam;
 pub mod sessions;
 pub mod snapshots;
 pub mod verify;
+pub mod watch;
 
 pub use runs::{ArtifactKey, RunStore, StoreError};
-
-// The file primitives the stores are written with, under their historical paths.
-pub use crate::fsio::{durable, read};

@@ -230,7 +230,7 @@ pub fn parse_artifact(bytes: &[u8], path: &Path) -> Result<RunArtifact, String> 
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("file is empty".into());
     }
-    super::read::check_json_budget(bytes)?;
+    crate::fsio::read::check_json_budget(bytes)?;
     let artifact = RunArtifact::from_json_slice(bytes).map_err(|e| describe_json_error(&e))?;
     if let Some(stem) = path
         .file_name()
@@ -263,7 +263,7 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
 /// link, FIFO, socket or device in a partition is refused, never opened in a way that could
 /// block or leave the data root). The error is the reason shown to the user.
 pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    super::read::read_regular(path, MAX_ARTIFACT_BYTES).map_err(|e| match e.kind() {
+    crate::fsio::read::read_regular(path, MAX_ARTIFACT_BYTES).map_err(|e| match e.kind() {
         io::ErrorKind::InvalidInput | io::ErrorKind::FileTooLarge => format!("file {e}"),
         _ => format!("cannot read: {e}{}", crate::advice::io(&e)),
     })

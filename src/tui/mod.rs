@@ -105,14 +105,10 @@ pub async fn run_loop<B: Backend>(
     );
     // Changes other processes commit to the shared databases (runs indexed elsewhere,
     // decisions, new assets) show within a second.
-    let mut shared = Vec::new();
-    if let Some(p) = &index_db {
-        shared.push(p.clone());
-    }
-    if !shared.contains(&cfg.root.db_path()) {
-        shared.push(cfg.root.db_path());
-    }
-    worker::spawn_db_watch(shared, tx.clone(), cfg.timing.shared_poll, own_mark);
+    let feed = cfg
+        .root
+        .change_feed(index_db.as_deref(), cfg.timing.shared_poll, own_mark);
+    worker::spawn_db_watch(feed, tx.clone());
     drop(tx);
 
     let mut app = App::new(root_label(&cfg.root));

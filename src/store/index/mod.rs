@@ -48,6 +48,9 @@ pub enum IndexError {
     Store(#[from] StoreError),
     #[error("invalid cursor {cursor:?}: expected \"<created_at_utc>|<run_id>\" as printed in next_cursor")]
     BadCursor { cursor: String },
+    /// The query was stopped by its interrupt check (a newer one replaced it).
+    #[error("the query was interrupted (a newer one replaced it)")]
+    Interrupted,
 }
 
 /// How much a reconcile looks at.
@@ -281,10 +284,18 @@ pub(super) fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexedRun> 
 }
 
 pub(super) fn wrap<T>(path: &std::path::Path, r: rusqlite::Result<T>) -> Result<T, IndexError> {
-    r.map_err(|source| IndexError::Sql {
+    r.map_err(|source| sql_error(path, source))
+}
+
+/// An SQLite error as an index error, told apart by its code (never its message).
+fn sql_error(path: &std::path::Path, source: rusqlite::Error) -> IndexError {
+    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+        return IndexError::Interrupted;
+    }
+    IndexError::Sql {
         path: path.to_path_buf(),
         source,
-    })
+    }
 }
 
 /// The run index over one data root.
@@ -325,10 +336,7 @@ impl RunIndex {
     }
 
     pub(super) fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T, IndexError> {
-        r.map_err(|source| IndexError::Sql {
-            path: self.db_path.clone(),
-            source,
-        })
+        r.map_err(|source| sql_error(&self.db_path, source))
     }
 
     pub(super) fn meta_get(&self, key: &str) -> Result<Option<String>, IndexError> {

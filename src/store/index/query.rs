@@ -223,12 +223,6 @@ impl RunIndex {
         }
     }
 
-    /// Whether `e` is a query stopped by the interrupt check.
-    pub fn is_interrupted(e: &IndexError) -> bool {
-        matches!(e, IndexError::Sql { source, .. }
-            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted))
-    }
-
     /// Refresh the planner's statistics after much change (best effort).
     pub fn optimize(&self) {
         let _ = self.conn.execute_batch("PRAGMA optimize");

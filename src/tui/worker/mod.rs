@@ -6,16 +6,16 @@
 //! - [`queue`]: the review queue's lists, previews and decisions ([`super::queue::QueueCmd`]).
 //! - [`db_watch`]: other processes' commits to the shared databases.
 //! - [`reconcile`]: the reconciler driver keeping the index in line with the files.
-//! - [`watch`]: live watching of the runs folder (self-contained; the reconciler drives it).
+//!
+//! The runs folder watcher itself is `store::watch` (the reconciler drives it).
 
 pub mod db_watch;
 pub mod query;
 pub mod queue;
 pub mod reconcile;
-pub mod watch;
 
+pub use crate::store::watch::{LiveWatch, WatchEvent, WatchProbe};
 pub use db_watch::spawn_db_watch;
 pub use query::{load_details, spawn_data_worker};
 pub use queue::{load_preview, spawn_queue_worker};
 pub use reconcile::{spawn_reconciler, ReconcileReq, ReconcileTiming};
-pub use watch::{LiveWatch, WatchEvent, WatchProbe};

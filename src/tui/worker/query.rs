@@ -1,10 +1,12 @@
 //! The query workers: pages of the run list, counts, details and records, each worker on
-//! its own SQLite connection.
+//! its own connection to the run catalog (the storage seam's `RunCatalog`).
 
 use crate::config::DataRoot;
 use crate::filter::Filter;
-use crate::store::index::{Cursor, Direction, IndexError, PageRequest, RunIndex};
+use crate::store::index::{Cursor, Direction, IndexError, PageRequest};
+use crate::store::seam::RunCatalog;
 use crate::store::verify::verify_artifact;
+use crate::store::ArtifactKey;
 use crate::tui::msg::{Anchor, Details, Msg, Page, QueryCmd};
 use chrono::Utc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -27,18 +29,15 @@ pub fn spawn_data_worker(
         .spawn(move || {
             // Opened on first use and again after a failure (a full disk, a permission
             // fixed while the console runs): the console recovers without a restart.
-            let mut index: Option<RunIndex> = None;
+            let mut index: Option<Box<dyn RunCatalog>> = None;
             let working = Arc::new(AtomicU64::new(0));
-            let open = |index: &mut Option<RunIndex>| -> Result<(), String> {
+            let open = |index: &mut Option<Box<dyn RunCatalog>>| -> Result<(), String> {
                 if index.is_none() {
-                    let opened = root.open_index().map_err(|e| e.to_string())?;
+                    let opened = root.catalog().map_err(|e| e.to_string())?;
                     let (working, newest) = (working.clone(), newest.clone());
-                    opened.connection().progress_handler(
-                        10_000,
-                        Some(move || {
-                            working.load(Ordering::Relaxed) < newest.load(Ordering::Relaxed)
-                        }),
-                    );
+                    opened.set_interrupt(Some(Arc::new(move || {
+                        working.load(Ordering::Relaxed) < newest.load(Ordering::Relaxed)
+                    })));
                     *index = Some(opened);
                 }
                 Ok(())
@@ -76,7 +75,7 @@ pub fn spawn_data_worker(
                     working.store(req.generation().unwrap_or(u64::MAX), Ordering::Relaxed);
                     let msg = match open(&mut index) {
                         Ok(()) => {
-                            let idx = index.as_ref().expect("opened above");
+                            let idx = index.as_deref().expect("opened above");
                             answer(idx, req)
                         }
                         Err(e) => unavailable(req, &e),
@@ -129,12 +128,8 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
     })
 }
 
-fn interrupted(e: &IndexError) -> bool {
-    matches!(e, IndexError::Sql { source, .. } if source.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted))
-}
-
 fn page(
-    index: &RunIndex,
+    index: &dyn RunCatalog,
     filter: &Filter,
     direction: Direction,
     bound: Option<(Cursor, bool)>,
@@ -151,7 +146,7 @@ fn page(
 }
 
 fn window(
-    index: &RunIndex,
+    index: &dyn RunCatalog,
     filter: &Filter,
     anchor: &Anchor,
     limit: usize,
@@ -236,14 +231,17 @@ fn window(
 }
 
 /// Load what the details pane shows for one file.
-pub fn load_details(index: &RunIndex, partition: &str, file_name: &str) -> Details {
-    match index.store().load(partition, file_name) {
+pub fn load_details(index: &dyn RunCatalog, partition: &str, file_name: &str) -> Details {
+    match index
+        .runs()
+        .load_key(&ArtifactKey::new(partition, file_name))
+    {
         Ok((a, path)) => {
             let (outcome, detail) = verify_artifact(&a);
             // One run_id in several partitions: which record is real cannot be told, so
             // the pane says so instead of showing this one as the run.
             let elsewhere: Vec<String> = index
-                .store()
+                .runs()
                 .locate_all(&a.run_id)
                 .unwrap_or_default()
                 .into_iter()
@@ -284,7 +282,7 @@ pub fn load_details(index: &RunIndex, partition: &str, file_name: &str) -> Detai
     }
 }
 
-fn answer(index: &RunIndex, req: QueryCmd) -> Option<Msg> {
+fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
     Some(match req {
         QueryCmd::Page {
             generation,
@@ -300,7 +298,7 @@ fn answer(index: &RunIndex, req: QueryCmd) -> Option<Msg> {
         },
         QueryCmd::Count { generation, filter } => match index.count(&filter, true, Utc::now()) {
             Ok(count) => Msg::Count { generation, count },
-            Err(e) if interrupted(&e) => return None,
+            Err(IndexError::Interrupted) => return None,
             Err(e) => Msg::QueryFailed {
                 generation,
                 error: e.to_string(),
@@ -311,17 +309,7 @@ fn answer(index: &RunIndex, req: QueryCmd) -> Option<Msg> {
             Err(_) => return None,
         },
         QueryCmd::KnownEvents { generation } => {
-            let events = index
-                .connection()
-                .prepare_cached(
-                    "SELECT DISTINCT event_type FROM run_index \
-                     WHERE valid = 1 AND event_type IS NOT NULL ORDER BY 1 LIMIT 40",
-                )
-                .and_then(|mut st| {
-                    st.query_map([], |r| r.get::<_, String>(0))?
-                        .collect::<Result<Vec<_>, _>>()
-                });
-            match events {
+            match index.event_types(40) {
                 // Shown through the status line, which sanitizes.
                 Ok(events) => Msg::KnownEvents { generation, events },
                 Err(_) => return None,
@@ -350,13 +338,13 @@ fn answer(index: &RunIndex, req: QueryCmd) -> Option<Msg> {
             file_name,
             label,
         } => {
-            let path = index.store().partition_dir(&partition).join(&file_name);
+            let key = ArtifactKey::new(partition, file_name);
             // Only a well-formed JSON document is copied: the raw bytes of a broken file
             // could hold anything (a bracketed-paste terminator, shell commands).
-            let text = crate::store::runs::read_limited(&path).and_then(|b| {
+            let text = index.runs().read_bytes(&key).and_then(|b| {
                 let text =
                     String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".to_owned())?;
-                crate::store::read::check_json_budget(text.as_bytes())?;
+                crate::fsio::read::check_json_budget(text.as_bytes())?;
                 serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
                     format!(
                         "the file is not a valid JSON record ({}): nothing was copied",

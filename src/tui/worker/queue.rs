@@ -2,8 +2,9 @@
 
 use crate::config::DataRoot;
 use crate::store::advisory::{
-    reviewer_identity, AdvisoryAsset, AdvisoryStore, AssetType, DecisionRequest, ReviewState,
+    reviewer_identity, AdvisoryAsset, AssetType, DecisionRequest, ReviewState,
 };
+use crate::store::seam::ReviewStore;
 use crate::tui::msg::Msg;
 use crate::tui::queue::{PreviewBody, PreviewData, QueueCmd, StatusFilter};
 use std::sync::mpsc;
@@ -18,7 +19,7 @@ pub fn spawn_queue_worker(root: DataRoot, out: UnboundedSender<Msg>) -> mpsc::Se
     std::thread::Builder::new()
         .name("rmos-queue".into())
         .spawn(move || {
-            let mut store: Option<AdvisoryStore> = None;
+            let mut store: Option<Box<dyn ReviewStore>> = None;
             while let Ok(q) = rx.recv() {
                 // A read-only store may have been opened as immutable (no writer at the
                 // time): open it afresh for each listing so a writer that started since is
@@ -29,7 +30,7 @@ pub fn spawn_queue_worker(root: DataRoot, out: UnboundedSender<Msg>) -> mpsc::Se
                     store = None;
                 }
                 if store.is_none() {
-                    match root.open_advisory() {
+                    match root.reviews() {
                         Ok(s) => store = Some(s),
                         Err(e) => {
                             if out.send(queue_unavailable(q, &e.to_string())).is_err() {
@@ -39,7 +40,7 @@ pub fn spawn_queue_worker(root: DataRoot, out: UnboundedSender<Msg>) -> mpsc::Se
                         }
                     }
                 }
-                let s = store.as_mut().expect("opened above");
+                let s = store.as_deref_mut().expect("opened above");
                 if out.send(queue_answer(s, &root, q)).is_err() {
                     return;
                 }
@@ -73,7 +74,7 @@ fn queue_unavailable(q: QueueCmd, error: &str) -> Msg {
     }
 }
 
-fn queue_answer(store: &mut AdvisoryStore, root: &DataRoot, q: QueueCmd) -> Msg {
+fn queue_answer(store: &mut dyn ReviewStore, root: &DataRoot, q: QueueCmd) -> Msg {
     match q {
         QueueCmd::Load(status) => {
             let state = match status {
@@ -172,7 +173,7 @@ fn image_body(bytes: &[u8], mime: &str) -> PreviewBody {
 }
 
 /// Read, check and prepare an asset's content for the preview pane.
-pub fn load_preview(store: &AdvisoryStore, a: &AdvisoryAsset) -> PreviewData {
+pub fn load_preview(store: &dyn ReviewStore, a: &AdvisoryAsset) -> PreviewData {
     let history = store.history(&a.asset_id).unwrap_or_default();
     let bytes = match store.content(a) {
         Ok(b) => b,
@@ -187,7 +188,7 @@ pub fn load_preview(store: &AdvisoryStore, a: &AdvisoryAsset) -> PreviewData {
     };
     let body = match a.asset_type {
         AssetType::Image => image_body(&bytes, &a.mime),
-        _ => match crate::store::read::check_json_budget(&bytes)
+        _ => match crate::fsio::read::check_json_budget(&bytes)
             .map_err(|_| ())
             .and_then(|()| serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|_| ()))
         {

@@ -1,9 +1,9 @@
 //! The reconciler driver: keeps the index in line with the files, pass by pass, driven by
 //! the live watcher's events, a quick timer and a slow full-pass timer.
 
-use super::watch::{LiveWatch, WatchEvent, WatchProbe};
 use crate::config::DataRoot;
 use crate::store::index::ReconcileMode;
+use crate::store::watch::{LiveWatch, WatchEvent, WatchProbe};
 use crate::tui::msg::Msg;
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -71,7 +71,7 @@ pub fn spawn_reconciler(
         .spawn(move || {
             // Until the index opens (a full disk, a permission problem), say why and retry.
             let mut index = loop {
-                match root.open_index() {
+                match root.catalog() {
                     Ok(i) => break i,
                     Err(e) => {
                         if out.send(Msg::ReconcileFailed(e.to_string())).is_err() {
@@ -178,7 +178,7 @@ pub fn spawn_reconciler(
                             }
                         }
                         if stats.changed() && started.elapsed() > Duration::from_secs(5) {
-                            let _ = index.connection().execute_batch("PRAGMA optimize");
+                            index.optimize();
                         }
                         let unreadable = stats
                             .unreadable

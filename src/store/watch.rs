@@ -1,6 +1,7 @@
-//! Live watching of the runs folder (inotify through `notify`). Self-contained: it knows
-//! the folder layout (partitions) and nothing of the console, so it can move below the
-//! interfaces unchanged.
+//! Live watching of the runs folder (inotify through `notify`): one watch per partition
+//! folder plus the runs folder itself, events reported as the partitions and files they
+//! name, lost events as a call for a full pass. Any long-running reader (the console, a
+//! watching indexer) drives it with its reconciler.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -174,7 +175,7 @@ impl LiveWatch {
                 )),
                 Ok(()) => {
                     let w = self.watcher.as_mut().expect("created above");
-                    let mut failed: Vec<(String, String)> = Vec::new();
+                    let mut failed: Vec<(String, String, bool)> = Vec::new();
                     let root_ino = inode(&self.root);
                     if root_ino != self.root_watched {
                         // New (or first) runs folder: everything is watched afresh.
@@ -182,7 +183,9 @@ impl LiveWatch {
                         self.root_watched = None;
                         match w.watch(&self.root, RecursiveMode::NonRecursive) {
                             Ok(()) => self.root_watched = root_ino,
-                            Err(e) => failed.push((String::new(), e.to_string())),
+                            Err(e) => {
+                                failed.push((String::new(), e.to_string(), is_watch_limit(&e)))
+                            }
                         }
                     }
                     let on_disk: std::collections::HashSet<&String> = partitions.iter().collect();
@@ -211,17 +214,17 @@ impl LiveWatch {
                             }
                             Err(e) => {
                                 self.watched.remove(p);
-                                failed.push((p.clone(), e.to_string()));
+                                failed.push((p.clone(), e.to_string(), is_watch_limit(&e)));
                             }
                         }
                     }
                     match failed.as_slice() {
                         [] => None,
-                        [(p, e), rest @ ..] => Some(format!(
+                        [(p, e, limit), rest @ ..] => Some(format!(
                             "live watching unavailable for {}{} ({e}); scanned every second instead{}",
                             if p.is_empty() { "the runs folder".to_owned() } else { format!("{p}/") },
                             if rest.is_empty() { String::new() } else { format!(" and {} more partitions", rest.len()) },
-                            if e.contains("space") || e.contains("limit") || e.contains("Too many") {
+                            if *limit {
                                 " (raise fs.inotify.max_user_watches to fix)"
                             } else {
                                 ""
@@ -236,5 +239,32 @@ impl LiveWatch {
         }
         self.told = status.clone();
         Some(status)
+    }
+}
+
+/// Whether a watch failed for the kernel's limits (inotify reports too many watches as
+/// ENOSPC and too many instances as EMFILE), which raising the limit fixes.
+fn is_watch_limit(e: &notify::Error) -> bool {
+    match &e.kind {
+        notify::ErrorKind::MaxFilesWatch => true,
+        notify::ErrorKind::Io(io) => matches!(io.raw_os_error(), Some(libc::ENOSPC | libc::EMFILE)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn watch_limits_are_told_apart_by_error_code() {
+        let io = |code| notify::Error::io(std::io::Error::from_raw_os_error(code));
+        assert!(is_watch_limit(&io(libc::ENOSPC)));
+        assert!(is_watch_limit(&io(libc::EMFILE)));
+        assert!(!is_watch_limit(&io(libc::EACCES)));
+        assert!(is_watch_limit(&notify::Error::new(
+            notify::ErrorKind::MaxFilesWatch
+        )));
+        assert!(!is_watch_limit(&notify::Error::path_not_found()));
     }
 }
