@@ -9,6 +9,8 @@
 //! any size are written verbatim, which is why the crate enables serde_json's
 //! `arbitrary_precision`.
 
+pub mod stream;
+
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
