@@ -6,6 +6,7 @@ pub mod guard;
 pub mod index;
 pub mod read;
 pub mod runs;
+pub mod scan;
 pub mod sessions;
 pub mod snapshots;
 pub mod verify;
