@@ -329,9 +329,18 @@ fn large_files_keep_the_memory_budget() {
     v["outputs"]["gcode_text"] = json!("G1 X1 Y1\n".repeat(40_000));
     let bytes = serde_json::to_vec_pretty(&v).unwrap();
     assert!(same(&bytes, &path_of(&v)).unwrap());
-    // Dense valid JSON stays far below the 256 estimated bytes per byte the fast read
-    // relies on to skip the scan for files under 160 KB.
-    for unit in ["{},", "[],", "{\"\":{}},", "[{}],", "0,", "\"\","] {
+    // Dense valid JSON stays below the 200 estimated bytes per byte the fast read relies
+    // on to skip the scan for files under ~205 KB.
+    for unit in [
+        "{},",
+        "[],",
+        "{\"\":{}},",
+        "[{}],",
+        "0,",
+        "\"\",",
+        "[[{}]],",
+        "{\"\":0},",
+    ] {
         let doc = format!("[{}0]", unit.repeat(10_000));
         let cost = rmos::store::read::json_parse_cost(doc.as_bytes());
         assert!(

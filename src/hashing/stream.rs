@@ -519,7 +519,9 @@ impl Parser<'_, '_> {
             float = true;
         }
         let text = &self.inp[start..self.pos];
-        if float {
+        if float && is_python_repr(text) {
+            self.c.out.extend_from_slice(text);
+        } else if float {
             let text = std::str::from_utf8(text).expect("number text is ASCII");
             let f: f64 = text.parse().unwrap_or(f64::NAN);
             write_python_float(f, &mut self.c.out);
@@ -557,6 +559,42 @@ impl Canonicalizer {
         self.out.truncate(region);
         self.out.extend_from_slice(scratch);
     }
+}
+
+/// Is the (valid JSON) float text already Python's `repr` of its value? True for plain
+/// decimals such as `12.5`, `-0.0`, `100.0` or `0.0001` with at most 15 significant digits,
+/// no superfluous trailing zero and a value in the positional range (`1e-4 <= |x| < 1e16`):
+/// any decimal of at most 15 significant digits survives the round trip through a double
+/// (DBL_DIG), so no other string of that length or shorter denotes the same double, and the
+/// shortest round-trip digits are the text's own. Most floats in real files take this path
+/// and skip parsing and formatting altogether.
+fn is_python_repr(text: &[u8]) -> bool {
+    let t = text.strip_prefix(b"-").unwrap_or(text);
+    let Some(dot) = t.iter().position(|&b| b == b'.') else {
+        return false;
+    };
+    let (int, frac) = (&t[..dot], &t[dot + 1..]);
+    if int.len() > 16 || !frac.iter().all(u8::is_ascii_digit) {
+        return false; // too large for positional notation, or an exponent follows
+    }
+    if frac.len() > 1 && frac.last() == Some(&b'0') {
+        return false; // `1.50` is written `1.5`
+    }
+    let frac_zeros = frac.iter().take_while(|&&b| b == b'0').count();
+    let sig = if int == b"0" {
+        if frac_zeros == frac.len() {
+            return true; // 0.0
+        }
+        if frac_zeros > 3 {
+            return false; // below 1e-4: exponent notation
+        }
+        frac.len() - frac_zeros
+    } else if frac == b"0" {
+        int.len() - int.iter().rev().take_while(|&&b| b == b'0').count()
+    } else {
+        int.len() + frac.len()
+    };
+    sig <= 15
 }
 
 fn check_utf8(bytes: &[u8], start: usize) -> Result<(), CanonError> {

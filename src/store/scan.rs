@@ -135,9 +135,10 @@ pub fn index_fields(bytes: &[u8], path: &Path) -> Result<IndexFields, String> {
 
 /// Below this size a document that parses cannot exceed the memory budget of
 /// [`check_json_budget`] (`2 × size + 40 MB`): valid JSON costs at most ~166 estimated
-/// bytes per byte (`[{},{},…]`: an object and an element per three bytes), so 256 per byte
-/// is a safe bound and the scan is needed only for larger files.
-const BUDGET_FREE_LEN: usize = (JSON_MEMORY_ALLOWANCE / 256) as usize;
+/// bytes per byte (`[{},{},…]`: an object and an element per three bytes; every object
+/// needs its closing brace and a separator), so 200 per byte is a safe bound and the scan
+/// is needed only for files over ~205 KB.
+const BUDGET_FREE_LEN: usize = (JSON_MEMORY_ALLOWANCE / 200) as usize;
 
 /// The fast read alone: None whenever the full load must decide (it then gives the
 /// reason). Every valid artifact is read here; what it returns equals the full load's.
