@@ -143,7 +143,11 @@ const BUDGET_FREE_LEN: usize = (JSON_MEMORY_ALLOWANCE / 200) as usize;
 /// The fast read alone: None whenever the full load must decide (it then gives the
 /// reason). Every valid artifact is read here; what it returns equals the full load's.
 pub fn fast_index_fields(bytes: &[u8], path: &Path) -> Option<IndexFields> {
-    let stem = path.file_name()?.to_str()?.strip_suffix(".json");
+    // No file name (a path the caller made up) means no name check, as in the full load.
+    let stem = match path.file_name() {
+        Some(name) => name.to_str()?.strip_suffix(".json"),
+        None => None,
+    };
     if bytes.len() > BUDGET_FREE_LEN {
         check_json_budget(bytes).ok()?;
     }
