@@ -657,6 +657,12 @@ pub fn write_python_float(f: f64, out: &mut Vec<u8>) {
     }
     let mut buf = ryu::Buffer::new();
     let text = buf.format_finite(f.abs()).as_bytes();
+    // For 1e-4 <= |x| < 1e16 Ryū writes positional notation with ".0" on integral values:
+    // exactly Python's repr.
+    if f.abs() >= 1e-4 && !text.contains(&b'e') {
+        out.extend_from_slice(text);
+        return;
+    }
     // Ryū's shortest digits (ties to even, like the dtoa behind Python's repr) and where
     // its decimal point falls: value = 0.DIGITS × 10^decpt.
     let (mantissa, exp) = match text.iter().position(|&b| b == b'e') {
