@@ -4,8 +4,13 @@
 //! ```sh
 //! cargo bench --bench index -- --runs 100000 --dir /tmp/rmos-bench-100k
 //! cargo bench --bench index -- --runs 1000000 --dir /tmp/rmos-bench-1m
+//! # The "fat" profile: toolpath arrays of 5–400 points and inline G-code, 2–200 KB.
+//! cargo bench --bench index -- --profile fat --runs 20000 --dir /tmp/rmos-bench-fat-20k
+//! # Both profiles in one run (the fat store in `<dir>-fat`, `--fat-runs` of them).
+//! cargo bench --bench index -- --profile both --runs 100000 --fat-runs 20000 --dir /tmp/rmos-bench-100k
 //! ```
-//! The generated tree is kept in `--dir` and reused by later runs with the same `--runs`.
+//! The generated tree is kept in `--dir` and reused by later runs with the same `--runs`
+//! and profile.
 
 mod support;
 
@@ -71,8 +76,77 @@ const WARNINGS: [&str; 6] = [
     "Deflection: tool stickout near limit",
 ];
 
-/// One artifact: 2–40 KB, most small (feasibility checks), a tail with inline G-code.
-fn artifact(rng: &mut Rng, i: u64, base: i64) -> RunArtifact {
+/// Which artifacts the generator writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// 2–40 KB, most small (feasibility checks), a tail with inline G-code; avg ≈ 5 KB.
+    Small,
+    /// 2–200 KB: feasibility details carry a toolpath of 5–400 points, most runs carry
+    /// inline G-code; avg ≈ 32 KB.
+    Fat,
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Small => "small",
+            Profile::Fat => "fat",
+        }
+    }
+}
+
+/// Largest artifact the fat profile writes (the reference keeps inline G-code under
+/// ~200 KB by convention).
+const FAT_MAX_BYTES: usize = 200 * 1024;
+
+/// A toolpath of `n` moves as a CAM planner writes it (floats with a few decimals, some
+/// with exponents, integer feeds): `{"code","x","y","z","f"}` objects.
+fn toolpath(rng: &mut Rng, n: u64) -> Value {
+    let mut moves = Vec::with_capacity(n as usize);
+    let (mut x, mut y) = (0.0f64, 0.0f64);
+    for k in 0..n {
+        x += (rng.below(20_001) as f64 - 10_000.0) / 997.0;
+        y += (rng.below(20_001) as f64 - 10_000.0) / 1009.0;
+        let z = if k % 7 == 0 {
+            5.0
+        } else {
+            -(rng.below(3_000) as f64) / 1000.0
+        };
+        let mut m = serde_json::Map::new();
+        m.insert("code".into(), json!(if z > 0.0 { "G0" } else { "G1" }));
+        m.insert("x".into(), json!(x));
+        m.insert("y".into(), json!(y));
+        m.insert("z".into(), json!(z));
+        if z <= 0.0 {
+            m.insert("f".into(), json!(600 + rng.below(1_400)));
+        }
+        if k % 50 == 0 {
+            // A tolerance in exponent form, as planners print small values.
+            m.insert("tol".into(), json!(1e-5 * (1 + rng.below(9)) as f64));
+        }
+        moves.push(Value::Object(m));
+    }
+    Value::Array(moves)
+}
+
+fn gcode(target: usize) -> String {
+    let mut g = String::with_capacity(target + 32);
+    let mut n = 0u64;
+    while g.len() < target {
+        n += 1;
+        g.push_str(&format!(
+            "G1 X{}.{:03} Y{}.{:03} F1200\n",
+            n % 300,
+            n * 7 % 1000,
+            n % 200,
+            n * 13 % 1000
+        ));
+    }
+    g
+}
+
+/// One artifact of `profile`.
+fn artifact(rng: &mut Rng, i: u64, base: i64, profile: Profile) -> RunArtifact {
     let tool = if rng.below(1000) == 0 {
         "rare_tool_x"
     } else {
@@ -89,12 +163,25 @@ fn artifact(rng: &mut Rng, i: u64, base: i64) -> RunArtifact {
     let warnings: Vec<String> = (0..rng.below(4))
         .map(|_| rng.pick(&WARNINGS).to_owned())
         .collect();
-    let feasibility = json!({
+    let mut feasibility = json!({
         "overall_score": score, "risk_bucket": risk, "material_efficiency": (rng.below(10_000) as f64) / 100.0,
         "estimated_cut_time_min": (rng.below(6000) as f64) / 100.0, "warnings": warnings,
         "details": {"chipload_mm": 0.0333, "heat_index": 4.5, "rim_speed_m_min": 5654.87},
         "score": score, "risk_level": risk,
     });
+    if profile == Profile::Fat {
+        // 5–400 points, skewed towards short paths (median ≈ 75).
+        let spread = rng.below(396) + 1;
+        let points = 5 + rng.below(spread);
+        let details = feasibility["details"].as_object_mut().unwrap();
+        details.insert("toolpath".into(), toolpath(rng, points));
+        details.insert("toolpath_units".into(), json!("mm"));
+        details.insert("passes".into(), json!(1 + rng.below(6)));
+        details.insert(
+            "note".into(),
+            json!("Rosette ring — ébène/érable inlay, 0.5 mm stepdown"),
+        );
+    }
     let status = match risk {
         "RED" => RunStatus::Blocked,
         "ERROR" => RunStatus::Error,
@@ -132,32 +219,52 @@ fn artifact(rng: &mut Rng, i: u64, base: i64) -> RunArtifact {
     .clone();
     a.meta
         .insert("source".into(), Value::String(rng.pick(&SOURCES).into()));
-    // Size: 70% ~2 KB, 25% 4–12 KB, 5% up to 40 KB of G-code.
-    let extra = match rng.below(100) {
-        0..=69 => 0,
-        70..=94 => 2_000 + rng.below(10_000),
-        _ => 12_000 + rng.below(26_000),
-    } as usize;
-    if extra > 0 {
-        let mut g = String::with_capacity(extra + 32);
-        let mut n = 0u64;
-        while g.len() < extra {
-            n += 1;
-            g.push_str(&format!(
-                "G1 X{}.{:03} Y{}.{:03} F1200\n",
-                n % 300,
-                n * 7 % 1000,
-                n % 200,
-                n * 13 % 1000
-            ));
+    match profile {
+        Profile::Small => {
+            // Size: 70% ~2 KB, 25% 4–12 KB, 5% up to 40 KB of G-code.
+            let extra = match rng.below(100) {
+                0..=69 => 0,
+                70..=94 => 2_000 + rng.below(10_000),
+                _ => 12_000 + rng.below(26_000),
+            } as usize;
+            if extra > 0 {
+                a.outputs.gcode_text = Some(gcode(extra));
+            }
         }
-        a.outputs.gcode_text = Some(g);
+        Profile::Fat => {
+            // 30% toolpath only; 55% up to 20 KB of G-code; 15% a long program (up to the
+            // 200 KB the reference allows inline, whatever the toolpath left).
+            let extra = match rng.below(100) {
+                0..=29 => 0,
+                30..=84 => 1_000 + rng.below(19_000),
+                _ => 20_000 + rng.below(150_000),
+            } as usize;
+            if extra > 0 {
+                let room = FAT_MAX_BYTES.saturating_sub(a.to_file_bytes().len() + 64);
+                a.outputs.gcode_text = Some(gcode(extra.min(room)));
+                // Escaped newlines take two bytes in the file: trim whole lines until the
+                // artifact is within the profile's maximum.
+                loop {
+                    let size = a.to_file_bytes().len();
+                    if size <= FAT_MAX_BYTES {
+                        break;
+                    }
+                    let g = a.outputs.gcode_text.as_mut().unwrap();
+                    let end = g.len().saturating_sub(size - FAT_MAX_BYTES + 64);
+                    let cut = g[..end].rfind('\n').map_or(0, |p| p + 1);
+                    g.truncate(cut);
+                }
+            }
+        }
     }
     a
 }
 
-fn generate(runs_dir: &Path, n: u64) {
-    let marker = runs_dir.join(format!("_bench_{n}.done"));
+fn generate(runs_dir: &Path, n: u64, profile: Profile) {
+    let marker = match profile {
+        Profile::Small => runs_dir.join(format!("_bench_{n}.done")),
+        Profile::Fat => runs_dir.join(format!("_bench_fat_{n}.done")),
+    };
     if marker.exists() {
         eprintln!("reusing {n} generated artifacts in {}", runs_dir.display());
         return;
@@ -175,7 +282,7 @@ fn generate(runs_dir: &Path, n: u64) {
                 let mut rng = Rng(0x5eed_0000_0000_0001 ^ ((w + 1) * 0x9e37_79b9));
                 let mut i = w;
                 while i < n {
-                    let a = artifact(&mut rng, i, base);
+                    let a = artifact(&mut rng, i, base, profile);
                     let dir = runs_dir.join(a.created_at_utc.partition());
                     let data = a.to_file_bytes();
                     bytes.fetch_add(data.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -191,7 +298,8 @@ fn generate(runs_dir: &Path, n: u64) {
     std::fs::write(&marker, b"").unwrap();
     let total = bytes.into_inner();
     eprintln!(
-        "generated {n} artifacts ({:.2} GB, avg {:.1} KB) in {:.1}s",
+        "generated {n} {} artifacts ({:.2} GB, avg {:.1} KB) in {:.1}s",
+        profile.name(),
         total as f64 / 1e9,
         total as f64 / n as f64 / 1024.0,
         started.elapsed().as_secs_f64()
@@ -244,9 +352,40 @@ fn main() {
     let n: u64 = arg("--runs")
         .map(|v| v.parse().expect("--runs N"))
         .unwrap_or(100_000);
-    let dir = PathBuf::from(arg("--dir").unwrap_or_else(|| format!("/tmp/rmos-bench-{n}")));
-    let root = DataRoot::at(&dir);
-    generate(&root.runs_dir, n);
+    let profile = arg("--profile").unwrap_or_else(|| "small".into());
+    let profiles: &[Profile] = match profile.as_str() {
+        "small" => &[Profile::Small],
+        "fat" => &[Profile::Fat],
+        "both" => &[Profile::Small, Profile::Fat],
+        other => panic!("--profile {other}: expected small, fat or both"),
+    };
+    for &p in profiles {
+        let (n, dir) = match (p, profiles.len()) {
+            (Profile::Small, _) | (Profile::Fat, 1) => (
+                n,
+                PathBuf::from(arg("--dir").unwrap_or_else(|| match p {
+                    Profile::Small => format!("/tmp/rmos-bench-{n}"),
+                    Profile::Fat => format!("/tmp/rmos-bench-fat-{n}"),
+                })),
+            ),
+            (Profile::Fat, _) => {
+                let fat_n: u64 = arg("--fat-runs")
+                    .map(|v| v.parse().expect("--fat-runs N"))
+                    .unwrap_or(n / 5);
+                let dir = arg("--dir")
+                    .map(|d| format!("{d}-fat"))
+                    .unwrap_or_else(|| format!("/tmp/rmos-bench-fat-{fat_n}"));
+                (fat_n, PathBuf::from(dir))
+            }
+        };
+        println!("== profile {} ({n} runs, {})", p.name(), dir.display());
+        measure(p, n, &dir);
+    }
+}
+
+fn measure(profile: Profile, n: u64, dir: &Path) {
+    let root = DataRoot::at(dir);
+    generate(&root.runs_dir, n, profile);
 
     let queries_only = support::flag("--queries-only");
     if queries_only {
@@ -278,12 +417,17 @@ fn main() {
     let peak_build = rss_kb("VmHWM:");
     println!("runs                      {n}");
     println!(
-        "full index build          {:.2}s  ({:.0} artifacts/s, {} invalid)",
+        "artifact JSON             {:.2} GB (avg {:.1} KB)",
+        bytes as f64 / 1e9,
+        bytes as f64 / n.max(1) as f64 / 1024.0
+    );
+    println!(
+        "full index build          {:.2}s  ({:.0} artifacts/s, {:.0} MB/s, {} invalid)",
         build.as_secs_f64(),
         stats.parsed as f64 / build.as_secs_f64(),
+        bytes as f64 / 1e6 / build.as_secs_f64(),
         stats.invalid
     );
-
     let t = Instant::now();
     let s = index.reconcile(ReconcileMode::Full, &mut |_| {}).unwrap();
     println!(

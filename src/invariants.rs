@@ -24,6 +24,7 @@ pub enum Checked {
 /// Artifact bytes: parsing never panics; a parsed artifact writes back to bytes that parse
 /// to the same artifact, and verification never panics.
 pub fn artifact_round_trip(bytes: &[u8]) -> Checked {
+    index_read_matches_full_load(bytes);
     let Ok(a) = RunArtifact::from_json_slice(bytes) else {
         return Checked::Refused;
     };
@@ -37,12 +38,46 @@ pub fn artifact_round_trip(bytes: &[u8]) -> Checked {
     Checked::Held
 }
 
-/// JSON: the canonical form parses back to a value with the same canonical form.
+/// The index's fast read of artifact bytes (`store::scan`) gives what the full load gives:
+/// the same columns and verification, or the same refusal reason.
+fn index_read_matches_full_load(bytes: &[u8]) {
+    use crate::store::scan::{index_fields, IndexFields};
+    let nowhere = Path::new(""); // no file name: no name check either way
+    let full = crate::store::runs::parse_artifact(bytes, nowhere);
+    let full = full.map(|a| IndexFields::from_artifact(&a));
+    let fast = index_fields(bytes, nowhere);
+    // A missing created_at_utc defaults to "now", which differs between two loads.
+    let has_created = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .is_some_and(|v| v.get("created_at_utc").is_some());
+    let mask = |r: Result<IndexFields, String>| {
+        r.map(|mut f| {
+            if !has_created {
+                f.created_us = 0;
+                f.created_at.clear();
+            }
+            f
+        })
+    };
+    assert_eq!(mask(fast), mask(full), "the index's fast read differs");
+}
+
+/// JSON: the canonical form parses back to a value with the same canonical form, and the
+/// streaming canonicalizer (`hashing::stream`) gives that form straight from the bytes
+/// (or refuses exactly what the parser refuses).
 pub fn canonical_idempotent(bytes: &[u8]) -> Checked {
+    let stream = crate::hashing::stream::canonical_json_bytes(bytes);
     let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+        if let Ok(text) = stream {
+            panic!("the streaming canonicalizer accepted what the parser refuses: {text}");
+        }
         return Checked::Refused;
     };
     let once = canonical_json(&v);
+    match &stream {
+        Ok(text) => assert_eq!(text, &once, "streaming canonical text differs"),
+        Err(e) => panic!("the streaming canonicalizer refused valid JSON: {e}"),
+    }
     if let Ok(back) = serde_json::from_str::<Value>(&once) {
         assert_eq!(canonical_json(&back), once);
         return Checked::Held;

@@ -390,21 +390,26 @@ impl RunArtifact {
 
     /// The reference's `source` of a run: `meta.source` or `meta.workflow` (first truthy).
     pub fn source(&self) -> Option<String> {
-        ["source", "workflow"]
-            .iter()
-            .find_map(|k| match self.meta.get(*k) {
-                Some(v) if crate::hashing::py_truthy(v) => Some(match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                }),
-                _ => None,
-            })
+        source_of(&self.meta)
     }
 
     /// Risk level for listings ("UNKNOWN" when blank, which validation already refuses).
     pub fn risk_level(&self) -> &str {
         &self.decision.risk_level
     }
+}
+
+/// The reference's `source` of a run from its `meta`: `source` or `workflow` (first truthy).
+pub fn source_of(meta: &JsonMap) -> Option<String> {
+    ["source", "workflow"]
+        .iter()
+        .find_map(|k| match meta.get(*k) {
+            Some(v) if crate::hashing::py_truthy(v) => Some(match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }),
+            _ => None,
+        })
 }
 
 /// Rewrite float numbers the way pydantic-core prints them (ryu's shortest form, e.g.
@@ -436,12 +441,12 @@ pub fn normalize_risk_field(s: &str) -> Result<String, DomainError> {
     Ok(s.to_uppercase())
 }
 
-fn de_risk_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn de_risk_level<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     normalize_risk_field(&s).map_err(de::Error::custom)
 }
 
-fn de_score<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+pub(crate) fn de_score<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     let v = Option::<f64>::deserialize(d)?;
     if let Some(x) = v {
         if !(0.0..=100.0).contains(&x) {
@@ -453,7 +458,7 @@ fn de_score<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
     Ok(v)
 }
 
-fn de_sha64<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn de_sha64<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let s = String::deserialize(d)?;
     let n = s.chars().count();
     if n != 64 {

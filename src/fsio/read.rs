@@ -69,22 +69,43 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
 
 /// The whole content of a regular file of at most `limit` bytes (see [`open_regular`]).
 pub fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    read_regular_into(path, limit, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_regular`] into `buf` (cleared first): a worker reading many files reuses one
+/// allocation.
+pub fn read_regular_into(path: &Path, limit: u64, buf: &mut Vec<u8>) -> io::Result<()> {
     let file = open_regular(path)?;
     let len = file.metadata()?.len();
-    read_at_most(file, Some(len), limit)
+    read_at_most_into(file, Some(len), limit, buf)
 }
 
 /// Read at most `limit` bytes from `r`; more is an error of kind `FileTooLarge`.
 pub fn read_at_most(r: impl Read, size_hint: Option<u64>, limit: u64) -> io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    read_at_most_into(r, size_hint, limit, &mut bytes)?;
+    Ok(bytes)
+}
+
+fn read_at_most_into(
+    r: impl Read,
+    size_hint: Option<u64>,
+    limit: u64,
+    bytes: &mut Vec<u8>,
+) -> io::Result<()> {
     if let Some(len) = size_hint.filter(|&l| l > limit) {
         return Err(too_large(len, limit));
     }
-    let mut bytes = Vec::with_capacity(size_hint.unwrap_or(0).min(limit) as usize);
-    r.take(limit + 1).read_to_end(&mut bytes)?;
+    bytes.clear();
+    // One byte over the size, so the read that finds the end needs no second allocation.
+    bytes.reserve((size_hint.unwrap_or(0).min(limit) as usize).saturating_add(1));
+    r.take(limit + 1).read_to_end(bytes)?;
     if bytes.len() as u64 > limit {
         return Err(too_large(bytes.len() as u64, limit));
     }
-    Ok(bytes)
+    Ok(())
 }
 
 fn too_large(len: u64, limit: u64) -> io::Error {

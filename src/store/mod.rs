@@ -7,6 +7,7 @@ pub mod backups;
 pub mod guard;
 pub mod index;
 pub mod runs;
+pub mod scan;
 pub mod seam;
 pub mod sessions;
 pub mod snapshots;

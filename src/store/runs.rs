@@ -263,10 +263,19 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
 /// link, FIFO, socket or device in a partition is refused, never opened in a way that could
 /// block or leave the data root). The error is the reason shown to the user.
 pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    crate::fsio::read::read_regular(path, MAX_ARTIFACT_BYTES).map_err(|e| match e.kind() {
+    crate::fsio::read::read_regular(path, MAX_ARTIFACT_BYTES).map_err(|e| read_reason(&e))
+}
+
+/// [`read_limited`] into a reused buffer (cleared first).
+pub fn read_limited_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
+    crate::fsio::read::read_regular_into(path, MAX_ARTIFACT_BYTES, buf).map_err(|e| read_reason(&e))
+}
+
+fn read_reason(e: &io::Error) -> String {
+    match e.kind() {
         io::ErrorKind::InvalidInput | io::ErrorKind::FileTooLarge => format!("file {e}"),
-        _ => format!("cannot read: {e}{}", crate::advice::io(&e)),
-    })
+        _ => format!("cannot read: {e}{}", crate::advice::io(e)),
+    }
 }
 
 /// Where an artifact file is in a run store: its partition (`YYYY-MM-DD`) and file name.

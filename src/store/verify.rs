@@ -2,9 +2,8 @@
 //! feasibility block it claims to cover?
 
 use crate::domain::RunArtifact;
-use crate::hashing::sha256_json;
+use crate::hashing::sha256_json_map;
 use serde::Serialize;
-use serde_json::Value;
 
 /// The outcome of verifying one artifact file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
@@ -49,7 +48,7 @@ pub fn verify_artifact(a: &RunArtifact) -> (VerifyOutcome, Option<String>) {
             Some("all-zero placeholder hash (completeness guard or saw-lab record): nothing to verify".into()),
         );
     }
-    let actual = sha256_json(&Value::Object(a.feasibility.clone()));
+    let actual = sha256_json_map(&a.feasibility);
     if actual == a.hashes.feasibility_sha256 {
         (VerifyOutcome::Ok, None)
     } else {

@@ -3,9 +3,8 @@
 //! vanished, record invalid files with their reason, in batched transactions.
 
 use super::*;
-use crate::domain::RunArtifact;
-use crate::store::runs::{read_artifact_file, ArtifactFile};
-use crate::store::verify::{verify_artifact, VerifyOutcome};
+use crate::store::runs::ArtifactFile;
+use crate::store::verify::VerifyOutcome;
 
 /// Columns of one index row, extracted from a file.
 struct Row {
@@ -31,8 +30,8 @@ struct Row {
 
 impl Row {
     fn from_file(file: ArtifactFile) -> Row {
-        match read_artifact_file(&file.path) {
-            Ok(a) => Row::valid(file, &a),
+        match crate::store::scan::read_index_fields(&file.path) {
+            Ok(f) => Row::valid(file, f),
             Err(reason) => Row {
                 run_id: file.stem.clone(),
                 created_us: file.mtime_ns / 1_000,
@@ -56,41 +55,26 @@ impl Row {
         }
     }
 
-    fn valid(file: ArtifactFile, a: &RunArtifact) -> Row {
-        let (outcome, _) = verify_artifact(a);
-        let mut search = String::with_capacity(128);
-        search.push_str(&a.run_id.to_lowercase());
-        search.push('\n');
-        search.push_str(&a.tool_id.to_lowercase());
-        for w in &a.decision.warnings {
-            search.push('\n');
-            search.push_str(&w.to_lowercase());
-        }
-        if let Some(b) = &a.decision.block_reason {
-            search.push('\n');
-            search.push_str(&b.to_lowercase());
-        }
+    fn valid(file: ArtifactFile, f: crate::store::scan::IndexFields) -> Row {
         Row {
             file,
             valid: true,
             error: None,
-            run_id: a.run_id.clone(),
-            created_us: a.created_at_utc.epoch_micros(),
-            created_at: Some(a.created_at_utc.to_isoformat()),
-            mode: Some(a.mode.clone()),
-            tool_id: Some(a.tool_id.clone()),
-            status: Some(a.status.as_str().to_owned()),
-            risk_level: Some(a.decision.risk_level.clone()),
-            score: a.decision.score,
-            source: a.source(),
-            event_type: Some(a.event_type.clone()),
-            workflow_session_id: a.workflow_session_id.clone(),
-            warnings_json: Some(
-                serde_json::to_string(&a.decision.warnings).expect("strings serialize"),
-            ),
-            block_reason: a.decision.block_reason.clone(),
-            verify: outcome.as_str(),
-            search_text: Some(search),
+            run_id: f.run_id,
+            created_us: f.created_us,
+            created_at: Some(f.created_at),
+            mode: Some(f.mode),
+            tool_id: Some(f.tool_id),
+            status: Some(f.status.as_str().to_owned()),
+            risk_level: Some(f.risk_level),
+            score: f.score,
+            source: f.source,
+            event_type: Some(f.event_type),
+            workflow_session_id: f.workflow_session_id,
+            warnings_json: Some(f.warnings_json),
+            block_reason: f.block_reason,
+            verify: f.verify.as_str(),
+            search_text: Some(f.search_text),
         }
     }
 }

@@ -9,6 +9,8 @@
 //! any size are written verbatim, which is why the crate enables serde_json's
 //! `arbitrary_precision`.
 
+pub mod stream;
+
 use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
@@ -32,6 +34,15 @@ pub fn sha256_text(text: &str) -> String {
 
 /// `sha256_of_obj`: SHA-256 of the canonical JSON form of `value`.
 pub fn sha256_json(value: &Value) -> String {
+    sha256_canonical_with(|buf| write_canonical(value, buf))
+}
+
+/// [`sha256_json`] of a JSON object given as its map (no clone into a `Value`).
+pub fn sha256_json_map(map: &Map<String, Value>) -> String {
+    sha256_canonical_with(|buf| write_object(map, buf))
+}
+
+fn sha256_canonical_with(write: impl FnOnce(&mut String)) -> String {
     // Canonicalize into a reused buffer; values are small (feasibility blocks), so one
     // pass into memory then one digest is faster than streaming into the hasher.
     thread_local! {
@@ -40,7 +51,7 @@ pub fn sha256_json(value: &Value) -> String {
     BUF.with(|b| {
         let mut buf = b.borrow_mut();
         buf.clear();
-        write_canonical(value, &mut buf);
+        write(&mut buf);
         let digest = sha256_bytes(buf.as_bytes());
         if buf.capacity() > 1 << 20 {
             *buf = String::new();
@@ -73,22 +84,24 @@ fn write_canonical(value: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        Value::Object(map) => {
-            // Byte order of UTF-8 equals code point order, which is Python's str order.
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_string(k, out);
-                out.push(':');
-                write_canonical(v, out);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_object(map, out),
     }
+}
+
+fn write_object(map: &Map<String, Value>, out: &mut String) {
+    // Byte order of UTF-8 equals code point order, which is Python's str order.
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    out.push('{');
+    for (i, (k, v)) in entries.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(k, out);
+        out.push(':');
+        write_canonical(v, out);
+    }
+    out.push('}');
 }
 
 /// What a JSON number is to Python: an `int` (no fraction, no exponent) or a `float`.
