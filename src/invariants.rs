@@ -50,7 +50,7 @@ fn index_read_matches_full_load(bytes: &[u8]) {
     let has_created = serde_json::from_slice::<Value>(bytes)
         .ok()
         .is_some_and(|v| v.get("created_at_utc").is_some());
-    let mask = |r: Result<IndexFields, String>| {
+    let mask = |r: Result<IndexFields, crate::store::runs::ArtifactError>| {
         r.map(|mut f| {
             if !has_created {
                 f.created_us = 0;

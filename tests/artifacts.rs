@@ -183,14 +183,22 @@ fn minimal_artifact_gets_reference_defaults() {
 fn file_name_must_match_run_id() {
     let path = Path::new("/x/2025-12-23/run_other.json");
     let bytes = std::fs::read(fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
-    assert!(parse_artifact(&bytes, path)
-        .unwrap_err()
-        .contains("does not match"));
-    assert!(parse_artifact(b"", path).unwrap_err().contains("empty"));
-    assert!(parse_artifact(b"{\"run_id\": ", path)
-        .unwrap_err()
-        .contains("truncated JSON"));
-    assert!(parse_artifact(b"[1,2]", path)
-        .unwrap_err()
-        .contains("schema violation"));
+    use rmos::store::runs::ArtifactError;
+    match parse_artifact(&bytes, path).unwrap_err() {
+        e @ ArtifactError::NameMismatch { .. } => {
+            assert!(e.to_string().contains("does not match"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(parse_artifact(b"", path).unwrap_err(), ArtifactError::Empty);
+    let e = parse_artifact(b"{\"run_id\": ", path).unwrap_err();
+    assert!(
+        matches!(&e, ArtifactError::Json(m) if m.contains("truncated JSON")),
+        "{e:?}"
+    );
+    let e = parse_artifact(b"[1,2]", path).unwrap_err();
+    assert!(
+        matches!(&e, ArtifactError::Json(m) if m.contains("schema violation")),
+        "{e:?}"
+    );
 }

@@ -8,13 +8,13 @@ mod common;
 use common::fixtures;
 use proptest::prelude::*;
 use rmos::hashing::sha256_json;
-use rmos::store::runs::parse_artifact;
+use rmos::store::runs::{parse_artifact, ArtifactError};
 use rmos::store::scan::{fast_index_fields, index_fields, IndexFields};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 /// What the index stored before the fast read existed.
-fn full_load(bytes: &[u8], path: &Path) -> Result<IndexFields, String> {
+fn full_load(bytes: &[u8], path: &Path) -> Result<IndexFields, ArtifactError> {
     parse_artifact(bytes, path).map(|a| IndexFields::from_artifact(&a))
 }
 
@@ -23,7 +23,7 @@ fn same(bytes: &[u8], path: &Path) -> Result<bool, String> {
     let want = full_load(bytes, path);
     let got = index_fields(bytes, path);
     // A missing created_at_utc defaults to "now", which differs between two loads.
-    let mask = |r: Result<IndexFields, String>| {
+    let mask = |r: Result<IndexFields, ArtifactError>| {
         r.map(|mut f| {
             if !has_created_at(bytes) {
                 f.created_us = 0;

@@ -111,5 +111,8 @@ fn artifact_keys_name_files_inside_a_partition_only() {
     let err = store
         .read_bytes(&ArtifactKey::new("2025-12-24", "../../etc/passwd"))
         .unwrap_err();
-    assert!(err.contains("not an artifact file name"), "{err}");
+    assert!(
+        err.to_string().contains("not an artifact file name"),
+        "{err}"
+    );
 }

@@ -79,7 +79,7 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
                 Err(reason) => (
                     file.stem.clone(),
                     VerifyOutcome::Invalid.as_str(),
-                    Some(reason),
+                    Some(reason.to_string()),
                 ),
             };
             let elsewhere: Vec<&str> = seen

@@ -108,6 +108,7 @@ pub fn batch(ctx: &Ctx, file: &Path, dry_run: bool) -> Result<ExitCode, Failure>
             continue;
         }
         let outcome = crate::fsio::read::check_json_budget(line.as_bytes())
+            .map_err(|e| e.to_string())
             .and_then(|()| {
                 serde_json::from_str::<Value>(&line)
                     .map_err(|e| crate::store::runs::describe_json_error(&e))

@@ -155,18 +155,31 @@ const COST_ARRAY: u64 = 32;
 /// has a few hundred values); a 63 MB file of empty arrays (21 million values, gigabytes
 /// parsed) is refused with the count. This keeps any accepted parse within about
 /// 4 × the file size + 50 MB of peak memory.
-pub fn check_json_budget(bytes: &[u8]) -> Result<(), String> {
+pub fn check_json_budget(bytes: &[u8]) -> Result<(), JsonTooCostly> {
     let cost = json_parse_cost(bytes);
     let budget = 2 * bytes.len() as u64 + JSON_MEMORY_ALLOWANCE;
     if cost > budget {
-        return Err(format!(
-            "the JSON ({} bytes) would need about {} MB of memory to load, over the {} MB rmos allows for a file of that size (millions of tiny values): refused",
-            bytes.len(),
-            cost / (1024 * 1024),
-            budget / (1024 * 1024)
-        ));
+        return Err(JsonTooCostly {
+            bytes: bytes.len() as u64,
+            cost,
+            budget,
+        });
     }
     Ok(())
+}
+
+/// A JSON document refused by [`check_json_budget`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the JSON ({bytes} bytes) would need about {} MB of memory to load, over the {} MB rmos allows for a file of that size (millions of tiny values): refused",
+    cost / (1024 * 1024),
+    budget / (1024 * 1024)
+)]
+pub struct JsonTooCostly {
+    pub bytes: u64,
+    /// The estimated parsed size, bytes.
+    pub cost: u64,
+    pub budget: u64,
 }
 
 /// Estimated bytes a parsed form of the JSON text takes (see [`check_json_budget`]).
@@ -254,7 +267,7 @@ mod tests {
         }
         nested.extend_from_slice(b"[]]");
         let err = check_json_budget(&nested).unwrap_err();
-        assert!(err.contains("values"), "{err}");
+        assert!(err.to_string().contains("values"), "{err}");
         // An ordinary record with a long toolpath passes.
         let points: Vec<String> = (0..50_000)
             .map(|i| format!("[{}.125, {}.5, -1.75]", i, i * 2))

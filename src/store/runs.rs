@@ -201,8 +201,29 @@ pub struct PartitionEntry {
     pub ino: u64,
 }
 
-/// Read and validate one artifact file. The error is the reason shown to the user.
-pub fn read_artifact_file(path: &Path) -> Result<RunArtifact, String> {
+/// Why an artifact file is not a valid record; its text is the reason shown to the user
+/// (and recorded for invalid files in the index).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ArtifactError {
+    /// The file cannot be read as a regular file of at most [`MAX_ARTIFACT_BYTES`] (with
+    /// what is wrong: too large, a FIFO or link, permissions, I/O).
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("the file name {0} is not UTF-8: rename it to <run_id>.json")]
+    NameNotUtf8(String),
+    #[error("file is empty")]
+    Empty,
+    #[error(transparent)]
+    TooCostly(#[from] crate::fsio::read::JsonTooCostly),
+    /// Malformed, truncated or not the artifact schema (with the position).
+    #[error("{0}")]
+    Json(String),
+    #[error("file name {stem}.json does not match its run_id {run_id}")]
+    NameMismatch { stem: String, run_id: String },
+}
+
+/// Read and validate one artifact file.
+pub fn read_artifact_file(path: &Path) -> Result<RunArtifact, ArtifactError> {
     let bytes = read_limited(path)?;
     parse_artifact(&bytes, path)
 }
@@ -220,28 +241,28 @@ pub fn escape_name(bytes: &[u8]) -> String {
 }
 
 /// Validate bytes as an artifact stored at `path` (its name must match the run_id).
-pub fn parse_artifact(bytes: &[u8], path: &Path) -> Result<RunArtifact, String> {
+pub fn parse_artifact(bytes: &[u8], path: &Path) -> Result<RunArtifact, ArtifactError> {
     if let Some(name) = path.file_name().filter(|n| n.to_str().is_none()) {
-        return Err(format!(
-            "the file name {} is not UTF-8: rename it to <run_id>.json",
-            escape_name(name.as_encoded_bytes())
-        ));
+        return Err(ArtifactError::NameNotUtf8(escape_name(
+            name.as_encoded_bytes(),
+        )));
     }
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err("file is empty".into());
+        return Err(ArtifactError::Empty);
     }
     crate::fsio::read::check_json_budget(bytes)?;
-    let artifact = RunArtifact::from_json_slice(bytes).map_err(|e| describe_json_error(&e))?;
+    let artifact = RunArtifact::from_json_slice(bytes)
+        .map_err(|e| ArtifactError::Json(describe_json_error(&e)))?;
     if let Some(stem) = path
         .file_name()
         .and_then(|n| n.to_str())
         .and_then(|n| n.strip_suffix(".json"))
     {
         if safe_id(&artifact.run_id) != stem {
-            return Err(format!(
-                "file name {stem}.json does not match its run_id {}",
-                shorten(&artifact.run_id, 80)
-            ));
+            return Err(ArtifactError::NameMismatch {
+                stem: stem.to_owned(),
+                run_id: shorten(&artifact.run_id, 80),
+            });
         }
     }
     Ok(artifact)
@@ -262,20 +283,20 @@ pub fn describe_json_error(e: &serde_json::Error) -> String {
 /// Read an artifact file of at most [`MAX_ARTIFACT_BYTES`]: a regular file only (a symbolic
 /// link, FIFO, socket or device in a partition is refused, never opened in a way that could
 /// block or leave the data root). The error is the reason shown to the user.
-pub fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
+pub fn read_limited(path: &Path) -> Result<Vec<u8>, ArtifactError> {
     crate::fsio::read::read_regular(path, MAX_ARTIFACT_BYTES).map_err(|e| read_reason(&e))
 }
 
 /// [`read_limited`] into a reused buffer (cleared first).
-pub fn read_limited_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), String> {
+pub fn read_limited_into(path: &Path, buf: &mut Vec<u8>) -> Result<(), ArtifactError> {
     crate::fsio::read::read_regular_into(path, MAX_ARTIFACT_BYTES, buf).map_err(|e| read_reason(&e))
 }
 
-fn read_reason(e: &io::Error) -> String {
-    match e.kind() {
+fn read_reason(e: &io::Error) -> ArtifactError {
+    ArtifactError::Unreadable(match e.kind() {
         io::ErrorKind::InvalidInput | io::ErrorKind::FileTooLarge => format!("file {e}"),
         _ => format!("cannot read: {e}{}", crate::advice::io(e)),
-    }
+    })
 }
 
 /// Where an artifact file is in a run store: its partition (`YYYY-MM-DD`) and file name.
@@ -509,7 +530,7 @@ impl RunStore {
                     return Ok((artifact, path));
                 }
                 Err(reason) => {
-                    first_invalid.get_or_insert((path, reason));
+                    first_invalid.get_or_insert((path, reason.to_string()));
                 }
             }
         }
@@ -533,9 +554,11 @@ impl RunStore {
 
     /// The bytes of the artifact file `key` names (bounded, never through a link), for
     /// copying a record as it is on disk.
-    pub fn read_bytes(&self, key: &ArtifactKey) -> Result<Vec<u8>, String> {
+    pub fn read_bytes(&self, key: &ArtifactKey) -> Result<Vec<u8>, ArtifactError> {
         if !key.is_well_formed() {
-            return Err("not an artifact file name".into());
+            return Err(ArtifactError::Unreadable(
+                "not an artifact file name".into(),
+            ));
         }
         read_limited(&self.path_of(key))
     }
@@ -563,7 +586,7 @@ impl RunStore {
                 self.merge_advisory_links(partition, &mut a);
                 Ok((a, path))
             }
-            Err(reason) => Err((path, reason)),
+            Err(reason) => Err((path, reason.to_string())),
         }
     }
 

@@ -21,7 +21,7 @@ use crate::domain::{
 };
 use crate::fsio::read::{check_json_budget, JSON_MEMORY_ALLOWANCE};
 use crate::hashing::stream::{sha256_json_bytes_nested, MAX_DEPTH};
-use crate::store::runs::{parse_artifact, read_limited_into, safe_id};
+use crate::store::runs::{parse_artifact, read_limited_into, safe_id, ArtifactError};
 use crate::store::verify::{verify_artifact, VerifyOutcome};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -113,7 +113,7 @@ thread_local! {
 /// Read the artifact file at `path` and extract its index columns, reusing this thread's
 /// read buffer. The error is the reason shown to the user, as [`crate::store::runs::read_artifact_file`]
 /// gives it.
-pub fn read_index_fields(path: &Path) -> Result<IndexFields, String> {
+pub fn read_index_fields(path: &Path) -> Result<IndexFields, ArtifactError> {
     READ_BUF.with(|buf| {
         let mut buf = buf.borrow_mut();
         let r = read_limited_into(path, &mut buf).and_then(|()| index_fields(&buf, path));
@@ -126,7 +126,7 @@ pub fn read_index_fields(path: &Path) -> Result<IndexFields, String> {
 
 /// The index columns of an artifact's bytes stored at `path`: the same outcome as
 /// [`parse_artifact`] followed by [`IndexFields::from_artifact`].
-pub fn index_fields(bytes: &[u8], path: &Path) -> Result<IndexFields, String> {
+pub fn index_fields(bytes: &[u8], path: &Path) -> Result<IndexFields, ArtifactError> {
     match fast_index_fields(bytes, path) {
         Some(f) => Ok(f),
         None => parse_artifact(bytes, path).map(|a| IndexFields::from_artifact(&a)),

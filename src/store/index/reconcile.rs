@@ -37,7 +37,7 @@ impl Row {
                 created_us: file.mtime_ns / 1_000,
                 file,
                 valid: false,
-                error: Some(reason),
+                error: Some(reason.to_string()),
                 created_at: None,
                 mode: None,
                 tool_id: None,

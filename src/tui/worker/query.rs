@@ -341,18 +341,23 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
             let key = ArtifactKey::new(partition, file_name);
             // Only a well-formed JSON document is copied: the raw bytes of a broken file
             // could hold anything (a bracketed-paste terminator, shell commands).
-            let text = index.runs().read_bytes(&key).and_then(|b| {
-                let text =
-                    String::from_utf8(b).map_err(|_| "the file is not UTF-8 text".to_owned())?;
-                crate::fsio::read::check_json_budget(text.as_bytes())?;
-                serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
-                    format!(
-                        "the file is not a valid JSON record ({}): nothing was copied",
-                        crate::store::runs::describe_json_error(&e)
-                    )
-                })?;
-                Ok(text)
-            });
+            let text = index
+                .runs()
+                .read_bytes(&key)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    let text = String::from_utf8(b)
+                        .map_err(|_| "the file is not UTF-8 text".to_owned())?;
+                    crate::fsio::read::check_json_budget(text.as_bytes())
+                        .map_err(|e| e.to_string())?;
+                    serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
+                        format!(
+                            "the file is not a valid JSON record ({}): nothing was copied",
+                            crate::store::runs::describe_json_error(&e)
+                        )
+                    })?;
+                    Ok(text)
+                });
             Msg::Record { label, text }
         }
     })
