@@ -1,9 +1,19 @@
-//! Image previews: PNG or JPEG bytes decoded and downscaled to a small RGB thumbnail that
-//! a terminal can draw (half blocks, shades). Pure: bytes in, pixels or the reason out —
-//! no terminal, no files, so the console and the CLI can both use it.
+//! Image previews: PNG, JPEG, WebP or GIF (first frame) bytes decoded with the `image`
+//! crate — a full-resolution picture for terminals with a graphics protocol (kitty, sixel,
+//! iTerm2), and a small RGB thumbnail any colour terminal can draw with half blocks. Pure:
+//! bytes in, pixels or the reason out — no terminal, no files, so the console and the CLI
+//! can both use it. Decoding is bounded: a header claiming more than
+//! [`MAX_DECODED_PIXELS`] is refused before any pixel is decoded.
+
+use image::{DynamicImage, ImageFormat, ImageReader};
+use std::io::Cursor;
 
 /// Largest image (in pixels) decoded at all: bigger ones are refused before decoding.
 pub const MAX_DECODED_PIXELS: u64 = 64_000_000;
+
+/// Largest side kept of a full-resolution preview (bigger images are scaled down once:
+/// no terminal shows more, and it bounds the memory a preview holds).
+pub const MAX_FULL_SIDE: u32 = 2048;
 
 /// A downscaled image: `px_w` × `px_h` RGB pixels, row-major, of a `width` × `height`
 /// original.
@@ -16,10 +26,10 @@ pub struct Thumbnail {
     pub pixels: Vec<[u8; 3]>,
 }
 
-/// Why an image has no thumbnail.
+/// Why an image has no preview.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PreviewError {
-    #[error("preview shows PNG and JPEG images")]
+    #[error("preview shows PNG, JPEG, WebP and GIF images")]
     Unsupported,
     #[error("image too large to preview")]
     TooLarge,
@@ -32,119 +42,86 @@ pub enum PreviewError {
     Truncated,
 }
 
-/// Decoded pixels: `channels` bytes per pixel (1 grey, 2 grey+alpha, 3 RGB, 4 RGBA or
-/// CMYK), rows `line` bytes apart.
-struct Raster {
-    width: u32,
-    height: u32,
-    channels: usize,
-    line: usize,
-    cmyk: bool,
-    buf: Vec<u8>,
+fn format_name(f: ImageFormat) -> &'static str {
+    match f {
+        ImageFormat::Png => "PNG",
+        ImageFormat::Jpeg => "JPEG",
+        ImageFormat::WebP => "WebP",
+        ImageFormat::Gif => "GIF",
+        _ => "image",
+    }
 }
 
-fn corrupt(format: &'static str) -> impl Fn(String) -> PreviewError {
-    move |reason| PreviewError::Corrupt { format, reason }
+fn error_of(format: ImageFormat, e: image::ImageError) -> PreviewError {
+    use image::ImageError as E;
+    match e {
+        E::Limits(_) => PreviewError::TooLarge,
+        E::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => PreviewError::Truncated,
+        other => PreviewError::Corrupt {
+            format: format_name(format),
+            reason: other.to_string(),
+        },
+    }
 }
 
-fn check_size(w: u32, h: u32) -> Result<(), PreviewError> {
+/// Decode an image (recognised by its first bytes, whatever its declared type): a GIF
+/// gives its first frame.
+pub fn decode(bytes: &[u8]) -> Result<DynamicImage, PreviewError> {
+    let format = match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP | ImageFormat::Gif)) => f,
+        _ => return Err(PreviewError::Unsupported),
+    };
+    let reader = || ImageReader::with_format(Cursor::new(bytes), format);
+    let (w, h) = reader()
+        .into_dimensions()
+        .map_err(|e| error_of(format, e))?;
     if w == 0 || h == 0 || (w as u64) * (h as u64) > MAX_DECODED_PIXELS {
         return Err(PreviewError::TooLarge);
     }
-    Ok(())
+    let mut r = reader();
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(w);
+    limits.max_image_height = Some(h);
+    // Decoded pixels (at most 16 bytes each) plus the decoders' own buffers.
+    limits.max_alloc = Some(MAX_DECODED_PIXELS * 16);
+    r.limits(limits);
+    r.decode().map_err(|e| error_of(format, e))
 }
 
-fn decode_png(bytes: &[u8]) -> Result<Raster, PreviewError> {
-    let png_err = |e: png::DecodingError| corrupt("PNG")(e.to_string());
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().map_err(png_err)?;
-    let (w, h) = (reader.info().width, reader.info().height);
-    check_size(w, h)?;
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let frame = reader.next_frame(&mut buf).map_err(png_err)?;
-    Ok(Raster {
-        width: w,
-        height: h,
-        channels: frame.color_type.samples(),
-        line: frame.line_size,
-        cmyk: false,
-        buf,
-    })
-}
-
-fn decode_jpeg(bytes: &[u8]) -> Result<Raster, PreviewError> {
-    use jpeg_decoder::PixelFormat;
-    let jpeg_err = |e: jpeg_decoder::Error| corrupt("JPEG")(e.to_string());
-    let mut decoder = jpeg_decoder::Decoder::new(std::io::Cursor::new(bytes));
-    decoder.read_info().map_err(jpeg_err)?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| corrupt("JPEG")("no header".into()))?;
-    let (w, h) = (info.width as u32, info.height as u32);
-    check_size(w, h)?;
-    let buf = decoder.decode().map_err(jpeg_err)?;
-    let (channels, sample) = match info.pixel_format {
-        PixelFormat::L8 => (1, 1),
-        PixelFormat::L16 => (1, 2),
-        PixelFormat::RGB24 => (3, 1),
-        PixelFormat::CMYK32 => (4, 1),
-    };
-    Ok(Raster {
-        width: w,
-        height: h,
-        channels: channels * sample,
-        line: w as usize * channels * sample,
-        cmyk: info.pixel_format == PixelFormat::CMYK32,
-        buf,
-    })
-}
-
-/// Decode a PNG or JPEG (recognised by its first bytes, whatever its declared type) and
-/// scale it to at most `max_side` pixels per side (never up).
-pub fn thumbnail(bytes: &[u8], max_side: u32) -> Result<Thumbnail, PreviewError> {
-    let r = if bytes.starts_with(b"\x89PNG") {
-        decode_png(bytes)?
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        decode_jpeg(bytes)?
+/// The full-resolution preview of a decoded image: at most [`MAX_FULL_SIDE`] per side.
+pub fn full(img: DynamicImage) -> DynamicImage {
+    if img.width().max(img.height()) > MAX_FULL_SIDE {
+        img.resize(
+            MAX_FULL_SIDE,
+            MAX_FULL_SIDE,
+            image::imageops::FilterType::Triangle,
+        )
     } else {
-        return Err(PreviewError::Unsupported);
-    };
-    let (w, h) = (r.width, r.height);
-    let scale = (w.max(h) as f64 / max_side.max(1) as f64).max(1.0);
-    let (pw, ph) = (
-        ((w as f64 / scale) as u32).max(1),
-        ((h as f64 / scale) as u32).max(1),
-    );
-    let mut pixels = Vec::with_capacity((pw * ph) as usize);
-    for y in 0..ph {
-        for x in 0..pw {
-            let sx = ((x as f64 * scale) as u32).min(w - 1);
-            let sy = ((y as f64 * scale) as u32).min(h - 1);
-            let i = (sy as usize * r.line) + sx as usize * r.channels;
-            let p = r
-                .buf
-                .get(i..i + r.channels)
-                .ok_or(PreviewError::Truncated)?;
-            let px = match (r.channels, r.cmyk) {
-                (4, true) => {
-                    let k = p[3] as u32;
-                    let ink = |c: u8| ((255 - c as u32) * (255 - k) / 255) as u8;
-                    [ink(p[0]), ink(p[1]), ink(p[2])]
-                }
-                (1 | 2, _) => [p[0], p[0], p[0]],
-                _ => [p[0], p[1], p[2]],
-            };
-            pixels.push(px);
-        }
+        img
     }
-    Ok(Thumbnail {
+}
+
+/// A thumbnail of a decoded image, at most `max_side` pixels per side (never scaled up).
+pub fn thumbnail_of(img: &DynamicImage, max_side: u32) -> Thumbnail {
+    let (w, h) = (img.width(), img.height());
+    let small = if w.max(h) > max_side.max(1) {
+        img.thumbnail(max_side.max(1), max_side.max(1))
+    } else {
+        img.clone()
+    };
+    let rgb = small.to_rgb8();
+    Thumbnail {
         width: w,
         height: h,
-        px_w: pw,
-        px_h: ph,
-        pixels,
-    })
+        px_w: rgb.width(),
+        px_h: rgb.height(),
+        pixels: rgb.pixels().map(|p| p.0).collect(),
+    }
+}
+
+/// Decode an image and scale it to at most `max_side` pixels per side (never up).
+pub fn thumbnail(bytes: &[u8], max_side: u32) -> Result<Thumbnail, PreviewError> {
+    decode(bytes).map(|img| thumbnail_of(&img, max_side))
 }
 
 #[cfg(test)]
@@ -231,9 +208,12 @@ mod tests {
         let mut p = png(4, 4, png::ColorType::Rgb, &[1, 2, 3]);
         p.truncate(p.len() - 20);
         let e = thumbnail(&p, 120).unwrap_err();
-        assert!(e.to_string().starts_with("cannot decode the PNG"), "{e}");
+        assert!(
+            e == PreviewError::Truncated || e.to_string().starts_with("cannot decode the PNG"),
+            "{e}"
+        );
         assert_eq!(
-            thumbnail(b"GIF89a....", 120).unwrap_err(),
+            thumbnail(b"BM not a supported format", 120).unwrap_err(),
             PreviewError::Unsupported
         );
         // A header claiming 100,000 × 100,000 pixels is refused before any decoding.
@@ -245,5 +225,46 @@ mod tests {
             matches!(e, PreviewError::TooLarge | PreviewError::Corrupt { .. }),
             "{e}"
         );
+    }
+
+    #[test]
+    fn webp_and_gif_decode_and_a_gif_gives_its_first_frame() {
+        use image::{ImageEncoder, Rgba, RgbaImage};
+        let mut webp = Vec::new();
+        image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+            .write_image(
+                &[10, 20, 30, 255].repeat(64),
+                8,
+                8,
+                image::ExtendedColorType::Rgba8,
+            )
+            .unwrap();
+        let t = thumbnail(&webp, 120).unwrap();
+        assert_eq!((t.width, t.height), (8, 8));
+        assert!(t.pixels.iter().all(|p| *p == [10, 20, 30]));
+        let mut gif = Vec::new();
+        {
+            let mut enc = image::codecs::gif::GifEncoder::new(&mut gif);
+            for color in [[200u8, 0, 0, 255], [0, 0, 200, 255]] {
+                let frame = image::Frame::new(RgbaImage::from_pixel(6, 4, Rgba(color)));
+                enc.encode_frame(frame).unwrap();
+            }
+        }
+        let t = thumbnail(&gif, 120).unwrap();
+        assert_eq!((t.width, t.height), (6, 4));
+        assert!(
+            near(t.pixels[0], [200, 0, 0]),
+            "first frame: {:?}",
+            t.pixels[0]
+        );
+    }
+
+    #[test]
+    fn full_resolution_previews_are_bounded() {
+        let big = DynamicImage::new_rgb8(4000, 1000);
+        let f = full(big);
+        assert_eq!((f.width(), f.height()), (MAX_FULL_SIDE, 512));
+        let small = DynamicImage::new_rgb8(300, 200);
+        assert_eq!(full(small).width(), 300, "never scaled up");
     }
 }

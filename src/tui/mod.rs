@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod graphics;
 pub mod keymap;
 pub mod line_edit;
 pub mod list_window;
@@ -43,6 +44,11 @@ pub struct ConsoleConfig {
     pub theme: Theme,
     pub utc_offset_secs: i32,
     pub timing: ReconcileTiming,
+    /// The terminal's graphics protocol for pictures (None: half blocks), detected at
+    /// start by `run_terminal`.
+    pub picker: Option<ratatui_image::picker::Picker>,
+    /// Why the graphics setting could not be honoured, for the status line.
+    pub graphics_note: Option<String>,
 }
 
 impl ConsoleConfig {
@@ -53,6 +59,8 @@ impl ConsoleConfig {
             theme: Theme::from_env(),
             utc_offset_secs,
             timing: ReconcileTiming::default(),
+            picker: None,
+            graphics_note: None,
         }
     }
 }
@@ -117,6 +125,10 @@ pub async fn run_loop<B: Backend>(
     if let Some(note) = index_note {
         app.update(Msg::Notice(note));
     }
+    if let Some(note) = &cfg.graphics_note {
+        app.update(Msg::Notice(note.clone()));
+    }
+    let mut gfx = graphics::Graphics::with_picker(cfg.picker.clone());
     app.utc_offset_secs = cfg.utc_offset_secs;
     app.reviewer = crate::store::advisory::reviewer_identity();
     app.epoch_secs = chrono::Utc::now().timestamp();
@@ -175,7 +187,7 @@ pub async fn run_loop<B: Backend>(
             pending = follow_up;
         }
         if dirty {
-            terminal.draw(|f| view::render(f, &app, cfg.theme))?;
+            terminal.draw(|f| view::render_with(f, &app, cfg.theme, &mut gfx))?;
             observe(&app);
             dirty = false;
         }
@@ -227,7 +239,7 @@ impl Drop for TerminalGuard {
 
 /// Run the console on the real terminal.
 pub fn run_terminal(root: DataRoot) -> io::Result<()> {
-    let cfg = ConsoleConfig::new(root);
+    let mut cfg = ConsoleConfig::new(root);
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
@@ -236,6 +248,7 @@ pub fn run_terminal(root: DataRoot) -> io::Result<()> {
     crossterm::terminal::enable_raw_mode()?;
     let _guard = TerminalGuard;
     crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    (cfg.picker, cfg.graphics_note) = graphics::Graphics::pick(graphics::Choice::from_env());
     let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
     let mut terminal = Terminal::new(backend)?;
     terminal.clear()?;

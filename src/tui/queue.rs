@@ -46,13 +46,15 @@ impl StatusFilter {
 pub enum PreviewBody {
     Text(String),
     Json(Value),
-    /// Downscaled RGB pixels, row-major.
+    /// Downscaled RGB pixels, row-major (drawn with half blocks), and the picture at up
+    /// to full resolution for terminals with a graphics protocol.
     Image {
         width: u32,
         height: u32,
         px_w: u32,
         px_h: u32,
         pixels: Vec<[u8; 3]>,
+        full: Option<std::sync::Arc<image::DynamicImage>>,
     },
     Unavailable(String),
 }

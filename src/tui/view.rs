@@ -2,6 +2,7 @@
 //! from a file is sanitized here before it reaches the terminal.
 
 use super::app::{App, DetailsPane};
+use super::graphics::Graphics;
 use super::keymap::{EDIT_KEYS, QUEUE, RUNS};
 use super::queue::{DecisionBatch, DecisionItem, Modal, PreviewBody, PreviewData};
 use crate::store::advisory::ReviewState;
@@ -323,30 +324,54 @@ fn render_empty_state(f: &mut Frame<'_>, area: Rect, msg: &str, theme: Theme) {
     );
 }
 
-/// Draw the whole console.
+/// Draw the whole console (pictures with half blocks).
 pub fn render(f: &mut Frame<'_>, app: &App, theme: Theme) {
-    render_views(f, app, theme);
-    scrub(f.buffer_mut());
+    render_with(f, app, theme, &mut Graphics::none());
+}
+
+/// Draw the whole console, pictures through the terminal's graphics protocol if any.
+pub fn render_with(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) {
+    gfx.begin();
+    render_views(f, app, theme, gfx);
+    let picture = gfx.drawn;
+    scrub_except(f.buffer_mut(), picture);
 }
 
 /// The last line of defence for the console: no cell of a frame may hold a character a
 /// terminal would interpret (an escape, a C1 control, a bidi override). Every view
 /// sanitizes what it shows; this catches any string a view forgot, whatever its source.
 pub fn scrub(buf: &mut ratatui::buffer::Buffer) {
-    for cell in buf.content.iter_mut() {
+    scrub_except(buf, None);
+}
+
+/// [`scrub`], except the cells of a picture drawn through a graphics protocol: their
+/// escape sequences are produced by the console from decoded pixels, never from text.
+fn scrub_except(buf: &mut ratatui::buffer::Buffer, picture: Option<Rect>) {
+    let area = buf.area;
+    let width = usize::from(area.width.max(1));
+    for (i, cell) in buf.content.iter_mut().enumerate() {
+        if let Some(p) = picture {
+            let x = usize::from(area.x) + i % width;
+            let y = usize::from(area.y) + i / width;
+            let inside = (usize::from(p.x)..usize::from(p.right())).contains(&x)
+                && (usize::from(p.y)..usize::from(p.bottom())).contains(&y);
+            if inside {
+                continue;
+            }
+        }
         if cell.symbol().chars().any(crate::text::needs_escape) {
             cell.set_symbol("\u{fffd}");
         }
     }
 }
 
-fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
+fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) {
     let area = f.area();
     if area.is_empty() {
         return; // a terminal of no cells (resized to nothing): nothing to draw
     }
     if app.view == super::msg::View::Queue {
-        render_queue(f, area, app, theme);
+        render_queue(f, area, app, theme, gfx);
         if app.help {
             render_help(f, area, app, theme);
         }
@@ -1072,10 +1097,10 @@ fn state_style(state: ReviewState, theme: Theme) -> Style {
     }
 }
 
-fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme, gfx: &mut Graphics) {
     let q = &app.queue;
     if q.fullscreen {
-        render_preview(f, preview_area(app), app, theme);
+        render_preview(f, preview_area(app), app, theme, gfx);
         render_queue_status(
             f,
             Rect {
@@ -1242,7 +1267,7 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         };
         render_empty_state(f, split[0], msg, theme);
     }
-    render_preview(f, split[1], app, theme);
+    render_preview(f, split[1], app, theme, gfx);
     render_queue_status(f, rows[3], app, theme);
     let mut bar = vec![Span::styled(
         if app.read_only {
@@ -1426,7 +1451,7 @@ pub fn preview_max_scroll(app: &App) -> u16 {
     }
 }
 
-fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme, gfx: &mut Graphics) {
     let q = &app.queue;
     let Some(parts) = preview_parts(app, area, theme) else {
         f.render_widget(
@@ -1474,10 +1499,16 @@ fn render_preview(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         None => {
             f.render_widget(block, area);
             if let PreviewBody::Image {
-                px_w, px_h, pixels, ..
+                px_w,
+                px_h,
+                pixels,
+                full,
+                ..
             } = &p.body
             {
-                if theme.color {
+                if theme.color && full.as_ref().is_some_and(|img| gfx.draw(f, body, img)) {
+                    // Drawn at full resolution through the terminal's graphics protocol.
+                } else if theme.color {
                     render_half_blocks(f, body, *px_w, *px_h, pixels);
                 } else {
                     // NO_COLOR: the picture in shades of one colour, never hidden.

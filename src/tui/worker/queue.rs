@@ -160,14 +160,18 @@ const PREVIEW_MAX: u32 = 120;
 
 /// An image asset's preview: its thumbnail, or why there is none (with its size and type).
 fn image_body(bytes: &[u8], mime: &str) -> PreviewBody {
-    match crate::preview::thumbnail(bytes, PREVIEW_MAX) {
-        Ok(t) => PreviewBody::Image {
-            width: t.width,
-            height: t.height,
-            px_w: t.px_w,
-            px_h: t.px_h,
-            pixels: t.pixels,
-        },
+    match crate::preview::decode(bytes) {
+        Ok(img) => {
+            let t = crate::preview::thumbnail_of(&img, PREVIEW_MAX);
+            PreviewBody::Image {
+                width: t.width,
+                height: t.height,
+                px_w: t.px_w,
+                px_h: t.px_h,
+                pixels: t.pixels,
+                full: Some(std::sync::Arc::new(crate::preview::full(img))),
+            }
+        }
         Err(why) => PreviewBody::Unavailable(format!("{why} ({} bytes, {mime})", bytes.len())),
     }
 }
@@ -256,11 +260,18 @@ mod tests {
 
     #[test]
     fn an_image_without_a_preview_names_its_size_and_type() {
-        match image_body(b"GIF89a....", "image/gif") {
+        match image_body(b"BM not a bitmap", "image/bmp") {
             PreviewBody::Unavailable(why) => assert_eq!(
                 why,
-                "preview shows PNG and JPEG images (10 bytes, image/gif)"
+                "preview shows PNG, JPEG, WebP and GIF images (15 bytes, image/bmp)"
             ),
+            other => panic!("{other:?}"),
+        }
+        match image_body(b"GIF89a....", "image/gif") {
+            PreviewBody::Unavailable(why) => {
+                assert!(why.starts_with("cannot decode the GIF"), "{why}");
+                assert!(why.ends_with("(10 bytes, image/gif)"), "{why}");
+            }
             other => panic!("{other:?}"),
         }
     }
