@@ -159,20 +159,19 @@ pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> 
         for r in &page.runs {
             let when = r.created_at.as_deref().unwrap_or("").replace('T', " ");
             let when: String = when.chars().take(19).collect();
-            page_out
-                .text(format_args!(
-                    "{when}  {}  {:<10} {:<16} {:<7} {:<7} {:>6}  {}\n",
-                    sanitize(&r.run_id),
-                    sanitize(r.mode.as_deref().unwrap_or("")),
-                    sanitize(r.tool_id.as_deref().unwrap_or("")),
-                    r.status.as_deref().unwrap_or(""),
-                    sanitize(r.risk_level.as_deref().unwrap_or("UNKNOWN")),
-                    r.score
-                        .map(|s| format!("{s:.2}"))
-                        .unwrap_or_else(|| "-".into()),
-                    sanitize(r.source.as_deref().unwrap_or("")),
-                ))
-                .map_err(super::output_error)?;
+            page_out.text(format_args!(
+                "{when}  {}  {:<10} {:<16} {:<7} {:<7} {:>6}  {}\n",
+                sanitize(&r.run_id),
+                sanitize(r.mode.as_deref().unwrap_or("")),
+                sanitize(r.tool_id.as_deref().unwrap_or("")),
+                r.status.as_deref().unwrap_or(""),
+                sanitize(r.risk_level.as_deref().unwrap_or("UNKNOWN")),
+                r.score
+                    .map(|s| format!("{s:.2}"))
+                    .unwrap_or_else(|| "-".into()),
+                sanitize(r.source.as_deref().unwrap_or("")),
+            ))
+            .map_err(super::output_error)?;
         }
         page_out.flush().map_err(super::output_error)?;
         drop(page_out);
