@@ -551,6 +551,15 @@ fn reviewers_are_added_listed_retired_and_revoked() {
     );
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("not an OpenSSH public key"), "{}", err(&o));
+    let ecdsa = keygen(&t.dir, "dave", "ecdsa");
+    let o = rmos(
+        &t.data,
+        "admin",
+        None,
+        &["reviewers", "add", "dave", "--key", &pubkey(&ecdsa)],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("ssh-keygen -t ed25519"), "{}", err(&o));
     assert_eq!(
         std::fs::read_to_string(&signers_file).unwrap(),
         text,

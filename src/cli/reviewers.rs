@@ -146,6 +146,7 @@ fn list(ctx: &Ctx) -> Result<ExitCode, Failure> {
             "signatures": policy.signatures.as_str(),
             "allowed_signers": policy.signers.path.display().to_string(),
             "open_to_everyone": policy.roles.is_none(),
+            "unsupported_lines": policy.signers.unsupported.iter().map(|(l, k)| json!({"line": l, "key_type": k})).collect::<Vec<_>>(),
             "reviewers": rows,
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -155,6 +156,12 @@ fn list(ctx: &Ctx) -> Result<ExitCode, Failure> {
         policy.signatures.as_str(),
         sanitize(&policy.signers.path.display().to_string())
     );
+    for (line, kind) in &policy.signers.unsupported {
+        say!(
+            "line {line} of allowed_signers: a {} key, which rmos cannot verify (Ed25519 and RSA only): it signs nothing here",
+            sanitize(kind)
+        );
+    }
     if policy.roles.is_none() {
         say!(
             "no reviewers list in config.json: anyone may decide (`rmos reviewers add` starts one)"

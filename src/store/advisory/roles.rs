@@ -272,11 +272,22 @@ impl ConfigFiles {
 /// one key, one reviewer.
 pub fn add_signer(config_path: &Path, name: &str, key: &str) -> Result<SignerAdded, AdvisoryError> {
     check_reviewer_name(name)?;
+    if let Some(kind) = super::signing::unsupported_key_type(key.trim()) {
+        return Err(AdvisoryError::Invalid(format!(
+            "{kind} keys cannot sign review decisions here: rmos verifies Ed25519 (also on a security key) and RSA keys; make one with `ssh-keygen -t ed25519` and add it to your agent"
+        )));
+    }
     let key = ssh_key::PublicKey::from_openssh(key.trim()).map_err(|e| {
         AdvisoryError::Invalid(format!(
             "the key is not an OpenSSH public key ({e}): give one line of a .pub file, e.g. `ssh-ed25519 AAAA… alice@laptop` (`ssh-add -L` lists the agent's)"
         ))
     })?;
+    if !super::signing::verifiable(&key.algorithm()) {
+        return Err(AdvisoryError::Invalid(format!(
+            "{} keys cannot sign review decisions here: rmos verifies Ed25519 (also on a security key) and RSA keys; make one with `ssh-keygen -t ed25519` and add it to your agent",
+            key.algorithm().as_str()
+        )));
+    }
     let fingerprint = key.fingerprint(ssh_key::HashAlg::Sha256).to_string();
     let files = ConfigFiles::lock(config_path)?;
     let mut config = files.read_config()?;
@@ -372,6 +383,11 @@ pub fn remove_signer(
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
+            out.push_str(raw);
+            out.push('\n');
+            continue;
+        }
+        if super::signing::unsupported_key_type(line).is_some() {
             out.push_str(raw);
             out.push('\n');
             continue;
@@ -494,7 +510,6 @@ pub(super) fn os_user_name(uid: libc::uid_t) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::signing::{principal_matches, sign_decision, SignFailure, Signed};
     use super::*;
 
     #[test]

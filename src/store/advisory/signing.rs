@@ -16,6 +16,15 @@ use std::time::Duration;
 /// else, never verifies as a review decision.
 pub const NAMESPACE: &str = "rmos-review@v1";
 
+/// Whether rmos can verify signatures by keys of this algorithm (Ed25519, also on a security
+/// key, and RSA; ECDSA and DSA are not built in).
+pub fn verifiable(alg: &Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::Ed25519 | Algorithm::SkEd25519 | Algorithm::Rsa { .. }
+    )
+}
+
 /// Largest `allowed_signers` file rmos reads.
 const MAX_SIGNERS_BYTES: u64 = 1024 * 1024;
 
@@ -112,6 +121,9 @@ impl AllowedSigner {
 pub struct AllowedSigners {
     pub path: PathBuf,
     pub entries: Vec<AllowedSigner>,
+    /// Lines with keys rmos cannot verify (ECDSA, DSA), by number: they allow nothing here
+    /// (a file shared with git may hold them).
+    pub unsupported: Vec<(usize, String)>,
 }
 
 impl AllowedSigners {
@@ -126,7 +138,7 @@ impl AllowedSigners {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(AllowedSigners {
                 path: path.to_path_buf(),
-                entries: Vec::new(),
+                ..AllowedSigners::default()
             }),
             Err(source) => Err(AdvisoryError::Io {
                 op: "read",
@@ -139,9 +151,14 @@ impl AllowedSigners {
     /// Parse `allowed_signers` text; an unreadable line is an error naming its number.
     pub fn parse(text: &str, path: &Path) -> Result<AllowedSigners, AdvisoryError> {
         let mut entries = Vec::new();
+        let mut unsupported = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(kind) = unsupported_key_type(line) {
+                unsupported.push((i + 1, kind.to_owned()));
                 continue;
             }
             let entry = parse_line(line, i + 1).map_err(|why| {
@@ -156,6 +173,7 @@ impl AllowedSigners {
         Ok(AllowedSigners {
             path: path.to_path_buf(),
             entries,
+            unsupported,
         })
     }
 
@@ -177,6 +195,12 @@ impl AllowedSigners {
     }
 }
 
+/// The key type of a line (or a bare key) whose key rmos cannot verify, if it is one.
+pub(super) fn unsupported_key_type(line: &str) -> Option<&str> {
+    line.split([' ', '\t', ','])
+        .find(|t| t.starts_with("ecdsa-sha2-") || t.starts_with("sk-ecdsa-") || *t == "ssh-dss")
+}
+
 fn is_key_type(t: &str) -> bool {
     t.starts_with("ssh-")
         || t.starts_with("ecdsa-sha2-")
@@ -185,9 +209,12 @@ fn is_key_type(t: &str) -> bool {
         || t.starts_with("rsa-sha2-")
 }
 
+/// Options of an `allowed_signers` line: (name, value).
+type Options = Vec<(String, Option<String>)>;
+
 /// Split the options field (`a,b="x,y z",c`) off the front of `rest`: returns the options
 /// and what follows. Quoted values may hold commas and spaces.
-fn split_options(rest: &str) -> Result<(Vec<(String, Option<String>)>, &str), String> {
+fn split_options(rest: &str) -> Result<(Options, &str), String> {
     let mut opts = Vec::new();
     let bytes = rest.as_bytes();
     let mut i = 0;
@@ -439,6 +466,15 @@ pub fn check_signature(d: &ReviewDecision, signers: &AllowedSigners) -> Signatur
             ),
         );
     }
+    if !verifiable(&key.algorithm()) {
+        return bad(
+            c,
+            format!(
+                "signed with a {} key, which rmos cannot verify (it verifies Ed25519 and RSA keys)",
+                key.algorithm().as_str()
+            ),
+        );
+    }
     if let Err(e) = key.verify(NAMESPACE, &signed_message(d), &sig) {
         return bad(
             c,
@@ -543,11 +579,16 @@ pub(super) fn sign_decision(
         .string()
         .and_then(|a| String::from_utf8(a.to_vec()).ok())
         .ok_or_else(|| SignFailure::Agent("the agent's signature is malformed".into()))?;
-    let bytes = r
+    let mut bytes = r
         .string()
-        .ok_or_else(|| SignFailure::Agent("the agent's signature is malformed".into()))?;
+        .ok_or_else(|| SignFailure::Agent("the agent's signature is malformed".into()))?
+        .to_vec();
+    if alg.starts_with("sk-") {
+        // A security key's signature goes on with its flags and counter.
+        bytes.extend_from_slice(r.0);
+    }
     let signature = Algorithm::new(&alg)
-        .and_then(|a| Signature::new(a, bytes.to_vec()))
+        .and_then(|a| Signature::new(a, bytes))
         .map_err(|e| SignFailure::Agent(format!("the agent's signature ({alg}): {e}")))?;
     let sig = SshSig::new(
         key.key_data().clone(),
@@ -694,10 +735,13 @@ mod tests {
     #[test]
     fn allowed_signers_lines_parse_as_openssh_writes_them() {
         let text = format!(
-            "# team\nalice {ED} alice@laptop\nbob,carol namespaces=\"git,rmos-review@v1\",valid-after=20260101 {ED}\n*@example.com cert-authority {ED}\n"
+            "# team\nalice {ED} alice@laptop\nbob,carol namespaces=\"git,rmos-review@v1\",valid-after=20260101 {ED}\n*@example.com cert-authority {ED}\ndave ecdsa-sha2-nistp256 AAAAE2VjZHNh dave@git\n"
         );
         let s = AllowedSigners::parse(&text, Path::new("allowed_signers")).unwrap();
         assert_eq!(s.entries.len(), 3);
+        // A key rmos cannot verify (a file shared with git may hold one) allows nothing.
+        assert_eq!(s.unsupported, [(5, "ecdsa-sha2-nistp256".to_owned())]);
+        assert!(s.keys_for("dave").is_empty());
         assert_eq!(s.entries[0].principals, ["alice"]);
         assert_eq!(s.entries[1].principals, ["bob", "carol"]);
         assert_eq!(s.entries[1].namespaces.as_ref().unwrap().len(), 2);
