@@ -647,3 +647,90 @@ fn reviewers_are_added_listed_retired_and_revoked() {
         err(&o)
     );
 }
+
+#[test]
+fn imported_and_earlier_decisions_are_unsigned_never_verified() {
+    if !openssh() {
+        return;
+    }
+    let t = team();
+    // A decision made while signatures were off.
+    let a = add_asset(&t.data, "before");
+    ok(&rmos(
+        &t.data,
+        "alice",
+        Some(&t.agent.sock),
+        &["advisory", "approve", &a],
+    ));
+    // A reference asset file that claims a review, imported under "required" without an
+    // agent: the asset comes in pending, the refusal is told, nothing is forged.
+    set_policy(&t.data, "required");
+    let refdir = t.dir.join("ref/2025/12/23");
+    std::fs::create_dir_all(&refdir).unwrap();
+    std::fs::write(
+        refdir.join("adv_0123456789ab.json"),
+        r#"{"asset_id": "adv_0123456789ab", "asset_type": "pattern", "created_at_utc": "2025-12-23T18:05:00Z",
+            "source": "ai_suggestion", "suggestion_data": {"tiles": 24}, "reviewed": true,
+            "approved_for_workflow": true, "reviewed_by": "ross"}"#,
+    )
+    .unwrap();
+    let o = rmos(
+        &t.data,
+        "alice",
+        None,
+        &[
+            "--json",
+            "advisory",
+            "import",
+            t.dir.join("ref").to_str().unwrap(),
+        ],
+    );
+    let v = json(ok(&o));
+    assert_eq!(v["imported"], 1, "{v}");
+    assert!(
+        err(&o).contains("imported as pending") && err(&o).contains("ssh -A"),
+        "{}",
+        err(&o)
+    );
+    let shown = json(ok(&rmos(
+        &t.data,
+        "x",
+        None,
+        &["--json", "advisory", "show", "adv_0123456789ab"],
+    )));
+    assert_eq!(shown["status"], "pending");
+    // With her agent, the import is alice's signed decision.
+    let t2 = team();
+    set_policy(&t2.data, "required");
+    let o = rmos(
+        &t2.data,
+        "alice",
+        Some(&t2.agent.sock),
+        &["advisory", "import", t.dir.join("ref").to_str().unwrap()],
+    );
+    ok(&o);
+    assert_eq!(
+        history(&t2.data)[0].signer.as_deref(),
+        Some(fingerprint(&t2.alice).as_str())
+    );
+
+    // The earlier decision is shown and verified as unsigned, and fails under required.
+    let shown = json(ok(&rmos(
+        &t.data,
+        "x",
+        None,
+        &["--json", "advisory", "show", &a],
+    )));
+    assert_eq!(shown["history"][0]["signature_status"], "unsigned");
+    let o = rmos(&t.data, "x", None, &["advisory", "show", &a]);
+    let text = String::from_utf8_lossy(&ok(&o).stdout).into_owned();
+    assert!(
+        text.contains("[unsigned]") && !text.contains("verified"),
+        "{text}"
+    );
+    let o = rmos(&t.data, "x", None, &["--json", "audit", "verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v = json(&o);
+    assert_eq!(v["records"], 1, "the chain itself is intact: {v}");
+    assert_eq!(v["signatures"]["records"][0]["status"], "unsigned");
+}

@@ -109,7 +109,7 @@ impl ReviewerPolicy {
                 if agent_keys.is_empty() { "no keys".to_owned() } else { agent_keys.join("; ") }
             ),
             SignFailure::Agent(e) => format!(
-                "decisions must be signed and signing failed: {e}. Check the agent (`ssh-add -l`) and try again"
+                "decisions must be signed and signing failed: {e}. Check the agent with `ssh-add -l` (over SSH, a forwarded agent ends with its connection: reconnect with `ssh -A`) and try again"
             ),
         };
         Err(AdvisoryError::Refused(why))
