@@ -734,3 +734,46 @@ fn imported_and_earlier_decisions_are_unsigned_never_verified() {
     assert_eq!(v["records"], 1, "the chain itself is intact: {v}");
     assert_eq!(v["signatures"]["records"][0]["status"], "unsigned");
 }
+
+#[test]
+fn a_chain_written_before_signatures_existed_stays_valid() {
+    // No keys needed: the migration and the record hash, with the binary alone.
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path();
+    let a = add_asset(data, "old");
+    ok(&rmos(data, "alice", None, &["advisory", "approve", &a]));
+    ok(&rmos(
+        data,
+        "alice",
+        None,
+        &["advisory", "reject", &a, "--reason", "other"],
+    ));
+    // Back to the schema before migration 0006, as an older rmos left it.
+    let conn = rusqlite::Connection::open(data.join("rmos.db")).unwrap();
+    conn.execute_batch(
+        "ALTER TABLE review_decisions DROP COLUMN signature;
+         ALTER TABLE review_decisions DROP COLUMN signer;
+         DELETE FROM applied_migrations WHERE name LIKE '0006%';",
+    )
+    .unwrap();
+    drop(conn);
+    // Opening applies the migration; the chain verifies; its records are unsigned.
+    let v = json(ok(&rmos(data, "x", None, &["--json", "audit", "verify"])));
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(v["records"], 2);
+    assert_eq!(v["signatures"]["counts"]["unsigned"], 2);
+    // The record hash is the one it always was: the nine fields, no signature.
+    for d in history(data) {
+        let fields = serde_json::json!({
+            "seq": d.seq, "asset_id": d.asset_id, "content_hash": d.content_hash,
+            "decision": d.decision, "reason": d.reason, "note": d.note, "reviewer": d.reviewer,
+            "decided_at": d.decided_at, "prev_hash": d.prev_hash,
+        });
+        assert_eq!(rmos::hashing::sha256_json(&fields), d.record_hash);
+        assert_eq!(
+            signed_message(&d),
+            rmos::hashing::canonical_json(&fields).into_bytes(),
+            "the signature covers exactly the hashed bytes"
+        );
+    }
+}
