@@ -84,16 +84,10 @@ impl AdvisoryStore {
             path: lock_path.clone(),
             source,
         })?;
-        let tx = self
+        let mut tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT seq, record_hash FROM review_decisions ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let last = chain_end(&tx)?;
         if let Some(seen) = expect_previous {
             // Checked inside the write transaction: no decision can slip in between.
             let newest: Option<ReviewDecision> = tx
@@ -114,6 +108,7 @@ impl AdvisoryStore {
             }
         }
         let (seq, prev) = last
+            .clone()
             .map(|(s, h)| (s + 1, h))
             .unwrap_or((1, GENESIS.to_owned()));
         let mut d = ReviewDecision {
@@ -131,9 +126,24 @@ impl AdvisoryStore {
             signer: None,
         };
         d.record_hash = record_hash(&d);
-        if let Some(signed) = policy.sign(&d)? {
-            d.signature = Some(signed.pem);
-            d.signer = Some(signed.fingerprint);
+        if policy.signatures != SignaturePolicy::Off {
+            // The agent may take a while (over `ssh -A`, or asking its owner to confirm):
+            // sign outside the write transaction, so other writers of the database are not
+            // held up, but under the decision lock, which keeps the chain's end where it is.
+            drop(tx);
+            let signed = policy.sign(&d)?;
+            tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if chain_end(&tx)? != last {
+                return Err(AdvisoryError::Refused(
+                    "the decision chain changed while the decision was being signed (a decision written without the decision lock): nothing was recorded; decide again".into(),
+                ));
+            }
+            if let Some(signed) = signed {
+                d.signature = Some(signed.pem);
+                d.signer = Some(signed.fingerprint);
+            }
         }
         tx.execute(
             "INSERT INTO review_decisions (seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash, signature, signer)
@@ -317,6 +327,17 @@ impl AdvisoryStore {
         }
         Ok(Ok(rows.len() as u64))
     }
+}
+
+/// The newest record's sequence number and hash (`None`: no decision yet).
+fn chain_end(conn: &Connection) -> Result<Option<(i64, String)>, AdvisoryError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, record_hash FROM review_decisions ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
 }
 
 /// "12 s ago", "3 min ago", … for a decision time (its text when it does not parse).
