@@ -835,3 +835,48 @@ fn every_view_survives_a_terminal_of_zero_to_three_cells() {
         }
     }
 }
+
+/// The decision history in the preview marks each decision's signature as checked.
+#[test]
+fn the_decision_history_marks_signatures() {
+    use rmos::store::advisory::{DecisionRequest, ReviewerPolicy, SignatureStatus};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut app, mut store) = queue_app(dir.path(), 120, 40, "adv_explain0001");
+    let a = app.queue.selected_asset().unwrap().clone();
+    let policy = ReviewerPolicy::default();
+    store
+        .decide(
+            &policy,
+            &DecisionRequest {
+                reviewer: "alice",
+                asset_id: &a.asset_id,
+                approve: true,
+                reason: None,
+                note: None,
+                expect_hash: Some(&a.content_hash),
+                expect_previous: None,
+            },
+        )
+        .unwrap();
+    let mut data = Box::new(rmos::tui::worker::load_preview(&store, &a));
+    assert_eq!(data.history.len(), 1);
+    data.signatures = vec![SignatureStatus::Unsigned];
+    app.update(Msg::Preview {
+        asset_id: a.asset_id.clone(),
+        data: data.clone(),
+    });
+    let text = screen(&app, 120, 40, dir.path());
+    assert!(text.contains("by alice · unsigned"), "{text}");
+    data.signatures = vec![SignatureStatus::Valid];
+    app.update(Msg::Preview {
+        asset_id: a.asset_id.clone(),
+        data: data.clone(),
+    });
+    assert!(screen(&app, 120, 40, dir.path()).contains("by alice ✓ signed"));
+    data.signatures = vec![SignatureStatus::WrongSigner];
+    app.update(Msg::Preview {
+        asset_id: a.asset_id,
+        data,
+    });
+    assert!(screen(&app, 120, 40, dir.path()).contains("by alice ✗ wrong signer"));
+}

@@ -3,8 +3,8 @@
 use super::Exit;
 use super::{print_json, Ctx, Failure};
 use crate::store::advisory::{
-    reviewer_identity, AdvisoryAsset, AssetType, DecisionRequest, NewAsset, ReviewState,
-    REJECTION_REASONS,
+    check_signature, reviewer_identity, AdvisoryAsset, AssetType, DecisionRequest, NewAsset,
+    ReviewState, SignatureStatus, REJECTION_REASONS,
 };
 use crate::store::seam::ReviewStore;
 use crate::text::{sanitize, sanitize_multiline};
@@ -266,11 +266,23 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             let a = store.get(&id)?;
             let check = store.content(&a);
             let history = store.history(&id)?;
+            // Each decision's signature, checked against the allowed signers in force.
+            let signers = ctx.root.reviewer_policy()?.signers;
+            let checks: Vec<_> = history
+                .iter()
+                .map(|d| check_signature(d, &signers))
+                .collect();
             if ctx.json {
                 let mut v = asset_json(&a);
                 v["content_ok"] = json!(check.is_ok());
                 v["content_error"] = json!(check.as_ref().err().map(|e| e.to_string()));
                 v["history"] = serde_json::to_value(&history).expect("history serializes");
+                if let Some(list) = v["history"].as_array_mut() {
+                    for (h, c) in list.iter_mut().zip(&checks) {
+                        h["signature_status"] = json!(c.status);
+                        h["signature_detail"] = json!(c.detail);
+                    }
+                }
                 print_json(&v)?;
             } else {
                 print_asset(&a);
@@ -281,9 +293,9 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                     Ok(_) => {}
                     Err(e) => say!("  CONTENT     {}", sanitize(&e.to_string())),
                 }
-                for d in &history {
+                for (d, c) in history.iter().zip(&checks) {
                     say!(
-                        "  #{:<4} {} {} by {}{}",
+                        "  #{:<4} {} {} by {}{}  [{}]",
                         d.seq,
                         sanitize(&d.decided_at),
                         sanitize(&d.decision),
@@ -291,7 +303,11 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                         d.reason
                             .as_deref()
                             .map(|r| format!(" ({})", sanitize(r)))
-                            .unwrap_or_default()
+                            .unwrap_or_default(),
+                        match c.status {
+                            SignatureStatus::Valid => "signature verified".to_owned(),
+                            other => other.as_str().to_owned(),
+                        }
                     );
                 }
             }
@@ -389,11 +405,15 @@ fn decide(
         print_json(&serde_json::to_value(&d).expect("decision serializes"))?;
     } else {
         tell!(
-            "{} {} by {} (decision #{})",
+            "{} {} by {} (decision #{}{})",
             d.decision,
             sanitize(id),
             sanitize(&reviewer),
-            d.seq
+            d.seq,
+            match &d.signer {
+                Some(k) => format!(", signed with {}", sanitize(k)),
+                None => String::new(),
+            }
         );
     }
     Ok(())
@@ -404,6 +424,30 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
     let store = ctx.root.reviews()?;
     let result = store.verify_chain()?;
     let projection = store.projection_mismatches()?;
+    let policy = ctx.root.reviewer_policy()?;
+    let signatures = store.verify_signatures(&policy.signers)?;
+    let sig_failures = signatures
+        .iter()
+        .filter(|c| c.status.fails_under(policy.signatures))
+        .count();
+    let mut counts = serde_json::Map::new();
+    for status in [
+        SignatureStatus::Valid,
+        SignatureStatus::Unsigned,
+        SignatureStatus::UnknownKey,
+        SignatureStatus::WrongSigner,
+        SignatureStatus::BadSignature,
+    ] {
+        let n = signatures.iter().filter(|c| c.status == status).count();
+        counts.insert(
+            serde_json::to_value(status)
+                .expect("a status serializes")
+                .as_str()
+                .expect("a status is a string")
+                .to_owned(),
+            json!(n),
+        );
+    }
     // The anchor: a record hash kept elsewhere must still be in the (intact) chain.
     let anchor = match expect_head {
         None => None,
@@ -425,8 +469,15 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
     let anchor_ok = anchor.as_ref().is_none_or(|(seq, _)| seq.is_some());
     if ctx.json {
         print_json(&json!({
-            "ok": ok && projection.is_empty() && anchor_ok,
+            "ok": ok && projection.is_empty() && anchor_ok && sig_failures == 0,
             "records": records,
+            "signatures": {
+                "policy": policy.signatures.as_str(),
+                "allowed_signers": policy.signers.path.display().to_string(),
+                "failures": sig_failures,
+                "counts": counts,
+                "records": signatures,
+            },
             "broken_at": broken,
             "state_mismatches": projection,
             "expected_head": anchor.as_ref().map(|(seq, h)| json!({"record_hash": h, "found_at": seq})),
@@ -451,6 +502,46 @@ pub fn audit_verify(ctx: &Ctx, expect_head: Option<&str>) -> Result<ExitCode, Fa
             failed = true;
         }
         None => {}
+    }
+    for c in &signatures {
+        let fails = c.status.fails_under(policy.signatures);
+        // Unsigned records are listed one by one only where they fail.
+        if c.status == SignatureStatus::Valid || (c.status == SignatureStatus::Unsigned && !fails) {
+            continue;
+        }
+        tell!(
+            "record {} ({} by {}): {}{} — {}",
+            c.seq,
+            sanitize(&c.asset_id),
+            sanitize(&c.reviewer),
+            c.status.as_str(),
+            if fails {
+                ""
+            } else {
+                " (accepted: signatures are optional)"
+            },
+            sanitize(&c.detail)
+        );
+    }
+    if !signatures.is_empty() {
+        let n = |s: SignatureStatus| signatures.iter().filter(|c| c.status == s).count();
+        tell!(
+            "signatures ({}): {} valid, {} unsigned, {} unknown key, {} wrong signer, {} bad signature",
+            policy.signatures.as_str(),
+            n(SignatureStatus::Valid),
+            n(SignatureStatus::Unsigned),
+            n(SignatureStatus::UnknownKey),
+            n(SignatureStatus::WrongSigner),
+            n(SignatureStatus::BadSignature)
+        );
+    }
+    if sig_failures > 0 {
+        tell!(
+            "{sig_failures} decisions without a signature that {} accepts under \"signatures\": \"{}\"",
+            sanitize(&policy.signers.path.display().to_string()),
+            policy.signatures.as_str()
+        );
+        failed = true;
     }
     Ok(if failed {
         Exit::Failure.into()

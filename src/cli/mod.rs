@@ -23,6 +23,7 @@ mod input;
 mod logs;
 pub mod out;
 mod progress;
+mod reviewers;
 mod runs;
 mod score;
 mod sessions;
@@ -102,6 +103,9 @@ pub enum Command {
     /// The review decisions' audit chain
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Reviewers: their roles and the SSH keys that sign their decisions
+    #[command(subcommand)]
+    Reviewers(reviewers::ReviewersCommand),
     /// Rosette design snapshots
     #[command(subcommand)]
     Snapshot(snapshot::SnapshotCommand),
@@ -121,7 +125,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the decision chain; exit 1 on any edited, deleted or reordered record
+    /// Walk the decision chain and check each decision's signature; exit 1 on any edited,
+    /// deleted or reordered record (and on signatures the policy does not accept)
     Verify {
         /// Also require the chain to hold this record (a hash printed earlier by `rmos audit
         /// head` and kept elsewhere): detects a chain rewritten or cut before it
@@ -334,6 +339,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             advisory::audit_verify(&ctx, expect_head.as_deref())
         }
         Some(Command::Audit(AuditCommand::Head)) => advisory::audit_head(&ctx),
+        Some(Command::Reviewers(cmd)) => reviewers::reviewers(&ctx, cmd),
         Some(Command::Snapshot(cmd)) => snapshot::snapshot(&ctx, cmd),
         Some(Command::Backup(cmd)) => snapshot::backup(&ctx, cmd),
         Some(Command::Score(args)) => match (&args.batch, &args.file) {

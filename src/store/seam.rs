@@ -12,8 +12,8 @@
 //!   writer), so a view can refresh what it shows.
 
 use super::advisory::{
-    AdvisoryAsset, AdvisoryError, AdvisoryStore, DecisionRequest, ImportReport, NewAsset,
-    ReviewDecision, ReviewState, ReviewerPolicy,
+    AdvisoryAsset, AdvisoryError, AdvisoryStore, AllowedSigners, DecisionRequest, ImportReport,
+    NewAsset, ReviewDecision, ReviewState, ReviewerPolicy, SignatureCheck,
 };
 use super::index::{
     Bucket, Cursor, IndexError, IndexStatus, IndexedRun, PageRequest, ReconcileMode,
@@ -242,6 +242,11 @@ pub trait ReviewStore: Send {
     fn verify_chain(&self) -> Result<Result<u64, (i64, String)>, AdvisoryError>;
     /// Assets whose recorded state disagrees with the chain.
     fn projection_mismatches(&self) -> Result<Vec<String>, AdvisoryError>;
+    /// Every decision's signature checked against `signers`, oldest first.
+    fn verify_signatures(
+        &self,
+        signers: &AllowedSigners,
+    ) -> Result<Vec<SignatureCheck>, AdvisoryError>;
 }
 
 impl ReviewStore for AdvisoryStore {
@@ -304,6 +309,12 @@ impl ReviewStore for AdvisoryStore {
     }
     fn projection_mismatches(&self) -> Result<Vec<String>, AdvisoryError> {
         AdvisoryStore::projection_mismatches(self)
+    }
+    fn verify_signatures(
+        &self,
+        signers: &AllowedSigners,
+    ) -> Result<Vec<SignatureCheck>, AdvisoryError> {
+        AdvisoryStore::verify_signatures(self, signers)
     }
 }
 

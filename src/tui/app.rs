@@ -1733,6 +1733,7 @@ mod tests {
                 body: super::super::queue::PreviewBody::Text("t".into()),
                 error: None,
                 history: Vec::new(),
+                signatures: Vec::new(),
             }),
         });
         app.update(key('r'));

@@ -67,6 +67,9 @@ pub struct PreviewData {
     /// Set when the stored bytes no longer match the hash (actions disabled).
     pub error: Option<String>,
     pub history: Vec<ReviewDecision>,
+    /// Each decision's signature as checked against `allowed_signers` (parallel to
+    /// `history`; empty when the reviewer configuration cannot be read).
+    pub signatures: Vec<crate::store::advisory::SignatureStatus>,
 }
 
 /// One asset of a decision, as the reviewer was shown it.
@@ -835,6 +838,7 @@ mod tests {
                 body: PreviewBody::Text("x".into()),
                 error: None,
                 history: vec![],
+                signatures: Vec::new(),
             },
         );
         q
@@ -1000,6 +1004,7 @@ mod tests {
                 body: PreviewBody::Text("x".into()),
                 error: None,
                 history: vec![],
+                signatures: Vec::new(),
             },
         );
         assert!(q.on_key(key('a'), 10).message.is_some());
@@ -1012,6 +1017,7 @@ mod tests {
                 body: PreviewBody::Unavailable("bad".into()),
                 error: Some("bad".into()),
                 history: vec![],
+                signatures: Vec::new(),
             },
         );
         let out = q.on_key(key('r'), 10);
@@ -1053,6 +1059,7 @@ mod tests {
                 body: PreviewBody::Text("x".into()),
                 error: None,
                 history: vec![],
+                signatures: Vec::new(),
             },
         );
     }

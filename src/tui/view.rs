@@ -1372,9 +1372,18 @@ fn preview_parts(app: &App, area: Rect, theme: Theme) -> Option<PreviewParts> {
     if let Some((id, Some(p))) = &q.preview {
         if *id == a.asset_id && !p.history.is_empty() {
             history.push(Line::from(Span::styled("decisions", theme.title())));
-            for d in &p.history {
+            for (i, d) in p.history.iter().enumerate() {
+                use crate::store::advisory::SignatureStatus as S;
+                let mark = match p.signatures.get(i) {
+                    Some(S::Valid) => " ✓ signed",
+                    Some(S::Unsigned) => " · unsigned",
+                    Some(S::UnknownKey) => " ✗ unknown key",
+                    Some(S::WrongSigner) => " ✗ wrong signer",
+                    Some(S::BadSignature) => " ✗ bad signature",
+                    None => "",
+                };
                 history.push(Line::from(format!(
-                    "#{} {} {} by {}{}{}",
+                    "#{} {} {} by {}{mark}{}{}",
                     d.seq,
                     sanitize(crate::text::prefix(&d.decided_at, 19)),
                     sanitize(&d.decision),

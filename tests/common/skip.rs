@@ -5,7 +5,8 @@
 //! the environment promised what the test needs, the skip is a failure instead:
 //! `RMOS_REQUIRE_PRIVILEGED_TESTS` (set by `.ci/run` as root where tmpfs mounts work) for
 //! root and mounts; `RMOS_REQUIRE_USER_NAMESPACES` (set by `.ci/run` where `unshare --user`
-//! works) for user namespaces; `CI` for the tools `.ci/run` installs (tmux, sqlite3).
+//! works) for user namespaces; `CI` for the tools `.ci/run` installs (tmux, sqlite3, OpenSSH's
+//! ssh-keygen, ssh-agent and ssh-add).
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -5,12 +5,18 @@ use super::*;
 
 pub(super) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-pub(super) fn record_hash(d: &ReviewDecision) -> String {
-    sha256_json(&json!({
+/// The fields of a record that its hash (and its signature) cover: everything but the hash
+/// itself and the signature.
+pub(super) fn record_fields(d: &ReviewDecision) -> Value {
+    json!({
         "seq": d.seq, "asset_id": d.asset_id, "content_hash": d.content_hash, "decision": d.decision,
         "reason": d.reason, "note": d.note, "reviewer": d.reviewer, "decided_at": d.decided_at,
         "prev_hash": d.prev_hash,
-    }))
+    })
+}
+
+pub(super) fn record_hash(d: &ReviewDecision) -> String {
+    sha256_json(&record_fields(d))
 }
 
 impl AdvisoryStore {
@@ -78,16 +84,10 @@ impl AdvisoryStore {
             path: lock_path.clone(),
             source,
         })?;
-        let tx = self
+        let mut tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<(i64, String)> = tx
-            .query_row(
-                "SELECT seq, record_hash FROM review_decisions ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?;
+        let last = chain_end(&tx)?;
         if let Some(seen) = expect_previous {
             // Checked inside the write transaction: no decision can slip in between.
             let newest: Option<ReviewDecision> = tx
@@ -108,6 +108,7 @@ impl AdvisoryStore {
             }
         }
         let (seq, prev) = last
+            .clone()
             .map(|(s, h)| (s + 1, h))
             .unwrap_or((1, GENESIS.to_owned()));
         let mut d = ReviewDecision {
@@ -121,12 +122,33 @@ impl AdvisoryStore {
             decided_at: Timestamp::now().to_pydantic(),
             prev_hash: prev,
             record_hash: String::new(),
+            signature: None,
+            signer: None,
         };
         d.record_hash = record_hash(&d);
+        if policy.signatures != SignaturePolicy::Off {
+            // The agent may take a while (over `ssh -A`, or asking its owner to confirm):
+            // sign outside the write transaction, so other writers of the database are not
+            // held up, but under the decision lock, which keeps the chain's end where it is.
+            drop(tx);
+            let signed = policy.sign(&d)?;
+            tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if chain_end(&tx)? != last {
+                return Err(AdvisoryError::Refused(
+                    "the decision chain changed while the decision was being signed (a decision written without the decision lock): nothing was recorded; decide again".into(),
+                ));
+            }
+            if let Some(signed) = signed {
+                d.signature = Some(signed.pem);
+                d.signer = Some(signed.fingerprint);
+            }
+        }
         tx.execute(
-            "INSERT INTO review_decisions (seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![d.seq, d.asset_id, d.content_hash, d.decision, d.reason, d.note, d.reviewer, d.decided_at, d.prev_hash, d.record_hash],
+            "INSERT INTO review_decisions (seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash, signature, signer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            params![d.seq, d.asset_id, d.content_hash, d.decision, d.reason, d.note, d.reviewer, d.decided_at, d.prev_hash, d.record_hash, d.signature, d.signer],
         )?;
         tx.execute(
             "UPDATE advisory_assets SET reviewed = 1, approved_for_workflow = ?2, reviewed_at = ?3, reviewer_id = ?4,
@@ -228,6 +250,21 @@ impl AdvisoryStore {
         }
         Ok(out)
     }
+    /// Check every decision's signature against `signers`, oldest first.
+    pub fn verify_signatures(
+        &self,
+        signers: &AllowedSigners,
+    ) -> Result<Vec<SignatureCheck>, AdvisoryError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DECISION_COLS} FROM review_decisions ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([], decision_row)?;
+        let mut out = Vec::new();
+        for d in rows {
+            out.push(check_signature(&d?, signers));
+        }
+        Ok(out)
+    }
     /// Walk the decision chain. Returns the number of records, or where it breaks.
     pub fn verify_chain(&self) -> Result<Result<u64, (i64, String)>, AdvisoryError> {
         let mut stmt = self.conn.prepare(&format!(
@@ -292,6 +329,17 @@ impl AdvisoryStore {
     }
 }
 
+/// The newest record's sequence number and hash (`None`: no decision yet).
+fn chain_end(conn: &Connection) -> Result<Option<(i64, String)>, AdvisoryError> {
+    Ok(conn
+        .query_row(
+            "SELECT seq, record_hash FROM review_decisions ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
 /// "12 s ago", "3 min ago", … for a decision time (its text when it does not parse).
 pub(super) fn ago(at: &str) -> String {
     match Timestamp::parse(at) {
@@ -310,7 +358,7 @@ pub(super) fn ago(at: &str) -> String {
 
 /// The columns of a review decision, in the order [`decision_row`] reads them.
 pub(super) const DECISION_COLS: &str =
-    "seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash";
+    "seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash, signature, signer";
 
 pub(super) fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDecision> {
     Ok(ReviewDecision {
@@ -324,5 +372,7 @@ pub(super) fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDeci
         decided_at: r.get(7)?,
         prev_hash: r.get(8)?,
         record_hash: r.get(9)?,
+        signature: r.get(10)?,
+        signer: r.get(11)?,
     })
 }

@@ -191,10 +191,17 @@ impl AdvisoryStore {
                     expect_hash: Some(&asset.content_hash),
                     expect_previous: None,
                 };
-                self.decide(policy, &req)?;
-                notes.push(format!(
-                    "{id}: {verdict} by {importer} on import (the file says by {claimed_by})"
-                ));
+                match self.decide(policy, &req) {
+                    Ok(_) => notes.push(format!(
+                        "{id}: {verdict} by {importer} on import (the file says by {claimed_by})"
+                    )),
+                    // The asset is in; a decision that may not be recorded now (one that
+                    // must be signed, without an agent) leaves it pending, and says so.
+                    Err(e @ AdvisoryError::Refused(_)) => notes.push(format!(
+                        "{id}: the file says {verdict} by {claimed_by} at {claimed_at}; imported as pending because {e}"
+                    )),
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(ImportOutcome::Imported(notes))

@@ -10,9 +10,17 @@ mod assets;
 mod chain;
 mod import;
 mod roles;
+mod signing;
 
 pub use import::ImportReport;
-pub use roles::{reviewer_identity, ReviewerPolicy, MAX_CONFIG_BYTES};
+pub use roles::{
+    add_signer, allowed_signers_path, check_reviewer_name, remove_signer, reviewer_identity,
+    ReviewerPolicy, SignerAdded, SignerRemoved, MAX_CONFIG_BYTES,
+};
+pub use signing::{
+    check_signature, signed_message, AllowedSigner, AllowedSigners, SignatureCheck,
+    SignaturePolicy, SignatureStatus, NAMESPACE,
+};
 
 use crate::domain::{AdvisoryInputRef, Timestamp};
 use crate::fsio::durable::{self, CreateError};
@@ -168,6 +176,13 @@ pub struct ReviewDecision {
     pub decided_at: String,
     pub prev_hash: String,
     pub record_hash: String,
+    /// The SSHSIG signature (PEM) over [`signed_message`], when the decision was signed.
+    /// Not part of the record hash: a chain stays valid with signed and unsigned records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// The signing key's SHA-256 fingerprint (`SHA256:…`), when signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
 }
 
 /// Errors of the advisory store; each says what to do.

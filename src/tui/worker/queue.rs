@@ -1,6 +1,7 @@
 //! The review-queue worker: lists, previews and decisions on the advisory store.
 
 use crate::config::DataRoot;
+use crate::store::advisory::check_signature;
 use crate::store::advisory::{
     reviewer_identity, AdvisoryAsset, AssetType, DecisionRequest, ReviewState,
 };
@@ -62,6 +63,7 @@ fn queue_unavailable(q: QueueCmd, error: &str) -> Msg {
                 body: PreviewBody::Unavailable(error.clone()),
                 error: Some(error),
                 history: Vec::new(),
+                signatures: Vec::new(),
             }),
         },
         QueueCmd::Decide(batch) => Msg::Decided {
@@ -97,12 +99,23 @@ fn queue_answer(store: &mut dyn ReviewStore, root: &DataRoot, q: QueueCmd) -> Ms
         }
         QueueCmd::Preview(asset_id) => {
             let data = match store.get(&asset_id) {
-                Ok(a) => load_preview(store, &a),
+                Ok(a) => {
+                    let mut data = load_preview(store, &a);
+                    if let Ok(policy) = root.reviewer_policy() {
+                        data.signatures = data
+                            .history
+                            .iter()
+                            .map(|d| check_signature(d, &policy.signers).status)
+                            .collect();
+                    }
+                    data
+                }
                 Err(e) => PreviewData {
                     content_hash: String::new(),
                     body: PreviewBody::Unavailable(e.to_string()),
                     error: Some(e.to_string()),
                     history: Vec::new(),
+                    signatures: Vec::new(),
                 },
             };
             Msg::Preview {
@@ -187,6 +200,7 @@ pub fn load_preview(store: &dyn ReviewStore, a: &AdvisoryAsset) -> PreviewData {
                 body: PreviewBody::Unavailable(e.to_string()),
                 error: Some(e.to_string()),
                 history,
+                signatures: Vec::new(),
             }
         }
     };
@@ -213,6 +227,7 @@ pub fn load_preview(store: &dyn ReviewStore, a: &AdvisoryAsset) -> PreviewData {
         body,
         error: None,
         history,
+        signatures: Vec::new(),
     }
 }
 
