@@ -165,6 +165,54 @@ fn snapshot_help_overlay() {
     }
 }
 
+fn saved_filters_msg() -> Msg {
+    Msg::Prefs {
+        history: Some(vec!["risk:red".into()]),
+        saved: Ok(vec![
+            ("blocked".into(), "status:blocked".into()),
+            (
+                "red-or-blocked".into(),
+                "(risk:red OR status:blocked) -verify:ok".into(),
+            ),
+            ("saws".into(), "mode:saw".into()),
+        ]),
+    }
+}
+
+#[test]
+fn snapshot_saved_filter_picker_and_expansion() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, _) = loaded_app(root.path(), w, h);
+        app.update(saved_filters_msg());
+        app.update(key('@'));
+        app.update(key('j'));
+        insta::assert_snapshot!(
+            format!("saved_filters_{w}x{h}"),
+            screen(&app, w, h, root.path())
+        );
+        app.update(code(KeyCode::Esc));
+        app.update(key('f'));
+        for c in "@saws".chars() {
+            app.update(key(c));
+        }
+        insta::assert_snapshot!(
+            format!("saved_filter_typed_{w}x{h}"),
+            screen(&app, w, h, root.path())
+        );
+    }
+}
+
+#[test]
+fn snapshot_no_saved_filters_says_how_to_save_one() {
+    let root = store_example_copy();
+    let (mut app, _) = loaded_app(root.path(), 80, 24);
+    app.update(key('@'));
+    let s = screen(&app, 80, 24, root.path());
+    assert!(s.contains("saved filters (0)"), "{s}");
+    assert!(s.contains("rmos filters save NAME"), "{s}");
+}
+
 #[test]
 fn snapshot_hostile_strings_are_escaped() {
     let root = store_example_copy();

@@ -58,6 +58,12 @@ pub struct App {
     pub filter_text: String,
     pub input: Option<FilterInput>,
     pub history: Vec<String>,
+    /// The user's saved filters (name, expression), sorted by name.
+    pub saved_filters: Vec<(String, String)>,
+    /// Why the saved filters could not be read, if they could not.
+    pub saved_error: Option<String>,
+    /// The saved-filter picker is open with this row highlighted.
+    pub picker: Option<usize>,
     pub details: Option<DetailsPane>,
     pub follow: bool,
     /// Newest key seen while following (to count runs that arrived since).
@@ -119,6 +125,9 @@ impl App {
             filter_text: String::new(),
             input: None,
             history: Vec::new(),
+            saved_filters: Vec::new(),
+            saved_error: None,
+            picker: None,
             details: None,
             follow: true,
             newest_seen: None,
@@ -373,6 +382,28 @@ impl App {
                 self.queue.set_preview(asset_id, *data);
                 Vec::new()
             }
+            Msg::Prefs { history, saved } => {
+                if let Some(h) = history {
+                    // Filters applied before the history arrived stay the newest.
+                    let mut merged = h;
+                    for t in std::mem::take(&mut self.history) {
+                        merged.retain(|e| *e != t);
+                        merged.push(t);
+                    }
+                    self.history = merged;
+                }
+                match saved {
+                    Ok(list) => {
+                        self.saved_filters = list;
+                        self.saved_error = None;
+                    }
+                    Err(e) => self.saved_error = Some(e),
+                }
+                if let Some(sel) = self.picker.as_mut() {
+                    *sel = (*sel).min(self.saved_filters.len().saturating_sub(1));
+                }
+                Vec::new()
+            }
             Msg::RunFound { run_id, row } => match row {
                 Ok(Some(row)) => {
                     self.view = View::Runs;
@@ -624,6 +655,9 @@ impl App {
         if self.input.is_some() {
             return self.on_input_key(key);
         }
+        if self.picker.is_some() {
+            return self.on_picker_key(key);
+        }
         if self.view == View::Queue && !self.help {
             return self.on_queue_key(key);
         }
@@ -748,6 +782,10 @@ impl App {
                     history_pos: None,
                 });
                 Vec::new()
+            }
+            Action::SavedFilters => {
+                self.picker = Some(0);
+                vec![Cmd::Ui(UiCmd::LoadSavedFilters)]
             }
             // With details open, copies take the run being read (what the pane shows).
             Action::CopyId => match self
@@ -920,7 +958,17 @@ impl App {
     }
 
     /// Make `text` the active filter if it parses; returns the commands to reload.
-    fn try_apply_filter(&mut self, text: &str) -> Vec<Cmd> {
+    fn try_apply_filter(&mut self, typed: &str) -> Vec<Cmd> {
+        let expanded = match self.expand(typed) {
+            Ok(t) => t,
+            Err(e) => {
+                if let Some(input) = self.input.as_mut() {
+                    input.error = Some(e);
+                }
+                return Vec::new();
+            }
+        };
+        let text = expanded.as_str();
         match Filter::parse(text) {
             Ok(f) => {
                 if let Some(input) = self.input.as_mut() {
@@ -971,10 +1019,13 @@ impl App {
                 }
                 let text = input.text().trim().to_owned();
                 self.input = None;
-                if !text.is_empty() && self.history.last() != Some(&text) {
+                let mut cmds = self.try_apply_filter(&text);
+                if !text.is_empty() {
+                    self.history.retain(|e| *e != text);
                     self.history.push(text.clone());
+                    cmds.push(Cmd::Ui(UiCmd::Remember(text)));
                 }
-                return self.try_apply_filter(&text);
+                return cmds;
             }
             KeyCode::Up | KeyCode::Down => {
                 if self.history.is_empty() {
@@ -1002,6 +1053,85 @@ impl App {
         }
         let text = input.text();
         self.try_apply_filter(&text)
+    }
+}
+
+impl App {
+    /// What a typed filter stands for: `@name` alone is the saved filter of that name
+    /// (an unknown name is an error naming the saved ones); anything else is itself.
+    pub fn expand(&self, typed: &str) -> Result<String, ParseError> {
+        let t = typed.trim();
+        let Some(name) = t.strip_prefix('@') else {
+            return Ok(typed.to_owned());
+        };
+        if let Some((_, expr)) = self.saved_filters.iter().find(|(n, _)| n == name) {
+            return Ok(expr.clone());
+        }
+        let message = if let Some(e) = &self.saved_error {
+            format!("cannot read the saved filters: {e}")
+        } else if self.saved_filters.is_empty() {
+            "no saved filters yet: rmos filters save NAME 'EXPRESSION'".to_owned()
+        } else {
+            let names: Vec<String> = self
+                .saved_filters
+                .iter()
+                .map(|(n, _)| format!("@{n}"))
+                .collect();
+            format!("no saved filter @{name}: saved are {}", names.join(" "))
+        };
+        Err(ParseError {
+            pos: typed.len() - typed.trim_start().len(),
+            message,
+        })
+    }
+
+    fn on_picker_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let n = self.saved_filters.len();
+        let Some(sel) = self.picker else {
+            return Vec::new();
+        };
+        let page = super::view::picker_rows(self.height).max(1);
+        let last = n.saturating_sub(1);
+        let to = match super::keymap::PICKER.action(&key) {
+            Some(DialogAction::Down) => (sel + 1).min(last),
+            Some(DialogAction::Up) => sel.saturating_sub(1),
+            Some(DialogAction::PageDown) => (sel + page).min(last),
+            Some(DialogAction::PageUp) => sel.saturating_sub(page),
+            Some(DialogAction::First) => 0,
+            Some(DialogAction::Last) => last,
+            Some(DialogAction::Cancel) => {
+                self.picker = None;
+                return Vec::new();
+            }
+            Some(DialogAction::Accept) => {
+                let Some((name, expr)) = self.saved_filters.get(sel).cloned() else {
+                    return Vec::new();
+                };
+                self.picker = None;
+                if Filter::parse(&expr).is_err() {
+                    self.say(
+                        format!(
+                            "saved filter @{name} no longer parses: fix it with rmos filters save"
+                        ),
+                        true,
+                    );
+                    return Vec::new();
+                }
+                let typed = format!("@{name}");
+                let mut cmds = self.try_apply_filter(&typed);
+                self.history.retain(|e| *e != typed);
+                self.history.push(typed.clone());
+                cmds.push(Cmd::Ui(UiCmd::Remember(typed)));
+                self.say(format!("filter @{name}: {expr}"), false);
+                return cmds;
+            }
+            None => sel,
+        };
+        self.picker = Some(to);
+        Vec::new()
     }
 }
 
@@ -1225,6 +1355,151 @@ mod tests {
                 ..
             })
         )));
+    }
+
+    fn type_filter(app: &mut App, text: &str) -> Vec<Cmd> {
+        app.update(key('f'));
+        app.update(ctrl('u'));
+        for c in text.chars() {
+            app.update(key(c));
+        }
+        app.update(code(KeyCode::Enter))
+    }
+
+    fn saved() -> Vec<(String, String)> {
+        vec![
+            ("blocked".into(), "status:blocked".into()),
+            ("red-week".into(), "risk:red since:7d".into()),
+        ]
+    }
+
+    #[test]
+    fn history_loaded_at_start_is_browsed_and_applied_filters_are_remembered() {
+        let mut app = app_with(5, false);
+        // A filter applied before the stored history arrived stays the newest.
+        let cmds = type_filter(&mut app, "mode:saw");
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("mode:saw".into()))));
+        app.update(Msg::Prefs {
+            history: Some(vec!["mode:saw".into(), "risk:red".into(), "tool:x".into()]),
+            saved: Ok(Vec::new()),
+        });
+        assert_eq!(app.history, ["risk:red", "tool:x", "mode:saw"]);
+        // Re-applying an old entry moves it to the end, once.
+        let cmds = type_filter(&mut app, "risk:red");
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("risk:red".into()))));
+        assert_eq!(app.history, ["tool:x", "mode:saw", "risk:red"]);
+        app.update(key('f'));
+        for _ in 0..3 {
+            app.update(code(KeyCode::Up));
+        }
+        assert_eq!(app.input.as_ref().unwrap().text(), "tool:x");
+        assert_eq!(app.filter_text, "tool:x");
+        // Esc goes back to what was active; nothing is remembered.
+        assert!(!app
+            .update(code(KeyCode::Esc))
+            .contains(&Cmd::Ui(UiCmd::Remember("tool:x".into()))));
+        assert_eq!(app.filter_text, "risk:red");
+        // The empty filter is applied but not remembered.
+        let cmds = type_filter(&mut app, "");
+        assert!(!cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Ui(UiCmd::Remember(_)))));
+        assert_eq!(app.filter_text, "");
+    }
+
+    #[test]
+    fn at_name_in_the_filter_bar_is_the_saved_filter() {
+        let mut app = app_with(5, false);
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(saved()),
+        });
+        let cmds = type_filter(&mut app, "@red-week");
+        assert_eq!(
+            app.filter_text, "risk:red since:7d",
+            "the expansion is active"
+        );
+        assert_eq!(app.filter, Filter::parse("risk:red since:7d").unwrap());
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("@red-week".into()))));
+        assert_eq!(app.history.last().unwrap(), "@red-week", "as typed");
+        // An unknown name is an error naming the saved ones; the last filter stays.
+        app.update(key('f'));
+        app.update(ctrl('u'));
+        for c in "@nope".chars() {
+            app.update(key(c));
+        }
+        let err = app.input.as_ref().unwrap().error.clone().unwrap();
+        assert_eq!(
+            err.message,
+            "no saved filter @nope: saved are @blocked @red-week"
+        );
+        assert_eq!(app.filter_text, "", "\"@\" alone was not a filter either");
+        assert!(app.update(code(KeyCode::Enter)).is_empty(), "Enter refused");
+        app.update(code(KeyCode::Esc));
+        assert_eq!(app.filter_text, "risk:red since:7d");
+        // No saved filters at all says how to make one; unreadable ones say why.
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Err("damaged filters.json".into()),
+        });
+        assert_eq!(
+            app.expand("@x").unwrap_err().message,
+            "cannot read the saved filters: damaged filters.json"
+        );
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(Vec::new()),
+        });
+        assert!(app
+            .expand("@x")
+            .unwrap_err()
+            .message
+            .contains("rmos filters save"));
+        assert_eq!(app.expand("risk:red").unwrap(), "risk:red");
+    }
+
+    #[test]
+    fn the_saved_filter_picker_applies_the_chosen_filter() {
+        let mut app = app_with(5, false);
+        assert_eq!(app.update(key('@')), vec![Cmd::Ui(UiCmd::LoadSavedFilters)]);
+        assert_eq!(app.picker, Some(0));
+        // The list arrives (re-read: the CLI may have changed it meanwhile).
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(saved()),
+        });
+        app.update(key('j'));
+        app.update(key('j'));
+        assert_eq!(app.picker, Some(1), "stops at the last");
+        app.update(key('g'));
+        assert_eq!(app.picker, Some(0));
+        // Keys of the list do nothing underneath while the picker is open.
+        app.update(key('q'));
+        assert!(!app.quit);
+        app.update(key('G'));
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(app.picker, None);
+        assert_eq!(app.filter_text, "risk:red since:7d");
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("@red-week".into()))));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::Page { .. }))));
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "filter @red-week: risk:red since:7d"
+        );
+        // Esc closes without changing anything; an empty list applies nothing.
+        app.update(key('@'));
+        app.update(code(KeyCode::Esc));
+        assert_eq!(app.picker, None);
+        app.update(key('@'));
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(Vec::new()),
+        });
+        assert!(app.update(code(KeyCode::Enter)).is_empty());
+        assert_eq!(app.picker, Some(0), "nothing to apply: the picker stays");
+        assert_eq!(app.filter_text, "risk:red since:7d");
     }
 
     #[test]

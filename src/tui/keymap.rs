@@ -30,6 +30,7 @@ pub enum Action {
     NextRecord,
     PrevRecord,
     EditFilter,
+    SavedFilters,
     CopyId,
     CopyJson,
     ToggleFollow,
@@ -216,6 +217,12 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             Action::EditFilter,
             "f or /",
             "edit filter (↑/↓ history)",
+        ),
+        row(
+            &[ch('@')],
+            Action::SavedFilters,
+            "@",
+            "saved filters (pick one)",
         ),
         row(&[ch('c')], Action::CopyId, "c", "copy the run_id (OSC 52)"),
         row(&[ch('C')], Action::CopyJson, "C", "copy the record as JSON"),
@@ -424,6 +431,41 @@ pub static REASON: KeyTable<DialogAction> = KeyTable {
     ],
     hint: &[],
 };
+
+/// The saved-filter picker (`@`).
+pub static PICKER: KeyTable<DialogAction> = KeyTable {
+    name: "saved-filters",
+    title: "Saved filters",
+    bindings: &[
+        row(
+            &[code(KeyCode::Enter)],
+            DialogAction::Accept,
+            "Enter",
+            "apply",
+        ),
+        row(&[code(KeyCode::Esc)], DialogAction::Cancel, "Esc", "close"),
+        row(
+            &[ch('j'), code(KeyCode::Down)],
+            DialogAction::Down,
+            "j / k",
+            "choose",
+        ),
+        hidden(&[ch('k'), code(KeyCode::Up)], DialogAction::Up),
+        row(
+            &[ch('g'), code(KeyCode::Home)],
+            DialogAction::First,
+            "g / G",
+            "first / last",
+        ),
+        hidden(&[ch('G'), code(KeyCode::End)], DialogAction::Last),
+        hidden(&[code(KeyCode::PageDown)], DialogAction::PageDown),
+        hidden(&[code(KeyCode::PageUp)], DialogAction::PageUp),
+    ],
+    hint: &[],
+};
+
+/// The picker's key line.
+pub const PICKER_KEYS: &str = " j/k choose · Enter apply · Esc close ";
 
 /// The help overlay when it is taller than the terminal: these keys scroll it, any other
 /// key closes it (and q / Ctrl-c still quit).
@@ -695,6 +737,7 @@ mod tests {
         labels_are_bound(&CONFIRM);
         labels_are_bound(&REASON);
         labels_are_bound(&HELP);
+        labels_are_bound(&PICKER);
     }
 
     #[test]
@@ -711,6 +754,7 @@ mod tests {
         check(&CONFIRM);
         check(&REASON);
         check(&HELP);
+        check(&PICKER);
         // Terminals that report Shift with an upper-case letter or `?` get the same action.
         let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(action_for(&shifted('G')), Some(Action::Last));
@@ -741,6 +785,7 @@ mod tests {
         check(&CONFIRM);
         check(&REASON);
         check(&HELP);
+        check(&PICKER);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct ConsoleConfig {
     pub theme: Theme,
     pub utc_offset_secs: i32,
     pub timing: ReconcileTiming,
+    /// Where filter history and saved filters live (`None`: neither is read or kept).
+    pub prefs: Option<crate::prefs::Prefs>,
 }
 
 impl ConsoleConfig {
@@ -53,6 +55,7 @@ impl ConsoleConfig {
             theme: Theme::from_env(),
             utc_offset_secs,
             timing: ReconcileTiming::default(),
+            prefs: Some(crate::prefs::Prefs::for_user()),
         }
     }
 }
@@ -109,7 +112,8 @@ pub async fn run_loop<B: Backend>(
         .root
         .change_feed(index_db.as_deref(), cfg.timing.shared_poll, own_mark);
     worker::spawn_db_watch(feed, tx.clone());
-    drop(tx);
+    // Preferences are small files: read once here, written and re-read on threads.
+    let prefs_tx = tx;
 
     let mut app = App::new(root_label(&cfg.root));
     app.error = db_error;
@@ -125,6 +129,9 @@ pub async fn run_loop<B: Backend>(
         width: size.width,
         height: size.height,
     });
+    if let Some(prefs) = &cfg.prefs {
+        app.update(worker::read_prefs(prefs, true));
+    }
     let mut pending: Vec<Cmd> = app.init();
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -138,6 +145,28 @@ pub async fn run_loop<B: Backend>(
                     Cmd::Ui(UiCmd::Quit) => return Ok(()),
                     Cmd::Ui(UiCmd::Rescan) => {
                         let _ = reconciler.send(ReconcileReq::Rescan);
+                    }
+                    Cmd::Ui(UiCmd::Remember(text)) => {
+                        if let Some(prefs) = cfg.prefs.clone() {
+                            if let Err(e) = worker::spawn_remember(prefs, text, prefs_tx.clone()) {
+                                follow_up.extend(
+                                    app.update(Msg::Notice(format!(
+                                        "filter history not saved: {e}"
+                                    ))),
+                                );
+                                dirty = true;
+                            }
+                        }
+                    }
+                    Cmd::Ui(UiCmd::LoadSavedFilters) => {
+                        if let Some(prefs) = cfg.prefs.clone() {
+                            if let Err(e) = worker::spawn_read_prefs(prefs, prefs_tx.clone()) {
+                                follow_up.extend(app.update(Msg::Notice(format!(
+                                    "cannot read the saved filters: {e}"
+                                ))));
+                                dirty = true;
+                            }
+                        }
                     }
                     Cmd::Ui(UiCmd::Copy { text, label }) => {
                         let result =

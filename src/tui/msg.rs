@@ -123,6 +123,12 @@ pub enum Msg {
         generation: u64,
         events: Vec<String>,
     },
+    /// The user's filter history (oldest first) and saved filters (by name), read from
+    /// the config folder at start and again when the saved-filter picker opens.
+    Prefs {
+        history: Option<Vec<String>>,
+        saved: Result<Vec<(String, String)>, String>,
+    },
     /// The run an asset links to, looked up in the index.
     RunFound {
         run_id: String,
@@ -161,6 +167,10 @@ pub enum UiCmd {
     },
     /// Ask the reconciler to rescan every file now.
     Rescan,
+    /// Add an applied filter to the persistent history (written off the terminal's thread).
+    Remember(String),
+    /// Read the saved filters again (answered with [`Msg::Prefs`]).
+    LoadSavedFilters,
     Quit,
 }
 

@@ -364,6 +364,9 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     }
     render_filter_bar(f, rows[2], app, theme);
     render_status(f, rows[3], app, theme);
+    if app.picker.is_some() {
+        render_picker(f, area, app, theme);
+    }
     if app.help {
         render_help(f, area, app, theme);
     }
@@ -850,8 +853,13 @@ fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         Some(input) => {
             let mut spans = vec![Span::styled("filter> ", theme.key())];
             spans.extend(input.edit.spans(Style::default(), sanitize));
+            let typed = input.text();
             if let Some(e) = &input.error {
                 spans.push(Span::styled(format!("   ✗ {e}"), theme.error()));
+            } else if typed.trim_start().starts_with('@') {
+                // A saved filter: show what it stands for.
+                spans.push(Span::styled("   = ", theme.dim()));
+                spans.push(Span::raw(sanitize(&app.filter_text)));
             } else {
                 spans.push(Span::styled(
                     "   Enter keep · Esc cancel · ↑/↓ history",
@@ -907,6 +915,74 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         Line::from(Span::styled(hints, theme.dim()))
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// Rows of saved filters the picker shows at once in a terminal `height` rows high.
+pub fn picker_rows(height: u16) -> usize {
+    (height.saturating_sub(6) as usize).clamp(1, 20)
+}
+
+fn render_picker(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let sel = app.picker.unwrap_or(0);
+    let n = app.saved_filters.len();
+    let rows = picker_rows(area.height).min(n.max(2));
+    let w = 90.min(area.width);
+    let h = (rows as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    let inner = r.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = if n == 0 {
+        let text = match &app.saved_error {
+            Some(e) => format!("Cannot read the saved filters: {e}"),
+            None => "No saved filters yet. Save one with: rmos filters save NAME 'EXPRESSION'"
+                .to_owned(),
+        };
+        let style = if app.saved_error.is_some() {
+            theme.error()
+        } else {
+            theme.dim()
+        };
+        wrap_line(Line::from(Span::styled(sanitize(&text), style)), inner)
+    } else {
+        let first = sel.saturating_sub(rows - 1).min(n.saturating_sub(rows));
+        let nw = app
+            .saved_filters
+            .iter()
+            .map(|(name, _)| name.width() + 1)
+            .max()
+            .unwrap_or(0)
+            .min(inner / 3);
+        app.saved_filters
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take(rows)
+            .map(|(i, (name, expr))| {
+                let label = fit(&format!("@{}", sanitize(name)), nw);
+                let text = format!(
+                    "{label:<nw$}  {}",
+                    fit(&sanitize(expr), inner.saturating_sub(nw + 2))
+                );
+                if i == sel {
+                    Line::from(Span::styled(format!("{text:<inner$}"), theme.selected()))
+                } else {
+                    Line::from(vec![
+                        Span::styled(format!("{label:<nw$}  "), theme.key()),
+                        Span::raw(fit(&sanitize(expr), inner.saturating_sub(nw + 2))),
+                    ])
+                }
+            })
+            .collect()
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" saved filters ({n}) "))
+                .title_bottom(Span::styled(super::keymap::PICKER_KEYS, theme.dim())),
+        ),
+        r,
+    );
 }
 
 /// (key, help) pairs as lines: two columns when `two_columns`, filled down then across.

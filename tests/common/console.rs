@@ -74,6 +74,8 @@ impl Console {
             let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
             let mut cfg = ConsoleConfig::new(root);
             cfg.timing = timing;
+            // Never the real user's filter history or saved filters.
+            cfg.prefs = None;
             let mut clip = clip;
             let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
                 keys_rx.poll_recv(cx)
