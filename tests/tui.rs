@@ -214,6 +214,40 @@ fn snapshot_no_saved_filters_says_how_to_save_one() {
 }
 
 #[test]
+fn the_list_shows_reasons_full_ids_when_wide_and_years_when_it_spans_them() {
+    let root = store_example_copy();
+    // 80 columns: the reason column replaces mode and score.
+    let (app, _) = loaded_app(root.path(), 80, 24);
+    let s = screen(&app, 80, 24, root.path());
+    assert!(s.contains("status  risk    reason"), "{s}");
+    assert!(s.contains("BLOCKED ERROR   Completeness guar…"), "{s}");
+    assert!(
+        !s.contains("2025-12-23"),
+        "one year: no year in the times\n{s}"
+    );
+    // 200 columns: the whole run_id, the source and a long reason.
+    let (app, _) = loaded_app(root.path(), 200, 16);
+    let s = screen(&app, 200, 16, root.path());
+    assert!(s.contains("run_5eed0000000000000000000000000005"), "{s}");
+    assert!(s.contains("source"), "{s}");
+    assert!(s.contains("Completeness guard: missing required fi"), "{s}");
+    // A run from another year: every time carries its year.
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = "run_old0000000000000000000000000001".into();
+    a.created_at_utc = Timestamp::parse("2024-06-01T08:00:00Z").unwrap();
+    rmos::store::runs::RunStore::new(root.path().join("runs/rmos"))
+        .put(&a)
+        .unwrap();
+    let (app, _) = loaded_app(root.path(), 120, 40);
+    let s = screen(&app, 120, 40, root.path());
+    assert!(s.contains("2024-06-01 08:00:00 old000…000001"), "{s}");
+    assert!(s.contains("2025-12-23 18:04:24"), "{s}");
+    assert!(s.contains("1 of 9 runs"), "{s}");
+}
+
+#[test]
 fn snapshot_hostile_strings_are_escaped() {
     let root = store_example_copy();
     write_hostile_run(root.path());

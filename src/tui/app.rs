@@ -262,6 +262,18 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::Position {
+                generation,
+                first,
+                before,
+            } => {
+                if generation == self.generation
+                    && self.list.rows.first().map(IndexedRun::key) == Some(first)
+                {
+                    self.list.base = Some(before);
+                }
+                Vec::new()
+            }
             Msg::Newer { count } => {
                 if !self.follow_moves() {
                     self.new_runs = count;
@@ -531,7 +543,30 @@ impl App {
         self.list.clamp();
         self.seen_selected();
         // Pages never change the open details: only the reader's keys (J/K) do.
-        self.edge_fetch()
+        let mut cmds = self.edge_fetch();
+        cmds.extend(self.locate_window());
+        cmds
+    }
+
+    /// Ask where the window starts in the list when that is not known (after a page
+    /// around a run or of the oldest rows): the header's "n of N".
+    fn locate_window(&self) -> Option<Cmd> {
+        if self.list.base.is_some() {
+            return None;
+        }
+        let first = self.list.rows.first()?.key();
+        Some(Cmd::Query(QueryCmd::Position {
+            generation: self.generation,
+            filter: self.filter.clone(),
+            first,
+        }))
+    }
+
+    /// The selected row's place in the whole list, from 1, when known.
+    pub fn position(&self) -> Option<u64> {
+        let base = self.list.base?;
+        self.selected_row()?;
+        Some(base + self.list.selected as u64 + 1)
     }
 
     /// The values of the active filter's (not negated) `event:` terms.
@@ -1500,6 +1535,56 @@ mod tests {
         assert!(app.update(code(KeyCode::Enter)).is_empty());
         assert_eq!(app.picker, Some(0), "nothing to apply: the picker stays");
         assert_eq!(app.filter_text, "risk:red since:7d");
+    }
+
+    #[test]
+    fn the_header_position_is_known_from_the_top_and_asked_for_after_a_jump() {
+        let mut app = app_with(5, false);
+        assert_eq!(app.position(), Some(1));
+        app.update(key('j'));
+        app.update(key('j'));
+        assert_eq!(app.position(), Some(3));
+        // A page around a run (a refresh while not following): where it starts is asked.
+        let cmds = app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Around(row(502).key()),
+                rows: rows(500..505),
+                more_before: true,
+                more_after: true,
+            },
+        });
+        assert_eq!(app.position(), None, "unknown until the index answers");
+        let first = row(500).key();
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::Position {
+            generation: 0,
+            filter: Filter::default(),
+            first: first.clone(),
+        })));
+        // An answer for another window or filter is dropped.
+        app.update(Msg::Position {
+            generation: 0,
+            first: row(499).key(),
+            before: 7,
+        });
+        assert_eq!(app.position(), None);
+        app.update(Msg::Position {
+            generation: 0,
+            first,
+            before: 500,
+        });
+        assert_eq!(app.position(), Some(503), "run 502 is the 503rd");
+        // Rows prepended before the window keep it known.
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Before(row(500).key()),
+                rows: rows(495..500),
+                more_before: true,
+                more_after: false,
+            },
+        });
+        assert_eq!(app.position(), Some(503));
     }
 
     #[test]

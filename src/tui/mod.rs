@@ -182,7 +182,7 @@ pub async fn run_loop<B: Backend>(
                                     .fetch_max(*generation, std::sync::atomic::Ordering::Relaxed);
                                 &counts
                             }
-                            QueryCmd::CountNewer { .. } => &counts,
+                            QueryCmd::CountNewer { .. } | QueryCmd::Position { .. } => &counts,
                             QueryCmd::Page { .. }
                             | QueryCmd::LoadDetails { .. }
                             | QueryCmd::KnownEvents { .. }

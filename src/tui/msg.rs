@@ -70,6 +70,12 @@ pub enum Msg {
     Newer {
         count: u64,
     },
+    /// `before` rows of the filter of `generation` come before the row `first`.
+    Position {
+        generation: u64,
+        first: Cursor,
+        before: u64,
+    },
     Details {
         partition: String,
         file_name: String,
@@ -192,6 +198,12 @@ pub enum QueryCmd {
         filter: Filter,
         than: Cursor,
     },
+    /// How many rows come before `first` (the window's first row) in the list.
+    Position {
+        generation: u64,
+        filter: Filter,
+        first: Cursor,
+    },
     LoadDetails {
         partition: String,
         file_name: String,
@@ -216,9 +228,9 @@ impl QueryCmd {
     /// The filter generation a list read belongs to (older ones are dropped unanswered).
     pub fn generation(&self) -> Option<u64> {
         match self {
-            QueryCmd::Page { generation, .. } | QueryCmd::Count { generation, .. } => {
-                Some(*generation)
-            }
+            QueryCmd::Page { generation, .. }
+            | QueryCmd::Count { generation, .. }
+            | QueryCmd::Position { generation, .. } => Some(*generation),
             QueryCmd::CountNewer { .. }
             | QueryCmd::LoadDetails { .. }
             | QueryCmd::KnownEvents { .. }

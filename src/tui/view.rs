@@ -377,9 +377,13 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         Span::styled(" rmos ", theme.title()),
         Span::styled(sanitize(&app.root_label), theme.dim()),
     ];
+    let at = match app.position() {
+        Some(p) if app.match_count.is_some() => format!("{p} of "),
+        _ => String::new(),
+    };
     let count = match app.match_count {
-        Some(n) if app.filter.is_empty() => format!("  {n} runs"),
-        Some(n) => format!("  {n} matching"),
+        Some(n) if app.filter.is_empty() => format!("  {at}{n} runs"),
+        Some(n) => format!("  {at}{n} matching"),
         None => "  counting…".into(),
     };
     spans.push(Span::raw(count));
@@ -435,6 +439,7 @@ enum Col {
     Risk,
     Score,
     Source,
+    Reason,
 }
 
 impl Col {
@@ -448,6 +453,7 @@ impl Col {
             Col::Risk => "risk",
             Col::Score => "score",
             Col::Source => "source",
+            Col::Reason => "reason",
         }
     }
 }
@@ -456,11 +462,49 @@ fn cols_width(cols: &[(Col, u16)]) -> u16 {
     cols.iter().map(|(_, w)| w + 1).sum()
 }
 
-/// The columns and their widths for an inner width (one space between columns):
-/// everything when it fits, then without source, mode, tool, score and risk, in that order.
-fn columns(inner: u16) -> Vec<(Col, u16)> {
+/// What the list knows about its rows that decides column widths.
+#[derive(Debug, Clone, Copy, Default)]
+struct ListShape {
+    /// The rows span more than one calendar year: times carry the year.
+    years: bool,
+    /// The widest run_id of the rows (columns).
+    id_width: u16,
+}
+
+impl ListShape {
+    fn of(app: &App) -> ListShape {
+        let year = |r: &IndexedRun| {
+            local_time(app, r.created_us, true)
+                .get(..4)
+                .map(str::to_owned)
+        };
+        let rows = &app.list.rows;
+        let years = match (rows.first(), rows.last()) {
+            (Some(a), Some(b)) => year(a) != year(b),
+            _ => false,
+        };
+        let id_width = rows
+            .iter()
+            .map(|r| sanitize(&r.run_id).width())
+            .max()
+            .unwrap_or(0)
+            .min(80) as u16;
+        ListShape { years, id_width }
+    }
+}
+
+/// Narrowest reason column worth showing.
+const REASON_MIN: u16 = 16;
+
+/// The columns and their widths for an inner width (one space between columns). The
+/// reason (block reason, else the first warning) takes the width there is: to make room
+/// for it the mode, then the score give way; a list too narrow even so (beside the
+/// details, which show everything) drops the tool and the risk as well. Wide lists show
+/// the full run_id, then the source too.
+fn columns(inner: u16, shape: ListShape) -> Vec<(Col, u16)> {
+    let time_w = if shape.years { 19 } else { 14 };
     let mut cols = vec![
-        (Col::Time, 14),
+        (Col::Time, time_w),
         (Col::Id, 13),
         (Col::Mode, 10),
         (Col::Tool, 14),
@@ -468,34 +512,63 @@ fn columns(inner: u16) -> Vec<(Col, u16)> {
         (Col::Risk, 7),
         (Col::Score, 6),
     ];
-    if inner >= cols_width(&cols) + 8 {
-        let rest = inner - cols_width(&cols);
-        cols.push((Col::Source, rest));
-        return cols;
+    for drop in [Col::Mode, Col::Score] {
+        if cols_width(&cols) + REASON_MIN <= inner {
+            break;
+        }
+        cols.retain(|(k, _)| *k != drop);
     }
-    // Narrow (a list beside the details): the score, then the risk give way too; the
-    // details pane shows both.
-    for drop in [Col::Mode, Col::Tool, Col::Score, Col::Risk] {
+    for drop in [Col::Tool, Col::Risk] {
         if cols_width(&cols) <= inner {
             break;
         }
         cols.retain(|(k, _)| *k != drop);
     }
-    let slack = inner.saturating_sub(cols_width(&cols));
-    if let Some(t) = cols
-        .iter_mut()
-        .find(|(k, _)| matches!(k, Col::Tool | Col::Mode))
-    {
-        t.1 += slack;
+    let mut rest = inner.saturating_sub(cols_width(&cols));
+    if rest < REASON_MIN {
+        if let Some(t) = cols
+            .iter_mut()
+            .find(|(k, _)| matches!(k, Col::Tool | Col::Mode))
+        {
+            t.1 += rest;
+        }
+        return cols;
     }
+    // Plenty of room: the whole run_id, then the source, the reason keeping 48 columns.
+    let extra = shape.id_width.saturating_sub(13);
+    if extra > 0 && rest >= extra + 48 {
+        cols[1].1 += extra;
+        rest -= extra;
+    }
+    if rest >= 48 + 17 {
+        cols.push((Col::Source, 16));
+        rest -= 17;
+    }
+    cols.push((Col::Reason, rest));
     cols
 }
 
-fn cell_text(r: &IndexedRun, col: Col, width: u16, app: &App, theme: Theme) -> Cell<'static> {
+/// Why a run needs a look, in a few words: its block reason, else its first warning.
+fn reason(r: &IndexedRun) -> Option<(&str, bool)> {
+    match r.block_reason.as_deref().filter(|b| !b.trim().is_empty()) {
+        Some(b) => Some((b, true)),
+        None => r.warnings.first().map(|w| (w.as_str(), false)),
+    }
+}
+
+fn cell_text(
+    r: &IndexedRun,
+    col: Col,
+    width: u16,
+    app: &App,
+    shape: ListShape,
+    theme: Theme,
+) -> Cell<'static> {
     let w = width as usize;
     let plain = |s: &str| Cell::from(fit(&sanitize(s), w));
     match col {
-        Col::Time => Cell::from(local_time(app, r.created_us, false)),
+        Col::Time => Cell::from(local_time(app, r.created_us, shape.years)),
+        Col::Id if w >= sanitize(&r.run_id).width() => plain(&r.run_id),
         Col::Id => plain(&short_id(&r.run_id)),
         Col::Mode => plain(r.mode.as_deref().unwrap_or("")),
         Col::Tool => plain(r.tool_id.as_deref().unwrap_or("")),
@@ -513,24 +586,41 @@ fn cell_text(r: &IndexedRun, col: Col, width: u16, app: &App, theme: Theme) -> C
                 .unwrap_or_else(|| "     -".into()),
         ),
         Col::Source => plain(r.source.as_deref().unwrap_or("")),
+        Col::Reason => match reason(r) {
+            // One line: newlines and runs of blanks collapse to one space.
+            Some((text, blocked)) => {
+                let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let style = if blocked {
+                    Style::default()
+                } else {
+                    theme.dim()
+                };
+                Cell::from(Span::styled(fit(&sanitize(&one_line), w), style))
+            }
+            None => Cell::from(""),
+        },
     }
 }
 
 fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
-    let cols = columns(area.width.saturating_sub(2));
+    let shape = ListShape::of(app);
+    let cols = columns(area.width.saturating_sub(2), shape);
     let header = Row::new(cols.iter().map(|(c, _)| c.title())).style(theme.title());
     let (visible_start, visible) = app.list.visible();
     let rows: Vec<Row> = visible
         .iter()
         .map(|r| {
             if r.valid {
-                Row::new(cols.iter().map(|(c, w)| cell_text(r, *c, *w, app, theme)))
+                Row::new(
+                    cols.iter()
+                        .map(|(c, w)| cell_text(r, *c, *w, app, shape, theme)),
+                )
             } else {
                 // Time and id as usual; the reason is drawn across the other columns below.
                 Row::new(
                     cols.iter()
                         .take(2)
-                        .map(|(c, w)| cell_text(r, *c, *w, app, theme)),
+                        .map(|(c, w)| cell_text(r, *c, *w, app, shape, theme)),
                 )
                 .style(theme.dim())
             }

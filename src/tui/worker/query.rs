@@ -64,6 +64,7 @@ pub fn spawn_data_worker(
                         QueryCmd::Count { .. } => last_count.is_some_and(|l| l > i),
                         QueryCmd::CountNewer { .. } => last_newer.is_some_and(|l| l > i),
                         QueryCmd::Page { .. }
+                        | QueryCmd::Position { .. }
                         | QueryCmd::LoadDetails { .. }
                         | QueryCmd::KnownEvents { .. }
                         | QueryCmd::OpenRun { .. }
@@ -124,7 +125,9 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
             text: Err(error),
         },
         // Hints only: nothing waits for them.
-        QueryCmd::KnownEvents { .. } | QueryCmd::CountNewer { .. } => return None,
+        QueryCmd::KnownEvents { .. } | QueryCmd::CountNewer { .. } | QueryCmd::Position { .. } => {
+            return None
+        }
     })
 }
 
@@ -306,6 +309,18 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
         },
         QueryCmd::CountNewer { filter, than } => match index.count_newer(&filter, &than, 100_000) {
             Ok(count) => Msg::Newer { count },
+            Err(_) => return None,
+        },
+        QueryCmd::Position {
+            generation,
+            filter,
+            first,
+        } => match index.count_newer(&filter, &first, i64::MAX as u64) {
+            Ok(before) => Msg::Position {
+                generation,
+                first,
+                before,
+            },
             Err(_) => return None,
         },
         QueryCmd::KnownEvents { generation } => {
