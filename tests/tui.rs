@@ -248,6 +248,48 @@ fn the_list_shows_reasons_full_ids_when_wide_and_years_when_it_spans_them() {
 }
 
 #[test]
+fn snapshot_marks_and_copy_menu() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        let text = "risk:red OR status:blocked OR risk:yellow";
+        app.update(key('f'));
+        for c in text.chars() {
+            app.update(key(c));
+        }
+        app.update(code(KeyCode::Enter));
+        let rows = index
+            .query(&RunQuery::new(Filter::parse(text).unwrap(), 200))
+            .unwrap()
+            .runs;
+        let count = rows.len() as u64;
+        app.update(Msg::Count {
+            generation: app.generation,
+            count,
+        });
+        app.update(Msg::Page {
+            generation: app.generation,
+            page: Page {
+                anchor: Anchor::Top,
+                rows,
+                more_before: false,
+                more_after: false,
+            },
+        });
+        app.update(key(' '));
+        app.update(key('v'));
+        app.update(key('j'));
+        app.update(key('j'));
+        app.update(key('v'));
+        app.update(key('y'));
+        insta::assert_snapshot!(
+            format!("copy_menu_{w}x{h}"),
+            screen(&app, w, h, root.path())
+        );
+    }
+}
+
+#[test]
 fn snapshot_hostile_strings_are_escaped() {
     let root = store_example_copy();
     write_hostile_run(root.path());

@@ -4,10 +4,12 @@
 //! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
-use super::keymap::{action_for, queue_action_for, Action, DialogAction, QueueAction, QUEUE, RUNS};
+use super::keymap::{
+    action_for, queue_action_for, Action, CopyAction, DialogAction, QueueAction, QUEUE, RUNS,
+};
 use super::line_edit::{Edit, LineEdit};
 use super::list_window::{ListWindow, PAGE};
-use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, UiCmd, View};
+use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, RecordPart, UiCmd, View};
 use super::queue::{QueueCmd, QueueState};
 use crate::filter::{Filter, ParseError};
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
@@ -64,6 +66,12 @@ pub struct App {
     pub saved_error: Option<String>,
     /// The saved-filter picker is open with this row highlighted.
     pub picker: Option<usize>,
+    /// The copy menu (`y`) is open.
+    pub copy_menu: bool,
+    /// Marked runs (Space, `v`), by list key: copied together from the copy menu.
+    pub marks: std::collections::BTreeMap<Cursor, String>,
+    /// Where a range started by `v` begins.
+    pub mark_anchor: Option<Cursor>,
     pub details: Option<DetailsPane>,
     pub follow: bool,
     /// Newest key seen while following (to count runs that arrived since).
@@ -128,6 +136,9 @@ impl App {
             saved_filters: Vec::new(),
             saved_error: None,
             picker: None,
+            copy_menu: false,
+            marks: std::collections::BTreeMap::new(),
+            mark_anchor: None,
             details: None,
             follow: true,
             newest_seen: None,
@@ -693,6 +704,9 @@ impl App {
         if self.picker.is_some() {
             return self.on_picker_key(key);
         }
+        if self.copy_menu {
+            return self.on_copy_key(key);
+        }
         if self.view == View::Queue && !self.help {
             return self.on_queue_key(key);
         }
@@ -800,6 +814,16 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::Close if self.details.is_none() && self.mark_anchor.is_some() => {
+                self.mark_anchor = None;
+                self.say_marks();
+                Vec::new()
+            }
+            Action::Close if self.details.is_none() && !self.marks.is_empty() => {
+                self.marks.clear();
+                self.say("marks cleared", false);
+                Vec::new()
+            }
             Action::Close => {
                 if self.details.take().is_some() && self.follow && self.new_runs > 0 {
                     // Following was paused while reading: now show what arrived.
@@ -816,6 +840,53 @@ impl App {
                     before: text,
                     history_pos: None,
                 });
+                Vec::new()
+            }
+            Action::CopyMenu => {
+                self.copy_menu = true;
+                Vec::new()
+            }
+            Action::ToggleMark => {
+                let Some(r) = self.selected_row().cloned() else {
+                    return Vec::new();
+                };
+                if self.marks.remove(&r.key()).is_none() {
+                    self.marks.insert(r.key(), r.run_id.clone());
+                }
+                self.say_marks();
+                self.move_by(1)
+            }
+            Action::MarkRange => {
+                let Some(r) = self.selected_row().cloned() else {
+                    return Vec::new();
+                };
+                match self.mark_anchor.clone() {
+                    None => {
+                        self.marks.insert(r.key(), r.run_id.clone());
+                        self.mark_anchor = Some(r.key());
+                        self.say(
+                            "range started: move and press v to mark through there (Esc ends it)",
+                            false,
+                        );
+                    }
+                    Some(anchor) => {
+                        // Everything between the anchor and here in the list order (the
+                        // rows in memory: a range longer than the window is marked as far
+                        // as the window reaches).
+                        let (lo, hi) = if anchor <= r.key() {
+                            (anchor, r.key())
+                        } else {
+                            (r.key(), anchor)
+                        };
+                        for row in &self.list.rows {
+                            let k = row.key();
+                            if k >= lo && k <= hi {
+                                self.marks.insert(k, row.run_id.clone());
+                            }
+                        }
+                        self.say_marks();
+                    }
+                }
                 Vec::new()
             }
             Action::SavedFilters => {
@@ -849,6 +920,7 @@ impl App {
                 Some((partition, file_name, run_id)) => vec![Cmd::Query(QueryCmd::LoadRecord {
                     partition: partition.clone(),
                     file_name: file_name.clone(),
+                    part: RecordPart::Json,
                     label: format!("record {run_id} as JSON"),
                 })],
                 None => {
@@ -1118,6 +1190,122 @@ impl App {
             pos: typed.len() - typed.trim_start().len(),
             message,
         })
+    }
+
+    fn say_marks(&mut self) {
+        let n = self.marks.len();
+        let text = match (n, self.mark_anchor.is_some()) {
+            (0, _) => "no runs marked".to_owned(),
+            (n, true) => format!("{n} marked · v marks through here · Esc ends the range"),
+            (n, false) => format!("{n} marked · y m copies their run_ids · Esc clears"),
+        };
+        self.say(text, false);
+    }
+
+    /// The run copies are about: the one the details show, else the selected one.
+    fn copy_target(&self) -> Option<IndexedRun> {
+        match &self.details {
+            Some(d) => self
+                .list
+                .position(&d.key)
+                .and_then(|p| self.list.rows.get(p).cloned())
+                .or_else(|| {
+                    // Not in the window any more: what the pane knows is enough.
+                    let mut r = self.selected_row()?.clone();
+                    r.run_id = d.run_id.clone();
+                    r.partition = d.partition.clone();
+                    r.file_name = d.file_name.clone();
+                    r.block_reason = d
+                        .content
+                        .as_ref()
+                        .and_then(|c| c.artifact.as_ref())
+                        .and_then(|a| a.decision.block_reason.clone());
+                    Some(r)
+                }),
+            None => self.selected_row().cloned(),
+        }
+    }
+
+    /// The active filter as a command line that lists the same runs.
+    pub fn filter_command(&self) -> String {
+        if self.filter_text.trim().is_empty() {
+            "rmos logs recent".to_owned()
+        } else {
+            format!(
+                "rmos logs recent --filter {}",
+                crate::text::shell_quote(self.filter_text.trim())
+            )
+        }
+    }
+
+    fn on_copy_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let Some(action) = super::keymap::COPY.action(&key) else {
+            // Any other key closes the menu without copying.
+            self.copy_menu = false;
+            return Vec::new();
+        };
+        self.copy_menu = false;
+        let copy = |text: String, label: String| vec![Cmd::Ui(UiCmd::Copy { text, label })];
+        let load = |r: &IndexedRun, part: RecordPart, label: String| {
+            vec![Cmd::Query(QueryCmd::LoadRecord {
+                partition: r.partition.clone(),
+                file_name: r.file_name.clone(),
+                part,
+                label,
+            })]
+        };
+        match action {
+            CopyAction::Cancel => return Vec::new(),
+            CopyAction::Command => {
+                let cmd = self.filter_command();
+                return copy(cmd, "the filter as a command".into());
+            }
+            CopyAction::Marked => {
+                if self.marks.is_empty() {
+                    self.say("no runs marked: Space marks one, v a range", true);
+                    return Vec::new();
+                }
+                // Newest first, like the list, separated by spaces: pasted, they are the
+                // arguments of one command (a line break would run it).
+                let ids: Vec<&str> = self.marks.values().rev().map(String::as_str).collect();
+                return copy(ids.join(" "), format!("{} marked run_ids", ids.len()));
+            }
+            _ => {}
+        }
+        let Some(r) = self.copy_target() else {
+            self.say("nothing selected to copy", true);
+            return Vec::new();
+        };
+        let id = r.run_id.clone();
+        match action {
+            CopyAction::Id => copy(id.clone(), format!("run_id {id}")),
+            CopyAction::Path => load(&r, RecordPart::Path, format!("the path of {id}")),
+            CopyAction::Hash if !r.valid => {
+                self.say(format!("{id} is not a valid record: it has no hash"), true);
+                Vec::new()
+            }
+            CopyAction::Hash => load(
+                &r,
+                RecordPart::FeasibilityHash,
+                format!("the feasibility hash of {id}"),
+            ),
+            CopyAction::Reason => match r.block_reason.filter(|b| !b.trim().is_empty()) {
+                // One line: a line break pasted into a shell would run what precedes it.
+                Some(b) => copy(
+                    b.split_whitespace().collect::<Vec<_>>().join(" "),
+                    format!("the block reason of {id}"),
+                ),
+                None => {
+                    self.say(format!("{id} has no block reason"), true);
+                    Vec::new()
+                }
+            },
+            CopyAction::Json => load(&r, RecordPart::Json, format!("record {id} as JSON")),
+            CopyAction::Command | CopyAction::Marked | CopyAction::Cancel => Vec::new(),
+        }
     }
 
     fn on_picker_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
@@ -1585,6 +1773,104 @@ mod tests {
             },
         });
         assert_eq!(app.position(), Some(503));
+    }
+
+    fn copied(cmds: &[Cmd]) -> Option<String> {
+        match cmds {
+            [Cmd::Ui(UiCmd::Copy { text, .. })] => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_copy_menu_copies_each_part_and_the_filter_as_a_command() {
+        let mut app = app_with(5, false);
+        app.list.rows[0].block_reason = Some("Risk RED:\nblocked".into());
+        app.update(key('y'));
+        assert!(app.copy_menu);
+        assert_eq!(
+            copied(&app.update(key('y'))).unwrap(),
+            "run_0000",
+            "y y: the id"
+        );
+        assert!(!app.copy_menu);
+        app.update(key('y'));
+        assert_eq!(
+            copied(&app.update(key('b'))).unwrap(),
+            "Risk RED: blocked",
+            "one line"
+        );
+        for (k, part) in [
+            ('p', RecordPart::Path),
+            ('h', RecordPart::FeasibilityHash),
+            ('j', RecordPart::Json),
+        ] {
+            app.update(key('y'));
+            let cmds = app.update(key(k));
+            assert!(
+                matches!(&cmds[..], [Cmd::Query(QueryCmd::LoadRecord { part: p, file_name, .. })] if *p == part && file_name == "run_0000.json"),
+                "{k}: {cmds:?}"
+            );
+        }
+        // The filter, shell-quoted, as the command that lists the same runs.
+        app.update(key('y'));
+        assert_eq!(copied(&app.update(key('f'))).unwrap(), "rmos logs recent");
+        type_filter(&mut app, "(risk:red OR status:blocked) -tool:it's");
+        app.update(key('y'));
+        assert_eq!(
+            copied(&app.update(key('f'))).unwrap(),
+            "rmos logs recent --filter '(risk:red OR status:blocked) -tool:it'\\''s'"
+        );
+        // A run without a block reason, nothing marked: said, nothing copied.
+        app.list.selected = 1;
+        app.update(key('y'));
+        assert!(app.update(key('b')).is_empty());
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "run_0001 has no block reason"
+        );
+        app.update(key('y'));
+        assert!(app.update(key('m')).is_empty());
+        assert!(app.message.as_ref().unwrap().1, "an error");
+        // Any other key closes the menu and does nothing else.
+        app.update(key('y'));
+        assert!(app.update(key('q')).is_empty());
+        assert!(!app.copy_menu && !app.quit);
+    }
+
+    #[test]
+    fn space_and_v_mark_runs_that_the_copy_menu_copies_together() {
+        let mut app = app_with(10, false);
+        app.update(key(' '));
+        assert_eq!(app.list.selected, 1, "Space marks and moves down");
+        app.update(key(' '));
+        app.update(key('k'));
+        app.update(key(' '));
+        assert_eq!(app.marks.len(), 1, "Space again unmarks");
+        // v starts a range at run 5, v at run 7 marks 5..=7; then v at 3 extends to 3..=5.
+        app.list.selected = 5;
+        app.update(key('v'));
+        app.list.selected = 7;
+        app.update(key('v'));
+        app.list.selected = 3;
+        app.update(key('v'));
+        let ids: Vec<&str> = app.marks.values().rev().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            ["run_0000", "run_0003", "run_0004", "run_0005", "run_0006", "run_0007"]
+        );
+        app.update(key('y'));
+        assert_eq!(
+            copied(&app.update(key('m'))).unwrap(),
+            "run_0000 run_0003 run_0004 run_0005 run_0006 run_0007",
+            "newest first, one command line's arguments"
+        );
+        // Esc ends the range, then clears the marks; it never quits.
+        app.update(code(KeyCode::Esc));
+        assert!(app.mark_anchor.is_none());
+        assert_eq!(app.marks.len(), 6);
+        app.update(code(KeyCode::Esc));
+        assert!(app.marks.is_empty() && !app.quit);
     }
 
     #[test]

@@ -31,6 +31,9 @@ pub enum Action {
     PrevRecord,
     EditFilter,
     SavedFilters,
+    CopyMenu,
+    ToggleMark,
+    MarkRange,
     CopyId,
     CopyJson,
     ToggleFollow,
@@ -223,6 +226,24 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             Action::SavedFilters,
             "@",
             "saved filters (pick one)",
+        ),
+        row(
+            &[ch('y')],
+            Action::CopyMenu,
+            "y",
+            "copy menu (id, path, hash…)",
+        ),
+        row(
+            &[ch(' ')],
+            Action::ToggleMark,
+            "Space",
+            "mark / unmark the run",
+        ),
+        row(
+            &[ch('v')],
+            Action::MarkRange,
+            "v",
+            "start / extend a marked range",
         ),
         row(&[ch('c')], Action::CopyId, "c", "copy the run_id (OSC 52)"),
         row(&[ch('C')], Action::CopyJson, "C", "copy the record as JSON"),
@@ -428,6 +449,36 @@ pub static REASON: KeyTable<DialogAction> = KeyTable {
             "first / last",
         ),
         hidden(&[ch('G'), code(KeyCode::End)], DialogAction::Last),
+    ],
+    hint: &[],
+};
+
+/// What the copy menu (`y`) can copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CopyAction {
+    Id,
+    Path,
+    Hash,
+    Reason,
+    Json,
+    Command,
+    Marked,
+    Cancel,
+}
+
+/// The copy menu: one key per thing to copy; the menu lists these rows.
+pub static COPY: KeyTable<CopyAction> = KeyTable {
+    name: "copy-menu",
+    title: "Copy",
+    bindings: &[
+        row(&[ch('y'), ch('i')], CopyAction::Id, "y / i", "run_id"),
+        row(&[ch('p')], CopyAction::Path, "p", "file path"),
+        row(&[ch('h')], CopyAction::Hash, "h", "feasibility hash"),
+        row(&[ch('b')], CopyAction::Reason, "b", "block reason"),
+        row(&[ch('j')], CopyAction::Json, "j", "record as JSON"),
+        row(&[ch('f')], CopyAction::Command, "f", "filter as a command"),
+        row(&[ch('m')], CopyAction::Marked, "m", "marked run_ids"),
+        row(&[code(KeyCode::Esc)], CopyAction::Cancel, "Esc", "close"),
     ],
     hint: &[],
 };
@@ -738,6 +789,7 @@ mod tests {
         labels_are_bound(&REASON);
         labels_are_bound(&HELP);
         labels_are_bound(&PICKER);
+        labels_are_bound(&COPY);
     }
 
     #[test]
@@ -755,6 +807,7 @@ mod tests {
         check(&REASON);
         check(&HELP);
         check(&PICKER);
+        check(&COPY);
         // Terminals that report Shift with an upper-case letter or `?` get the same action.
         let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(action_for(&shifted('G')), Some(Action::Last));
@@ -786,6 +839,7 @@ mod tests {
         check(&REASON);
         check(&HELP);
         check(&PICKER);
+        check(&COPY);
     }
 
     #[test]

@@ -47,6 +47,17 @@ pub struct Details {
     pub verify_detail: Option<String>,
 }
 
+/// What of a run's file [`QueryCmd::LoadRecord`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordPart {
+    /// The whole record (only a well-formed JSON document).
+    Json,
+    /// The file's path.
+    Path,
+    /// `hashes.feasibility_sha256` of a valid record.
+    FeasibilityHash,
+}
+
 /// Messages into [`App::update`].
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -217,9 +228,11 @@ pub enum QueryCmd {
     OpenRun {
         run_id: String,
     },
+    /// Read part of a run's file to copy it (answered with [`Msg::Record`]).
     LoadRecord {
         partition: String,
         file_name: String,
+        part: RecordPart,
         label: String,
     },
 }

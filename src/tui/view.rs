@@ -367,6 +367,9 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme) {
     if app.picker.is_some() {
         render_picker(f, area, app, theme);
     }
+    if app.copy_menu {
+        render_copy_menu(f, area, app, theme);
+    }
     if app.help {
         render_help(f, area, app, theme);
     }
@@ -391,6 +394,12 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         spans.push(Span::styled(
             format!("  {} invalid files", app.invalid_total),
             theme.error(),
+        ));
+    }
+    if !app.marks.is_empty() {
+        spans.push(Span::styled(
+            format!("  {} marked", app.marks.len()),
+            theme.key().add_modifier(Modifier::BOLD),
         ));
     }
     if app.read_only {
@@ -440,6 +449,8 @@ enum Col {
     Score,
     Source,
     Reason,
+    /// One column: `●` on marked runs (shown while any run is marked).
+    Mark,
 }
 
 impl Col {
@@ -454,6 +465,7 @@ impl Col {
             Col::Score => "score",
             Col::Source => "source",
             Col::Reason => "reason",
+            Col::Mark => "",
         }
     }
 }
@@ -469,6 +481,8 @@ struct ListShape {
     years: bool,
     /// The widest run_id of the rows (columns).
     id_width: u16,
+    /// Runs are marked: a mark column leads.
+    marks: bool,
 }
 
 impl ListShape {
@@ -489,7 +503,11 @@ impl ListShape {
             .max()
             .unwrap_or(0)
             .min(80) as u16;
-        ListShape { years, id_width }
+        ListShape {
+            years,
+            id_width,
+            marks: !app.marks.is_empty() || app.mark_anchor.is_some(),
+        }
     }
 }
 
@@ -502,6 +520,17 @@ const REASON_MIN: u16 = 16;
 /// details, which show everything) drops the tool and the risk as well. Wide lists show
 /// the full run_id, then the source too.
 fn columns(inner: u16, shape: ListShape) -> Vec<(Col, u16)> {
+    if shape.marks {
+        let mut cols = columns(
+            inner.saturating_sub(2),
+            ListShape {
+                marks: false,
+                ..shape
+            },
+        );
+        cols.insert(0, (Col::Mark, 1));
+        return cols;
+    }
     let time_w = if shape.years { 19 } else { 14 };
     let mut cols = vec![
         (Col::Time, time_w),
@@ -586,6 +615,11 @@ fn cell_text(
                 .unwrap_or_else(|| "     -".into()),
         ),
         Col::Source => plain(r.source.as_deref().unwrap_or("")),
+        Col::Mark => Cell::from(if app.marks.contains_key(&r.key()) {
+            "●"
+        } else {
+            " "
+        }),
         Col::Reason => match reason(r) {
             // One line: newlines and runs of blanks collapse to one space.
             Some((text, blocked)) => {
@@ -617,9 +651,10 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 )
             } else {
                 // Time and id as usual; the reason is drawn across the other columns below.
+                let lead = if shape.marks { 3 } else { 2 };
                 Row::new(
                     cols.iter()
-                        .take(2)
+                        .take(lead)
                         .map(|(c, w)| cell_text(r, *c, *w, app, shape, theme)),
                 )
                 .style(theme.dim())
@@ -643,7 +678,8 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
     f.render_stateful_widget(table, area, &mut state);
     // Invalid files: one line across the remaining columns with the reason.
-    let reason_x = area.x + 1 + cols.iter().take(2).map(|(_, w)| w + 1).sum::<u16>();
+    let lead = if shape.marks { 3 } else { 2 };
+    let reason_x = area.x + 1 + cols.iter().take(lead).map(|(_, w)| w + 1).sum::<u16>();
     let reason_w = area.right().saturating_sub(1).saturating_sub(reason_x);
     for (i, r) in visible.iter().enumerate() {
         if r.valid || reason_w == 0 {
@@ -1005,6 +1041,68 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         Line::from(Span::styled(hints, theme.dim()))
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+fn render_copy_menu(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    use super::keymap::{CopyAction, COPY};
+    let target = app
+        .details
+        .as_ref()
+        .map(|d| (d.run_id.clone(), None))
+        .or_else(|| {
+            app.selected_row()
+                .map(|r| (r.run_id.clone(), r.block_reason.clone()))
+        });
+    let w = 76.min(area.width);
+    let inner = w.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for b in COPY.bindings {
+        let Some((label, help)) = b.help else {
+            continue;
+        };
+        let detail = match b.action {
+            CopyAction::Id => target.as_ref().map(|(id, _)| id.clone()),
+            CopyAction::Reason if app.details.is_none() => Some(
+                target
+                    .as_ref()
+                    .and_then(|(_, r)| r.clone())
+                    .unwrap_or_else(|| "(none)".into()),
+            ),
+            CopyAction::Command => Some(app.filter_command()),
+            CopyAction::Marked => Some(format!("({})", app.marks.len())),
+            _ => None,
+        };
+        let mut spans = vec![
+            Span::styled(format!(" {label:<6} "), theme.key()),
+            Span::raw(help.to_owned()),
+        ];
+        if let Some(d) = detail {
+            let used = label.width().max(6) + 2 + help.width();
+            let room = inner.saturating_sub(used + 2);
+            if room > 3 {
+                spans.push(Span::styled(
+                    format!("  {}", fit(&sanitize(&d), room)),
+                    theme.dim(),
+                ));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" copy (OSC 52) ")
+                .title_bottom(Span::styled(
+                    " a key copies · any other closes ",
+                    theme.dim(),
+                )),
+        ),
+        r,
+    );
 }
 
 /// Rows of saved filters the picker shows at once in a terminal `height` rows high.

@@ -7,7 +7,7 @@ use crate::store::index::{Cursor, Direction, IndexError, PageRequest};
 use crate::store::seam::RunCatalog;
 use crate::store::verify::verify_artifact;
 use crate::store::ArtifactKey;
-use crate::tui::msg::{Anchor, Details, Msg, Page, QueryCmd};
+use crate::tui::msg::{Anchor, Details, Msg, Page, QueryCmd, RecordPart};
 use chrono::Utc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -351,6 +351,36 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
         QueryCmd::LoadRecord {
             partition,
             file_name,
+            part: RecordPart::Path,
+            label,
+        } => {
+            let key = ArtifactKey::new(partition, file_name);
+            let path = index.runs().path_of(&key);
+            Msg::Record {
+                label,
+                text: path
+                    .to_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("the path {} is not UTF-8", path.display())),
+            }
+        }
+        QueryCmd::LoadRecord {
+            partition,
+            file_name,
+            part: RecordPart::FeasibilityHash,
+            label,
+        } => {
+            let key = ArtifactKey::new(partition, file_name);
+            let text = match index.runs().load_key(&key) {
+                Ok((a, _)) => Ok(a.hashes.feasibility_sha256),
+                Err((_, e)) => Err(format!("the record cannot be read: {e}")),
+            };
+            Msg::Record { label, text }
+        }
+        QueryCmd::LoadRecord {
+            partition,
+            file_name,
+            part: RecordPart::Json,
             label,
         } => {
             let key = ArtifactKey::new(partition, file_name);
