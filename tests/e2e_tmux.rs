@@ -328,3 +328,96 @@ fn a_decision_in_one_console_shows_in_the_other() {
         t.keys(&["q"]);
     }
 }
+
+/// The triage path of an 80×24 terminal: an OR filter, reasons read in the list, the
+/// filter copied as a command; then, after a restart, the filter history and a saved
+/// filter from the picker.
+#[test]
+fn console_in_tmux_triages_with_reasons_copy_menu_history_and_saved_filters() {
+    let Some(tmux) = Tmux::new("e2e-triage") else {
+        return;
+    };
+    let root = common::store_example_copy();
+    let config = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    let saved = Command::new(bin)
+        .env("RMOS_CONFIG_DIR", config.path())
+        .arg("--data")
+        .arg(root.path())
+        .args(["filters", "save", "blocked", "status:blocked"])
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{saved:?}");
+    tmux.start(
+        80,
+        24,
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_CONFIG_DIR={} PS1='e2e$ ' bash --norc --noprofile",
+            config.path().display()
+        ),
+    );
+    tmux.run(&["set", "-g", "set-clipboard", "on"]);
+    tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
+    let cmd = format!("{bin} --data {}", root.path().display());
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_screen("the run list", |s| s.contains("1 of 8 runs"));
+
+    // f, the filter, Enter: the reasons are in the list.
+    tmux.keys(&["f", "risk:red OR status:blocked", "Enter"]);
+    let s = tmux.wait_screen("the filtered list with reasons", |s| {
+        s.contains("1 of 1 matching") && s.contains("filter: risk:red OR status:blocked")
+    });
+    assert!(s.contains("BLOCKED ERROR   Completeness gu"), "{s}");
+
+    // y f copies the filter as a command line.
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the copy menu", |s| s.contains("copy (OSC 52)"));
+    tmux.keys(&["f"]);
+    tmux.wait_screen("the copy confirmation", |s| {
+        s.contains("copied the filter as a command")
+    });
+    assert_eq!(
+        tmux.run(&["show-buffer"]),
+        "rmos logs recent --filter 'risk:red OR status:blocked'"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt after quitting", |s| {
+        s.trim_end().ends_with("e2e$")
+    });
+
+    // Restarted: ↑ in the filter bar recalls the filter of the last session.
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_screen("the run list again", |s| s.contains("1 of 8 runs"));
+    tmux.keys(&["f", "Up"]);
+    tmux.wait_screen("the recalled filter", |s| {
+        s.contains("filter> risk:red OR status:blocked") && s.contains("1 of 1 matching")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_screen("the filter cancelled", |s| s.contains("1 of 8 runs"));
+
+    // @ lists the saved filters; Enter applies one.
+    tmux.keys(&["@"]);
+    tmux.wait_screen("the saved-filter picker", |s| {
+        s.contains("saved filters (1)") && s.contains("@blocked")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the saved filter applied", |s| {
+        s.contains("filter: status:blocked") && s.contains("matching")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt after quitting", |s| {
+        s.trim_end().ends_with("e2e$")
+    });
+    // The history is written off the terminal's thread: give it a moment.
+    let path = config.path().join("filter_history.json");
+    let mut history = String::new();
+    for _ in 0..100 {
+        history = std::fs::read_to_string(&path).unwrap_or_default();
+        if history.contains("@blocked") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(history.contains("risk:red OR status:blocked"), "{history}");
+    assert!(history.contains("@blocked"), "{history}");
+}
