@@ -103,7 +103,7 @@ fn snapshot_filter_parse_error_keeps_last_valid_filter() {
     let root = store_example_copy();
     for (w, h) in [(80, 24), (120, 40)] {
         let (mut app, _) = loaded_app(root.path(), w, h);
-        app.update(key('/'));
+        app.update(key('f'));
         for c in "risk:red rsk:".chars() {
             app.update(key(c));
         }
@@ -286,6 +286,93 @@ fn snapshot_marks_and_copy_menu() {
             format!("copy_menu_{w}x{h}"),
             screen(&app, w, h, root.path())
         );
+    }
+}
+
+/// The runs of underlined cells (search matches without colour), per line.
+fn underlined(app: &App, w: u16, h: u16) -> Vec<(u16, String)> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render(f, app, Theme { color: false }))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = Vec::new();
+    for y in 0..h {
+        let mut cur = String::new();
+        for x in 0..w {
+            let c = &buf[(x, y)];
+            if c.modifier.contains(ratatui::style::Modifier::UNDERLINED) {
+                cur.push_str(c.symbol());
+            } else if !cur.is_empty() {
+                out.push((y, std::mem::take(&mut cur)));
+            }
+        }
+        if !cur.is_empty() {
+            out.push((y, cur));
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_search_highlights_in_list_and_details() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, _) = loaded_app(root.path(), w, h);
+        app.update(key('/'));
+        for c in "VBIT".chars() {
+            app.update(key(c));
+        }
+        let typing = screen(&app, w, h, root.path());
+        assert!(typing.contains("search/ VBIT"), "{typing}");
+        app.update(code(KeyCode::Enter));
+        let id = app.search.as_ref().unwrap().id;
+        app.update(Msg::SearchCount {
+            search: id,
+            count: 2,
+        });
+        assert_eq!(
+            app.selected_row().unwrap().tool_id.as_deref(),
+            Some("default-vbit"),
+            "Enter went to the first match"
+        );
+        app.update(key('n'));
+        assert_eq!(
+            app.selected_row().unwrap().tool_id.as_deref(),
+            Some("vbit60")
+        );
+        app.update(code(KeyCode::Enter));
+        let d = app.details.clone().unwrap();
+        let details = load_details(
+            &DataRoot::at(root.path()).open_index().unwrap(),
+            &d.partition,
+            &d.file_name,
+        );
+        app.update(Msg::Details {
+            partition: d.partition.clone(),
+            file_name: d.file_name.clone(),
+            details: Box::new(details),
+        });
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains("/VBIT: 2 matches"), "{s}");
+        let marks = underlined(&app, w, h);
+        // Both matching runs are flagged in the list (on their time: the tool column
+        // gives way beside the details at 120 columns); the text is marked in the
+        // details pane (its tool line) and in the list's tool column where shown.
+        let words: Vec<&str> = marks.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            words
+                .iter()
+                .filter(|t| t.starts_with("12-23 18:04:"))
+                .count(),
+            2,
+            "{marks:?}\n{s}"
+        );
+        let vbits = words
+            .iter()
+            .filter(|t| t.eq_ignore_ascii_case("vbit"))
+            .count();
+        assert!(vbits >= if w == 80 { 3 } else { 1 }, "{marks:?}\n{s}");
+        insta::assert_snapshot!(format!("search_{w}x{h}"), s);
     }
 }
 

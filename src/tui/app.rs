@@ -32,6 +32,29 @@ impl FilterInput {
     }
 }
 
+/// An active search (`/`): matches are highlighted, `n`/`N` jump between them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub text: String,
+    /// Identifies this search's answers (a new search or filter makes a new one).
+    pub id: u64,
+    /// Runs matching it within the filter, once counted.
+    pub count: Option<u64>,
+}
+
+impl Search {
+    /// Whether a run matches: the text (case-insensitive) in its run_id, tool, block
+    /// reason or a warning — the fields a filter word searches, in the index too.
+    pub fn matches(&self, r: &IndexedRun) -> bool {
+        let needle = self.text.to_lowercase();
+        let has = |s: &str| s.to_lowercase().contains(&needle);
+        has(&r.run_id)
+            || r.tool_id.as_deref().is_some_and(has)
+            || r.block_reason.as_deref().is_some_and(has)
+            || r.warnings.iter().any(|w| has(w))
+    }
+}
+
 /// Longest filter text accepted.
 pub const FILTER_MAX: usize = 500;
 
@@ -66,6 +89,11 @@ pub struct App {
     pub saved_error: Option<String>,
     /// The saved-filter picker is open with this row highlighted.
     pub picker: Option<usize>,
+    /// The active search, if any.
+    pub search: Option<Search>,
+    /// The search line while typing (`/`).
+    pub search_input: Option<LineEdit>,
+    search_seq: u64,
     /// The copy menu (`y`) is open.
     pub copy_menu: bool,
     /// Marked runs (Space, `v`), by list key: copied together from the copy menu.
@@ -136,6 +164,9 @@ impl App {
             saved_filters: Vec::new(),
             saved_error: None,
             picker: None,
+            search: None,
+            search_input: None,
+            search_seq: 0,
             copy_menu: false,
             marks: std::collections::BTreeMap::new(),
             mark_anchor: None,
@@ -272,6 +303,43 @@ impl App {
                     );
                 }
                 Vec::new()
+            }
+            Msg::SearchCount { search, count } => {
+                if let Some(s) = self.search.as_mut().filter(|s| s.id == search) {
+                    s.count = Some(count);
+                    if count == 0 {
+                        let text = s.text.clone();
+                        self.say(format!("no run matches /{text}"), true);
+                    }
+                }
+                Vec::new()
+            }
+            Msg::MatchFound {
+                search,
+                forward,
+                row,
+            } => {
+                if self.search.as_ref().map(|s| s.id) != Some(search) {
+                    return Vec::new();
+                }
+                match row {
+                    Ok(Some(row)) => self.select_found(*row),
+                    Ok(None) => {
+                        self.say(
+                            if forward {
+                                "no more matches below (N searches up)"
+                            } else {
+                                "no more matches above (n searches down)"
+                            },
+                            false,
+                        );
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        self.say(format!("search failed: {e}"), true);
+                        Vec::new()
+                    }
+                }
             }
             Msg::Position {
                 generation,
@@ -606,6 +674,7 @@ impl App {
     /// Text is being typed somewhere (filter bar, queue filter, rejection note).
     pub fn editing_text(&self) -> bool {
         self.input.is_some()
+            || self.search_input.is_some()
             || (self.view == View::Queue
                 && !self.help
                 && (self.queue.filter_input.is_some()
@@ -700,6 +769,9 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
         if self.input.is_some() {
             return self.on_input_key(key);
+        }
+        if self.search_input.is_some() {
+            return self.on_search_key(key);
         }
         if self.picker.is_some() {
             return self.on_picker_key(key);
@@ -824,6 +896,11 @@ impl App {
                 self.say("marks cleared", false);
                 Vec::new()
             }
+            Action::Close if self.details.is_none() && self.search.is_some() => {
+                self.search = None;
+                self.say("search cleared", false);
+                Vec::new()
+            }
             Action::Close => {
                 if self.details.take().is_some() && self.follow && self.new_runs > 0 {
                     // Following was paused while reading: now show what arrived.
@@ -842,6 +919,17 @@ impl App {
                 });
                 Vec::new()
             }
+            Action::Search => {
+                let text = self
+                    .search
+                    .as_ref()
+                    .map(|s| s.text.clone())
+                    .unwrap_or_default();
+                self.search_input = Some(LineEdit::new(&text, FILTER_MAX));
+                Vec::new()
+            }
+            Action::NextMatch => self.jump_to_match(true),
+            Action::PrevMatch => self.jump_to_match(false),
             Action::CopyMenu => {
                 self.copy_menu = true;
                 Vec::new()
@@ -1087,6 +1175,7 @@ impl App {
                 self.filter = f;
                 self.filter_text = text.trim().to_owned();
                 self.generation += 1;
+                // The search counts within the filter: count again.
                 self.match_count = None;
                 self.loading = true;
                 self.list.offset = 0;
@@ -1096,7 +1185,11 @@ impl App {
                     self.list.selected = 0;
                     self.jump_top = true;
                 }
-                vec![self.query(Anchor::Top), self.count()]
+                let mut cmds = vec![self.query(Anchor::Top), self.count()];
+                if let Some(s) = self.search.clone() {
+                    cmds.extend(self.start_search(s.text));
+                }
+                cmds
             }
             Err(e) => {
                 if let Some(input) = self.input.as_mut() {
@@ -1190,6 +1283,137 @@ impl App {
             pos: typed.len() - typed.trim_start().len(),
             message,
         })
+    }
+
+    /// The list's filter and the search, as one filter for the index.
+    fn search_filter(&self, text: &str) -> Filter {
+        self.filter
+            .clone()
+            .and(false, crate::filter::Predicate::Text(text.to_owned()))
+    }
+
+    /// Make `text` the search (empty: no search) and count its matches.
+    fn start_search(&mut self, text: String) -> Vec<Cmd> {
+        if text.trim().is_empty() {
+            self.search = None;
+            return Vec::new();
+        }
+        self.search_seq += 1;
+        let id = self.search_seq;
+        let filter = self.search_filter(&text);
+        self.search = Some(Search {
+            text,
+            id,
+            count: None,
+        });
+        vec![Cmd::Query(QueryCmd::SearchCount { search: id, filter })]
+    }
+
+    fn on_search_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let Some(edit) = self.search_input.as_mut() else {
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.search_input = None;
+                Vec::new()
+            }
+            KeyCode::Enter => {
+                let text = edit.text().trim().to_owned();
+                self.search_input = None;
+                let mut cmds = self.start_search(text);
+                if self.search.is_some() {
+                    // The first match from the selection down (the selection itself when
+                    // it matches).
+                    if self
+                        .selected_row()
+                        .is_some_and(|r| self.search.as_ref().is_some_and(|s| s.matches(r)))
+                    {
+                        return cmds;
+                    }
+                    cmds.extend(self.jump_to_match(true));
+                }
+                cmds
+            }
+            _ => {
+                edit.handle(&key);
+                Vec::new()
+            }
+        }
+    }
+
+    /// `n` / `N`: the next match below (older) or above (newer) the selection — in the
+    /// rows in memory, else asked of the index from the window's edge.
+    fn jump_to_match(&mut self, forward: bool) -> Vec<Cmd> {
+        let Some(search) = self.search.clone() else {
+            self.say("no search: / searches", false);
+            return Vec::new();
+        };
+        let rows = &self.list.rows;
+        let sel = self.list.selected;
+        let found = if forward {
+            (sel + 1..rows.len()).find(|&i| search.matches(&rows[i]))
+        } else {
+            (0..sel.min(rows.len()))
+                .rev()
+                .find(|&i| search.matches(&rows[i]))
+        };
+        if let Some(i) = found {
+            return self.move_to(i);
+        }
+        let (more, edge) = if forward {
+            (self.list.more_after, rows.last())
+        } else {
+            (self.list.more_before, rows.first())
+        };
+        match edge {
+            Some(edge) if more => vec![Cmd::Query(QueryCmd::FindMatch {
+                search: search.id,
+                filter: self.search_filter(&search.text),
+                from: edge.key(),
+                forward,
+            })],
+            _ => {
+                self.say(
+                    if forward {
+                        format!("no more matches of /{} below", search.text)
+                    } else {
+                        format!("no more matches of /{} above", search.text)
+                    },
+                    false,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A match the index found outside the window: load the rows around it, selected
+    /// (and shown, when the details are open).
+    fn select_found(&mut self, row: IndexedRun) -> Vec<Cmd> {
+        if let Some(p) = self.list.position(&row.key()) {
+            return self.move_to(p);
+        }
+        self.follow = false;
+        self.loading = true;
+        let mut cmds = vec![self.query(Anchor::Around(row.key()))];
+        if self.details.is_some() {
+            self.details = Some(DetailsPane {
+                partition: row.partition.clone(),
+                file_name: row.file_name.clone(),
+                run_id: row.run_id.clone(),
+                key: row.key(),
+                content: None,
+                scroll: 0,
+            });
+            cmds.push(Cmd::Query(QueryCmd::LoadDetails {
+                partition: row.partition,
+                file_name: row.file_name,
+            }));
+        }
+        cmds
     }
 
     fn say_marks(&mut self) {
@@ -1551,7 +1775,7 @@ mod tests {
     #[test]
     fn filter_errors_keep_the_last_valid_filter_and_esc_restores() {
         let mut app = app_with(5, false);
-        app.update(key('/'));
+        app.update(key('f'));
         for c in "risk:red".chars() {
             app.update(key(c));
         }
@@ -1871,6 +2095,112 @@ mod tests {
         assert_eq!(app.marks.len(), 6);
         app.update(code(KeyCode::Esc));
         assert!(app.marks.is_empty() && !app.quit);
+    }
+
+    #[test]
+    fn slash_searches_n_and_upper_n_jump_between_matches_through_the_index() {
+        let mut app = app_with(10, true);
+        for i in [2, 5] {
+            app.list.rows[i].tool_id = Some("Saw-Blade".into());
+        }
+        app.list.rows[7].warnings = vec!["blade worn".into()];
+        app.update(key('/'));
+        for c in "BLADE".chars() {
+            app.update(key(c));
+        }
+        assert_eq!(app.filter_text, "", "typing a search never filters");
+        let cmds = app.update(code(KeyCode::Enter));
+        let s = app.search.clone().unwrap();
+        assert_eq!(s.text, "BLADE");
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::SearchCount {
+            search: s.id,
+            filter: Filter::default().and(false, crate::filter::Predicate::Text("BLADE".into())),
+        })));
+        assert_eq!(app.list.selected, 2, "Enter went to the first match");
+        app.update(Msg::SearchCount {
+            search: s.id,
+            count: 3,
+        });
+        assert_eq!(app.search.as_ref().unwrap().count, Some(3));
+        app.update(key('n'));
+        assert_eq!(app.list.selected, 5);
+        app.update(key('n'));
+        assert_eq!(app.list.selected, 7, "a warning matches too");
+        app.update(key('N'));
+        assert_eq!(app.list.selected, 5);
+        // Past the rows in memory: the index is asked from the window's edge.
+        app.list.selected = 7;
+        let cmds = app.update(key('n'));
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::FindMatch {
+                search: s.id,
+                filter: app.search_filter("BLADE"),
+                from: row(9).key(),
+                forward: true,
+            })]
+        );
+        // Its answer loads the rows around the match, which is then selected.
+        let far = {
+            let mut r = row(700);
+            r.block_reason = Some("blade".into());
+            r
+        };
+        let cmds = app.update(Msg::MatchFound {
+            search: s.id,
+            forward: true,
+            row: Ok(Some(Box::new(far.clone()))),
+        });
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::Page {
+            generation: app.generation,
+            filter: app.filter.clone(),
+            anchor: Anchor::Around(far.key()),
+            limit: PAGE,
+        })));
+        app.update(Msg::Page {
+            generation: app.generation,
+            page: Page {
+                anchor: Anchor::Around(far.key()),
+                rows: (695..705)
+                    .map(|i| if i == 700 { far.clone() } else { row(i) })
+                    .collect(),
+                more_before: true,
+                more_after: true,
+            },
+        });
+        assert_eq!(app.selected_row().unwrap().run_id, "run_0700");
+        // No further match: said, nothing moves. A stale answer is dropped.
+        app.update(Msg::MatchFound {
+            search: s.id,
+            forward: true,
+            row: Ok(None),
+        });
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "no more matches below (N searches up)"
+        );
+        app.update(Msg::MatchFound {
+            search: s.id + 1,
+            forward: true,
+            row: Ok(Some(Box::new(row(3)))),
+        });
+        assert_eq!(app.selected_row().unwrap().run_id, "run_0700");
+        // A new filter counts the search again within it; Esc clears the search.
+        app.update(key('f'));
+        let cmds = app.update(key('x'));
+        let now = app.search.clone().unwrap();
+        assert_ne!(now.id, s.id);
+        assert_eq!(now.count, None);
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::SearchCount {
+            search: now.id,
+            filter: Filter::parse("x")
+                .unwrap()
+                .and(false, crate::filter::Predicate::Text("BLADE".into())),
+        })));
+        app.update(code(KeyCode::Enter));
+        app.update(code(KeyCode::Esc));
+        assert!(app.search.is_none());
+        assert!(app.update(key('n')).is_empty());
     }
 
     #[test]

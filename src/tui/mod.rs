@@ -182,8 +182,11 @@ pub async fn run_loop<B: Backend>(
                                     .fetch_max(*generation, std::sync::atomic::Ordering::Relaxed);
                                 &counts
                             }
-                            QueryCmd::CountNewer { .. } | QueryCmd::Position { .. } => &counts,
+                            QueryCmd::CountNewer { .. }
+                            | QueryCmd::Position { .. }
+                            | QueryCmd::SearchCount { .. } => &counts,
                             QueryCmd::Page { .. }
+                            | QueryCmd::FindMatch { .. }
                             | QueryCmd::LoadDetails { .. }
                             | QueryCmd::KnownEvents { .. }
                             | QueryCmd::OpenRun { .. }

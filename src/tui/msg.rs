@@ -140,6 +140,17 @@ pub enum Msg {
         generation: u64,
         events: Vec<String>,
     },
+    /// Runs matching search `search` (within the filter).
+    SearchCount {
+        search: u64,
+        count: u64,
+    },
+    /// The next (or previous) run matching search `search`, if any.
+    MatchFound {
+        search: u64,
+        forward: bool,
+        row: Result<Option<Box<IndexedRun>>, String>,
+    },
     /// The user's filter history (oldest first) and saved filters (by name), read from
     /// the config folder at start and again when the saved-filter picker opens.
     Prefs {
@@ -209,6 +220,18 @@ pub enum QueryCmd {
         filter: Filter,
         than: Cursor,
     },
+    /// Count the runs matching a search (`filter` is the list's filter and the search).
+    SearchCount {
+        search: u64,
+        filter: Filter,
+    },
+    /// The first run matching `filter` after (`forward`: older than) or before `from`.
+    FindMatch {
+        search: u64,
+        filter: Filter,
+        from: Cursor,
+        forward: bool,
+    },
     /// How many rows come before `first` (the window's first row) in the list.
     Position {
         generation: u64,
@@ -245,6 +268,8 @@ impl QueryCmd {
             | QueryCmd::Count { generation, .. }
             | QueryCmd::Position { generation, .. } => Some(*generation),
             QueryCmd::CountNewer { .. }
+            | QueryCmd::SearchCount { .. }
+            | QueryCmd::FindMatch { .. }
             | QueryCmd::LoadDetails { .. }
             | QueryCmd::KnownEvents { .. }
             | QueryCmd::OpenRun { .. }

@@ -56,6 +56,15 @@ impl Theme {
         }
     }
 
+    /// A search match.
+    fn found(&self) -> Style {
+        if self.color {
+            Style::default().bg(Color::Yellow).fg(Color::Black)
+        } else {
+            Style::default().add_modifier(Modifier::UNDERLINED | Modifier::BOLD)
+        }
+    }
+
     fn dim(&self) -> Style {
         if self.color {
             Style::default().fg(Color::DarkGray)
@@ -86,6 +95,68 @@ impl Theme {
             Style::default().add_modifier(Modifier::REVERSED)
         }
     }
+}
+
+/// Byte ranges of `s` where `needle` (lower case) occurs, ignoring case.
+fn match_ranges(s: &str, needle: &str) -> Vec<(usize, usize)> {
+    let n = needle.chars().count();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (i, _) in s.char_indices() {
+        if i < from {
+            continue;
+        }
+        let mut end = i;
+        let mut taken = String::new();
+        for c in s[i..].chars().take(n) {
+            taken.extend(c.to_lowercase());
+            end += c.len_utf8();
+        }
+        if taken == needle {
+            out.push((i, end));
+            from = end;
+        }
+    }
+    out
+}
+
+/// `line` with every occurrence of the search text in `style` (on top of each span's).
+pub fn highlight(line: Line<'static>, needle: &str, style: Style) -> Line<'static> {
+    if needle.is_empty() {
+        return line;
+    }
+    let mut spans = Vec::new();
+    for span in line.spans {
+        let text = span.content.to_string();
+        let ranges = match_ranges(&text, needle);
+        if ranges.is_empty() {
+            spans.push(span);
+            continue;
+        }
+        let mut at = 0;
+        for (a, b) in ranges {
+            if a > at {
+                spans.push(Span::styled(text[at..a].to_owned(), span.style));
+            }
+            spans.push(Span::styled(text[a..b].to_owned(), span.style.patch(style)));
+            at = b;
+        }
+        if at < text.len() {
+            spans.push(Span::styled(text[at..].to_owned(), span.style));
+        }
+    }
+    Line { spans, ..line }
+}
+
+/// The active search's text in lower case ("" without one).
+fn needle(app: &App) -> String {
+    app.search
+        .as_ref()
+        .map(|s| s.text.to_lowercase())
+        .unwrap_or_default()
 }
 
 /// Cut `s` to `width` terminal columns (CJK and emoji count double), marking the cut.
@@ -396,6 +467,17 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             theme.error(),
         ));
     }
+    if let Some(s) = &app.search {
+        let count = match s.count {
+            Some(1) => "1 match".to_owned(),
+            Some(n) => format!("{n} matches"),
+            None => "counting…".to_owned(),
+        };
+        spans.push(Span::styled(
+            format!("  /{}: {count}", fit(&sanitize(&s.text), 20)),
+            theme.found(),
+        ));
+    }
     if !app.marks.is_empty() {
         spans.push(Span::styled(
             format!("  {} marked", app.marks.len()),
@@ -594,8 +676,20 @@ fn cell_text(
     theme: Theme,
 ) -> Cell<'static> {
     let w = width as usize;
-    let plain = |s: &str| Cell::from(fit(&sanitize(s), w));
+    let needle = needle(app);
+    let plain = |s: &str| {
+        Cell::from(highlight(
+            Line::from(fit(&sanitize(s), w)),
+            &needle,
+            theme.found(),
+        ))
+    };
     match col {
+        // A matching run is flagged on its time too (its match may be cut from view).
+        Col::Time if app.search.as_ref().is_some_and(|s| s.matches(r)) => Cell::from(Span::styled(
+            local_time(app, r.created_us, shape.years),
+            theme.found(),
+        )),
         Col::Time => Cell::from(local_time(app, r.created_us, shape.years)),
         Col::Id if w >= sanitize(&r.run_id).width() => plain(&r.run_id),
         Col::Id => plain(&short_id(&r.run_id)),
@@ -629,7 +723,11 @@ fn cell_text(
                 } else {
                     theme.dim()
                 };
-                Cell::from(Span::styled(fit(&sanitize(&one_line), w), style))
+                Cell::from(highlight(
+                    Line::from(Span::styled(fit(&sanitize(&one_line), w), style)),
+                    &needle,
+                    theme.found(),
+                ))
             }
             None => Cell::from(""),
         },
@@ -970,11 +1068,27 @@ fn render_details(f: &mut Frame<'_>, area: Rect, app: &App, d: &DetailsPane, the
         .title(Span::styled(title, theme.title()))
         .title_bottom(Line::from(Span::styled(hints, theme.dim())))
         .title_bottom(Line::from(Span::styled(position, theme.dim())).right_aligned());
-    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(inner_h).collect();
+    let needle = needle(app);
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(inner_h)
+        .map(|l| highlight(l, &needle, theme.found()))
+        .collect();
     f.render_widget(Paragraph::new(shown).block(block), area);
 }
 
 fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    if let Some(edit) = &app.search_input {
+        let mut spans = vec![Span::styled("search/ ", theme.key())];
+        spans.extend(edit.spans(Style::default(), sanitize));
+        spans.push(Span::styled(
+            "   Enter find · Esc cancel · then n/N next/previous",
+            theme.dim(),
+        ));
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     match &app.input {
         Some(input) => {
             let mut spans = vec![Span::styled("filter> ", theme.key())];
@@ -999,7 +1113,7 @@ fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 vec![
                     Span::styled("filter: none", theme.dim()),
                     Span::styled(
-                        "  (f or / to filter, e.g. risk:red,yellow -status:ok since:2d)",
+                        "  (f to filter, e.g. risk:red,yellow -status:ok since:2d · / search)",
                         theme.dim(),
                     ),
                 ]

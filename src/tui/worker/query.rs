@@ -65,6 +65,8 @@ pub fn spawn_data_worker(
                         QueryCmd::CountNewer { .. } => last_newer.is_some_and(|l| l > i),
                         QueryCmd::Page { .. }
                         | QueryCmd::Position { .. }
+                        | QueryCmd::SearchCount { .. }
+                        | QueryCmd::FindMatch { .. }
                         | QueryCmd::LoadDetails { .. }
                         | QueryCmd::KnownEvents { .. }
                         | QueryCmd::OpenRun { .. }
@@ -125,9 +127,17 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
             text: Err(error),
         },
         // Hints only: nothing waits for them.
-        QueryCmd::KnownEvents { .. } | QueryCmd::CountNewer { .. } | QueryCmd::Position { .. } => {
-            return None
-        }
+        QueryCmd::FindMatch {
+            search, forward, ..
+        } => Msg::MatchFound {
+            search,
+            forward,
+            row: Err(error),
+        },
+        QueryCmd::KnownEvents { .. }
+        | QueryCmd::CountNewer { .. }
+        | QueryCmd::SearchCount { .. }
+        | QueryCmd::Position { .. } => return None,
     })
 }
 
@@ -311,6 +321,29 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
             Ok(count) => Msg::Newer { count },
             Err(_) => return None,
         },
+        QueryCmd::SearchCount { search, filter } => match index.count(&filter, true, Utc::now()) {
+            Ok(count) => Msg::SearchCount { search, count },
+            Err(_) => return None,
+        },
+        QueryCmd::FindMatch {
+            search,
+            filter,
+            from,
+            forward,
+        } => {
+            let direction = if forward {
+                Direction::Older
+            } else {
+                Direction::Newer
+            };
+            Msg::MatchFound {
+                search,
+                forward,
+                row: page(index, &filter, direction, Some((from, false)), 1)
+                    .map(|(rows, _)| rows.into_iter().next().map(Box::new))
+                    .map_err(|e| e.to_string()),
+            }
+        }
         QueryCmd::Position {
             generation,
             filter,
