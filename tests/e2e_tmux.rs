@@ -421,3 +421,80 @@ fn console_in_tmux_triages_with_reasons_copy_menu_history_and_saved_filters() {
     assert!(history.contains("risk:red OR status:blocked"), "{history}");
     assert!(history.contains("@blocked"), "{history}");
 }
+
+/// p suspends the console for $PAGER (the record, escapes neutralized, as a file that is
+/// removed afterwards); the console comes back intact and takes keys again.
+#[test]
+fn console_in_tmux_hands_the_record_to_the_pager_and_comes_back() {
+    let Some(tmux) = Tmux::new("e2e-pager") else {
+        return;
+    };
+    let root = common::store_example_copy();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("paged.json");
+    let seen = work.path().join("path.txt");
+    let pager = work.path().join("pager.sh");
+    std::fs::write(
+        &pager,
+        format!(
+            "#!/bin/sh\ncp \"$1\" {}\nprintf '%s' \"$1\" > {}\necho PAGER-RAN\nread line\n",
+            out.display(),
+            seen.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pager, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A record with an escape sequence in a warning: the pager must see it escaped.
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = rmos::domain::RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = "run_e2e_pager_0001".into();
+    a.created_at_utc = rmos::domain::Timestamp::parse("2025-12-24T09:30:00Z").unwrap();
+    a.decision.warnings = vec!["\u{1b}[2Jwiped".into()];
+    rmos::store::runs::RunStore::new(root.path().join("runs/rmos"))
+        .put(&a)
+        .unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    tmux.start(
+        80,
+        24,
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_CONFIG_DIR={} PAGER={} PS1='e2e$ ' bash --norc --noprofile",
+            work.path().display(),
+            pager.display()
+        ),
+    );
+    tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
+    tmux.keys(&[&format!("{bin} --data {}", root.path().display()), "Enter"]);
+    tmux.wait_screen("the run list", |s| s.contains("1 of 9 runs"));
+    tmux.keys(&["p"]);
+    tmux.wait_screen("the pager", |s| {
+        s.contains("PAGER-RAN") && !s.contains("┌ runs")
+    });
+    // The pager has the keys now: j goes to it, not to the console.
+    tmux.keys(&["j", "Enter"]);
+    tmux.wait_screen("the console back", |s| {
+        s.contains("┌ runs") && s.contains("1 of 9 runs")
+    });
+    tmux.keys(&["j"]);
+    tmux.wait_screen("keys reaching the console again", |s| {
+        s.contains("2 of 9 runs")
+    });
+    let paged = std::fs::read_to_string(&out).unwrap();
+    assert!(paged.contains("run_e2e_pager_0001"), "{paged}");
+    assert!(
+        !paged.contains('\u{1b}'),
+        "the escape reached the pager: {paged}"
+    );
+    assert!(paged.contains("wiped"), "{paged}");
+    let path = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        !Path::new(&path).exists(),
+        "the temporary copy was removed: {path}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt after quitting", |s| {
+        s.trim_end().ends_with("e2e$")
+    });
+}

@@ -9,7 +9,7 @@ use super::keymap::{
 };
 use super::line_edit::{Edit, LineEdit};
 use super::list_window::{ListWindow, PAGE};
-use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, RecordPart, UiCmd, View};
+use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, RecordPart, UiCmd, View, Viewer};
 use super::queue::{QueueCmd, QueueState};
 use crate::filter::{Filter, ParseError};
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
@@ -301,6 +301,27 @@ impl App {
                         ),
                         true,
                     );
+                }
+                Vec::new()
+            }
+            Msg::ViewerText {
+                run_id,
+                viewer,
+                text,
+            } => match text {
+                Ok(text) => vec![Cmd::Ui(UiCmd::View {
+                    viewer,
+                    name: format!("{run_id}.json"),
+                    text,
+                })],
+                Err(e) => {
+                    self.say(format!("cannot open {run_id}: {e}"), true);
+                    Vec::new()
+                }
+            },
+            Msg::ViewerDone(result) => {
+                if let Err(e) = result {
+                    self.say(e, true);
                 }
                 Vec::new()
             }
@@ -930,6 +951,8 @@ impl App {
             }
             Action::NextMatch => self.jump_to_match(true),
             Action::PrevMatch => self.jump_to_match(false),
+            Action::Pager => self.open_viewer(Viewer::Pager),
+            Action::Editor => self.open_viewer(Viewer::Editor),
             Action::CopyMenu => {
                 self.copy_menu = true;
                 Vec::new()
@@ -1414,6 +1437,21 @@ impl App {
             }));
         }
         cmds
+    }
+
+    fn open_viewer(&mut self, viewer: Viewer) -> Vec<Cmd> {
+        match self.copy_target() {
+            Some(r) => vec![Cmd::Query(QueryCmd::LoadForViewer {
+                partition: r.partition,
+                file_name: r.file_name,
+                run_id: r.run_id,
+                viewer,
+            })],
+            None => {
+                self.say("nothing selected to open", true);
+                Vec::new()
+            }
+        }
     }
 
     fn say_marks(&mut self) {
@@ -2201,6 +2239,53 @@ mod tests {
         app.update(code(KeyCode::Esc));
         assert!(app.search.is_none());
         assert!(app.update(key('n')).is_empty());
+    }
+
+    #[test]
+    fn p_and_e_hand_the_record_to_the_pager_and_the_editor() {
+        let mut app = app_with(3, false);
+        app.update(key('j'));
+        for (k, viewer) in [('p', Viewer::Pager), ('e', Viewer::Editor)] {
+            let cmds = app.update(key(k));
+            assert_eq!(
+                cmds,
+                vec![Cmd::Query(QueryCmd::LoadForViewer {
+                    partition: "2025-12-23".into(),
+                    file_name: "run_0001.json".into(),
+                    run_id: "run_0001".into(),
+                    viewer,
+                })]
+            );
+            let cmds = app.update(Msg::ViewerText {
+                run_id: "run_0001".into(),
+                viewer,
+                text: Ok("{}".into()),
+            });
+            assert_eq!(
+                cmds,
+                vec![Cmd::Ui(UiCmd::View {
+                    viewer,
+                    name: "run_0001.json".into(),
+                    text: "{}".into(),
+                })]
+            );
+        }
+        app.update(Msg::ViewerDone(Err(
+            "less exited with exit status: 2".into()
+        )));
+        assert_eq!(
+            app.message.clone().unwrap(),
+            ("less exited with exit status: 2".into(), true)
+        );
+        app.update(Msg::ViewerText {
+            run_id: "run_0001".into(),
+            viewer: Viewer::Pager,
+            text: Err("file vanished".into()),
+        });
+        assert_eq!(
+            app.message.clone().unwrap().0,
+            "cannot open run_0001: file vanished"
+        );
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub enum Action {
     PrevMatch,
     SavedFilters,
     CopyMenu,
+    Pager,
+    Editor,
     ToggleMark,
     MarkRange,
     CopyId,
@@ -243,6 +245,13 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             Action::CopyMenu,
             "y",
             "copy menu (id, path, hash…)",
+        ),
+        row(&[ch('p')], Action::Pager, "p", "the record in $PAGER"),
+        row(
+            &[ch('e')],
+            Action::Editor,
+            "e",
+            "a read-only copy in $EDITOR",
         ),
         row(
             &[ch(' ')],

@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod external;
 pub mod keymap;
 pub mod line_edit;
 pub mod list_window;
@@ -76,6 +77,7 @@ pub async fn run_loop<B: Backend>(
     mut input: impl Stream<Item = io::Result<Event>> + Unpin,
     cfg: ConsoleConfig,
     clipboard: &mut dyn Clipboard,
+    external: &mut dyn external::External,
     mut observe: impl FnMut(&App),
 ) -> io::Result<()> {
     // Create and migrate the database once before the workers open their connections.
@@ -146,6 +148,13 @@ pub async fn run_loop<B: Backend>(
                     Cmd::Ui(UiCmd::Rescan) => {
                         let _ = reconciler.send(ReconcileReq::Rescan);
                     }
+                    Cmd::Ui(UiCmd::View { viewer, name, text }) => {
+                        let result = external.view(viewer, &name, &text);
+                        // Whatever the program left on the screen: draw everything anew.
+                        terminal.clear()?;
+                        follow_up.extend(app.update(Msg::ViewerDone(result)));
+                        dirty = true;
+                    }
                     Cmd::Ui(UiCmd::Remember(text)) => {
                         if let Some(prefs) = cfg.prefs.clone() {
                             if let Err(e) = worker::spawn_remember(prefs, text, prefs_tx.clone()) {
@@ -187,6 +196,7 @@ pub async fn run_loop<B: Backend>(
                             | QueryCmd::SearchCount { .. } => &counts,
                             QueryCmd::Page { .. }
                             | QueryCmd::FindMatch { .. }
+                            | QueryCmd::LoadForViewer { .. }
                             | QueryCmd::LoadDetails { .. }
                             | QueryCmd::KnownEvents { .. }
                             | QueryCmd::OpenRun { .. }
@@ -275,11 +285,17 @@ pub fn run_terminal(root: DataRoot) -> io::Result<()> {
         .enable_all()
         .build()?;
     let mut clipboard = clipboard::TerminalClipboard::default();
+    let (keys, mut key_rx) = external::KeyReader::spawn();
+    let mut viewers = external::TerminalExternal { keys };
+    let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
+        key_rx.poll_recv(cx)
+    }));
     runtime.block_on(run_loop(
         &mut terminal,
-        crossterm::event::EventStream::new(),
+        input,
         cfg,
         &mut clipboard,
+        &mut viewers,
         |_| {},
     ))
 }

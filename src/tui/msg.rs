@@ -58,6 +58,15 @@ pub enum RecordPart {
     FeasibilityHash,
 }
 
+/// The program a record is handed to, the console suspended meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// `$PAGER` (default `less`).
+    Pager,
+    /// `$EDITOR` (default `vi`) on a read-only temporary copy.
+    Editor,
+}
+
 /// Messages into [`App::update`].
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -151,6 +160,14 @@ pub enum Msg {
         forward: bool,
         row: Result<Option<Box<IndexedRun>>, String>,
     },
+    /// A record's text for [`Viewer`], escapes already neutralized.
+    ViewerText {
+        run_id: String,
+        viewer: Viewer,
+        text: Result<String, String>,
+    },
+    /// The pager or editor returned (`Err`: it could not run or failed).
+    ViewerDone(Result<(), String>),
     /// The user's filter history (oldest first) and saved filters (by name), read from
     /// the config folder at start and again when the saved-filter picker opens.
     Prefs {
@@ -195,6 +212,12 @@ pub enum UiCmd {
     },
     /// Ask the reconciler to rescan every file now.
     Rescan,
+    /// Suspend the console and hand `text` (file name `name`) to the pager or editor.
+    View {
+        viewer: Viewer,
+        name: String,
+        text: String,
+    },
     /// Add an applied filter to the persistent history (written off the terminal's thread).
     Remember(String),
     /// Read the saved filters again (answered with [`Msg::Prefs`]).
@@ -231,6 +254,13 @@ pub enum QueryCmd {
         filter: Filter,
         from: Cursor,
         forward: bool,
+    },
+    /// A run's file as text for the pager or editor (any file, escapes neutralized).
+    LoadForViewer {
+        partition: String,
+        file_name: String,
+        run_id: String,
+        viewer: Viewer,
     },
     /// How many rows come before `first` (the window's first row) in the list.
     Position {
@@ -270,6 +300,7 @@ impl QueryCmd {
             QueryCmd::CountNewer { .. }
             | QueryCmd::SearchCount { .. }
             | QueryCmd::FindMatch { .. }
+            | QueryCmd::LoadForViewer { .. }
             | QueryCmd::LoadDetails { .. }
             | QueryCmd::KnownEvents { .. }
             | QueryCmd::OpenRun { .. }

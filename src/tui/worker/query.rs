@@ -67,6 +67,7 @@ pub fn spawn_data_worker(
                         | QueryCmd::Position { .. }
                         | QueryCmd::SearchCount { .. }
                         | QueryCmd::FindMatch { .. }
+                        | QueryCmd::LoadForViewer { .. }
                         | QueryCmd::LoadDetails { .. }
                         | QueryCmd::KnownEvents { .. }
                         | QueryCmd::OpenRun { .. }
@@ -133,6 +134,11 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
             search,
             forward,
             row: Err(error),
+        },
+        QueryCmd::LoadForViewer { run_id, viewer, .. } => Msg::ViewerText {
+            run_id,
+            viewer,
+            text: Err(error),
         },
         QueryCmd::KnownEvents { .. }
         | QueryCmd::CountNewer { .. }
@@ -321,6 +327,25 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
             Ok(count) => Msg::Newer { count },
             Err(_) => return None,
         },
+        QueryCmd::LoadForViewer {
+            partition,
+            file_name,
+            run_id,
+            viewer,
+        } => {
+            let key = ArtifactKey::new(partition, file_name);
+            // Any file, valid or not, as the bytes say: invalid UTF-8 shown replaced, and
+            // every escape sequence or invisible character made visible.
+            let text = index.runs().read_bytes(&key).and_then(|b| {
+                crate::fsio::read::check_json_budget(&b)?;
+                Ok(crate::text::escape_for_terminal(&String::from_utf8_lossy(&b)).into_owned())
+            });
+            Msg::ViewerText {
+                run_id,
+                viewer,
+                text,
+            }
+        }
         QueryCmd::SearchCount { search, filter } => match index.count(&filter, true, Utc::now()) {
             Ok(count) => Msg::SearchCount { search, count },
             Err(_) => return None,
