@@ -246,6 +246,7 @@ impl App {
                 cmds
             }
             Msg::Key(key) => self.on_key(key),
+            Msg::Mouse(m) => self.on_mouse(m),
             Msg::Resize { width, height } => {
                 self.width = width;
                 self.height = height;
@@ -1439,6 +1440,63 @@ impl App {
         cmds
     }
 
+    /// The wheel moves the selection (or scrolls the details pane under the pointer, or
+    /// the review queue); a click selects a run in the list. Overlays and text lines
+    /// ignore the mouse.
+    fn on_mouse(&mut self, m: crossterm::event::MouseEvent) -> Vec<Cmd> {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        if self.help
+            || self.input.is_some()
+            || self.search_input.is_some()
+            || self.picker.is_some()
+            || self.copy_menu
+        {
+            return Vec::new();
+        }
+        let step: i32 = match m.kind {
+            MouseEventKind::ScrollDown => 3,
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::Down(MouseButton::Left) => 0,
+            _ => return Vec::new(),
+        };
+        let at = ratatui::layout::Position::new(m.column, m.row);
+        if self.view == View::Queue {
+            if step == 0 || self.queue.modal.is_some() || self.queue.filter_input.is_some() {
+                return Vec::new();
+            }
+            let code = if step > 0 { KeyCode::Down } else { KeyCode::Up };
+            let mut cmds = Vec::new();
+            for _ in 0..step.unsigned_abs() {
+                cmds.extend(self.on_queue_key(KeyEvent::new(code, KeyModifiers::NONE)));
+            }
+            return cmds;
+        }
+        let (list, details) = super::view::runs_areas(self);
+        if details.is_some_and(|d| d.contains(at)) {
+            return if step == 0 {
+                Vec::new()
+            } else {
+                self.scroll_details(step)
+            };
+        }
+        if !list.contains(at) {
+            return Vec::new();
+        }
+        if step != 0 {
+            return self.move_by(step as isize);
+        }
+        // Rows start below the border and the column titles.
+        let first = list.y + 2;
+        if m.row < first || m.row + 1 >= list.bottom() {
+            return Vec::new();
+        }
+        let index = self.list.offset + usize::from(m.row - first);
+        if index >= self.list.rows.len() {
+            return Vec::new();
+        }
+        self.move_to(index)
+    }
+
     fn open_viewer(&mut self, viewer: Viewer) -> Vec<Cmd> {
         match self.copy_target() {
             Some(r) => vec![Cmd::Query(QueryCmd::LoadForViewer {
@@ -2286,6 +2344,58 @@ mod tests {
             app.message.clone().unwrap().0,
             "cannot open run_0001: file vanished"
         );
+    }
+
+    fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
+        Msg::Mouse(crossterm::event::MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    }
+
+    #[test]
+    fn a_click_selects_a_run_and_the_wheel_scrolls() {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let click = MouseEventKind::Down(MouseButton::Left);
+        let mut app = app_with(50, false);
+        // Header line, list border, column titles: the first run is on line 3.
+        app.update(mouse(click, 10, 3));
+        assert_eq!(app.list.selected, 0);
+        app.update(mouse(click, 10, 7));
+        assert_eq!(app.list.selected, 4);
+        assert!(
+            !app.follow,
+            "clicking away from the newest run stops following"
+        );
+        // The border, the titles and the lines below the list select nothing.
+        for row in [1, 2, 38, 39] {
+            app.update(mouse(click, 10, row));
+            assert_eq!(app.list.selected, 4, "line {row}");
+        }
+        app.update(mouse(MouseEventKind::ScrollDown, 10, 10));
+        assert_eq!(app.list.selected, 7);
+        app.update(mouse(MouseEventKind::ScrollUp, 10, 10));
+        assert_eq!(app.list.selected, 4);
+        // With the details open (side by side at 120 columns) the wheel over the pane
+        // scrolls it; the list beside it still takes clicks.
+        app.update(code(KeyCode::Enter));
+        app.update(mouse(MouseEventKind::ScrollDown, 100, 10));
+        assert_eq!(app.list.selected, 4);
+        app.update(mouse(click, 10, 5));
+        assert_eq!(app.list.selected, 2);
+        assert_eq!(
+            app.details.as_ref().unwrap().run_id,
+            "run_0002",
+            "the details follow"
+        );
+        // Overlays ignore the mouse.
+        app.update(code(KeyCode::Esc));
+        app.update(key('y'));
+        app.update(mouse(click, 10, 8));
+        assert_eq!(app.list.selected, 2);
+        assert!(app.copy_menu);
     }
 
     #[test]

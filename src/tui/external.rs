@@ -179,6 +179,7 @@ impl External for TerminalExternal {
             crossterm::execute!(
                 io::stdout(),
                 crossterm::terminal::EnterAlternateScreen,
+                crossterm::event::EnableMouseCapture,
                 crossterm::cursor::Hide
             )
         });

@@ -7,7 +7,7 @@ use crate::domain::RunArtifact;
 use crate::filter::Filter;
 use crate::store::advisory::AdvisoryAsset;
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 
 /// Where a page goes in the window.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +71,8 @@ pub enum Viewer {
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A click or the wheel (optional: every action has a key).
+    Mouse(MouseEvent),
     Resize {
         width: u16,
         height: u16,

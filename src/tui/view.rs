@@ -244,6 +244,17 @@ fn details_split(body: Rect) -> std::rc::Rc<[Rect]> {
         .split(body)
 }
 
+/// The run list's area and the details pane's (when open) at the app's terminal size.
+pub fn runs_areas(app: &App) -> (Rect, Option<Rect>) {
+    let body = frame_rows(Rect::new(0, 0, app.width, app.height))[1];
+    if app.details.is_some() {
+        let split = details_split(body);
+        (split[0], Some(split[1]))
+    } else {
+        (body, None)
+    }
+}
+
 /// Inner width and height of the details pane at the app's terminal size.
 pub fn details_geometry(app: &App) -> (u16, u16) {
     let area = Rect::new(0, 0, app.width, app.height);
