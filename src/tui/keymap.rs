@@ -573,8 +573,9 @@ pub const CONFIRM_SCROLL: &str = " · j/k scroll";
 /// The key hints of the status lines and the details pane's title. Each names keys of
 /// [`RUNS`] or [`QUEUE`] (a test checks that every key named is bound there).
 pub const RUNS_STATUS_WIDE: &str =
-    "j/k move · Enter details · f filter · c copy id · C copy JSON · F follow · ? help · q quit";
-pub const RUNS_STATUS: &str = "j/k move · Enter details · f filter · c copy · ? help · q quit";
+    "j/k move · Enter details · f filter · / search · y copy · Space mark · p pager · F follow · ? help · q quit";
+pub const RUNS_STATUS: &str =
+    "j/k move · Enter details · f filter · / search · y copy · ? help · q quit";
 pub const DETAILS_TITLE: &str = " Esc close · J/K run · j/k g/G PgDn scroll ";
 pub const QUEUE_STATUS_WIDE: &str = "j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit";
 pub const QUEUE_STATUS: &str =

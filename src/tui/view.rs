@@ -1158,7 +1158,7 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             theme.dim(),
         ))
     } else {
-        let hints = if area.width >= 100 {
+        let hints = if usize::from(area.width) >= super::keymap::RUNS_STATUS_WIDE.width() {
             super::keymap::RUNS_STATUS_WIDE
         } else {
             super::keymap::RUNS_STATUS
