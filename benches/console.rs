@@ -67,6 +67,7 @@ fn live(reps: usize) {
             input,
             ConsoleConfig::new(root),
             &mut clip,
+            &mut rmos::tui::external::MemoryExternal::default(),
             |app| {
                 *rows2.lock().unwrap() = app.list.rows.iter().map(|r| r.run_id.clone()).collect();
             },
@@ -275,6 +276,7 @@ fn main() {
                 input,
                 ConsoleConfig::new(root),
                 &mut clip,
+                &mut rmos::tui::external::MemoryExternal::default(),
                 |app| {
                     let mut s = seen2.lock().unwrap();
                     if s.first.is_none() && !app.list.rows.is_empty() {

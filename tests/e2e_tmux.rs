@@ -328,3 +328,173 @@ fn a_decision_in_one_console_shows_in_the_other() {
         t.keys(&["q"]);
     }
 }
+
+/// The triage path of an 80×24 terminal: an OR filter, reasons read in the list, the
+/// filter copied as a command; then, after a restart, the filter history and a saved
+/// filter from the picker.
+#[test]
+fn console_in_tmux_triages_with_reasons_copy_menu_history_and_saved_filters() {
+    let Some(tmux) = Tmux::new("e2e-triage") else {
+        return;
+    };
+    let root = common::store_example_copy();
+    let config = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    let saved = Command::new(bin)
+        .env("RMOS_CONFIG_DIR", config.path())
+        .arg("--data")
+        .arg(root.path())
+        .args(["filters", "save", "blocked", "status:blocked"])
+        .output()
+        .unwrap();
+    assert!(saved.status.success(), "{saved:?}");
+    tmux.start(
+        80,
+        24,
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_CONFIG_DIR={} PS1='e2e$ ' bash --norc --noprofile",
+            config.path().display()
+        ),
+    );
+    tmux.run(&["set", "-g", "set-clipboard", "on"]);
+    tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
+    let cmd = format!("{bin} --data {}", root.path().display());
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_screen("the run list", |s| s.contains("1 of 8 runs"));
+
+    // f, the filter, Enter: the reasons are in the list.
+    tmux.keys(&["f", "risk:red OR status:blocked", "Enter"]);
+    let s = tmux.wait_screen("the filtered list with reasons", |s| {
+        s.contains("1 of 1 matching") && s.contains("filter: risk:red OR status:blocked")
+    });
+    assert!(s.contains("BLOCKED ERROR   Completeness gu"), "{s}");
+
+    // y f copies the filter as a command line.
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the copy menu", |s| s.contains("copy (OSC 52)"));
+    tmux.keys(&["f"]);
+    tmux.wait_screen("the copy confirmation", |s| {
+        s.contains("copied the filter as a command")
+    });
+    assert_eq!(
+        tmux.run(&["show-buffer"]),
+        "rmos logs recent --filter 'risk:red OR status:blocked'"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt after quitting", |s| {
+        s.trim_end().ends_with("e2e$")
+    });
+
+    // Restarted: ↑ in the filter bar recalls the filter of the last session.
+    tmux.keys(&[&cmd, "Enter"]);
+    tmux.wait_screen("the run list again", |s| s.contains("1 of 8 runs"));
+    tmux.keys(&["f", "Up"]);
+    tmux.wait_screen("the recalled filter", |s| {
+        s.contains("filter> risk:red OR status:blocked") && s.contains("1 of 1 matching")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_screen("the filter cancelled", |s| s.contains("1 of 8 runs"));
+
+    // @ lists the saved filters; Enter applies one.
+    tmux.keys(&["@"]);
+    tmux.wait_screen("the saved-filter picker", |s| {
+        s.contains("saved filters (1)") && s.contains("@blocked")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the saved filter applied", |s| {
+        s.contains("filter: status:blocked") && s.contains("matching")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt after quitting", |s| {
+        s.trim_end().ends_with("e2e$")
+    });
+    // The history is written off the terminal's thread: give it a moment.
+    let path = config.path().join("filter_history.json");
+    let mut history = String::new();
+    for _ in 0..100 {
+        history = std::fs::read_to_string(&path).unwrap_or_default();
+        if history.contains("@blocked") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(history.contains("risk:red OR status:blocked"), "{history}");
+    assert!(history.contains("@blocked"), "{history}");
+}
+
+/// p suspends the console for $PAGER (the record, escapes neutralized, as a file that is
+/// removed afterwards); the console comes back intact and takes keys again.
+#[test]
+fn console_in_tmux_hands_the_record_to_the_pager_and_comes_back() {
+    let Some(tmux) = Tmux::new("e2e-pager") else {
+        return;
+    };
+    let root = common::store_example_copy();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("paged.json");
+    let seen = work.path().join("path.txt");
+    let pager = work.path().join("pager.sh");
+    std::fs::write(
+        &pager,
+        format!(
+            "#!/bin/sh\ncp \"$1\" {}\nprintf '%s' \"$1\" > {}\necho PAGER-RAN\nread line\n",
+            out.display(),
+            seen.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pager, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A record with an escape sequence in a warning: the pager must see it escaped.
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = rmos::domain::RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = "run_e2e_pager_0001".into();
+    a.created_at_utc = rmos::domain::Timestamp::parse("2025-12-24T09:30:00Z").unwrap();
+    a.decision.warnings = vec!["\u{1b}[2Jwiped".into()];
+    rmos::store::runs::RunStore::new(root.path().join("runs/rmos"))
+        .put(&a)
+        .unwrap();
+    let bin = env!("CARGO_BIN_EXE_rmos");
+    tmux.start(
+        80,
+        24,
+        &format!(
+            "env -i PATH=/usr/bin:/bin TERM=xterm-256color HOME=/tmp RMOS_CONFIG_DIR={} PAGER={} PS1='e2e$ ' bash --norc --noprofile",
+            work.path().display(),
+            pager.display()
+        ),
+    );
+    tmux.wait_screen("the shell prompt", |s| s.contains("e2e$"));
+    tmux.keys(&[&format!("{bin} --data {}", root.path().display()), "Enter"]);
+    tmux.wait_screen("the run list", |s| s.contains("1 of 9 runs"));
+    tmux.keys(&["p"]);
+    tmux.wait_screen("the pager", |s| {
+        s.contains("PAGER-RAN") && !s.contains("┌ runs")
+    });
+    // The pager has the keys now: j goes to it, not to the console.
+    tmux.keys(&["j", "Enter"]);
+    tmux.wait_screen("the console back", |s| {
+        s.contains("┌ runs") && s.contains("1 of 9 runs")
+    });
+    tmux.keys(&["j"]);
+    tmux.wait_screen("keys reaching the console again", |s| {
+        s.contains("2 of 9 runs")
+    });
+    let paged = std::fs::read_to_string(&out).unwrap();
+    assert!(paged.contains("run_e2e_pager_0001"), "{paged}");
+    assert!(
+        !paged.contains('\u{1b}'),
+        "the escape reached the pager: {paged}"
+    );
+    assert!(paged.contains("wiped"), "{paged}");
+    let path = std::fs::read_to_string(&seen).unwrap();
+    assert!(
+        !Path::new(&path).exists(),
+        "the temporary copy was removed: {path}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the prompt after quitting", |s| {
+        s.trim_end().ends_with("e2e$")
+    });
+}

@@ -103,7 +103,7 @@ fn snapshot_filter_parse_error_keeps_last_valid_filter() {
     let root = store_example_copy();
     for (w, h) in [(80, 24), (120, 40)] {
         let (mut app, _) = loaded_app(root.path(), w, h);
-        app.update(key('/'));
+        app.update(key('f'));
         for c in "risk:red rsk:".chars() {
             app.update(key(c));
         }
@@ -162,6 +162,217 @@ fn snapshot_help_overlay() {
         let (mut app, _) = loaded_app(root.path(), w, h);
         app.update(key('?'));
         insta::assert_snapshot!(format!("help_{w}x{h}"), screen(&app, w, h, root.path()));
+    }
+}
+
+fn saved_filters_msg() -> Msg {
+    Msg::Prefs {
+        history: Some(vec!["risk:red".into()]),
+        saved: Ok(vec![
+            ("blocked".into(), "status:blocked".into()),
+            (
+                "red-or-blocked".into(),
+                "(risk:red OR status:blocked) -verify:ok".into(),
+            ),
+            ("saws".into(), "mode:saw".into()),
+        ]),
+    }
+}
+
+#[test]
+fn snapshot_saved_filter_picker_and_expansion() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, _) = loaded_app(root.path(), w, h);
+        app.update(saved_filters_msg());
+        app.update(key('@'));
+        app.update(key('j'));
+        insta::assert_snapshot!(
+            format!("saved_filters_{w}x{h}"),
+            screen(&app, w, h, root.path())
+        );
+        app.update(code(KeyCode::Esc));
+        app.update(key('f'));
+        for c in "@saws".chars() {
+            app.update(key(c));
+        }
+        insta::assert_snapshot!(
+            format!("saved_filter_typed_{w}x{h}"),
+            screen(&app, w, h, root.path())
+        );
+    }
+}
+
+#[test]
+fn snapshot_no_saved_filters_says_how_to_save_one() {
+    let root = store_example_copy();
+    let (mut app, _) = loaded_app(root.path(), 80, 24);
+    app.update(key('@'));
+    let s = screen(&app, 80, 24, root.path());
+    assert!(s.contains("saved filters (0)"), "{s}");
+    assert!(s.contains("rmos filters save NAME"), "{s}");
+}
+
+#[test]
+fn the_list_shows_reasons_full_ids_when_wide_and_years_when_it_spans_them() {
+    let root = store_example_copy();
+    // 80 columns: the reason column replaces mode and score.
+    let (app, _) = loaded_app(root.path(), 80, 24);
+    let s = screen(&app, 80, 24, root.path());
+    assert!(s.contains("status  risk    reason"), "{s}");
+    assert!(s.contains("BLOCKED ERROR   Completeness guar…"), "{s}");
+    assert!(
+        !s.contains("2025-12-23"),
+        "one year: no year in the times\n{s}"
+    );
+    // 200 columns: the whole run_id, the source and a long reason.
+    let (app, _) = loaded_app(root.path(), 200, 16);
+    let s = screen(&app, 200, 16, root.path());
+    assert!(s.contains("run_5eed0000000000000000000000000005"), "{s}");
+    assert!(s.contains("source"), "{s}");
+    assert!(s.contains("Completeness guard: missing required fi"), "{s}");
+    // A run from another year: every time carries its year.
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = "run_old0000000000000000000000000001".into();
+    a.created_at_utc = Timestamp::parse("2024-06-01T08:00:00Z").unwrap();
+    rmos::store::runs::RunStore::new(root.path().join("runs/rmos"))
+        .put(&a)
+        .unwrap();
+    let (app, _) = loaded_app(root.path(), 120, 40);
+    let s = screen(&app, 120, 40, root.path());
+    assert!(s.contains("2024-06-01 08:00:00 old000…000001"), "{s}");
+    assert!(s.contains("2025-12-23 18:04:24"), "{s}");
+    assert!(s.contains("1 of 9 runs"), "{s}");
+}
+
+#[test]
+fn snapshot_marks_and_copy_menu() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        let text = "risk:red OR status:blocked OR risk:yellow";
+        app.update(key('f'));
+        for c in text.chars() {
+            app.update(key(c));
+        }
+        app.update(code(KeyCode::Enter));
+        let rows = index
+            .query(&RunQuery::new(Filter::parse(text).unwrap(), 200))
+            .unwrap()
+            .runs;
+        let count = rows.len() as u64;
+        app.update(Msg::Count {
+            generation: app.generation,
+            count,
+        });
+        app.update(Msg::Page {
+            generation: app.generation,
+            page: Page {
+                anchor: Anchor::Top,
+                rows,
+                more_before: false,
+                more_after: false,
+            },
+        });
+        app.update(key(' '));
+        app.update(key('v'));
+        app.update(key('j'));
+        app.update(key('j'));
+        app.update(key('v'));
+        app.update(key('y'));
+        insta::assert_snapshot!(
+            format!("copy_menu_{w}x{h}"),
+            screen(&app, w, h, root.path())
+        );
+    }
+}
+
+/// The runs of underlined cells (search matches without colour), per line.
+fn underlined(app: &App, w: u16, h: u16) -> Vec<(u16, String)> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| render(f, app, Theme { color: false }))
+        .unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = Vec::new();
+    for y in 0..h {
+        let mut cur = String::new();
+        for x in 0..w {
+            let c = &buf[(x, y)];
+            if c.modifier.contains(ratatui::style::Modifier::UNDERLINED) {
+                cur.push_str(c.symbol());
+            } else if !cur.is_empty() {
+                out.push((y, std::mem::take(&mut cur)));
+            }
+        }
+        if !cur.is_empty() {
+            out.push((y, cur));
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_search_highlights_in_list_and_details() {
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, _) = loaded_app(root.path(), w, h);
+        app.update(key('/'));
+        for c in "VBIT".chars() {
+            app.update(key(c));
+        }
+        let typing = screen(&app, w, h, root.path());
+        assert!(typing.contains("search/ VBIT"), "{typing}");
+        app.update(code(KeyCode::Enter));
+        let id = app.search.as_ref().unwrap().id;
+        app.update(Msg::SearchCount {
+            search: id,
+            count: 2,
+        });
+        assert_eq!(
+            app.selected_row().unwrap().tool_id.as_deref(),
+            Some("default-vbit"),
+            "Enter went to the first match"
+        );
+        app.update(key('n'));
+        assert_eq!(
+            app.selected_row().unwrap().tool_id.as_deref(),
+            Some("vbit60")
+        );
+        app.update(code(KeyCode::Enter));
+        let d = app.details.clone().unwrap();
+        let details = load_details(
+            &DataRoot::at(root.path()).open_index().unwrap(),
+            &d.partition,
+            &d.file_name,
+        );
+        app.update(Msg::Details {
+            partition: d.partition.clone(),
+            file_name: d.file_name.clone(),
+            details: Box::new(details),
+        });
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains("/VBIT: 2 matches"), "{s}");
+        let marks = underlined(&app, w, h);
+        // Both matching runs are flagged in the list (on their time: the tool column
+        // gives way beside the details at 120 columns); the text is marked in the
+        // details pane (its tool line) and in the list's tool column where shown.
+        let words: Vec<&str> = marks.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(
+            words
+                .iter()
+                .filter(|t| t.starts_with("12-23 18:04:"))
+                .count(),
+            2,
+            "{marks:?}\n{s}"
+        );
+        let vbits = words
+            .iter()
+            .filter(|t| t.eq_ignore_ascii_case("vbit"))
+            .count();
+        assert!(vbits >= if w == 80 { 3 } else { 1 }, "{marks:?}\n{s}");
+        insta::assert_snapshot!(format!("search_{w}x{h}"), s);
     }
 }
 

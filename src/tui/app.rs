@@ -4,10 +4,12 @@
 //! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
-use super::keymap::{action_for, queue_action_for, Action, DialogAction, QueueAction, QUEUE, RUNS};
+use super::keymap::{
+    action_for, queue_action_for, Action, CopyAction, DialogAction, QueueAction, QUEUE, RUNS,
+};
 use super::line_edit::{Edit, LineEdit};
 use super::list_window::{ListWindow, PAGE};
-use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, UiCmd, View};
+use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, RecordPart, UiCmd, View, Viewer};
 use super::queue::{QueueCmd, QueueState};
 use crate::filter::{Filter, ParseError};
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
@@ -27,6 +29,29 @@ pub struct FilterInput {
 impl FilterInput {
     pub fn text(&self) -> String {
         self.edit.text()
+    }
+}
+
+/// An active search (`/`): matches are highlighted, `n`/`N` jump between them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub text: String,
+    /// Identifies this search's answers (a new search or filter makes a new one).
+    pub id: u64,
+    /// Runs matching it within the filter, once counted.
+    pub count: Option<u64>,
+}
+
+impl Search {
+    /// Whether a run matches: the text (case-insensitive) in its run_id, tool, block
+    /// reason or a warning — the fields a filter word searches, in the index too.
+    pub fn matches(&self, r: &IndexedRun) -> bool {
+        let needle = self.text.to_lowercase();
+        let has = |s: &str| s.to_lowercase().contains(&needle);
+        has(&r.run_id)
+            || r.tool_id.as_deref().is_some_and(has)
+            || r.block_reason.as_deref().is_some_and(has)
+            || r.warnings.iter().any(|w| has(w))
     }
 }
 
@@ -58,6 +83,23 @@ pub struct App {
     pub filter_text: String,
     pub input: Option<FilterInput>,
     pub history: Vec<String>,
+    /// The user's saved filters (name, expression), sorted by name.
+    pub saved_filters: Vec<(String, String)>,
+    /// Why the saved filters could not be read, if they could not.
+    pub saved_error: Option<String>,
+    /// The saved-filter picker is open with this row highlighted.
+    pub picker: Option<usize>,
+    /// The active search, if any.
+    pub search: Option<Search>,
+    /// The search line while typing (`/`).
+    pub search_input: Option<LineEdit>,
+    search_seq: u64,
+    /// The copy menu (`y`) is open.
+    pub copy_menu: bool,
+    /// Marked runs (Space, `v`), by list key: copied together from the copy menu.
+    pub marks: std::collections::BTreeMap<Cursor, String>,
+    /// Where a range started by `v` begins.
+    pub mark_anchor: Option<Cursor>,
     pub details: Option<DetailsPane>,
     pub follow: bool,
     /// Newest key seen while following (to count runs that arrived since).
@@ -119,6 +161,15 @@ impl App {
             filter_text: String::new(),
             input: None,
             history: Vec::new(),
+            saved_filters: Vec::new(),
+            saved_error: None,
+            picker: None,
+            search: None,
+            search_input: None,
+            search_seq: 0,
+            copy_menu: false,
+            marks: std::collections::BTreeMap::new(),
+            mark_anchor: None,
             details: None,
             follow: true,
             newest_seen: None,
@@ -195,6 +246,7 @@ impl App {
                 cmds
             }
             Msg::Key(key) => self.on_key(key),
+            Msg::Mouse(m) => self.on_mouse(m),
             Msg::Resize { width, height } => {
                 self.width = width;
                 self.height = height;
@@ -250,6 +302,76 @@ impl App {
                         ),
                         true,
                     );
+                }
+                Vec::new()
+            }
+            Msg::ViewerText {
+                run_id,
+                viewer,
+                text,
+            } => match text {
+                Ok(text) => vec![Cmd::Ui(UiCmd::View {
+                    viewer,
+                    name: format!("{run_id}.json"),
+                    text,
+                })],
+                Err(e) => {
+                    self.say(format!("cannot open {run_id}: {e}"), true);
+                    Vec::new()
+                }
+            },
+            Msg::ViewerDone(result) => {
+                if let Err(e) = result {
+                    self.say(e, true);
+                }
+                Vec::new()
+            }
+            Msg::SearchCount { search, count } => {
+                if let Some(s) = self.search.as_mut().filter(|s| s.id == search) {
+                    s.count = Some(count);
+                    if count == 0 {
+                        let text = s.text.clone();
+                        self.say(format!("no run matches /{text}"), true);
+                    }
+                }
+                Vec::new()
+            }
+            Msg::MatchFound {
+                search,
+                forward,
+                row,
+            } => {
+                if self.search.as_ref().map(|s| s.id) != Some(search) {
+                    return Vec::new();
+                }
+                match row {
+                    Ok(Some(row)) => self.select_found(*row),
+                    Ok(None) => {
+                        self.say(
+                            if forward {
+                                "no more matches below (N searches up)"
+                            } else {
+                                "no more matches above (n searches down)"
+                            },
+                            false,
+                        );
+                        Vec::new()
+                    }
+                    Err(e) => {
+                        self.say(format!("search failed: {e}"), true);
+                        Vec::new()
+                    }
+                }
+            }
+            Msg::Position {
+                generation,
+                first,
+                before,
+            } => {
+                if generation == self.generation
+                    && self.list.rows.first().map(IndexedRun::key) == Some(first)
+                {
+                    self.list.base = Some(before);
                 }
                 Vec::new()
             }
@@ -371,6 +493,28 @@ impl App {
             }
             Msg::Preview { asset_id, data } => {
                 self.queue.set_preview(asset_id, *data);
+                Vec::new()
+            }
+            Msg::Prefs { history, saved } => {
+                if let Some(h) = history {
+                    // Filters applied before the history arrived stay the newest.
+                    let mut merged = h;
+                    for t in std::mem::take(&mut self.history) {
+                        merged.retain(|e| *e != t);
+                        merged.push(t);
+                    }
+                    self.history = merged;
+                }
+                match saved {
+                    Ok(list) => {
+                        self.saved_filters = list;
+                        self.saved_error = None;
+                    }
+                    Err(e) => self.saved_error = Some(e),
+                }
+                if let Some(sel) = self.picker.as_mut() {
+                    *sel = (*sel).min(self.saved_filters.len().saturating_sub(1));
+                }
                 Vec::new()
             }
             Msg::RunFound { run_id, row } => match row {
@@ -500,7 +644,30 @@ impl App {
         self.list.clamp();
         self.seen_selected();
         // Pages never change the open details: only the reader's keys (J/K) do.
-        self.edge_fetch()
+        let mut cmds = self.edge_fetch();
+        cmds.extend(self.locate_window());
+        cmds
+    }
+
+    /// Ask where the window starts in the list when that is not known (after a page
+    /// around a run or of the oldest rows): the header's "n of N".
+    fn locate_window(&self) -> Option<Cmd> {
+        if self.list.base.is_some() {
+            return None;
+        }
+        let first = self.list.rows.first()?.key();
+        Some(Cmd::Query(QueryCmd::Position {
+            generation: self.generation,
+            filter: self.filter.clone(),
+            first,
+        }))
+    }
+
+    /// The selected row's place in the whole list, from 1, when known.
+    pub fn position(&self) -> Option<u64> {
+        let base = self.list.base?;
+        self.selected_row()?;
+        Some(base + self.list.selected as u64 + 1)
     }
 
     /// The values of the active filter's (not negated) `event:` terms.
@@ -529,6 +696,7 @@ impl App {
     /// Text is being typed somewhere (filter bar, queue filter, rejection note).
     pub fn editing_text(&self) -> bool {
         self.input.is_some()
+            || self.search_input.is_some()
             || (self.view == View::Queue
                 && !self.help
                 && (self.queue.filter_input.is_some()
@@ -623,6 +791,15 @@ impl App {
     fn on_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
         if self.input.is_some() {
             return self.on_input_key(key);
+        }
+        if self.search_input.is_some() {
+            return self.on_search_key(key);
+        }
+        if self.picker.is_some() {
+            return self.on_picker_key(key);
+        }
+        if self.copy_menu {
+            return self.on_copy_key(key);
         }
         if self.view == View::Queue && !self.help {
             return self.on_queue_key(key);
@@ -731,6 +908,21 @@ impl App {
                 }
                 Vec::new()
             }
+            Action::Close if self.details.is_none() && self.mark_anchor.is_some() => {
+                self.mark_anchor = None;
+                self.say_marks();
+                Vec::new()
+            }
+            Action::Close if self.details.is_none() && !self.marks.is_empty() => {
+                self.marks.clear();
+                self.say("marks cleared", false);
+                Vec::new()
+            }
+            Action::Close if self.details.is_none() && self.search.is_some() => {
+                self.search = None;
+                self.say("search cleared", false);
+                Vec::new()
+            }
             Action::Close => {
                 if self.details.take().is_some() && self.follow && self.new_runs > 0 {
                     // Following was paused while reading: now show what arrived.
@@ -748,6 +940,70 @@ impl App {
                     history_pos: None,
                 });
                 Vec::new()
+            }
+            Action::Search => {
+                let text = self
+                    .search
+                    .as_ref()
+                    .map(|s| s.text.clone())
+                    .unwrap_or_default();
+                self.search_input = Some(LineEdit::new(&text, FILTER_MAX));
+                Vec::new()
+            }
+            Action::NextMatch => self.jump_to_match(true),
+            Action::PrevMatch => self.jump_to_match(false),
+            Action::Pager => self.open_viewer(Viewer::Pager),
+            Action::Editor => self.open_viewer(Viewer::Editor),
+            Action::CopyMenu => {
+                self.copy_menu = true;
+                Vec::new()
+            }
+            Action::ToggleMark => {
+                let Some(r) = self.selected_row().cloned() else {
+                    return Vec::new();
+                };
+                if self.marks.remove(&r.key()).is_none() {
+                    self.marks.insert(r.key(), r.run_id.clone());
+                }
+                self.say_marks();
+                self.move_by(1)
+            }
+            Action::MarkRange => {
+                let Some(r) = self.selected_row().cloned() else {
+                    return Vec::new();
+                };
+                match self.mark_anchor.clone() {
+                    None => {
+                        self.marks.insert(r.key(), r.run_id.clone());
+                        self.mark_anchor = Some(r.key());
+                        self.say(
+                            "range started: move and press v to mark through there (Esc ends it)",
+                            false,
+                        );
+                    }
+                    Some(anchor) => {
+                        // Everything between the anchor and here in the list order (the
+                        // rows in memory: a range longer than the window is marked as far
+                        // as the window reaches).
+                        let (lo, hi) = if anchor <= r.key() {
+                            (anchor, r.key())
+                        } else {
+                            (r.key(), anchor)
+                        };
+                        for row in &self.list.rows {
+                            let k = row.key();
+                            if k >= lo && k <= hi {
+                                self.marks.insert(k, row.run_id.clone());
+                            }
+                        }
+                        self.say_marks();
+                    }
+                }
+                Vec::new()
+            }
+            Action::SavedFilters => {
+                self.picker = Some(0);
+                vec![Cmd::Ui(UiCmd::LoadSavedFilters)]
             }
             // With details open, copies take the run being read (what the pane shows).
             Action::CopyId => match self
@@ -776,6 +1032,7 @@ impl App {
                 Some((partition, file_name, run_id)) => vec![Cmd::Query(QueryCmd::LoadRecord {
                     partition: partition.clone(),
                     file_name: file_name.clone(),
+                    part: RecordPart::Json,
                     label: format!("record {run_id} as JSON"),
                 })],
                 None => {
@@ -920,7 +1177,17 @@ impl App {
     }
 
     /// Make `text` the active filter if it parses; returns the commands to reload.
-    fn try_apply_filter(&mut self, text: &str) -> Vec<Cmd> {
+    fn try_apply_filter(&mut self, typed: &str) -> Vec<Cmd> {
+        let expanded = match self.expand(typed) {
+            Ok(t) => t,
+            Err(e) => {
+                if let Some(input) = self.input.as_mut() {
+                    input.error = Some(e);
+                }
+                return Vec::new();
+            }
+        };
+        let text = expanded.as_str();
         match Filter::parse(text) {
             Ok(f) => {
                 if let Some(input) = self.input.as_mut() {
@@ -932,6 +1199,7 @@ impl App {
                 self.filter = f;
                 self.filter_text = text.trim().to_owned();
                 self.generation += 1;
+                // The search counts within the filter: count again.
                 self.match_count = None;
                 self.loading = true;
                 self.list.offset = 0;
@@ -941,7 +1209,11 @@ impl App {
                     self.list.selected = 0;
                     self.jump_top = true;
                 }
-                vec![self.query(Anchor::Top), self.count()]
+                let mut cmds = vec![self.query(Anchor::Top), self.count()];
+                if let Some(s) = self.search.clone() {
+                    cmds.extend(self.start_search(s.text));
+                }
+                cmds
             }
             Err(e) => {
                 if let Some(input) = self.input.as_mut() {
@@ -971,10 +1243,13 @@ impl App {
                 }
                 let text = input.text().trim().to_owned();
                 self.input = None;
-                if !text.is_empty() && self.history.last() != Some(&text) {
+                let mut cmds = self.try_apply_filter(&text);
+                if !text.is_empty() {
+                    self.history.retain(|e| *e != text);
                     self.history.push(text.clone());
+                    cmds.push(Cmd::Ui(UiCmd::Remember(text)));
                 }
-                return self.try_apply_filter(&text);
+                return cmds;
             }
             KeyCode::Up | KeyCode::Down => {
                 if self.history.is_empty() {
@@ -1002,6 +1277,404 @@ impl App {
         }
         let text = input.text();
         self.try_apply_filter(&text)
+    }
+}
+
+impl App {
+    /// What a typed filter stands for: `@name` alone is the saved filter of that name
+    /// (an unknown name is an error naming the saved ones); anything else is itself.
+    pub fn expand(&self, typed: &str) -> Result<String, ParseError> {
+        let t = typed.trim();
+        let Some(name) = t.strip_prefix('@') else {
+            return Ok(typed.to_owned());
+        };
+        if let Some((_, expr)) = self.saved_filters.iter().find(|(n, _)| n == name) {
+            return Ok(expr.clone());
+        }
+        let message = if let Some(e) = &self.saved_error {
+            format!("cannot read the saved filters: {e}")
+        } else if self.saved_filters.is_empty() {
+            "no saved filters yet: rmos filters save NAME 'EXPRESSION'".to_owned()
+        } else {
+            let names: Vec<String> = self
+                .saved_filters
+                .iter()
+                .map(|(n, _)| format!("@{n}"))
+                .collect();
+            format!("no saved filter @{name}: saved are {}", names.join(" "))
+        };
+        Err(ParseError {
+            pos: typed.len() - typed.trim_start().len(),
+            message,
+        })
+    }
+
+    /// The list's filter and the search, as one filter for the index.
+    fn search_filter(&self, text: &str) -> Filter {
+        self.filter
+            .clone()
+            .and(false, crate::filter::Predicate::Text(text.to_owned()))
+    }
+
+    /// Make `text` the search (empty: no search) and count its matches.
+    fn start_search(&mut self, text: String) -> Vec<Cmd> {
+        if text.trim().is_empty() {
+            self.search = None;
+            return Vec::new();
+        }
+        self.search_seq += 1;
+        let id = self.search_seq;
+        let filter = self.search_filter(&text);
+        self.search = Some(Search {
+            text,
+            id,
+            count: None,
+        });
+        vec![Cmd::Query(QueryCmd::SearchCount { search: id, filter })]
+    }
+
+    fn on_search_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let Some(edit) = self.search_input.as_mut() else {
+            return Vec::new();
+        };
+        match key.code {
+            KeyCode::Esc => {
+                self.search_input = None;
+                Vec::new()
+            }
+            KeyCode::Enter => {
+                let text = edit.text().trim().to_owned();
+                self.search_input = None;
+                let mut cmds = self.start_search(text);
+                if self.search.is_some() {
+                    // The first match from the selection down (the selection itself when
+                    // it matches).
+                    if self
+                        .selected_row()
+                        .is_some_and(|r| self.search.as_ref().is_some_and(|s| s.matches(r)))
+                    {
+                        return cmds;
+                    }
+                    cmds.extend(self.jump_to_match(true));
+                }
+                cmds
+            }
+            _ => {
+                edit.handle(&key);
+                Vec::new()
+            }
+        }
+    }
+
+    /// `n` / `N`: the next match below (older) or above (newer) the selection — in the
+    /// rows in memory, else asked of the index from the window's edge.
+    fn jump_to_match(&mut self, forward: bool) -> Vec<Cmd> {
+        let Some(search) = self.search.clone() else {
+            self.say("no search: / searches", false);
+            return Vec::new();
+        };
+        let rows = &self.list.rows;
+        let sel = self.list.selected;
+        let found = if forward {
+            (sel + 1..rows.len()).find(|&i| search.matches(&rows[i]))
+        } else {
+            (0..sel.min(rows.len()))
+                .rev()
+                .find(|&i| search.matches(&rows[i]))
+        };
+        if let Some(i) = found {
+            return self.move_to(i);
+        }
+        let (more, edge) = if forward {
+            (self.list.more_after, rows.last())
+        } else {
+            (self.list.more_before, rows.first())
+        };
+        match edge {
+            Some(edge) if more => vec![Cmd::Query(QueryCmd::FindMatch {
+                search: search.id,
+                filter: self.search_filter(&search.text),
+                from: edge.key(),
+                forward,
+            })],
+            _ => {
+                self.say(
+                    if forward {
+                        format!("no more matches of /{} below", search.text)
+                    } else {
+                        format!("no more matches of /{} above", search.text)
+                    },
+                    false,
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A match the index found outside the window: load the rows around it, selected
+    /// (and shown, when the details are open).
+    fn select_found(&mut self, row: IndexedRun) -> Vec<Cmd> {
+        if let Some(p) = self.list.position(&row.key()) {
+            return self.move_to(p);
+        }
+        self.follow = false;
+        self.loading = true;
+        let mut cmds = vec![self.query(Anchor::Around(row.key()))];
+        if self.details.is_some() {
+            self.details = Some(DetailsPane {
+                partition: row.partition.clone(),
+                file_name: row.file_name.clone(),
+                run_id: row.run_id.clone(),
+                key: row.key(),
+                content: None,
+                scroll: 0,
+            });
+            cmds.push(Cmd::Query(QueryCmd::LoadDetails {
+                partition: row.partition,
+                file_name: row.file_name,
+            }));
+        }
+        cmds
+    }
+
+    /// The wheel moves the selection (or scrolls the details pane under the pointer, or
+    /// the review queue); a click selects a run in the list. Overlays and text lines
+    /// ignore the mouse.
+    fn on_mouse(&mut self, m: crossterm::event::MouseEvent) -> Vec<Cmd> {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        if self.help
+            || self.input.is_some()
+            || self.search_input.is_some()
+            || self.picker.is_some()
+            || self.copy_menu
+        {
+            return Vec::new();
+        }
+        let step: i32 = match m.kind {
+            MouseEventKind::ScrollDown => 3,
+            MouseEventKind::ScrollUp => -3,
+            MouseEventKind::Down(MouseButton::Left) => 0,
+            _ => return Vec::new(),
+        };
+        let at = ratatui::layout::Position::new(m.column, m.row);
+        if self.view == View::Queue {
+            if step == 0 || self.queue.modal.is_some() || self.queue.filter_input.is_some() {
+                return Vec::new();
+            }
+            let code = if step > 0 { KeyCode::Down } else { KeyCode::Up };
+            let mut cmds = Vec::new();
+            for _ in 0..step.unsigned_abs() {
+                cmds.extend(self.on_queue_key(KeyEvent::new(code, KeyModifiers::NONE)));
+            }
+            return cmds;
+        }
+        let (list, details) = super::view::runs_areas(self);
+        if details.is_some_and(|d| d.contains(at)) {
+            return if step == 0 {
+                Vec::new()
+            } else {
+                self.scroll_details(step)
+            };
+        }
+        if !list.contains(at) {
+            return Vec::new();
+        }
+        if step != 0 {
+            return self.move_by(step as isize);
+        }
+        // Rows start below the border and the column titles.
+        let first = list.y + 2;
+        if m.row < first || m.row + 1 >= list.bottom() {
+            return Vec::new();
+        }
+        let index = self.list.offset + usize::from(m.row - first);
+        if index >= self.list.rows.len() {
+            return Vec::new();
+        }
+        self.move_to(index)
+    }
+
+    fn open_viewer(&mut self, viewer: Viewer) -> Vec<Cmd> {
+        match self.copy_target() {
+            Some(r) => vec![Cmd::Query(QueryCmd::LoadForViewer {
+                partition: r.partition,
+                file_name: r.file_name,
+                run_id: r.run_id,
+                viewer,
+            })],
+            None => {
+                self.say("nothing selected to open", true);
+                Vec::new()
+            }
+        }
+    }
+
+    fn say_marks(&mut self) {
+        let n = self.marks.len();
+        let text = match (n, self.mark_anchor.is_some()) {
+            (0, _) => "no runs marked".to_owned(),
+            (n, true) => format!("{n} marked · v marks through here · Esc ends the range"),
+            (n, false) => format!("{n} marked · y m copies their run_ids · Esc clears"),
+        };
+        self.say(text, false);
+    }
+
+    /// The run copies are about: the one the details show, else the selected one.
+    fn copy_target(&self) -> Option<IndexedRun> {
+        match &self.details {
+            Some(d) => self
+                .list
+                .position(&d.key)
+                .and_then(|p| self.list.rows.get(p).cloned())
+                .or_else(|| {
+                    // Not in the window any more: what the pane knows is enough.
+                    let mut r = self.selected_row()?.clone();
+                    r.run_id = d.run_id.clone();
+                    r.partition = d.partition.clone();
+                    r.file_name = d.file_name.clone();
+                    r.block_reason = d
+                        .content
+                        .as_ref()
+                        .and_then(|c| c.artifact.as_ref())
+                        .and_then(|a| a.decision.block_reason.clone());
+                    Some(r)
+                }),
+            None => self.selected_row().cloned(),
+        }
+    }
+
+    /// The active filter as a command line that lists the same runs.
+    pub fn filter_command(&self) -> String {
+        if self.filter_text.trim().is_empty() {
+            "rmos logs recent".to_owned()
+        } else {
+            format!(
+                "rmos logs recent --filter {}",
+                crate::text::shell_quote(self.filter_text.trim())
+            )
+        }
+    }
+
+    fn on_copy_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let Some(action) = super::keymap::COPY.action(&key) else {
+            // Any other key closes the menu without copying.
+            self.copy_menu = false;
+            return Vec::new();
+        };
+        self.copy_menu = false;
+        let copy = |text: String, label: String| vec![Cmd::Ui(UiCmd::Copy { text, label })];
+        let load = |r: &IndexedRun, part: RecordPart, label: String| {
+            vec![Cmd::Query(QueryCmd::LoadRecord {
+                partition: r.partition.clone(),
+                file_name: r.file_name.clone(),
+                part,
+                label,
+            })]
+        };
+        match action {
+            CopyAction::Cancel => return Vec::new(),
+            CopyAction::Command => {
+                let cmd = self.filter_command();
+                return copy(cmd, "the filter as a command".into());
+            }
+            CopyAction::Marked => {
+                if self.marks.is_empty() {
+                    self.say("no runs marked: Space marks one, v a range", true);
+                    return Vec::new();
+                }
+                // Newest first, like the list, separated by spaces: pasted, they are the
+                // arguments of one command (a line break would run it).
+                let ids: Vec<&str> = self.marks.values().rev().map(String::as_str).collect();
+                return copy(ids.join(" "), format!("{} marked run_ids", ids.len()));
+            }
+            _ => {}
+        }
+        let Some(r) = self.copy_target() else {
+            self.say("nothing selected to copy", true);
+            return Vec::new();
+        };
+        let id = r.run_id.clone();
+        match action {
+            CopyAction::Id => copy(id.clone(), format!("run_id {id}")),
+            CopyAction::Path => load(&r, RecordPart::Path, format!("the path of {id}")),
+            CopyAction::Hash if !r.valid => {
+                self.say(format!("{id} is not a valid record: it has no hash"), true);
+                Vec::new()
+            }
+            CopyAction::Hash => load(
+                &r,
+                RecordPart::FeasibilityHash,
+                format!("the feasibility hash of {id}"),
+            ),
+            CopyAction::Reason => match r.block_reason.filter(|b| !b.trim().is_empty()) {
+                // One line: a line break pasted into a shell would run what precedes it.
+                Some(b) => copy(
+                    b.split_whitespace().collect::<Vec<_>>().join(" "),
+                    format!("the block reason of {id}"),
+                ),
+                None => {
+                    self.say(format!("{id} has no block reason"), true);
+                    Vec::new()
+                }
+            },
+            CopyAction::Json => load(&r, RecordPart::Json, format!("record {id} as JSON")),
+            CopyAction::Command | CopyAction::Marked | CopyAction::Cancel => Vec::new(),
+        }
+    }
+
+    fn on_picker_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let n = self.saved_filters.len();
+        let Some(sel) = self.picker else {
+            return Vec::new();
+        };
+        let page = super::view::picker_rows(self.height).max(1);
+        let last = n.saturating_sub(1);
+        let to = match super::keymap::PICKER.action(&key) {
+            Some(DialogAction::Down) => (sel + 1).min(last),
+            Some(DialogAction::Up) => sel.saturating_sub(1),
+            Some(DialogAction::PageDown) => (sel + page).min(last),
+            Some(DialogAction::PageUp) => sel.saturating_sub(page),
+            Some(DialogAction::First) => 0,
+            Some(DialogAction::Last) => last,
+            Some(DialogAction::Cancel) => {
+                self.picker = None;
+                return Vec::new();
+            }
+            Some(DialogAction::Accept) => {
+                let Some((name, expr)) = self.saved_filters.get(sel).cloned() else {
+                    return Vec::new();
+                };
+                self.picker = None;
+                if Filter::parse(&expr).is_err() {
+                    self.say(
+                        format!(
+                            "saved filter @{name} no longer parses: fix it with rmos filters save"
+                        ),
+                        true,
+                    );
+                    return Vec::new();
+                }
+                let typed = format!("@{name}");
+                let mut cmds = self.try_apply_filter(&typed);
+                self.history.retain(|e| *e != typed);
+                self.history.push(typed.clone());
+                cmds.push(Cmd::Ui(UiCmd::Remember(typed)));
+                self.say(format!("filter @{name}: {expr}"), false);
+                return cmds;
+            }
+            None => sel,
+        };
+        self.picker = Some(to);
+        Vec::new()
     }
 }
 
@@ -1198,7 +1871,7 @@ mod tests {
     #[test]
     fn filter_errors_keep_the_last_valid_filter_and_esc_restores() {
         let mut app = app_with(5, false);
-        app.update(key('/'));
+        app.update(key('f'));
         for c in "risk:red".chars() {
             app.update(key(c));
         }
@@ -1225,6 +1898,504 @@ mod tests {
                 ..
             })
         )));
+    }
+
+    fn type_filter(app: &mut App, text: &str) -> Vec<Cmd> {
+        app.update(key('f'));
+        app.update(ctrl('u'));
+        for c in text.chars() {
+            app.update(key(c));
+        }
+        app.update(code(KeyCode::Enter))
+    }
+
+    fn saved() -> Vec<(String, String)> {
+        vec![
+            ("blocked".into(), "status:blocked".into()),
+            ("red-week".into(), "risk:red since:7d".into()),
+        ]
+    }
+
+    #[test]
+    fn history_loaded_at_start_is_browsed_and_applied_filters_are_remembered() {
+        let mut app = app_with(5, false);
+        // A filter applied before the stored history arrived stays the newest.
+        let cmds = type_filter(&mut app, "mode:saw");
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("mode:saw".into()))));
+        app.update(Msg::Prefs {
+            history: Some(vec!["mode:saw".into(), "risk:red".into(), "tool:x".into()]),
+            saved: Ok(Vec::new()),
+        });
+        assert_eq!(app.history, ["risk:red", "tool:x", "mode:saw"]);
+        // Re-applying an old entry moves it to the end, once.
+        let cmds = type_filter(&mut app, "risk:red");
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("risk:red".into()))));
+        assert_eq!(app.history, ["tool:x", "mode:saw", "risk:red"]);
+        app.update(key('f'));
+        for _ in 0..3 {
+            app.update(code(KeyCode::Up));
+        }
+        assert_eq!(app.input.as_ref().unwrap().text(), "tool:x");
+        assert_eq!(app.filter_text, "tool:x");
+        // Esc goes back to what was active; nothing is remembered.
+        assert!(!app
+            .update(code(KeyCode::Esc))
+            .contains(&Cmd::Ui(UiCmd::Remember("tool:x".into()))));
+        assert_eq!(app.filter_text, "risk:red");
+        // The empty filter is applied but not remembered.
+        let cmds = type_filter(&mut app, "");
+        assert!(!cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Ui(UiCmd::Remember(_)))));
+        assert_eq!(app.filter_text, "");
+    }
+
+    #[test]
+    fn at_name_in_the_filter_bar_is_the_saved_filter() {
+        let mut app = app_with(5, false);
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(saved()),
+        });
+        let cmds = type_filter(&mut app, "@red-week");
+        assert_eq!(
+            app.filter_text, "risk:red since:7d",
+            "the expansion is active"
+        );
+        assert_eq!(app.filter, Filter::parse("risk:red since:7d").unwrap());
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("@red-week".into()))));
+        assert_eq!(app.history.last().unwrap(), "@red-week", "as typed");
+        // An unknown name is an error naming the saved ones; the last filter stays.
+        app.update(key('f'));
+        app.update(ctrl('u'));
+        for c in "@nope".chars() {
+            app.update(key(c));
+        }
+        let err = app.input.as_ref().unwrap().error.clone().unwrap();
+        assert_eq!(
+            err.message,
+            "no saved filter @nope: saved are @blocked @red-week"
+        );
+        assert_eq!(app.filter_text, "", "\"@\" alone was not a filter either");
+        assert!(app.update(code(KeyCode::Enter)).is_empty(), "Enter refused");
+        app.update(code(KeyCode::Esc));
+        assert_eq!(app.filter_text, "risk:red since:7d");
+        // No saved filters at all says how to make one; unreadable ones say why.
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Err("damaged filters.json".into()),
+        });
+        assert_eq!(
+            app.expand("@x").unwrap_err().message,
+            "cannot read the saved filters: damaged filters.json"
+        );
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(Vec::new()),
+        });
+        assert!(app
+            .expand("@x")
+            .unwrap_err()
+            .message
+            .contains("rmos filters save"));
+        assert_eq!(app.expand("risk:red").unwrap(), "risk:red");
+    }
+
+    #[test]
+    fn the_saved_filter_picker_applies_the_chosen_filter() {
+        let mut app = app_with(5, false);
+        assert_eq!(app.update(key('@')), vec![Cmd::Ui(UiCmd::LoadSavedFilters)]);
+        assert_eq!(app.picker, Some(0));
+        // The list arrives (re-read: the CLI may have changed it meanwhile).
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(saved()),
+        });
+        app.update(key('j'));
+        app.update(key('j'));
+        assert_eq!(app.picker, Some(1), "stops at the last");
+        app.update(key('g'));
+        assert_eq!(app.picker, Some(0));
+        // Keys of the list do nothing underneath while the picker is open.
+        app.update(key('q'));
+        assert!(!app.quit);
+        app.update(key('G'));
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(app.picker, None);
+        assert_eq!(app.filter_text, "risk:red since:7d");
+        assert!(cmds.contains(&Cmd::Ui(UiCmd::Remember("@red-week".into()))));
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::Page { .. }))));
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "filter @red-week: risk:red since:7d"
+        );
+        // Esc closes without changing anything; an empty list applies nothing.
+        app.update(key('@'));
+        app.update(code(KeyCode::Esc));
+        assert_eq!(app.picker, None);
+        app.update(key('@'));
+        app.update(Msg::Prefs {
+            history: None,
+            saved: Ok(Vec::new()),
+        });
+        assert!(app.update(code(KeyCode::Enter)).is_empty());
+        assert_eq!(app.picker, Some(0), "nothing to apply: the picker stays");
+        assert_eq!(app.filter_text, "risk:red since:7d");
+    }
+
+    #[test]
+    fn the_header_position_is_known_from_the_top_and_asked_for_after_a_jump() {
+        let mut app = app_with(5, false);
+        assert_eq!(app.position(), Some(1));
+        app.update(key('j'));
+        app.update(key('j'));
+        assert_eq!(app.position(), Some(3));
+        // A page around a run (a refresh while not following): where it starts is asked.
+        let cmds = app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Around(row(502).key()),
+                rows: rows(500..505),
+                more_before: true,
+                more_after: true,
+            },
+        });
+        assert_eq!(app.position(), None, "unknown until the index answers");
+        let first = row(500).key();
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::Position {
+            generation: 0,
+            filter: Filter::default(),
+            first: first.clone(),
+        })));
+        // An answer for another window or filter is dropped.
+        app.update(Msg::Position {
+            generation: 0,
+            first: row(499).key(),
+            before: 7,
+        });
+        assert_eq!(app.position(), None);
+        app.update(Msg::Position {
+            generation: 0,
+            first,
+            before: 500,
+        });
+        assert_eq!(app.position(), Some(503), "run 502 is the 503rd");
+        // Rows prepended before the window keep it known.
+        app.update(Msg::Page {
+            generation: 0,
+            page: Page {
+                anchor: Anchor::Before(row(500).key()),
+                rows: rows(495..500),
+                more_before: true,
+                more_after: false,
+            },
+        });
+        assert_eq!(app.position(), Some(503));
+    }
+
+    fn copied(cmds: &[Cmd]) -> Option<String> {
+        match cmds {
+            [Cmd::Ui(UiCmd::Copy { text, .. })] => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn the_copy_menu_copies_each_part_and_the_filter_as_a_command() {
+        let mut app = app_with(5, false);
+        app.list.rows[0].block_reason = Some("Risk RED:\nblocked".into());
+        app.update(key('y'));
+        assert!(app.copy_menu);
+        assert_eq!(
+            copied(&app.update(key('y'))).unwrap(),
+            "run_0000",
+            "y y: the id"
+        );
+        assert!(!app.copy_menu);
+        app.update(key('y'));
+        assert_eq!(
+            copied(&app.update(key('b'))).unwrap(),
+            "Risk RED: blocked",
+            "one line"
+        );
+        for (k, part) in [
+            ('p', RecordPart::Path),
+            ('h', RecordPart::FeasibilityHash),
+            ('j', RecordPart::Json),
+        ] {
+            app.update(key('y'));
+            let cmds = app.update(key(k));
+            assert!(
+                matches!(&cmds[..], [Cmd::Query(QueryCmd::LoadRecord { part: p, file_name, .. })] if *p == part && file_name == "run_0000.json"),
+                "{k}: {cmds:?}"
+            );
+        }
+        // The filter, shell-quoted, as the command that lists the same runs.
+        app.update(key('y'));
+        assert_eq!(copied(&app.update(key('f'))).unwrap(), "rmos logs recent");
+        type_filter(&mut app, "(risk:red OR status:blocked) -tool:it's");
+        app.update(key('y'));
+        assert_eq!(
+            copied(&app.update(key('f'))).unwrap(),
+            "rmos logs recent --filter '(risk:red OR status:blocked) -tool:it'\\''s'"
+        );
+        // A run without a block reason, nothing marked: said, nothing copied.
+        app.list.selected = 1;
+        app.update(key('y'));
+        assert!(app.update(key('b')).is_empty());
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "run_0001 has no block reason"
+        );
+        app.update(key('y'));
+        assert!(app.update(key('m')).is_empty());
+        assert!(app.message.as_ref().unwrap().1, "an error");
+        // Any other key closes the menu and does nothing else.
+        app.update(key('y'));
+        assert!(app.update(key('q')).is_empty());
+        assert!(!app.copy_menu && !app.quit);
+    }
+
+    #[test]
+    fn space_and_v_mark_runs_that_the_copy_menu_copies_together() {
+        let mut app = app_with(10, false);
+        app.update(key(' '));
+        assert_eq!(app.list.selected, 1, "Space marks and moves down");
+        app.update(key(' '));
+        app.update(key('k'));
+        app.update(key(' '));
+        assert_eq!(app.marks.len(), 1, "Space again unmarks");
+        // v starts a range at run 5, v at run 7 marks 5..=7; then v at 3 extends to 3..=5.
+        app.list.selected = 5;
+        app.update(key('v'));
+        app.list.selected = 7;
+        app.update(key('v'));
+        app.list.selected = 3;
+        app.update(key('v'));
+        let ids: Vec<&str> = app.marks.values().rev().map(String::as_str).collect();
+        assert_eq!(
+            ids,
+            ["run_0000", "run_0003", "run_0004", "run_0005", "run_0006", "run_0007"]
+        );
+        app.update(key('y'));
+        assert_eq!(
+            copied(&app.update(key('m'))).unwrap(),
+            "run_0000 run_0003 run_0004 run_0005 run_0006 run_0007",
+            "newest first, one command line's arguments"
+        );
+        // Esc ends the range, then clears the marks; it never quits.
+        app.update(code(KeyCode::Esc));
+        assert!(app.mark_anchor.is_none());
+        assert_eq!(app.marks.len(), 6);
+        app.update(code(KeyCode::Esc));
+        assert!(app.marks.is_empty() && !app.quit);
+    }
+
+    #[test]
+    fn slash_searches_n_and_upper_n_jump_between_matches_through_the_index() {
+        let mut app = app_with(10, true);
+        for i in [2, 5] {
+            app.list.rows[i].tool_id = Some("Saw-Blade".into());
+        }
+        app.list.rows[7].warnings = vec!["blade worn".into()];
+        app.update(key('/'));
+        for c in "BLADE".chars() {
+            app.update(key(c));
+        }
+        assert_eq!(app.filter_text, "", "typing a search never filters");
+        let cmds = app.update(code(KeyCode::Enter));
+        let s = app.search.clone().unwrap();
+        assert_eq!(s.text, "BLADE");
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::SearchCount {
+            search: s.id,
+            filter: Filter::default().and(false, crate::filter::Predicate::Text("BLADE".into())),
+        })));
+        assert_eq!(app.list.selected, 2, "Enter went to the first match");
+        app.update(Msg::SearchCount {
+            search: s.id,
+            count: 3,
+        });
+        assert_eq!(app.search.as_ref().unwrap().count, Some(3));
+        app.update(key('n'));
+        assert_eq!(app.list.selected, 5);
+        app.update(key('n'));
+        assert_eq!(app.list.selected, 7, "a warning matches too");
+        app.update(key('N'));
+        assert_eq!(app.list.selected, 5);
+        // Past the rows in memory: the index is asked from the window's edge.
+        app.list.selected = 7;
+        let cmds = app.update(key('n'));
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::FindMatch {
+                search: s.id,
+                filter: app.search_filter("BLADE"),
+                from: row(9).key(),
+                forward: true,
+            })]
+        );
+        // Its answer loads the rows around the match, which is then selected.
+        let far = {
+            let mut r = row(700);
+            r.block_reason = Some("blade".into());
+            r
+        };
+        let cmds = app.update(Msg::MatchFound {
+            search: s.id,
+            forward: true,
+            row: Ok(Some(Box::new(far.clone()))),
+        });
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::Page {
+            generation: app.generation,
+            filter: app.filter.clone(),
+            anchor: Anchor::Around(far.key()),
+            limit: PAGE,
+        })));
+        app.update(Msg::Page {
+            generation: app.generation,
+            page: Page {
+                anchor: Anchor::Around(far.key()),
+                rows: (695..705)
+                    .map(|i| if i == 700 { far.clone() } else { row(i) })
+                    .collect(),
+                more_before: true,
+                more_after: true,
+            },
+        });
+        assert_eq!(app.selected_row().unwrap().run_id, "run_0700");
+        // No further match: said, nothing moves. A stale answer is dropped.
+        app.update(Msg::MatchFound {
+            search: s.id,
+            forward: true,
+            row: Ok(None),
+        });
+        assert_eq!(
+            app.message.as_ref().unwrap().0,
+            "no more matches below (N searches up)"
+        );
+        app.update(Msg::MatchFound {
+            search: s.id + 1,
+            forward: true,
+            row: Ok(Some(Box::new(row(3)))),
+        });
+        assert_eq!(app.selected_row().unwrap().run_id, "run_0700");
+        // A new filter counts the search again within it; Esc clears the search.
+        app.update(key('f'));
+        let cmds = app.update(key('x'));
+        let now = app.search.clone().unwrap();
+        assert_ne!(now.id, s.id);
+        assert_eq!(now.count, None);
+        assert!(cmds.contains(&Cmd::Query(QueryCmd::SearchCount {
+            search: now.id,
+            filter: Filter::parse("x")
+                .unwrap()
+                .and(false, crate::filter::Predicate::Text("BLADE".into())),
+        })));
+        app.update(code(KeyCode::Enter));
+        app.update(code(KeyCode::Esc));
+        assert!(app.search.is_none());
+        assert!(app.update(key('n')).is_empty());
+    }
+
+    #[test]
+    fn p_and_e_hand_the_record_to_the_pager_and_the_editor() {
+        let mut app = app_with(3, false);
+        app.update(key('j'));
+        for (k, viewer) in [('p', Viewer::Pager), ('e', Viewer::Editor)] {
+            let cmds = app.update(key(k));
+            assert_eq!(
+                cmds,
+                vec![Cmd::Query(QueryCmd::LoadForViewer {
+                    partition: "2025-12-23".into(),
+                    file_name: "run_0001.json".into(),
+                    run_id: "run_0001".into(),
+                    viewer,
+                })]
+            );
+            let cmds = app.update(Msg::ViewerText {
+                run_id: "run_0001".into(),
+                viewer,
+                text: Ok("{}".into()),
+            });
+            assert_eq!(
+                cmds,
+                vec![Cmd::Ui(UiCmd::View {
+                    viewer,
+                    name: "run_0001.json".into(),
+                    text: "{}".into(),
+                })]
+            );
+        }
+        app.update(Msg::ViewerDone(Err(
+            "less exited with exit status: 2".into()
+        )));
+        assert_eq!(
+            app.message.clone().unwrap(),
+            ("less exited with exit status: 2".into(), true)
+        );
+        app.update(Msg::ViewerText {
+            run_id: "run_0001".into(),
+            viewer: Viewer::Pager,
+            text: Err("file vanished".into()),
+        });
+        assert_eq!(
+            app.message.clone().unwrap().0,
+            "cannot open run_0001: file vanished"
+        );
+    }
+
+    fn mouse(kind: crossterm::event::MouseEventKind, column: u16, row: u16) -> Msg {
+        Msg::Mouse(crossterm::event::MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    }
+
+    #[test]
+    fn a_click_selects_a_run_and_the_wheel_scrolls() {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let click = MouseEventKind::Down(MouseButton::Left);
+        let mut app = app_with(50, false);
+        // Header line, list border, column titles: the first run is on line 3.
+        app.update(mouse(click, 10, 3));
+        assert_eq!(app.list.selected, 0);
+        app.update(mouse(click, 10, 7));
+        assert_eq!(app.list.selected, 4);
+        assert!(
+            !app.follow,
+            "clicking away from the newest run stops following"
+        );
+        // The border, the titles and the lines below the list select nothing.
+        for row in [1, 2, 38, 39] {
+            app.update(mouse(click, 10, row));
+            assert_eq!(app.list.selected, 4, "line {row}");
+        }
+        app.update(mouse(MouseEventKind::ScrollDown, 10, 10));
+        assert_eq!(app.list.selected, 7);
+        app.update(mouse(MouseEventKind::ScrollUp, 10, 10));
+        assert_eq!(app.list.selected, 4);
+        // With the details open (side by side at 120 columns) the wheel over the pane
+        // scrolls it; the list beside it still takes clicks.
+        app.update(code(KeyCode::Enter));
+        app.update(mouse(MouseEventKind::ScrollDown, 100, 10));
+        assert_eq!(app.list.selected, 4);
+        app.update(mouse(click, 10, 5));
+        assert_eq!(app.list.selected, 2);
+        assert_eq!(
+            app.details.as_ref().unwrap().run_id,
+            "run_0002",
+            "the details follow"
+        );
+        // Overlays ignore the mouse.
+        app.update(code(KeyCode::Esc));
+        app.update(key('y'));
+        app.update(mouse(click, 10, 8));
+        assert_eq!(app.list.selected, 2);
+        assert!(app.copy_menu);
     }
 
     #[test]

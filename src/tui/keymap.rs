@@ -30,6 +30,15 @@ pub enum Action {
     NextRecord,
     PrevRecord,
     EditFilter,
+    Search,
+    NextMatch,
+    PrevMatch,
+    SavedFilters,
+    CopyMenu,
+    Pager,
+    Editor,
+    ToggleMark,
+    MarkRange,
     CopyId,
     CopyJson,
     ToggleFollow,
@@ -212,10 +221,49 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             "previous run (in details)",
         ),
         row(
-            &[ch('f'), ch('/')],
+            &[ch('f')],
             Action::EditFilter,
-            "f or /",
+            "f",
             "edit filter (↑/↓ history)",
+        ),
+        row(&[ch('/')], Action::Search, "/", "search: highlight matches"),
+        row(
+            &[ch('n')],
+            Action::NextMatch,
+            "n / N",
+            "next / previous match",
+        ),
+        hidden(&[ch('N')], Action::PrevMatch),
+        row(
+            &[ch('@')],
+            Action::SavedFilters,
+            "@",
+            "saved filters (pick one)",
+        ),
+        row(
+            &[ch('y')],
+            Action::CopyMenu,
+            "y",
+            "copy menu (id, path, hash…)",
+        ),
+        row(&[ch('p')], Action::Pager, "p", "the record in $PAGER"),
+        row(
+            &[ch('e')],
+            Action::Editor,
+            "e",
+            "a read-only copy in $EDITOR",
+        ),
+        row(
+            &[ch(' ')],
+            Action::ToggleMark,
+            "Space",
+            "mark / unmark the run",
+        ),
+        row(
+            &[ch('v')],
+            Action::MarkRange,
+            "v",
+            "start / extend a marked range",
         ),
         row(&[ch('c')], Action::CopyId, "c", "copy the run_id (OSC 52)"),
         row(&[ch('C')], Action::CopyJson, "C", "copy the record as JSON"),
@@ -425,6 +473,71 @@ pub static REASON: KeyTable<DialogAction> = KeyTable {
     hint: &[],
 };
 
+/// What the copy menu (`y`) can copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CopyAction {
+    Id,
+    Path,
+    Hash,
+    Reason,
+    Json,
+    Command,
+    Marked,
+    Cancel,
+}
+
+/// The copy menu: one key per thing to copy; the menu lists these rows.
+pub static COPY: KeyTable<CopyAction> = KeyTable {
+    name: "copy-menu",
+    title: "Copy",
+    bindings: &[
+        row(&[ch('y'), ch('i')], CopyAction::Id, "y / i", "run_id"),
+        row(&[ch('p')], CopyAction::Path, "p", "file path"),
+        row(&[ch('h')], CopyAction::Hash, "h", "feasibility hash"),
+        row(&[ch('b')], CopyAction::Reason, "b", "block reason"),
+        row(&[ch('j')], CopyAction::Json, "j", "record as JSON"),
+        row(&[ch('f')], CopyAction::Command, "f", "filter as a command"),
+        row(&[ch('m')], CopyAction::Marked, "m", "marked run_ids"),
+        row(&[code(KeyCode::Esc)], CopyAction::Cancel, "Esc", "close"),
+    ],
+    hint: &[],
+};
+
+/// The saved-filter picker (`@`).
+pub static PICKER: KeyTable<DialogAction> = KeyTable {
+    name: "saved-filters",
+    title: "Saved filters",
+    bindings: &[
+        row(
+            &[code(KeyCode::Enter)],
+            DialogAction::Accept,
+            "Enter",
+            "apply",
+        ),
+        row(&[code(KeyCode::Esc)], DialogAction::Cancel, "Esc", "close"),
+        row(
+            &[ch('j'), code(KeyCode::Down)],
+            DialogAction::Down,
+            "j / k",
+            "choose",
+        ),
+        hidden(&[ch('k'), code(KeyCode::Up)], DialogAction::Up),
+        row(
+            &[ch('g'), code(KeyCode::Home)],
+            DialogAction::First,
+            "g / G",
+            "first / last",
+        ),
+        hidden(&[ch('G'), code(KeyCode::End)], DialogAction::Last),
+        hidden(&[code(KeyCode::PageDown)], DialogAction::PageDown),
+        hidden(&[code(KeyCode::PageUp)], DialogAction::PageUp),
+    ],
+    hint: &[],
+};
+
+/// The picker's key line.
+pub const PICKER_KEYS: &str = " j/k choose · Enter apply · Esc close ";
+
 /// The help overlay when it is taller than the terminal: these keys scroll it, any other
 /// key closes it (and q / Ctrl-c still quit).
 pub static HELP: KeyTable<DialogAction> = KeyTable {
@@ -460,8 +573,9 @@ pub const CONFIRM_SCROLL: &str = " · j/k scroll";
 /// The key hints of the status lines and the details pane's title. Each names keys of
 /// [`RUNS`] or [`QUEUE`] (a test checks that every key named is bound there).
 pub const RUNS_STATUS_WIDE: &str =
-    "j/k move · Enter details · f filter · c copy id · C copy JSON · F follow · ? help · q quit";
-pub const RUNS_STATUS: &str = "j/k move · Enter details · f filter · c copy · ? help · q quit";
+    "j/k move · Enter details · f filter · / search · y copy · Space mark · p pager · F follow · ? help · q quit";
+pub const RUNS_STATUS: &str =
+    "j/k move · Enter details · f filter · / search · y copy · ? help · q quit";
 pub const DETAILS_TITLE: &str = " Esc close · J/K run · j/k g/G PgDn scroll ";
 pub const QUEUE_STATUS_WIDE: &str = "j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit";
 pub const QUEUE_STATUS: &str =
@@ -695,6 +809,8 @@ mod tests {
         labels_are_bound(&CONFIRM);
         labels_are_bound(&REASON);
         labels_are_bound(&HELP);
+        labels_are_bound(&PICKER);
+        labels_are_bound(&COPY);
     }
 
     #[test]
@@ -711,6 +827,8 @@ mod tests {
         check(&CONFIRM);
         check(&REASON);
         check(&HELP);
+        check(&PICKER);
+        check(&COPY);
         // Terminals that report Shift with an upper-case letter or `?` get the same action.
         let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(action_for(&shifted('G')), Some(Action::Last));
@@ -741,6 +859,8 @@ mod tests {
         check(&CONFIRM);
         check(&REASON);
         check(&HELP);
+        check(&PICKER);
+        check(&COPY);
     }
 
     #[test]

@@ -26,6 +26,9 @@ pub struct ListWindow {
     pub more_after: bool,
     /// Rows visible at once (from the terminal size).
     pub height: usize,
+    /// Where the first row is in the whole list (0: the newest), when known: the
+    /// header's "n of N".
+    pub base: Option<u64>,
 }
 
 impl Default for ListWindow {
@@ -37,6 +40,7 @@ impl Default for ListWindow {
             more_before: false,
             more_after: false,
             height: 20,
+            base: None,
         }
     }
 }
@@ -63,6 +67,7 @@ impl ListWindow {
         self.rows = rows;
         self.more_before = more_before;
         self.more_after = more_after;
+        self.base = (!more_before).then_some(0);
     }
 
     /// Rows older than `after` arrived: appended when `after` is still the last row (else
@@ -76,6 +81,7 @@ impl ListWindow {
         if self.rows.len() > WINDOW_MAX {
             let drop = self.rows.len() - WINDOW_MAX;
             self.rows.drain(..drop);
+            self.base = self.base.map(|b| b + drop as u64);
             self.selected = self.selected.saturating_sub(drop);
             self.offset = self.offset.saturating_sub(drop);
             self.more_before = true;
@@ -95,6 +101,11 @@ impl ListWindow {
         self.selected += n;
         self.offset += n;
         self.more_before = more_before;
+        self.base = if more_before {
+            self.base.and_then(|b| b.checked_sub(n as u64))
+        } else {
+            Some(0)
+        };
         if self.rows.len() > WINDOW_MAX {
             self.rows.truncate(WINDOW_MAX);
             self.more_after = true;

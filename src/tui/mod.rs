@@ -15,6 +15,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod external;
 pub mod graphics;
 pub mod keymap;
 pub mod line_edit;
@@ -49,6 +50,8 @@ pub struct ConsoleConfig {
     pub picker: Option<ratatui_image::picker::Picker>,
     /// Why the graphics setting could not be honoured, for the status line.
     pub graphics_note: Option<String>,
+    /// Where filter history and saved filters live (`None`: neither is read or kept).
+    pub prefs: Option<crate::prefs::Prefs>,
 }
 
 impl ConsoleConfig {
@@ -61,6 +64,7 @@ impl ConsoleConfig {
             timing: ReconcileTiming::default(),
             picker: None,
             graphics_note: None,
+            prefs: Some(crate::prefs::Prefs::for_user()),
         }
     }
 }
@@ -81,6 +85,7 @@ pub async fn run_loop<B: Backend>(
     mut input: impl Stream<Item = io::Result<Event>> + Unpin,
     cfg: ConsoleConfig,
     clipboard: &mut dyn Clipboard,
+    external: &mut dyn external::External,
     mut observe: impl FnMut(&App),
 ) -> io::Result<()> {
     // Create and migrate the database once before the workers open their connections.
@@ -117,7 +122,8 @@ pub async fn run_loop<B: Backend>(
         .root
         .change_feed(index_db.as_deref(), cfg.timing.shared_poll, own_mark);
     worker::spawn_db_watch(feed, tx.clone());
-    drop(tx);
+    // Preferences are small files: read once here, written and re-read on threads.
+    let prefs_tx = tx;
 
     let mut app = App::new(root_label(&cfg.root));
     app.error = db_error;
@@ -137,6 +143,9 @@ pub async fn run_loop<B: Backend>(
         width: size.width,
         height: size.height,
     });
+    if let Some(prefs) = &cfg.prefs {
+        app.update(worker::read_prefs(prefs, true));
+    }
     let mut pending: Vec<Cmd> = app.init();
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -150,6 +159,35 @@ pub async fn run_loop<B: Backend>(
                     Cmd::Ui(UiCmd::Quit) => return Ok(()),
                     Cmd::Ui(UiCmd::Rescan) => {
                         let _ = reconciler.send(ReconcileReq::Rescan);
+                    }
+                    Cmd::Ui(UiCmd::View { viewer, name, text }) => {
+                        let result = external.view(viewer, &name, &text);
+                        // Whatever the program left on the screen: draw everything anew.
+                        terminal.clear()?;
+                        follow_up.extend(app.update(Msg::ViewerDone(result)));
+                        dirty = true;
+                    }
+                    Cmd::Ui(UiCmd::Remember(text)) => {
+                        if let Some(prefs) = cfg.prefs.clone() {
+                            if let Err(e) = worker::spawn_remember(prefs, text, prefs_tx.clone()) {
+                                follow_up.extend(
+                                    app.update(Msg::Notice(format!(
+                                        "filter history not saved: {e}"
+                                    ))),
+                                );
+                                dirty = true;
+                            }
+                        }
+                    }
+                    Cmd::Ui(UiCmd::LoadSavedFilters) => {
+                        if let Some(prefs) = cfg.prefs.clone() {
+                            if let Err(e) = worker::spawn_read_prefs(prefs, prefs_tx.clone()) {
+                                follow_up.extend(app.update(Msg::Notice(format!(
+                                    "cannot read the saved filters: {e}"
+                                ))));
+                                dirty = true;
+                            }
+                        }
                     }
                     Cmd::Ui(UiCmd::Copy { text, label }) => {
                         let result =
@@ -165,8 +203,12 @@ pub async fn run_loop<B: Backend>(
                                     .fetch_max(*generation, std::sync::atomic::Ordering::Relaxed);
                                 &counts
                             }
-                            QueryCmd::CountNewer { .. } => &counts,
+                            QueryCmd::CountNewer { .. }
+                            | QueryCmd::Position { .. }
+                            | QueryCmd::SearchCount { .. } => &counts,
                             QueryCmd::Page { .. }
+                            | QueryCmd::FindMatch { .. }
+                            | QueryCmd::LoadForViewer { .. }
                             | QueryCmd::LoadDetails { .. }
                             | QueryCmd::KnownEvents { .. }
                             | QueryCmd::OpenRun { .. }
@@ -194,6 +236,7 @@ pub async fn run_loop<B: Backend>(
         let msg = tokio::select! {
             ev = input.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Msg::Key(k),
+                Some(Ok(Event::Mouse(m))) => Msg::Mouse(m),
                 Some(Ok(Event::Resize(width, height))) => {
                     terminal.autoresize()?;
                     Msg::Resize { width, height }
@@ -226,6 +269,7 @@ fn restore_terminal() {
     let _ = crossterm::terminal::disable_raw_mode();
     let _ = crossterm::execute!(
         io::stdout(),
+        crossterm::event::DisableMouseCapture,
         crossterm::terminal::LeaveAlternateScreen,
         crossterm::cursor::Show
     );
@@ -247,7 +291,11 @@ pub fn run_terminal(root: DataRoot) -> io::Result<()> {
     }));
     crossterm::terminal::enable_raw_mode()?;
     let _guard = TerminalGuard;
-    crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+    crossterm::execute!(
+        io::stdout(),
+        crossterm::terminal::EnterAlternateScreen,
+        crossterm::event::EnableMouseCapture
+    )?;
     (cfg.picker, cfg.graphics_note) = graphics::Graphics::pick(graphics::Choice::from_env());
     let backend = ratatui::backend::CrosstermBackend::new(io::stdout());
     let mut terminal = Terminal::new(backend)?;
@@ -256,11 +304,17 @@ pub fn run_terminal(root: DataRoot) -> io::Result<()> {
         .enable_all()
         .build()?;
     let mut clipboard = clipboard::TerminalClipboard::default();
+    let (keys, mut key_rx) = external::KeyReader::spawn();
+    let mut viewers = external::TerminalExternal { keys };
+    let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
+        key_rx.poll_recv(cx)
+    }));
     runtime.block_on(run_loop(
         &mut terminal,
-        crossterm::event::EventStream::new(),
+        input,
         cfg,
         &mut clipboard,
+        &mut viewers,
         |_| {},
     ))
 }

@@ -7,7 +7,7 @@ use crate::domain::RunArtifact;
 use crate::filter::Filter;
 use crate::store::advisory::AdvisoryAsset;
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyEvent, MouseEvent};
 
 /// Where a page goes in the window.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,10 +47,32 @@ pub struct Details {
     pub verify_detail: Option<String>,
 }
 
+/// What of a run's file [`QueryCmd::LoadRecord`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordPart {
+    /// The whole record (only a well-formed JSON document).
+    Json,
+    /// The file's path.
+    Path,
+    /// `hashes.feasibility_sha256` of a valid record.
+    FeasibilityHash,
+}
+
+/// The program a record is handed to, the console suspended meanwhile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// `$PAGER` (default `less`).
+    Pager,
+    /// `$EDITOR` (default `vi`) on a read-only temporary copy.
+    Editor,
+}
+
 /// Messages into [`App::update`].
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// A click or the wheel (optional: every action has a key).
+    Mouse(MouseEvent),
     Resize {
         width: u16,
         height: u16,
@@ -69,6 +91,12 @@ pub enum Msg {
     },
     Newer {
         count: u64,
+    },
+    /// `before` rows of the filter of `generation` come before the row `first`.
+    Position {
+        generation: u64,
+        first: Cursor,
+        before: u64,
     },
     Details {
         partition: String,
@@ -123,6 +151,31 @@ pub enum Msg {
         generation: u64,
         events: Vec<String>,
     },
+    /// Runs matching search `search` (within the filter).
+    SearchCount {
+        search: u64,
+        count: u64,
+    },
+    /// The next (or previous) run matching search `search`, if any.
+    MatchFound {
+        search: u64,
+        forward: bool,
+        row: Result<Option<Box<IndexedRun>>, String>,
+    },
+    /// A record's text for [`Viewer`], escapes already neutralized.
+    ViewerText {
+        run_id: String,
+        viewer: Viewer,
+        text: Result<String, String>,
+    },
+    /// The pager or editor returned (`Err`: it could not run or failed).
+    ViewerDone(Result<(), String>),
+    /// The user's filter history (oldest first) and saved filters (by name), read from
+    /// the config folder at start and again when the saved-filter picker opens.
+    Prefs {
+        history: Option<Vec<String>>,
+        saved: Result<Vec<(String, String)>, String>,
+    },
     /// The run an asset links to, looked up in the index.
     RunFound {
         run_id: String,
@@ -161,6 +214,16 @@ pub enum UiCmd {
     },
     /// Ask the reconciler to rescan every file now.
     Rescan,
+    /// Suspend the console and hand `text` (file name `name`) to the pager or editor.
+    View {
+        viewer: Viewer,
+        name: String,
+        text: String,
+    },
+    /// Add an applied filter to the persistent history (written off the terminal's thread).
+    Remember(String),
+    /// Read the saved filters again (answered with [`Msg::Prefs`]).
+    LoadSavedFilters,
     Quit,
 }
 
@@ -182,6 +245,31 @@ pub enum QueryCmd {
         filter: Filter,
         than: Cursor,
     },
+    /// Count the runs matching a search (`filter` is the list's filter and the search).
+    SearchCount {
+        search: u64,
+        filter: Filter,
+    },
+    /// The first run matching `filter` after (`forward`: older than) or before `from`.
+    FindMatch {
+        search: u64,
+        filter: Filter,
+        from: Cursor,
+        forward: bool,
+    },
+    /// A run's file as text for the pager or editor (any file, escapes neutralized).
+    LoadForViewer {
+        partition: String,
+        file_name: String,
+        run_id: String,
+        viewer: Viewer,
+    },
+    /// How many rows come before `first` (the window's first row) in the list.
+    Position {
+        generation: u64,
+        filter: Filter,
+        first: Cursor,
+    },
     LoadDetails {
         partition: String,
         file_name: String,
@@ -195,9 +283,11 @@ pub enum QueryCmd {
     OpenRun {
         run_id: String,
     },
+    /// Read part of a run's file to copy it (answered with [`Msg::Record`]).
     LoadRecord {
         partition: String,
         file_name: String,
+        part: RecordPart,
         label: String,
     },
 }
@@ -206,10 +296,13 @@ impl QueryCmd {
     /// The filter generation a list read belongs to (older ones are dropped unanswered).
     pub fn generation(&self) -> Option<u64> {
         match self {
-            QueryCmd::Page { generation, .. } | QueryCmd::Count { generation, .. } => {
-                Some(*generation)
-            }
+            QueryCmd::Page { generation, .. }
+            | QueryCmd::Count { generation, .. }
+            | QueryCmd::Position { generation, .. } => Some(*generation),
             QueryCmd::CountNewer { .. }
+            | QueryCmd::SearchCount { .. }
+            | QueryCmd::FindMatch { .. }
+            | QueryCmd::LoadForViewer { .. }
             | QueryCmd::LoadDetails { .. }
             | QueryCmd::KnownEvents { .. }
             | QueryCmd::OpenRun { .. }

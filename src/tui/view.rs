@@ -57,6 +57,15 @@ impl Theme {
         }
     }
 
+    /// A search match.
+    fn found(&self) -> Style {
+        if self.color {
+            Style::default().bg(Color::Yellow).fg(Color::Black)
+        } else {
+            Style::default().add_modifier(Modifier::UNDERLINED | Modifier::BOLD)
+        }
+    }
+
     fn dim(&self) -> Style {
         if self.color {
             Style::default().fg(Color::DarkGray)
@@ -87,6 +96,68 @@ impl Theme {
             Style::default().add_modifier(Modifier::REVERSED)
         }
     }
+}
+
+/// Byte ranges of `s` where `needle` (lower case) occurs, ignoring case.
+fn match_ranges(s: &str, needle: &str) -> Vec<(usize, usize)> {
+    let n = needle.chars().count();
+    if n == 0 {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    let mut from = 0;
+    for (i, _) in s.char_indices() {
+        if i < from {
+            continue;
+        }
+        let mut end = i;
+        let mut taken = String::new();
+        for c in s[i..].chars().take(n) {
+            taken.extend(c.to_lowercase());
+            end += c.len_utf8();
+        }
+        if taken == needle {
+            out.push((i, end));
+            from = end;
+        }
+    }
+    out
+}
+
+/// `line` with every occurrence of the search text in `style` (on top of each span's).
+pub fn highlight(line: Line<'static>, needle: &str, style: Style) -> Line<'static> {
+    if needle.is_empty() {
+        return line;
+    }
+    let mut spans = Vec::new();
+    for span in line.spans {
+        let text = span.content.to_string();
+        let ranges = match_ranges(&text, needle);
+        if ranges.is_empty() {
+            spans.push(span);
+            continue;
+        }
+        let mut at = 0;
+        for (a, b) in ranges {
+            if a > at {
+                spans.push(Span::styled(text[at..a].to_owned(), span.style));
+            }
+            spans.push(Span::styled(text[a..b].to_owned(), span.style.patch(style)));
+            at = b;
+        }
+        if at < text.len() {
+            spans.push(Span::styled(text[at..].to_owned(), span.style));
+        }
+    }
+    Line { spans, ..line }
+}
+
+/// The active search's text in lower case ("" without one).
+fn needle(app: &App) -> String {
+    app.search
+        .as_ref()
+        .map(|s| s.text.to_lowercase())
+        .unwrap_or_default()
 }
 
 /// Cut `s` to `width` terminal columns (CJK and emoji count double), marking the cut.
@@ -172,6 +243,17 @@ fn details_split(body: Rect) -> std::rc::Rc<[Rect]> {
             [Constraint::Percentage(40), Constraint::Percentage(60)]
         })
         .split(body)
+}
+
+/// The run list's area and the details pane's (when open) at the app's terminal size.
+pub fn runs_areas(app: &App) -> (Rect, Option<Rect>) {
+    let body = frame_rows(Rect::new(0, 0, app.width, app.height))[1];
+    if app.details.is_some() {
+        let split = details_split(body);
+        (split[0], Some(split[1]))
+    } else {
+        (body, None)
+    }
 }
 
 /// Inner width and height of the details pane at the app's terminal size.
@@ -389,6 +471,12 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) 
     }
     render_filter_bar(f, rows[2], app, theme);
     render_status(f, rows[3], app, theme);
+    if app.picker.is_some() {
+        render_picker(f, area, app, theme);
+    }
+    if app.copy_menu {
+        render_copy_menu(f, area, app, theme);
+    }
     if app.help {
         render_help(f, area, app, theme);
     }
@@ -399,9 +487,13 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         Span::styled(" rmos ", theme.title()),
         Span::styled(sanitize(&app.root_label), theme.dim()),
     ];
+    let at = match app.position() {
+        Some(p) if app.match_count.is_some() => format!("{p} of "),
+        _ => String::new(),
+    };
     let count = match app.match_count {
-        Some(n) if app.filter.is_empty() => format!("  {n} runs"),
-        Some(n) => format!("  {n} matching"),
+        Some(n) if app.filter.is_empty() => format!("  {at}{n} runs"),
+        Some(n) => format!("  {at}{n} matching"),
         None => "  counting…".into(),
     };
     spans.push(Span::raw(count));
@@ -409,6 +501,23 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         spans.push(Span::styled(
             format!("  {} invalid files", app.invalid_total),
             theme.error(),
+        ));
+    }
+    if let Some(s) = &app.search {
+        let count = match s.count {
+            Some(1) => "1 match".to_owned(),
+            Some(n) => format!("{n} matches"),
+            None => "counting…".to_owned(),
+        };
+        spans.push(Span::styled(
+            format!("  /{}: {count}", fit(&sanitize(&s.text), 20)),
+            theme.found(),
+        ));
+    }
+    if !app.marks.is_empty() {
+        spans.push(Span::styled(
+            format!("  {} marked", app.marks.len()),
+            theme.key().add_modifier(Modifier::BOLD),
         ));
     }
     if app.read_only {
@@ -457,6 +566,9 @@ enum Col {
     Risk,
     Score,
     Source,
+    Reason,
+    /// One column: `●` on marked runs (shown while any run is marked).
+    Mark,
 }
 
 impl Col {
@@ -470,6 +582,8 @@ impl Col {
             Col::Risk => "risk",
             Col::Score => "score",
             Col::Source => "source",
+            Col::Reason => "reason",
+            Col::Mark => "",
         }
     }
 }
@@ -478,11 +592,66 @@ fn cols_width(cols: &[(Col, u16)]) -> u16 {
     cols.iter().map(|(_, w)| w + 1).sum()
 }
 
-/// The columns and their widths for an inner width (one space between columns):
-/// everything when it fits, then without source, mode, tool, score and risk, in that order.
-fn columns(inner: u16) -> Vec<(Col, u16)> {
+/// What the list knows about its rows that decides column widths.
+#[derive(Debug, Clone, Copy, Default)]
+struct ListShape {
+    /// The rows span more than one calendar year: times carry the year.
+    years: bool,
+    /// The widest run_id of the rows (columns).
+    id_width: u16,
+    /// Runs are marked: a mark column leads.
+    marks: bool,
+}
+
+impl ListShape {
+    fn of(app: &App) -> ListShape {
+        let year = |r: &IndexedRun| {
+            local_time(app, r.created_us, true)
+                .get(..4)
+                .map(str::to_owned)
+        };
+        let rows = &app.list.rows;
+        let years = match (rows.first(), rows.last()) {
+            (Some(a), Some(b)) => year(a) != year(b),
+            _ => false,
+        };
+        let id_width = rows
+            .iter()
+            .map(|r| sanitize(&r.run_id).width())
+            .max()
+            .unwrap_or(0)
+            .min(80) as u16;
+        ListShape {
+            years,
+            id_width,
+            marks: !app.marks.is_empty() || app.mark_anchor.is_some(),
+        }
+    }
+}
+
+/// Narrowest reason column worth showing.
+const REASON_MIN: u16 = 16;
+
+/// The columns and their widths for an inner width (one space between columns). The
+/// reason (block reason, else the first warning) takes the width there is: to make room
+/// for it the mode, then the score give way; a list too narrow even so (beside the
+/// details, which show everything) drops the tool and the risk as well. Wide lists show
+/// the full run_id, then the source too.
+fn columns(inner: u16, shape: ListShape) -> Vec<(Col, u16)> {
+    if shape.marks {
+        let mut cols = columns(
+            inner.saturating_sub(2),
+            ListShape {
+                marks: false,
+                ..shape
+            },
+        );
+        cols.insert(0, (Col::Mark, 1));
+        return cols;
+    }
+    let time_w = if shape.years { 19 } else { 14 };
     let mut cols = vec![
-        (Col::Time, 14),
+        (Col::Time, time_w),
         (Col::Id, 13),
         (Col::Mode, 10),
         (Col::Tool, 14),
@@ -490,34 +659,75 @@ fn columns(inner: u16) -> Vec<(Col, u16)> {
         (Col::Risk, 7),
         (Col::Score, 6),
     ];
-    if inner >= cols_width(&cols) + 8 {
-        let rest = inner - cols_width(&cols);
-        cols.push((Col::Source, rest));
-        return cols;
+    for drop in [Col::Mode, Col::Score] {
+        if cols_width(&cols) + REASON_MIN <= inner {
+            break;
+        }
+        cols.retain(|(k, _)| *k != drop);
     }
-    // Narrow (a list beside the details): the score, then the risk give way too; the
-    // details pane shows both.
-    for drop in [Col::Mode, Col::Tool, Col::Score, Col::Risk] {
+    for drop in [Col::Tool, Col::Risk] {
         if cols_width(&cols) <= inner {
             break;
         }
         cols.retain(|(k, _)| *k != drop);
     }
-    let slack = inner.saturating_sub(cols_width(&cols));
-    if let Some(t) = cols
-        .iter_mut()
-        .find(|(k, _)| matches!(k, Col::Tool | Col::Mode))
-    {
-        t.1 += slack;
+    let mut rest = inner.saturating_sub(cols_width(&cols));
+    if rest < REASON_MIN {
+        if let Some(t) = cols
+            .iter_mut()
+            .find(|(k, _)| matches!(k, Col::Tool | Col::Mode))
+        {
+            t.1 += rest;
+        }
+        return cols;
     }
+    // Plenty of room: the whole run_id, then the source, the reason keeping 48 columns.
+    let extra = shape.id_width.saturating_sub(13);
+    if extra > 0 && rest >= extra + 48 {
+        cols[1].1 += extra;
+        rest -= extra;
+    }
+    if rest >= 48 + 17 {
+        cols.push((Col::Source, 16));
+        rest -= 17;
+    }
+    cols.push((Col::Reason, rest));
     cols
 }
 
-fn cell_text(r: &IndexedRun, col: Col, width: u16, app: &App, theme: Theme) -> Cell<'static> {
+/// Why a run needs a look, in a few words: its block reason, else its first warning.
+fn reason(r: &IndexedRun) -> Option<(&str, bool)> {
+    match r.block_reason.as_deref().filter(|b| !b.trim().is_empty()) {
+        Some(b) => Some((b, true)),
+        None => r.warnings.first().map(|w| (w.as_str(), false)),
+    }
+}
+
+fn cell_text(
+    r: &IndexedRun,
+    col: Col,
+    width: u16,
+    app: &App,
+    shape: ListShape,
+    theme: Theme,
+) -> Cell<'static> {
     let w = width as usize;
-    let plain = |s: &str| Cell::from(fit(&sanitize(s), w));
+    let needle = needle(app);
+    let plain = |s: &str| {
+        Cell::from(highlight(
+            Line::from(fit(&sanitize(s), w)),
+            &needle,
+            theme.found(),
+        ))
+    };
     match col {
-        Col::Time => Cell::from(local_time(app, r.created_us, false)),
+        // A matching run is flagged on its time too (its match may be cut from view).
+        Col::Time if app.search.as_ref().is_some_and(|s| s.matches(r)) => Cell::from(Span::styled(
+            local_time(app, r.created_us, shape.years),
+            theme.found(),
+        )),
+        Col::Time => Cell::from(local_time(app, r.created_us, shape.years)),
+        Col::Id if w >= sanitize(&r.run_id).width() => plain(&r.run_id),
         Col::Id => plain(&short_id(&r.run_id)),
         Col::Mode => plain(r.mode.as_deref().unwrap_or("")),
         Col::Tool => plain(r.tool_id.as_deref().unwrap_or("")),
@@ -535,24 +745,51 @@ fn cell_text(r: &IndexedRun, col: Col, width: u16, app: &App, theme: Theme) -> C
                 .unwrap_or_else(|| "     -".into()),
         ),
         Col::Source => plain(r.source.as_deref().unwrap_or("")),
+        Col::Mark => Cell::from(if app.marks.contains_key(&r.key()) {
+            "●"
+        } else {
+            " "
+        }),
+        Col::Reason => match reason(r) {
+            // One line: newlines and runs of blanks collapse to one space.
+            Some((text, blocked)) => {
+                let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                let style = if blocked {
+                    Style::default()
+                } else {
+                    theme.dim()
+                };
+                Cell::from(highlight(
+                    Line::from(Span::styled(fit(&sanitize(&one_line), w), style)),
+                    &needle,
+                    theme.found(),
+                ))
+            }
+            None => Cell::from(""),
+        },
     }
 }
 
 fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
-    let cols = columns(area.width.saturating_sub(2));
+    let shape = ListShape::of(app);
+    let cols = columns(area.width.saturating_sub(2), shape);
     let header = Row::new(cols.iter().map(|(c, _)| c.title())).style(theme.title());
     let (visible_start, visible) = app.list.visible();
     let rows: Vec<Row> = visible
         .iter()
         .map(|r| {
             if r.valid {
-                Row::new(cols.iter().map(|(c, w)| cell_text(r, *c, *w, app, theme)))
-            } else {
-                // Time and id as usual; the reason is drawn across the other columns below.
                 Row::new(
                     cols.iter()
-                        .take(2)
-                        .map(|(c, w)| cell_text(r, *c, *w, app, theme)),
+                        .map(|(c, w)| cell_text(r, *c, *w, app, shape, theme)),
+                )
+            } else {
+                // Time and id as usual; the reason is drawn across the other columns below.
+                let lead = if shape.marks { 3 } else { 2 };
+                Row::new(
+                    cols.iter()
+                        .take(lead)
+                        .map(|(c, w)| cell_text(r, *c, *w, app, shape, theme)),
                 )
                 .style(theme.dim())
             }
@@ -575,7 +812,8 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
     f.render_stateful_widget(table, area, &mut state);
     // Invalid files: one line across the remaining columns with the reason.
-    let reason_x = area.x + 1 + cols.iter().take(2).map(|(_, w)| w + 1).sum::<u16>();
+    let lead = if shape.marks { 3 } else { 2 };
+    let reason_x = area.x + 1 + cols.iter().take(lead).map(|(_, w)| w + 1).sum::<u16>();
     let reason_w = area.right().saturating_sub(1).saturating_sub(reason_x);
     for (i, r) in visible.iter().enumerate() {
         if r.valid || reason_w == 0 {
@@ -866,17 +1104,38 @@ fn render_details(f: &mut Frame<'_>, area: Rect, app: &App, d: &DetailsPane, the
         .title(Span::styled(title, theme.title()))
         .title_bottom(Line::from(Span::styled(hints, theme.dim())))
         .title_bottom(Line::from(Span::styled(position, theme.dim())).right_aligned());
-    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(inner_h).collect();
+    let needle = needle(app);
+    let shown: Vec<Line> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(inner_h)
+        .map(|l| highlight(l, &needle, theme.found()))
+        .collect();
     f.render_widget(Paragraph::new(shown).block(block), area);
 }
 
 fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    if let Some(edit) = &app.search_input {
+        let mut spans = vec![Span::styled("search/ ", theme.key())];
+        spans.extend(edit.spans(Style::default(), sanitize));
+        spans.push(Span::styled(
+            "   Enter find · Esc cancel · then n/N next/previous",
+            theme.dim(),
+        ));
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     match &app.input {
         Some(input) => {
             let mut spans = vec![Span::styled("filter> ", theme.key())];
             spans.extend(input.edit.spans(Style::default(), sanitize));
+            let typed = input.text();
             if let Some(e) = &input.error {
                 spans.push(Span::styled(format!("   ✗ {e}"), theme.error()));
+            } else if typed.trim_start().starts_with('@') {
+                // A saved filter: show what it stands for.
+                spans.push(Span::styled("   = ", theme.dim()));
+                spans.push(Span::raw(sanitize(&app.filter_text)));
             } else {
                 spans.push(Span::styled(
                     "   Enter keep · Esc cancel · ↑/↓ history",
@@ -890,7 +1149,7 @@ fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 vec![
                     Span::styled("filter: none", theme.dim()),
                     Span::styled(
-                        "  (f or / to filter, e.g. risk:red,yellow -status:ok since:2d)",
+                        "  (f to filter, e.g. risk:red,yellow -status:ok since:2d · / search)",
                         theme.dim(),
                     ),
                 ]
@@ -924,7 +1183,7 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             theme.dim(),
         ))
     } else {
-        let hints = if area.width >= 100 {
+        let hints = if usize::from(area.width) >= super::keymap::RUNS_STATUS_WIDE.width() {
             super::keymap::RUNS_STATUS_WIDE
         } else {
             super::keymap::RUNS_STATUS
@@ -932,6 +1191,136 @@ fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         Line::from(Span::styled(hints, theme.dim()))
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+fn render_copy_menu(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    use super::keymap::{CopyAction, COPY};
+    let target = app
+        .details
+        .as_ref()
+        .map(|d| (d.run_id.clone(), None))
+        .or_else(|| {
+            app.selected_row()
+                .map(|r| (r.run_id.clone(), r.block_reason.clone()))
+        });
+    let w = 76.min(area.width);
+    let inner = w.saturating_sub(2) as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for b in COPY.bindings {
+        let Some((label, help)) = b.help else {
+            continue;
+        };
+        let detail = match b.action {
+            CopyAction::Id => target.as_ref().map(|(id, _)| id.clone()),
+            CopyAction::Reason if app.details.is_none() => Some(
+                target
+                    .as_ref()
+                    .and_then(|(_, r)| r.clone())
+                    .unwrap_or_else(|| "(none)".into()),
+            ),
+            CopyAction::Command => Some(app.filter_command()),
+            CopyAction::Marked => Some(format!("({})", app.marks.len())),
+            _ => None,
+        };
+        let mut spans = vec![
+            Span::styled(format!(" {label:<6} "), theme.key()),
+            Span::raw(help.to_owned()),
+        ];
+        if let Some(d) = detail {
+            let used = label.width().max(6) + 2 + help.width();
+            let room = inner.saturating_sub(used + 2);
+            if room > 3 {
+                spans.push(Span::styled(
+                    format!("  {}", fit(&sanitize(&d), room)),
+                    theme.dim(),
+                ));
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    let h = (lines.len() as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" copy (OSC 52) ")
+                .title_bottom(Span::styled(
+                    " a key copies · any other closes ",
+                    theme.dim(),
+                )),
+        ),
+        r,
+    );
+}
+
+/// Rows of saved filters the picker shows at once in a terminal `height` rows high.
+pub fn picker_rows(height: u16) -> usize {
+    (height.saturating_sub(6) as usize).clamp(1, 20)
+}
+
+fn render_picker(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let sel = app.picker.unwrap_or(0);
+    let n = app.saved_filters.len();
+    let rows = picker_rows(area.height).min(n.max(2));
+    let w = 90.min(area.width);
+    let h = (rows as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    let inner = r.width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = if n == 0 {
+        let text = match &app.saved_error {
+            Some(e) => format!("Cannot read the saved filters: {e}"),
+            None => "No saved filters yet. Save one with: rmos filters save NAME 'EXPRESSION'"
+                .to_owned(),
+        };
+        let style = if app.saved_error.is_some() {
+            theme.error()
+        } else {
+            theme.dim()
+        };
+        wrap_line(Line::from(Span::styled(sanitize(&text), style)), inner)
+    } else {
+        let first = sel.saturating_sub(rows - 1).min(n.saturating_sub(rows));
+        let nw = app
+            .saved_filters
+            .iter()
+            .map(|(name, _)| name.width() + 1)
+            .max()
+            .unwrap_or(0)
+            .min(inner / 3);
+        app.saved_filters
+            .iter()
+            .enumerate()
+            .skip(first)
+            .take(rows)
+            .map(|(i, (name, expr))| {
+                let label = fit(&format!("@{}", sanitize(name)), nw);
+                let text = format!(
+                    "{label:<nw$}  {}",
+                    fit(&sanitize(expr), inner.saturating_sub(nw + 2))
+                );
+                if i == sel {
+                    Line::from(Span::styled(format!("{text:<inner$}"), theme.selected()))
+                } else {
+                    Line::from(vec![
+                        Span::styled(format!("{label:<nw$}  "), theme.key()),
+                        Span::raw(fit(&sanitize(expr), inner.saturating_sub(nw + 2))),
+                    ])
+                }
+            })
+            .collect()
+    };
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" saved filters ({n}) "))
+                .title_bottom(Span::styled(super::keymap::PICKER_KEYS, theme.dim())),
+        ),
+        r,
+    );
 }
 
 /// (key, help) pairs as lines: two columns when `two_columns`, filled down then across.

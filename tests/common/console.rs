@@ -74,50 +74,60 @@ impl Console {
             let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
             let mut cfg = ConsoleConfig::new(root);
             cfg.timing = timing;
+            // Never the real user's filter history or saved filters.
+            cfg.prefs = None;
             let mut clip = clip;
             let input = Box::pin(futures_util::stream::poll_fn(move |cx| {
                 keys_rx.poll_recv(cx)
             }));
-            rt.block_on(run_loop(&mut term, input, cfg, &mut clip, |app| {
-                let mut s = seen_in_loop.lock().unwrap();
-                let mut errors_shown = std::mem::take(&mut s.errors_shown);
-                let mut messages_shown = std::mem::take(&mut s.messages_shown);
-                if let Some((m, _)) = &app.message {
-                    if messages_shown.last() != Some(m) {
-                        messages_shown.push(m.clone());
+            let mut viewers = rmos::tui::external::MemoryExternal::default();
+            rt.block_on(run_loop(
+                &mut term,
+                input,
+                cfg,
+                &mut clip,
+                &mut viewers,
+                |app| {
+                    let mut s = seen_in_loop.lock().unwrap();
+                    let mut errors_shown = std::mem::take(&mut s.errors_shown);
+                    let mut messages_shown = std::mem::take(&mut s.messages_shown);
+                    if let Some((m, _)) = &app.message {
+                        if messages_shown.last() != Some(m) {
+                            messages_shown.push(m.clone());
+                        }
                     }
-                }
-                let shown = app.error.clone().or_else(|| {
-                    app.message
-                        .as_ref()
-                        .filter(|(_, is_err)| *is_err)
-                        .map(|(m, _)| m.clone())
-                });
-                if let Some(e) = shown {
-                    if errors_shown.last() != Some(&e) {
-                        errors_shown.push(e);
+                    let shown = app.error.clone().or_else(|| {
+                        app.message
+                            .as_ref()
+                            .filter(|(_, is_err)| *is_err)
+                            .map(|(m, _)| m.clone())
+                    });
+                    if let Some(e) = shown {
+                        if errors_shown.last() != Some(&e) {
+                            errors_shown.push(e);
+                        }
                     }
-                }
-                *s = Seen {
-                    errors_shown,
-                    messages_shown,
-                    error: app.error.clone(),
-                    warning: app.warning.clone(),
-                    watch_problem: app.watch_problem.clone(),
-                    count: app.match_count,
-                    rows: app.list.rows.iter().map(|r| r.run_id.clone()).collect(),
-                    frames: s.frames + 1,
-                    queue_counts: app.queue.loaded.then_some(app.queue.counts),
-                    queue_ids: app
-                        .queue
-                        .assets
-                        .iter()
-                        .map(|a| a.asset_id.clone())
-                        .collect(),
-                    dialog_open: app.queue.modal.is_some(),
-                    queue_selected: app.queue.selected_asset().map(|a| a.asset_id.clone()),
-                };
-            }))
+                    *s = Seen {
+                        errors_shown,
+                        messages_shown,
+                        error: app.error.clone(),
+                        warning: app.warning.clone(),
+                        watch_problem: app.watch_problem.clone(),
+                        count: app.match_count,
+                        rows: app.list.rows.iter().map(|r| r.run_id.clone()).collect(),
+                        frames: s.frames + 1,
+                        queue_counts: app.queue.loaded.then_some(app.queue.counts),
+                        queue_ids: app
+                            .queue
+                            .assets
+                            .iter()
+                            .map(|a| a.asset_id.clone())
+                            .collect(),
+                        dialog_open: app.queue.modal.is_some(),
+                        queue_selected: app.queue.selected_asset().map(|a| a.asset_id.clone()),
+                    };
+                },
+            ))
         });
         Console {
             seen,

@@ -7,7 +7,7 @@ use crate::store::index::{Cursor, Direction, IndexError, PageRequest};
 use crate::store::seam::RunCatalog;
 use crate::store::verify::verify_artifact;
 use crate::store::ArtifactKey;
-use crate::tui::msg::{Anchor, Details, Msg, Page, QueryCmd};
+use crate::tui::msg::{Anchor, Details, Msg, Page, QueryCmd, RecordPart};
 use chrono::Utc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
@@ -64,6 +64,10 @@ pub fn spawn_data_worker(
                         QueryCmd::Count { .. } => last_count.is_some_and(|l| l > i),
                         QueryCmd::CountNewer { .. } => last_newer.is_some_and(|l| l > i),
                         QueryCmd::Page { .. }
+                        | QueryCmd::Position { .. }
+                        | QueryCmd::SearchCount { .. }
+                        | QueryCmd::FindMatch { .. }
+                        | QueryCmd::LoadForViewer { .. }
                         | QueryCmd::LoadDetails { .. }
                         | QueryCmd::KnownEvents { .. }
                         | QueryCmd::OpenRun { .. }
@@ -124,7 +128,22 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
             text: Err(error),
         },
         // Hints only: nothing waits for them.
-        QueryCmd::KnownEvents { .. } | QueryCmd::CountNewer { .. } => return None,
+        QueryCmd::FindMatch {
+            search, forward, ..
+        } => Msg::MatchFound {
+            search,
+            forward,
+            row: Err(error),
+        },
+        QueryCmd::LoadForViewer { run_id, viewer, .. } => Msg::ViewerText {
+            run_id,
+            viewer,
+            text: Err(error),
+        },
+        QueryCmd::KnownEvents { .. }
+        | QueryCmd::CountNewer { .. }
+        | QueryCmd::SearchCount { .. }
+        | QueryCmd::Position { .. } => return None,
     })
 }
 
@@ -308,6 +327,64 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
             Ok(count) => Msg::Newer { count },
             Err(_) => return None,
         },
+        QueryCmd::LoadForViewer {
+            partition,
+            file_name,
+            run_id,
+            viewer,
+        } => {
+            let key = ArtifactKey::new(partition, file_name);
+            // Any file, valid or not, as the bytes say: invalid UTF-8 shown replaced, and
+            // every escape sequence or invisible character made visible.
+            let text = index
+                .runs()
+                .read_bytes(&key)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    crate::fsio::read::check_json_budget(&b).map_err(|e| e.to_string())?;
+                    Ok(crate::text::escape_for_terminal(&String::from_utf8_lossy(&b)).into_owned())
+                });
+            Msg::ViewerText {
+                run_id,
+                viewer,
+                text,
+            }
+        }
+        QueryCmd::SearchCount { search, filter } => match index.count(&filter, true, Utc::now()) {
+            Ok(count) => Msg::SearchCount { search, count },
+            Err(_) => return None,
+        },
+        QueryCmd::FindMatch {
+            search,
+            filter,
+            from,
+            forward,
+        } => {
+            let direction = if forward {
+                Direction::Older
+            } else {
+                Direction::Newer
+            };
+            Msg::MatchFound {
+                search,
+                forward,
+                row: page(index, &filter, direction, Some((from, false)), 1)
+                    .map(|(rows, _)| rows.into_iter().next().map(Box::new))
+                    .map_err(|e| e.to_string()),
+            }
+        }
+        QueryCmd::Position {
+            generation,
+            filter,
+            first,
+        } => match index.count_newer(&filter, &first, i64::MAX as u64) {
+            Ok(before) => Msg::Position {
+                generation,
+                first,
+                before,
+            },
+            Err(_) => return None,
+        },
         QueryCmd::KnownEvents { generation } => {
             match index.event_types(40) {
                 // Shown through the status line, which sanitizes.
@@ -336,6 +413,36 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
         QueryCmd::LoadRecord {
             partition,
             file_name,
+            part: RecordPart::Path,
+            label,
+        } => {
+            let key = ArtifactKey::new(partition, file_name);
+            let path = index.runs().path_of(&key);
+            Msg::Record {
+                label,
+                text: path
+                    .to_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("the path {} is not UTF-8", path.display())),
+            }
+        }
+        QueryCmd::LoadRecord {
+            partition,
+            file_name,
+            part: RecordPart::FeasibilityHash,
+            label,
+        } => {
+            let key = ArtifactKey::new(partition, file_name);
+            let text = match index.runs().load_key(&key) {
+                Ok((a, _)) => Ok(a.hashes.feasibility_sha256),
+                Err((_, e)) => Err(format!("the record cannot be read: {e}")),
+            };
+            Msg::Record { label, text }
+        }
+        QueryCmd::LoadRecord {
+            partition,
+            file_name,
+            part: RecordPart::Json,
             label,
         } => {
             let key = ArtifactKey::new(partition, file_name);
