@@ -1,0 +1,134 @@
+//! rmos and the reference (luthiers-toolbox) on the same data: every test here is built from
+//! behaviour captured by running the reference's own code (tests/fixtures/reference_behaviour/,
+//! see its README for how each file was produced).
+
+mod common;
+
+use common::{copy_tree, fixtures};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+fn rmos(data: &Path, args: &[&str]) -> Output {
+    common::rmos_cmd(data).args(args).output().unwrap()
+}
+
+fn stdout_json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn behaviour(rel: &str) -> std::path::PathBuf {
+    fixtures().join("reference_behaviour").join(rel)
+}
+
+fn read_behaviour(rel: &str) -> Value {
+    let p = behaviour(rel);
+    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A data root whose runs folder holds the runs the reference wrote in one capture.
+fn root_with_runs(capture: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(&behaviour(capture).join("runs"), &dir.path().join("runs/rmos"));
+    dir
+}
+
+// ---- item 2: hashes that never covered the feasibility block ----
+
+#[test]
+fn runs_the_reference_wrote_with_an_uncovering_hash_are_uncovered_not_mismatched() {
+    let facts = read_behaviour("uncovered/facts.json");
+    let root = root_with_runs("uncovered");
+    let out = rmos(root.path(), &["runs", "verify", "--json"]);
+    // Not an integrity failure: exit 0.
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = stdout_json(&out);
+    let results = v["results"].as_array().unwrap();
+    let persisted: Vec<&str> = facts["persist_run_artifact"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    let mut uncovered = 0;
+    for fact in facts["facts"].as_array().unwrap() {
+        let id = fact["run_id"].as_str().unwrap();
+        let r = results.iter().find(|r| r["run_id"] == id).unwrap();
+        let placeholder = fact["feasibility_sha256"].as_str().unwrap().bytes().all(|b| b == b'0');
+        let want = if fact["covers"] == true {
+            "ok"
+        } else if placeholder {
+            "placeholder"
+        } else {
+            uncovered += 1;
+            "uncovered"
+        };
+        assert_eq!(r["outcome"], want, "{id}: {r}");
+        if want == "uncovered" {
+            let detail = r["detail"].as_str().unwrap();
+            let why = if persisted.contains(&id) { "persist_run_artifact" } else { "convert_v1_to_v2" };
+            assert!(detail.contains(why), "{id}: {detail}");
+        }
+    }
+    assert!(uncovered >= 3, "the capture holds both kinds");
+    assert_eq!(v["summary"]["uncovered"], uncovered);
+    assert_eq!(v["summary"]["mismatch"], 0);
+
+    // The human listing names the outcome and the reason; the summary counts it.
+    let human = rmos(root.path(), &["runs", "verify"]);
+    assert_eq!(human.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("uncovered   run_0808e7c86c14445a"), "{text}");
+    assert!(text.contains("convert_v1_to_v2"), "{text}");
+    assert!(String::from_utf8_lossy(&human.stderr).contains(&format!("{uncovered} uncovered")));
+
+    // The index and the filter language agree with verify.
+    let listed = rmos(root.path(), &["logs", "recent", "--json", "--limit", "500", "--filter", "verify:uncovered"]);
+    assert_eq!(listed.status.code(), Some(0), "{}", String::from_utf8_lossy(&listed.stderr));
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    for fact in facts["facts"].as_array().unwrap() {
+        let id = fact["run_id"].as_str().unwrap();
+        let r = results.iter().find(|r| r["run_id"] == id).unwrap();
+        assert_eq!(listed.contains(id), r["outcome"] == "uncovered", "{id}: {listed}");
+    }
+}
+
+#[test]
+fn an_edited_run_of_another_shape_is_still_a_mismatch() {
+    let root = root_with_runs("uncovered");
+    // The persist_run_artifact record, edited to a RED decision: no reference writer makes
+    // that shape with an uncovering hash, so it is tampering.
+    let part = root.path().join("runs/rmos/2026-12-01");
+    let file = part.join("run_a833ea3655e142658d1cc27615024379.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(&file, text.replacen("\"risk_level\": \"GREEN\"", "\"risk_level\": \"RED\"", 1)).unwrap();
+    // A v2-id run whose feasibility was edited.
+    let edited = std::fs::read_to_string(
+        fixtures().join("examples/red_blocked_art_studio_run.json"),
+    )
+    .unwrap();
+    let mut doc: Value = serde_json::from_str(&edited).unwrap();
+    let id = doc["run_id"].as_str().unwrap().to_owned();
+    doc["feasibility"]["edited"] = Value::Bool(true);
+    let date = &doc["created_at_utc"].as_str().unwrap()[..10];
+    let dir = root.path().join("runs/rmos").join(date);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{id}.json")), serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+
+    let out = rmos(root.path(), &["runs", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    let outcome = |rid: &str| {
+        v["results"].as_array().unwrap().iter().find(|r| r["run_id"] == rid).unwrap()["outcome"].clone()
+    };
+    assert_eq!(outcome("run_a833ea3655e142658d1cc27615024379"), "mismatch");
+    assert_eq!(outcome(&id), "mismatch");
+    assert_eq!(outcome("run_0808e7c86c14445a"), "uncovered");
+    assert_eq!(v["summary"]["mismatch"], 2);
+}
