@@ -132,3 +132,49 @@ fn an_edited_run_of_another_shape_is_still_a_mismatch() {
     assert_eq!(outcome("run_0808e7c86c14445a"), "uncovered");
     assert_eq!(v["summary"]["mismatch"], 2);
 }
+
+// ---- item 3: every bound of the design models, at its edge on both sides ----
+
+#[test]
+fn every_design_bound_accepts_and_refuses_what_the_reference_model_does() {
+    use rmos::domain::design::Design;
+    let doc = read_behaviour("design_bounds.json");
+    let cases = doc["cases"].as_array().unwrap();
+    // Each bound is probed just inside and just outside (both ends where there are two).
+    assert_eq!(cases.len(), 22);
+    for c in cases {
+        let got = Design::from_json(&c["document"]);
+        let accepted = c["accepted"].as_bool().unwrap();
+        assert_eq!(
+            got.is_ok(),
+            accepted,
+            "{} {} = {}: rmos {:?}, reference {}",
+            c["form"],
+            c["field"],
+            c["value"],
+            got.as_ref().err(),
+            c["reference_error"]
+        );
+        if let Err(e) = got {
+            // The refusal names the field.
+            let field = c["field"].as_str().unwrap();
+            assert!(e.to_string().contains(field), "{e}");
+        }
+    }
+}
+
+#[test]
+fn a_legacy_design_with_inner_diameter_zero_scores_as_the_reference_does() {
+    let doc = read_behaviour("design_bounds.json");
+    let want = &doc["scored_inner_zero"];
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("d.json");
+    let body = serde_json::json!({"design": want["design"], "ctx": want["ctx"], "workflow_mode": null});
+    std::fs::write(&input, body.to_string()).unwrap();
+    let out = rmos(dir.path(), &["score", input.to_str().unwrap(), "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = stdout_json(&out);
+    assert_eq!(v["result"]["score"], want["result"]["score"]);
+    assert_eq!(v["result"]["risk_bucket"], want["result"]["risk_bucket"]);
+    assert_eq!(v["result"]["warnings"], want["result"]["warnings"]);
+}
