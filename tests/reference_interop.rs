@@ -178,3 +178,33 @@ fn a_legacy_design_with_inner_diameter_zero_scores_as_the_reference_does() {
     assert_eq!(v["result"]["risk_bucket"], want["result"]["risk_bucket"]);
     assert_eq!(v["result"]["warnings"], want["result"]["warnings"]);
 }
+
+// ---- item 4: the Art Studio summary of a design with no rings ----
+
+#[test]
+fn the_recorded_summary_uses_the_reference_wrappers_defaults_for_zero() {
+    let cases = read_behaviour("no_rings_summary.json");
+    for case in cases.as_array().unwrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("d.json");
+        let body = serde_json::json!({
+            "design": case["design"],
+            "ctx": {"material_id": "default-ebony", "tool_id": "default-vbit"},
+            "workflow_mode": "design_first",
+        });
+        std::fs::write(&input, body.to_string()).unwrap();
+        let out = rmos(dir.path(), &["score", input.to_str().unwrap(), "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let v = stdout_json(&out);
+        assert_eq!(
+            v["result"]["estimated_cut_time_seconds"], case["scorer_estimated_cut_time_seconds"],
+            "the scorer itself gives the raw value"
+        );
+        let run_id = v["run_id"].as_str().unwrap();
+        let show = stdout_json(&rmos(dir.path(), &["logs", "show", run_id, "--json"]));
+        let want = &case["summary"];
+        for key in ["overall_score", "risk_bucket", "material_efficiency", "estimated_cut_time_min", "warnings"] {
+            assert_eq!(show["feasibility"][key], want[key], "{key} of {}", case["design"]);
+        }
+    }
+}
