@@ -512,7 +512,7 @@ fn runs_timeline_counts_what_logs_recent_lists() {
         stdout_json(&rmos(
             root.path(),
             &[
-                "logs", "recent", "--json", "--limit", "1000", "--filter", filter,
+                "logs", "recent", "--json", "--limit", "500", "--filter", filter,
             ],
         ))["entries"]
             .as_array()

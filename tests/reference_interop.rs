@@ -208,3 +208,75 @@ fn the_recorded_summary_uses_the_reference_wrappers_defaults_for_zero() {
         }
     }
 }
+
+// ---- item 5: logs recent's limit, cursor and filters_applied against the reference's API ----
+
+fn api(key: &str) -> Value {
+    let all = common::read_json("api_responses.json");
+    if let Some(v) = all.get(key) {
+        return v.clone();
+    }
+    all["_filter_semantics_checks"][key].clone()
+}
+
+fn store_example() -> tempfile::TempDir {
+    common::store_example_copy()
+}
+
+#[test]
+fn limit_has_the_reference_apis_range() {
+    let root = store_example();
+    // The reference: 1..=500, outside it HTTP 422 naming the bound.
+    assert_eq!(api("/api/rmos/logs/recent?limit=501")["status_code"], 422);
+    assert_eq!(api("/api/rmos/logs/recent?limit=501")["detail"][0]["ctx"]["le"], 500);
+    assert_eq!(api("/api/rmos/logs/recent?limit=0")["detail"][0]["ctx"]["ge"], 1);
+    let ok = rmos(root.path(), &["--json", "logs", "recent", "--limit", "500"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(stdout_json(&ok)["total"], 8);
+    for bad in ["501", "0"] {
+        let out = rmos(root.path(), &["--json", "logs", "recent", "--limit", bad]);
+        assert_eq!(out.status.code(), Some(2), "--limit {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--limit") && err.contains("1..=500"), "{err}");
+    }
+}
+
+#[test]
+fn an_unreadable_cursor_is_an_error_where_the_reference_ignores_it() {
+    // The reference answers a garbage cursor with the first page (store_api.py ignores a
+    // cursor it cannot parse); rmos refuses it (exit 2), which README lists as a difference.
+    let garbage = api("/api/rmos/logs/recent/v2?cursor=garbage");
+    assert_eq!(garbage["status_code"], 200);
+    assert_eq!(garbage["run_ids"].as_array().unwrap().len(), 8);
+    let root = store_example();
+    let out = rmos(root.path(), &["--json", "logs", "recent", "--cursor", "garbage"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cursor"));
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme.contains("An unreadable `--cursor`"), "README lists the difference");
+}
+
+#[test]
+fn filters_applied_has_the_reference_keys_and_always_the_filter_key() {
+    let reference = api("/api/rmos/logs/recent?mode=ART_STUDIO&risk_level=yellow");
+    let body = reference.get("body").unwrap_or(&reference);
+    let mut want: Vec<String> = body["filters_applied"].as_object().unwrap().keys().cloned().collect();
+    want.push("filter".into());
+    want.sort();
+    let root = store_example();
+    for args in [
+        &["--json", "logs", "recent", "--mode", "ART_STUDIO", "--risk-level", "yellow"][..],
+        &["--json", "logs", "recent"][..],
+        &["--json", "logs", "recent", "--filter", "risk:yellow"][..],
+    ] {
+        let v = stdout_json(&rmos(root.path(), args));
+        let mut got: Vec<String> = v["filters_applied"].as_object().unwrap().keys().cloned().collect();
+        got.sort();
+        assert_eq!(got, want, "{args:?}");
+        for key in ["mode", "tool_id", "risk_level", "status", "source"] {
+            if args.contains(&"--mode") {
+                assert_eq!(v["filters_applied"][key], body["filters_applied"][key], "{key}");
+            }
+        }
+    }
+}

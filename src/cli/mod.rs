@@ -211,8 +211,8 @@ pub struct RecentArgs {
     /// @NAME for a saved filter (rmos filters)
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub filter: Option<String>,
-    /// Entries per page
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Entries per page, 1 to 500 (the reference's logs API refuses more)
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
     pub limit: u32,
     /// Continue after this cursor (the next_cursor of the previous page)
     #[arg(long)]
