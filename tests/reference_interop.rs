@@ -29,13 +29,17 @@ fn behaviour(rel: &str) -> std::path::PathBuf {
 
 fn read_behaviour(rel: &str) -> Value {
     let p = behaviour(rel);
-    serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    serde_json::from_slice(&std::fs::read(&p).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
 /// A data root whose runs folder holds the runs the reference wrote in one capture.
 fn root_with_runs(capture: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_tree(&behaviour(capture).join("runs"), &dir.path().join("runs/rmos"));
+    copy_tree(
+        &behaviour(capture).join("runs"),
+        &dir.path().join("runs/rmos"),
+    );
     dir
 }
 
@@ -47,7 +51,12 @@ fn runs_the_reference_wrote_with_an_uncovering_hash_are_uncovered_not_mismatched
     let root = root_with_runs("uncovered");
     let out = rmos(root.path(), &["runs", "verify", "--json"]);
     // Not an integrity failure: exit 0.
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     let results = v["results"].as_array().unwrap();
     let persisted: Vec<&str> = facts["persist_run_artifact"]
@@ -60,7 +69,11 @@ fn runs_the_reference_wrote_with_an_uncovering_hash_are_uncovered_not_mismatched
     for fact in facts["facts"].as_array().unwrap() {
         let id = fact["run_id"].as_str().unwrap();
         let r = results.iter().find(|r| r["run_id"] == id).unwrap();
-        let placeholder = fact["feasibility_sha256"].as_str().unwrap().bytes().all(|b| b == b'0');
+        let placeholder = fact["feasibility_sha256"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b == b'0');
         let want = if fact["covers"] == true {
             "ok"
         } else if placeholder {
@@ -72,7 +85,11 @@ fn runs_the_reference_wrote_with_an_uncovering_hash_are_uncovered_not_mismatched
         assert_eq!(r["outcome"], want, "{id}: {r}");
         if want == "uncovered" {
             let detail = r["detail"].as_str().unwrap();
-            let why = if persisted.contains(&id) { "persist_run_artifact" } else { "convert_v1_to_v2" };
+            let why = if persisted.contains(&id) {
+                "persist_run_artifact"
+            } else {
+                "convert_v1_to_v2"
+            };
             assert!(detail.contains(why), "{id}: {detail}");
         }
     }
@@ -89,13 +106,33 @@ fn runs_the_reference_wrote_with_an_uncovering_hash_are_uncovered_not_mismatched
     assert!(String::from_utf8_lossy(&human.stderr).contains(&format!("{uncovered} uncovered")));
 
     // The index and the filter language agree with verify.
-    let listed = rmos(root.path(), &["logs", "recent", "--json", "--limit", "500", "--filter", "verify:uncovered"]);
-    assert_eq!(listed.status.code(), Some(0), "{}", String::from_utf8_lossy(&listed.stderr));
+    let listed = rmos(
+        root.path(),
+        &[
+            "logs",
+            "recent",
+            "--json",
+            "--limit",
+            "500",
+            "--filter",
+            "verify:uncovered",
+        ],
+    );
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
     let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
     for fact in facts["facts"].as_array().unwrap() {
         let id = fact["run_id"].as_str().unwrap();
         let r = results.iter().find(|r| r["run_id"] == id).unwrap();
-        assert_eq!(listed.contains(id), r["outcome"] == "uncovered", "{id}: {listed}");
+        assert_eq!(
+            listed.contains(id),
+            r["outcome"] == "uncovered",
+            "{id}: {listed}"
+        );
     }
 }
 
@@ -107,25 +144,38 @@ fn an_edited_run_of_another_shape_is_still_a_mismatch() {
     let part = root.path().join("runs/rmos/2026-12-01");
     let file = part.join("run_a833ea3655e142658d1cc27615024379.json");
     let text = std::fs::read_to_string(&file).unwrap();
-    std::fs::write(&file, text.replacen("\"risk_level\": \"GREEN\"", "\"risk_level\": \"RED\"", 1)).unwrap();
-    // A v2-id run whose feasibility was edited.
-    let edited = std::fs::read_to_string(
-        fixtures().join("examples/red_blocked_art_studio_run.json"),
+    std::fs::write(
+        &file,
+        text.replacen("\"risk_level\": \"GREEN\"", "\"risk_level\": \"RED\"", 1),
     )
     .unwrap();
+    // A v2-id run whose feasibility was edited.
+    let edited =
+        std::fs::read_to_string(fixtures().join("examples/red_blocked_art_studio_run.json"))
+            .unwrap();
     let mut doc: Value = serde_json::from_str(&edited).unwrap();
     let id = doc["run_id"].as_str().unwrap().to_owned();
     doc["feasibility"]["edited"] = Value::Bool(true);
     let date = &doc["created_at_utc"].as_str().unwrap()[..10];
     let dir = root.path().join("runs/rmos").join(date);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(format!("{id}.json")), serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}.json")),
+        serde_json::to_vec_pretty(&doc).unwrap(),
+    )
+    .unwrap();
 
     let out = rmos(root.path(), &["runs", "verify", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     let v = stdout_json(&out);
     let outcome = |rid: &str| {
-        v["results"].as_array().unwrap().iter().find(|r| r["run_id"] == rid).unwrap()["outcome"].clone()
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run_id"] == rid)
+            .unwrap()["outcome"]
+            .clone()
     };
     assert_eq!(outcome("run_a833ea3655e142658d1cc27615024379"), "mismatch");
     assert_eq!(outcome(&id), "mismatch");
@@ -169,10 +219,16 @@ fn a_legacy_design_with_inner_diameter_zero_scores_as_the_reference_does() {
     let want = &doc["scored_inner_zero"];
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("d.json");
-    let body = serde_json::json!({"design": want["design"], "ctx": want["ctx"], "workflow_mode": null});
+    let body =
+        serde_json::json!({"design": want["design"], "ctx": want["ctx"], "workflow_mode": null});
     std::fs::write(&input, body.to_string()).unwrap();
     let out = rmos(dir.path(), &["score", input.to_str().unwrap(), "--json"]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     assert_eq!(v["result"]["score"], want["result"]["score"]);
     assert_eq!(v["result"]["risk_bucket"], want["result"]["risk_bucket"]);
@@ -194,7 +250,12 @@ fn the_recorded_summary_uses_the_reference_wrappers_defaults_for_zero() {
         });
         std::fs::write(&input, body.to_string()).unwrap();
         let out = rmos(dir.path(), &["score", input.to_str().unwrap(), "--json"]);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v = stdout_json(&out);
         assert_eq!(
             v["result"]["estimated_cut_time_seconds"], case["scorer_estimated_cut_time_seconds"],
@@ -203,8 +264,18 @@ fn the_recorded_summary_uses_the_reference_wrappers_defaults_for_zero() {
         let run_id = v["run_id"].as_str().unwrap();
         let show = stdout_json(&rmos(dir.path(), &["logs", "show", run_id, "--json"]));
         let want = &case["summary"];
-        for key in ["overall_score", "risk_bucket", "material_efficiency", "estimated_cut_time_min", "warnings"] {
-            assert_eq!(show["feasibility"][key], want[key], "{key} of {}", case["design"]);
+        for key in [
+            "overall_score",
+            "risk_bucket",
+            "material_efficiency",
+            "estimated_cut_time_min",
+            "warnings",
+        ] {
+            assert_eq!(
+                show["feasibility"][key], want[key],
+                "{key} of {}",
+                case["design"]
+            );
         }
     }
 }
@@ -228,10 +299,21 @@ fn limit_has_the_reference_apis_range() {
     let root = store_example();
     // The reference: 1..=500, outside it HTTP 422 naming the bound.
     assert_eq!(api("/api/rmos/logs/recent?limit=501")["status_code"], 422);
-    assert_eq!(api("/api/rmos/logs/recent?limit=501")["detail"][0]["ctx"]["le"], 500);
-    assert_eq!(api("/api/rmos/logs/recent?limit=0")["detail"][0]["ctx"]["ge"], 1);
+    assert_eq!(
+        api("/api/rmos/logs/recent?limit=501")["detail"][0]["ctx"]["le"],
+        500
+    );
+    assert_eq!(
+        api("/api/rmos/logs/recent?limit=0")["detail"][0]["ctx"]["ge"],
+        1
+    );
     let ok = rmos(root.path(), &["--json", "logs", "recent", "--limit", "500"]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert_eq!(stdout_json(&ok)["total"], 8);
     for bad in ["501", "0"] {
         let out = rmos(root.path(), &["--json", "logs", "recent", "--limit", bad]);
@@ -249,33 +331,61 @@ fn an_unreadable_cursor_is_an_error_where_the_reference_ignores_it() {
     assert_eq!(garbage["status_code"], 200);
     assert_eq!(garbage["run_ids"].as_array().unwrap().len(), 8);
     let root = store_example();
-    let out = rmos(root.path(), &["--json", "logs", "recent", "--cursor", "garbage"]);
+    let out = rmos(
+        root.path(),
+        &["--json", "logs", "recent", "--cursor", "garbage"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cursor"));
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    assert!(readme.contains("An unreadable `--cursor`"), "README lists the difference");
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains("An unreadable `--cursor`"),
+        "README lists the difference"
+    );
 }
 
 #[test]
 fn filters_applied_has_the_reference_keys_and_always_the_filter_key() {
     let reference = api("/api/rmos/logs/recent?mode=ART_STUDIO&risk_level=yellow");
     let body = reference.get("body").unwrap_or(&reference);
-    let mut want: Vec<String> = body["filters_applied"].as_object().unwrap().keys().cloned().collect();
+    let mut want: Vec<String> = body["filters_applied"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     want.push("filter".into());
     want.sort();
     let root = store_example();
     for args in [
-        &["--json", "logs", "recent", "--mode", "ART_STUDIO", "--risk-level", "yellow"][..],
+        &[
+            "--json",
+            "logs",
+            "recent",
+            "--mode",
+            "ART_STUDIO",
+            "--risk-level",
+            "yellow",
+        ][..],
         &["--json", "logs", "recent"][..],
         &["--json", "logs", "recent", "--filter", "risk:yellow"][..],
     ] {
         let v = stdout_json(&rmos(root.path(), args));
-        let mut got: Vec<String> = v["filters_applied"].as_object().unwrap().keys().cloned().collect();
+        let mut got: Vec<String> = v["filters_applied"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
         got.sort();
         assert_eq!(got, want, "{args:?}");
         for key in ["mode", "tool_id", "risk_level", "status", "source"] {
             if args.contains(&"--mode") {
-                assert_eq!(v["filters_applied"][key], body["filters_applied"][key], "{key}");
+                assert_eq!(
+                    v["filters_applied"][key], body["filters_applied"][key],
+                    "{key}"
+                );
             }
         }
     }
@@ -308,8 +418,16 @@ fn backup_write_is_byte_identical_to_the_reference_writer() {
         let settings = dir.path().join("settings");
         settings_from(&c["inputs"], &settings);
         let data = dir.path().join("data");
-        let out = rmos(&data, &["backup", "write", "--from", settings.to_str().unwrap()]);
-        assert_eq!(out.status.code(), Some(0), "{case}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = rmos(
+            &data,
+            &["backup", "write", "--from", settings.to_str().unwrap()],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{case}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let backups = data.join("cam/backups");
         let written: Vec<_> = std::fs::read_dir(&backups)
             .unwrap()
@@ -342,7 +460,11 @@ fn backup_write_is_byte_identical_to_the_reference_writer() {
             assert_eq!(ours, theirs, "{case}: the same posts are listed");
             if listed.len() > 1 {
                 let block = |names: &[String]| {
-                    names.iter().map(|n| format!("      \"{n}\"")).collect::<Vec<_>>().join(",\n")
+                    names
+                        .iter()
+                        .map(|n| format!("      \"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(",\n")
                 };
                 want = want.replacen(&block(&in_reference), &block(&listed), 1);
             }
@@ -354,7 +476,10 @@ fn backup_write_is_byte_identical_to_the_reference_writer() {
 /// The names in the `"posts": [...]` block of a backup's text (one per line).
 fn posts_lines(text: &str) -> Vec<String> {
     let mut lines = text.lines().skip_while(|l| !l.contains("\"posts\": ["));
-    if lines.next().is_some_and(|l| l.ends_with("[]") || l.ends_with("[],")) {
+    if lines
+        .next()
+        .is_some_and(|l| l.ends_with("[]") || l.ends_with("[],"))
+    {
         return Vec::new();
     }
     lines

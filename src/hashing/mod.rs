@@ -332,56 +332,6 @@ pub fn summarize_request(request: &Value) -> Value {
     Value::Object(summary)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn float_repr_matches_python() {
-        let cases = [
-            (1.0, "1.0"),
-            (0.1, "0.1"),
-            (1e-7, "1e-07"),
-            (1e-5, "1e-05"),
-            (1e-4, "0.0001"),
-            (1e15, "1000000000000000.0"),
-            (1e16, "1e+16"),
-            (1.2345678901234568e17, "1.2345678901234568e+17"),
-            (-0.0, "-0.0"),
-            (5e-324, "5e-324"),
-            (f64::MAX, "1.7976931348623157e+308"),
-            (123.456, "123.456"),
-            (-2.5e-10, "-2.5e-10"),
-            (9999999999999998.0, "9999999999999998.0"),
-            (0.30000000000000004, "0.30000000000000004"),
-        ];
-        for (f, want) in cases {
-            assert_eq!(python_float_repr(f), want, "{f:?}");
-        }
-    }
-
-    #[test]
-    fn big_ints_and_negative_zero_int() {
-        let v: Value = serde_json::from_str(r#"{"a":-0,"b":18446744073709551616}"#).unwrap();
-        assert_eq!(canonical_json(&v), r#"{"a":0,"b":18446744073709551616}"#);
-    }
-
-    #[test]
-    fn overflowing_float_text_becomes_infinity_like_python() {
-        let v: Value = serde_json::from_str(r#"[1e400,-1e400]"#).unwrap();
-        assert_eq!(canonical_json(&v), "[Infinity,-Infinity]");
-    }
-
-    #[test]
-    fn summarize_non_dict_names_python_type() {
-        assert_eq!(
-            summarize_request(&json!(1.5)),
-            json!({"type": "<class 'float'>", "note": "non-dict request"})
-        );
-    }
-}
-
 /// The text of Python's `json.dumps(value, indent=2)` for a value `json.loads` produced:
 /// keys in document order, `", "`/`": "` separators, every character outside printable
 /// ASCII escaped as `\uXXXX` (lower-case hex, surrogate pairs above U+FFFF), numbers as
@@ -456,4 +406,54 @@ fn write_ascii_string(s: &str, out: &mut String) {
         }
     }
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn float_repr_matches_python() {
+        let cases = [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1e-7, "1e-07"),
+            (1e-5, "1e-05"),
+            (1e-4, "0.0001"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1.2345678901234568e17, "1.2345678901234568e+17"),
+            (-0.0, "-0.0"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (123.456, "123.456"),
+            (-2.5e-10, "-2.5e-10"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (0.30000000000000004, "0.30000000000000004"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(python_float_repr(f), want, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn big_ints_and_negative_zero_int() {
+        let v: Value = serde_json::from_str(r#"{"a":-0,"b":18446744073709551616}"#).unwrap();
+        assert_eq!(canonical_json(&v), r#"{"a":0,"b":18446744073709551616}"#);
+    }
+
+    #[test]
+    fn overflowing_float_text_becomes_infinity_like_python() {
+        let v: Value = serde_json::from_str(r#"[1e400,-1e400]"#).unwrap();
+        assert_eq!(canonical_json(&v), "[Infinity,-Infinity]");
+    }
+
+    #[test]
+    fn summarize_non_dict_names_python_type() {
+        assert_eq!(
+            summarize_request(&json!(1.5)),
+            json!({"type": "<class 'float'>", "note": "non-dict request"})
+        );
+    }
 }

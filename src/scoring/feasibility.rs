@@ -679,10 +679,7 @@ pub fn art_studio_summary(r: &FeasibilityResult) -> Map<String, Value> {
         Some(x) if x != 0.0 => x,
         _ => default,
     };
-    m.insert(
-        "material_efficiency".into(),
-        json!(or(r.efficiency, 85.0)),
-    );
+    m.insert("material_efficiency".into(), json!(or(r.efficiency, 85.0)));
     m.insert(
         "estimated_cut_time_min".into(),
         json!(or(r.estimated_cut_time_seconds, 300.0) / 60.0),

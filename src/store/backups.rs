@@ -3,8 +3,8 @@
 
 use super::snapshots::{folder_lock, validate_snapshot_id, FileStoreError};
 use crate::fsio::durable::{self, CreateError};
-use serde::Serialize;
 use crate::hashing::python_json_dumps_indent2;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
