@@ -487,3 +487,40 @@ fn posts_lines(text: &str) -> Vec<String> {
         .map(|l| l.trim().trim_end_matches(',').trim_matches('"').to_owned())
         .collect()
 }
+
+// ---- item 8: snapshot import keeps created_at_utc and the full feasibility summary ----
+
+#[test]
+fn snapshot_import_stores_what_the_reference_stores() {
+    let captured = read_behaviour("snapshot_import.json");
+    assert_eq!(captured["status_code"], 200);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("snap.json");
+    std::fs::write(&input, captured["request"]["snapshot"].to_string()).unwrap();
+    let data = dir.path().join("data");
+    let out = rmos(&data, &["--json", "snapshot", "import", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = stdout_json(&out);
+    let ours = v["run_id"].as_str().unwrap().to_owned();
+    // Same warning as the reference's response (the document's fingerprint is wrong).
+    assert_eq!(v["warnings"], captured["response"]["warnings"]);
+
+    // The stored file, byte for byte apart from the run id.
+    let theirs_run: Value = serde_json::from_str(captured["run_file"].as_str().unwrap()).unwrap();
+    let theirs = theirs_run["run_id"].as_str().unwrap();
+    let stored = std::fs::read_to_string(data.join("art_studio/snapshots/snap_imported01.json")).unwrap();
+    let want = captured["stored_file"].as_str().unwrap().replace(theirs, &ours);
+    assert_eq!(stored, want);
+
+    // What GET returns.
+    let shown = stdout_json(&rmos(&data, &["--json", "snapshot", "show", "snap_imported01"]));
+    let mut want_body = captured["get_body"].clone();
+    want_body["run_id"] = Value::String(ours.clone());
+    assert_eq!(shown, want_body);
+
+    // The import run records the same feasibility and hash.
+    let run = stdout_json(&rmos(&data, &["--json", "logs", "show", &ours]));
+    assert_eq!(run["feasibility"], theirs_run["feasibility"]);
+    assert_eq!(run["hashes"]["feasibility_sha256"], theirs_run["hashes"]["feasibility_sha256"]);
+    assert_eq!(run["meta"], theirs_run["meta"]);
+}
