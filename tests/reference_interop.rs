@@ -524,3 +524,38 @@ fn snapshot_import_stores_what_the_reference_stores() {
     assert_eq!(run["hashes"]["feasibility_sha256"], theirs_run["hashes"]["feasibility_sha256"]);
     assert_eq!(run["meta"], theirs_run["meta"]);
 }
+
+// ---- item 10: snapshot total and the baseline route (deliberate differences) ----
+
+#[test]
+fn snapshot_total_and_baseline_differ_from_the_reference_as_readme_says() {
+    let captured = read_behaviour("snapshot_list.json");
+    // The reference counts the unreadable file in `total` and its GET /baseline is
+    // shadowed by GET /{snapshot_id}.
+    assert_eq!(captured["list"]["total"], 2);
+    assert_eq!(captured["list"]["listed_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(captured["get_baseline"]["status_code"], 404);
+
+    let dir = tempfile::tempdir().unwrap();
+    let snaps = dir.path().join("art_studio/snapshots");
+    std::fs::create_dir_all(&snaps).unwrap();
+    std::fs::copy(
+        fixtures().join("store_example/art_studio/snapshots/snap_5eed00000000.json"),
+        snaps.join("snap_5eed00000000.json"),
+    )
+    .unwrap();
+    std::fs::write(snaps.join("snap_broken.json"), "{not json").unwrap();
+    let set = rmos(dir.path(), &["snapshot", "baseline", "snap_5eed00000000"]);
+    assert_eq!(set.status.code(), Some(0), "{}", String::from_utf8_lossy(&set.stderr));
+    let list = stdout_json(&rmos(dir.path(), &["--json", "snapshot", "list"]));
+    // rmos: total = the snapshots listed; the unreadable file is counted apart.
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["invalid_files"], 1);
+    let baseline = rmos(dir.path(), &["--json", "snapshot", "baseline"]);
+    assert_eq!(baseline.status.code(), Some(0));
+    assert_eq!(stdout_json(&baseline)["baseline"]["snapshot_id"], "snap_5eed00000000");
+
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme.contains("counts unreadable snapshot files in `total`"));
+    assert!(readme.contains("`GET /snapshots/baseline` is shadowed"));
+}
