@@ -498,8 +498,16 @@ fn snapshot_import_stores_what_the_reference_stores() {
     let input = dir.path().join("snap.json");
     std::fs::write(&input, captured["request"]["snapshot"].to_string()).unwrap();
     let data = dir.path().join("data");
-    let out = rmos(&data, &["--json", "snapshot", "import", input.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = rmos(
+        &data,
+        &["--json", "snapshot", "import", input.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = stdout_json(&out);
     let ours = v["run_id"].as_str().unwrap().to_owned();
     // Same warning as the reference's response (the document's fingerprint is wrong).
@@ -508,12 +516,19 @@ fn snapshot_import_stores_what_the_reference_stores() {
     // The stored file, byte for byte apart from the run id.
     let theirs_run: Value = serde_json::from_str(captured["run_file"].as_str().unwrap()).unwrap();
     let theirs = theirs_run["run_id"].as_str().unwrap();
-    let stored = std::fs::read_to_string(data.join("art_studio/snapshots/snap_imported01.json")).unwrap();
-    let want = captured["stored_file"].as_str().unwrap().replace(theirs, &ours);
+    let stored =
+        std::fs::read_to_string(data.join("art_studio/snapshots/snap_imported01.json")).unwrap();
+    let want = captured["stored_file"]
+        .as_str()
+        .unwrap()
+        .replace(theirs, &ours);
     assert_eq!(stored, want);
 
     // What GET returns.
-    let shown = stdout_json(&rmos(&data, &["--json", "snapshot", "show", "snap_imported01"]));
+    let shown = stdout_json(&rmos(
+        &data,
+        &["--json", "snapshot", "show", "snap_imported01"],
+    ));
     let mut want_body = captured["get_body"].clone();
     want_body["run_id"] = Value::String(ours.clone());
     assert_eq!(shown, want_body);
@@ -521,7 +536,10 @@ fn snapshot_import_stores_what_the_reference_stores() {
     // The import run records the same feasibility and hash.
     let run = stdout_json(&rmos(&data, &["--json", "logs", "show", &ours]));
     assert_eq!(run["feasibility"], theirs_run["feasibility"]);
-    assert_eq!(run["hashes"]["feasibility_sha256"], theirs_run["hashes"]["feasibility_sha256"]);
+    assert_eq!(
+        run["hashes"]["feasibility_sha256"],
+        theirs_run["hashes"]["feasibility_sha256"]
+    );
     assert_eq!(run["meta"], theirs_run["meta"]);
 }
 
@@ -546,16 +564,157 @@ fn snapshot_total_and_baseline_differ_from_the_reference_as_readme_says() {
     .unwrap();
     std::fs::write(snaps.join("snap_broken.json"), "{not json").unwrap();
     let set = rmos(dir.path(), &["snapshot", "baseline", "snap_5eed00000000"]);
-    assert_eq!(set.status.code(), Some(0), "{}", String::from_utf8_lossy(&set.stderr));
+    assert_eq!(
+        set.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
     let list = stdout_json(&rmos(dir.path(), &["--json", "snapshot", "list"]));
     // rmos: total = the snapshots listed; the unreadable file is counted apart.
     assert_eq!(list["total"], 1);
     assert_eq!(list["invalid_files"], 1);
     let baseline = rmos(dir.path(), &["--json", "snapshot", "baseline"]);
     assert_eq!(baseline.status.code(), Some(0));
-    assert_eq!(stdout_json(&baseline)["baseline"]["snapshot_id"], "snap_5eed00000000");
+    assert_eq!(
+        stdout_json(&baseline)["baseline"]["snapshot_id"],
+        "snap_5eed00000000"
+    );
 
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     assert!(readme.contains("counts unreadable snapshot files in `total`"));
     assert!(readme.contains("`GET /snapshots/baseline` is shadowed"));
+}
+
+// ---- item 7: advisory import keeps what the reference's asset files hold ----
+
+fn rmos_as(data: &Path, reviewer: &str, args: &[&str]) -> Output {
+    common::rmos_cmd(data)
+        .env("RMOS_REVIEWER", reviewer)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn advisory_import_keeps_every_field_of_the_reference_files() {
+    let captured = read_behaviour("advisory_assets.json");
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("advisory_assets");
+    for (rel, text) in captured["files"].as_object().unwrap() {
+        let p = tree.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text.as_str().unwrap()).unwrap();
+    }
+    let data = dir.path().join("data");
+    let import = |who: &str| {
+        rmos_as(
+            &data,
+            who,
+            &["--json", "advisory", "import", tree.to_str().unwrap()],
+        )
+    };
+    let out = import("alice");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+    assert_eq!(report["imported"], 4, "{report}");
+    assert_eq!(report["problems"], serde_json::json!([]));
+
+    for (id, want) in captured["get_asset"].as_object().unwrap() {
+        let shown = stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "show", id],
+        ));
+        // Content verified against the file's content_hash.
+        assert_eq!(shown["content_hash"], want["content_hash"], "{id}");
+        assert_eq!(shown["content_ok"], true, "{id}");
+        for key in ["rating", "is_favorite", "cost_usd", "meta"] {
+            assert_eq!(shown[key], want[key], "{id} {key}");
+        }
+        let status = match (
+            want["reviewed"].as_bool(),
+            want["approved_for_workflow"].as_bool(),
+        ) {
+            (Some(false), _) => "pending",
+            (_, Some(true)) => "approved",
+            _ => "rejected",
+        };
+        assert_eq!(shown["status"], status, "{id}");
+        if want["reviewed"] == true {
+            // The decision is the importer's; the note records, marked as imported, who
+            // the file says reviewed it and when, with its free-text reason and note.
+            let note = shown["review_note"].as_str().unwrap();
+            assert!(
+                note.starts_with("imported from a reference asset file"),
+                "{note}"
+            );
+            for key in [
+                "reviewed_by",
+                "reviewed_at_utc",
+                "rejection_reason",
+                "review_note",
+            ] {
+                if let Some(s) = want[key].as_str() {
+                    let s = s.replace("+00:00", "Z");
+                    assert!(note.contains(&s), "{id}: {key} {s:?} not in {note:?}");
+                }
+            }
+        }
+    }
+
+    // Importing again changes nothing and says so.
+    let again = import("alice");
+    assert_eq!(again.status.code(), Some(0));
+    let v = stdout_json(&again);
+    assert_eq!(
+        (v["imported"].clone(), v["present"].clone()),
+        (0.into(), 4.into())
+    );
+    let human = rmos_as(
+        &data,
+        "alice",
+        &["advisory", "import", tree.to_str().unwrap()],
+    );
+    assert!(String::from_utf8_lossy(&human.stderr).contains("4 already imported, left unchanged"));
+    assert_eq!(
+        rmos_as(&data, "alice", &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+
+    // A rating the reference's model refuses (ge=1, le=5) is a problem, and nothing of
+    // that file is imported.
+    let bad = tree.join("2026/11/02/adv_000000000a09.json");
+    let mut doc: Value = serde_json::from_str(
+        captured["files"]["2026/11/02/adv_000000000a04.json"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    doc["asset_id"] = "adv_000000000a09".into();
+    doc["rating"] = 6.into();
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    std::fs::copy(
+        tree.join("2026/11/02/adv_000000000a04_content.bin"),
+        tree.join("2026/11/02/adv_000000000a09_content.bin"),
+    )
+    .unwrap();
+    let out = import("alice");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout_json(&out)["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("rating"));
+    assert_eq!(
+        rmos_as(&data, "alice", &["advisory", "show", "adv_000000000a09"])
+            .status
+            .code(),
+        Some(1)
+    );
 }

@@ -182,7 +182,10 @@ fn feasibility_summary(f: &Map<String, Value>) -> Result<Map<String, Value>, Str
         None => return Err("feasibility: missing field \"risk_bucket\"".into()),
     }
     out.insert("material_efficiency".into(), float("material_efficiency")?);
-    out.insert("estimated_cut_time_min".into(), float("estimated_cut_time_min")?);
+    out.insert(
+        "estimated_cut_time_min".into(),
+        float("estimated_cut_time_min")?,
+    );
     match f.get("warnings") {
         None => out.insert("warnings".into(), Value::Array(Vec::new())),
         Some(Value::Array(w)) if w.iter().all(Value::is_string) => {

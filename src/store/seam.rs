@@ -12,8 +12,8 @@
 //!   writer), so a view can refresh what it shows.
 
 use super::advisory::{
-    AdvisoryAsset, AdvisoryError, AdvisoryStore, DecisionRequest, ImportReport, NewAsset,
-    ReviewDecision, ReviewState, ReviewerPolicy,
+    AdvisoryAsset, AdvisoryError, AdvisoryStore, DecisionRequest, ImportReport, ImportedExtras,
+    NewAsset, ReviewDecision, ReviewState, ReviewerPolicy,
 };
 use super::index::{
     Bucket, Cursor, IndexError, IndexStatus, IndexedRun, PageRequest, ReconcileMode,
@@ -242,6 +242,8 @@ pub trait ReviewStore: Send {
     fn verify_chain(&self) -> Result<Result<u64, (i64, String)>, AdvisoryError>;
     /// Assets whose recorded state disagrees with the chain.
     fn projection_mismatches(&self) -> Result<Vec<String>, AdvisoryError>;
+    /// An asset's rating, favourite mark, cost and meta (kept from an imported file).
+    fn extras(&self, asset_id: &str) -> Result<ImportedExtras, AdvisoryError>;
 }
 
 impl ReviewStore for AdvisoryStore {
@@ -304,6 +306,9 @@ impl ReviewStore for AdvisoryStore {
     }
     fn projection_mismatches(&self) -> Result<Vec<String>, AdvisoryError> {
         AdvisoryStore::projection_mismatches(self)
+    }
+    fn extras(&self, asset_id: &str) -> Result<ImportedExtras, AdvisoryError> {
+        AdvisoryStore::extras(self, asset_id)
     }
 }
 

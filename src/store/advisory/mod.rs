@@ -11,7 +11,7 @@ mod chain;
 mod import;
 mod roles;
 
-pub use import::ImportReport;
+pub use import::{ImportReport, ImportedExtras};
 pub use roles::{reviewer_identity, ReviewerPolicy, MAX_CONFIG_BYTES};
 
 use crate::domain::{AdvisoryInputRef, Timestamp};
