@@ -718,3 +718,78 @@ fn advisory_import_keeps_every_field_of_the_reference_files() {
         Some(1)
     );
 }
+
+// ---- item 1: the reference's _index.json, rewritten from the files ----
+
+#[test]
+fn export_reference_writes_the_index_the_reference_rebuilds_and_keeps_its_tombstones() {
+    let captured = read_behaviour("index/index_rebuild.json");
+    let rmos_run = captured["rmos_run_id"].as_str().unwrap();
+    // The problem: with a non-empty _index.json the reference never sees a run rmos wrote.
+    let stale: Vec<&str> = captured["listed_with_stale_index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!stale.contains(&rmos_run));
+    let healed: Vec<&str> = captured["listed_after_rebuild"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(healed.contains(&rmos_run));
+
+    let root = common::store_example_copy();
+    let runs = root.path().join("runs/rmos");
+    copy_tree(&behaviour("index/rmos_run"), &runs);
+    let out = rmos(root.path(), &["--json", "index", "export-reference"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+
+    let text = std::fs::read_to_string(runs.join("_index.json")).unwrap();
+    let ours: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+    let rebuilt: serde_json::Map<String, Value> =
+        serde_json::from_str(captured["rebuilt_index_text"].as_str().unwrap()).unwrap();
+    let before = captured["index_before"].as_object().unwrap();
+    let mut a: Vec<&String> = ours.keys().collect();
+    let mut b: Vec<&String> = rebuilt.keys().collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "the same runs as the reference's rebuild");
+    let mut merged = 0;
+    for (id, want) in &rebuilt {
+        let mut want = want.as_object().unwrap().clone();
+        // rmos keeps what the previous file held beyond the rebuilt entry (the reference's
+        // own rebuild drops it: a soft-deleted run would come back).
+        if let Some(Value::Object(old)) = before.get(id) {
+            let mut kept = false;
+            for (k, v) in old {
+                if !want.contains_key(k) {
+                    want.insert(k.clone(), v.clone());
+                    kept = true;
+                }
+            }
+            merged += usize::from(kept);
+        }
+        assert_eq!(ours[id], Value::Object(want), "{id}");
+    }
+    assert!(merged > 0, "the example store has a tombstone and a rollup");
+    assert_eq!(report["merged"], merged);
+    // The reference's writer format: two-space indent, no final newline, UTF-8 as is.
+    assert!(text.starts_with("{\n  \"run_") && !text.ends_with('\n'));
+
+    // Running it again gives the same file.
+    let again = rmos(root.path(), &["index", "export-reference"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(runs.join("_index.json")).unwrap(),
+        text
+    );
+}

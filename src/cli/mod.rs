@@ -139,6 +139,9 @@ pub enum IndexCommand {
     Rebuild,
     /// What the index holds
     Status,
+    /// Rewrite the reference's `_index.json` in the runs folder from the artifact files
+    /// (so runs rmos wrote appear in the reference's lists), keeping its tombstones
+    ExportReference,
 }
 
 #[derive(Debug, Subcommand)]
@@ -328,6 +331,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Logs(LogsCommand::Recent(args))) => logs::recent(&ctx, &args),
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
+        Some(Command::Index(IndexCommand::ExportReference)) => index::export_reference(&ctx),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
         Some(Command::Advisory(cmd)) => advisory::advisory(&ctx, cmd),
         Some(Command::Audit(AuditCommand::Verify { expect_head })) => {

@@ -338,11 +338,19 @@ pub fn summarize_request(request: &Value) -> Value {
 /// Python writes an `int` or a `float` (`1e-07`, `1000000000000000.0`), no final newline.
 pub fn python_json_dumps_indent2(value: &Value) -> String {
     let mut out = String::new();
-    write_python_indented(value, 0, &mut out);
+    write_python_indented(value, 0, true, &mut out);
     out
 }
 
-fn write_python_indented(value: &Value, depth: usize, out: &mut String) {
+/// `json.dumps(value, indent=2, ensure_ascii=False)`: as [`python_json_dumps_indent2`] but
+/// non-ASCII characters written as they are (control characters still escaped).
+pub fn python_json_dumps_indent2_utf8(value: &Value) -> String {
+    let mut out = String::new();
+    write_python_indented(value, 0, false, &mut out);
+    out
+}
+
+fn write_python_indented(value: &Value, depth: usize, ascii: bool, out: &mut String) {
     let newline = |out: &mut String, depth: usize| {
         out.push('\n');
         for _ in 0..depth {
@@ -357,7 +365,7 @@ fn write_python_indented(value: &Value, depth: usize, out: &mut String) {
                     out.push(',');
                 }
                 newline(out, depth + 1);
-                write_python_indented(item, depth + 1, out);
+                write_python_indented(item, depth + 1, ascii, out);
             }
             newline(out, depth);
             out.push(']');
@@ -369,17 +377,26 @@ fn write_python_indented(value: &Value, depth: usize, out: &mut String) {
                     out.push(',');
                 }
                 newline(out, depth + 1);
-                write_ascii_string(k, out);
+                write_py_string(k, ascii, out);
                 out.push_str(": ");
-                write_python_indented(v, depth + 1, out);
+                write_python_indented(v, depth + 1, ascii, out);
             }
             newline(out, depth);
             out.push('}');
         }
         Value::Array(_) => out.push_str("[]"),
         Value::Object(_) => out.push_str("{}"),
-        Value::String(s) => write_ascii_string(s, out),
+        Value::String(s) => write_py_string(s, ascii, out),
         other => write_canonical(other, out),
+    }
+}
+
+fn write_py_string(s: &str, ascii: bool, out: &mut String) {
+    if ascii {
+        write_ascii_string(s, out)
+    } else {
+        // ensure_ascii=False escapes what the canonical form escapes: `"`, `\\`, controls.
+        write_string(s, out)
     }
 }
 

@@ -78,7 +78,10 @@ impl StoreError {
         }
     }
 
-    fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    pub(crate) fn io<'a>(
+        op: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(io::Error) -> StoreError + 'a {
         move |source| StoreError::Io {
             op,
             path: path.to_path_buf(),
