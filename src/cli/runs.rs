@@ -133,8 +133,13 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     out.flush().map_err(out_err)?;
     let total = ok + mismatch + placeholder + invalid + uncovered + duplicates;
     tell!(
-        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {invalid} invalid, {uncovered} uncovered, {duplicates} duplicate{}",
+        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {}{invalid} invalid, {duplicates} duplicate{}",
         store.root().display(),
+        // Only reference stores have them: named when there are some.
+        match uncovered {
+            0 => String::new(),
+            n => format!("{n} uncovered, "),
+        },
         match unreadable_partitions {
             0 => String::new(),
             1 => "; 1 partition could not be read (its runs were not checked)".to_owned(),
