@@ -655,6 +655,13 @@ fn advisory_import_keeps_every_field_of_the_reference_files() {
                 note.starts_with("imported from a reference asset file"),
                 "{note}"
             );
+            if want["reviewed_by"].is_null() {
+                assert!(
+                    note.contains("without naming a reviewer")
+                        && note.contains("with no review time"),
+                    "{note}"
+                );
+            }
             for key in [
                 "reviewed_by",
                 "reviewed_at_utc",

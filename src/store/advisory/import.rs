@@ -175,11 +175,18 @@ impl AdvisoryStore {
         if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
             let approved = v.get("approved_for_workflow").and_then(Value::as_bool) == Some(true);
             let verdict = if approved { "approved" } else { "rejected" };
-            let claimed_by = s("reviewed_by").unwrap_or_else(|| "an unnamed reviewer".into());
-            let claimed_at = s("reviewed_at_utc").unwrap_or_else(|| "an unknown time".into());
+            // Only what the file states: no reviewer or time is made up for it.
+            let claimed_by = match s("reviewed_by") {
+                Some(r) => format!("by {r:?}"),
+                None => "without naming a reviewer".into(),
+            };
+            let claimed_at = match s("reviewed_at_utc") {
+                Some(t) => format!("at {t}"),
+                None => "with no review time".into(),
+            };
             if !may_decide {
                 notes.push(format!(
-                    "{id}: the file says {verdict} by {claimed_by} at {claimed_at}; imported as pending because {importer} may not decide here (a reviewer can decide it)"
+                    "{id}: the file says {verdict} {claimed_by} {claimed_at}; imported as pending because {importer} may not decide here (a reviewer can decide it)"
                 ));
             } else {
                 let reason = s("rejection_reason")
@@ -187,7 +194,7 @@ impl AdvisoryStore {
                     .filter(|r| REJECTION_REASONS.contains(&r.as_str()))
                     .or_else(|| (!approved).then(|| "other".into()));
                 let mut note = format!(
-                    "imported from a reference asset file that says {verdict} by {claimed_by:?} at {claimed_at}"
+                    "imported from a reference asset file that says {verdict} {claimed_by} {claimed_at}"
                 );
                 if let Some(r) = s("rejection_reason") {
                     note.push_str(&format!(", reason {r:?}"));
@@ -206,7 +213,7 @@ impl AdvisoryStore {
                 };
                 self.decide(policy, &req)?;
                 notes.push(format!(
-                    "{id}: {verdict} by {importer} on import (the file says by {claimed_by})"
+                    "{id}: {verdict} by {importer} on import (the file says {verdict} {claimed_by})"
                 ));
             }
         }
