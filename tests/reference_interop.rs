@@ -800,3 +800,77 @@ fn export_reference_writes_the_index_the_reference_rebuilds_and_keeps_its_tombst
         text
     );
 }
+
+#[test]
+fn a_run_rmos_writes_into_a_reference_tree_gets_the_entry_the_reference_put_writes() {
+    use rmos::store::reference_index::reference_put_entry;
+    let captured = read_behaviour("index/put_entries.json");
+    let entries = captured["entries"].as_object().unwrap();
+    // The entry shape, run by run, as the reference's put() wrote it for the same files.
+    for (file, path) in [
+        (
+            "run_e27415b153134b77aa18d17119bafd12.json",
+            behaviour("index/rmos_run/2026-12-01/run_e27415b153134b77aa18d17119bafd12.json"),
+        ),
+        (
+            "cam_run_with_attachments_and_lineage.json",
+            fixtures().join("examples/cam_run_with_attachments_and_lineage.json"),
+        ),
+    ] {
+        let a: rmos::domain::RunArtifact =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(captured["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == file));
+        assert_eq!(
+            Value::Object(reference_put_entry(&a)),
+            entries[&a.run_id],
+            "{file}"
+        );
+    }
+
+    // rmos writing a run into a reference tree adds that entry to its _index.json and
+    // keeps everything else (tombstones, rollups) as it was.
+    let root = common::store_example_copy();
+    let index_path = root.path().join("runs/rmos/_index.json");
+    let before: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let input = root.path().join("d.json");
+    std::fs::write(&input, r#"{"outer_diameter_mm": 100, "inner_diameter_mm": 20, "ring_count": 3, "pattern_type": "herringbone"}"#).unwrap();
+    let out = rmos(root.path(), &["--json", "score", input.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_id = stdout_json(&out)["run_id"].as_str().unwrap().to_owned();
+    let after: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    for (id, entry) in &before {
+        assert_eq!(&after[id], entry, "{id} untouched");
+    }
+    let shown = stdout_json(&rmos(root.path(), &["--json", "logs", "show", &run_id]));
+    let file = shown["path"].as_str().unwrap();
+    let a = rmos::store::runs::read_artifact_file(Path::new(file)).unwrap();
+    assert_eq!(after[&run_id], Value::Object(reference_put_entry(&a)));
+    let keys: Vec<&String> = after[&run_id].as_object().unwrap().keys().collect();
+    let want: Vec<&String> = entries["run_e27415b153134b77aa18d17119bafd12"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        keys, want,
+        "same keys in the same order as the reference's entry for an rmos score run"
+    );
+
+    // A runs folder without the reference's index gets none.
+    let plain = tempfile::tempdir().unwrap();
+    let out = rmos(plain.path(), &["--json", "score", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!plain.path().join("runs/rmos/_index.json").exists());
+}

@@ -120,3 +120,151 @@ pub fn export(store: &RunStore) -> Result<ReferenceIndexExport, StoreError> {
         .map_err(StoreError::io("replace", &path))?;
     Ok(report)
 }
+
+/// The entry the reference's `put()` writes (`RunStoreV2._update_index_from_artifact`):
+/// the rebuild entry merged with `index_meta.extract_and_normalize_from_artifact` — the
+/// run's `meta` keys flattened in, `kind`/`event_type` from the event type, `tool_kind` from
+/// the mode, `tool_id`, `material_id` promoted when missing, and the id-like keys turned
+/// into strings as Python's `str()` does.
+pub fn reference_put_entry(a: &RunArtifact) -> Map<String, Value> {
+    let mut entry = reference_entry(a);
+    let mut norm = a.meta.clone();
+    let missing =
+        |m: &Map<String, Value>, k: &str| !m.get(k).is_some_and(crate::hashing::py_truthy);
+    if !a.event_type.is_empty() {
+        if missing(&norm, "kind") {
+            norm.insert("kind".into(), json!(a.event_type));
+        }
+        if missing(&norm, "event_type") {
+            norm.insert("event_type".into(), json!(a.event_type));
+        }
+    }
+    for (key, value) in [
+        ("tool_kind", Some(&a.mode)),
+        ("tool_id", Some(&a.tool_id)),
+        ("material_id", a.material_id.as_ref()),
+    ] {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            if missing(&norm, key) {
+                norm.insert(key.into(), json!(v));
+            }
+        }
+    }
+    for key in [
+        "kind",
+        "event_type",
+        "session_id",
+        "batch_label",
+        "tool_kind",
+        "tool_id",
+        "material_id",
+        "parent_artifact_id",
+        "parent_batch_spec_artifact_id",
+        "parent_batch_plan_artifact_id",
+        "parent_batch_decision_artifact_id",
+        "parent_batch_toolpaths_artifact_id",
+        "parent_batch_execution_artifact_id",
+    ] {
+        if let Some(v) = norm.get_mut(key) {
+            if !v.is_null() && !v.is_string() {
+                *v = Value::String(py_str(v));
+            }
+        }
+    }
+    for (k, v) in norm {
+        entry.insert(k, v);
+    }
+    entry
+}
+
+/// Python's `str()` of a value `json.loads` produced.
+fn py_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => py_repr(other),
+    }
+}
+
+/// Python's `repr()` of a value `json.loads` produced (printable text; other characters
+/// escaped as Python does for the common cases).
+fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(_) => crate::hashing::canonical_json(v),
+        Value::String(s) => {
+            let q = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::from(q);
+            for c in s.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c == q => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                        out.push_str(&format!("\\x{:02x}", c as u32))
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push(q);
+            out
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}: {}", py_repr(&Value::String(k.clone())), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// After rmos wrote `a` into the runs folder at `root`: when the folder holds the
+/// reference's `_index.json` (a shared reference tree), add the run's entry as the
+/// reference's `put()` would, merged into the file under the shared lock and replaced
+/// atomically. A folder without that file is left alone (rmos-only data roots get none).
+/// An unreadable index is left for the reference, which rebuilds an unreadable or empty
+/// index from the files on its next list.
+pub(crate) fn add_after_put(root: &std::path::Path, a: &RunArtifact) -> std::io::Result<()> {
+    let path = root.join(REFERENCE_INDEX);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(());
+    }
+    let private = root.join(PRIVATE_DIR);
+    durable::refuse_links_below(root, &private.join("staging"))?;
+    let _lock = FileLock::acquire(&private.join("reference_index.lock"))?;
+    let Ok(Value::Object(mut index)) =
+        serde_json::from_slice::<Value>(&durable::read_bounded(&path)?)
+    else {
+        return Ok(());
+    };
+    let mut entry = reference_put_entry(a);
+    if let Some(Value::Object(old)) = index.get(&a.run_id) {
+        for (k, v) in old {
+            entry.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    index.insert(a.run_id.clone(), Value::Object(entry));
+    let text = python_json_dumps_indent2_utf8(&Value::Object(index));
+    let staged = durable::stage(&private.join("staging"), "_index", text.as_bytes()).map_err(
+        |e| match e {
+            durable::CreateError::Io { source, .. } => source,
+            durable::CreateError::Exists => std::io::ErrorKind::AlreadyExists.into(),
+        },
+    )?;
+    staged.replace(&path)
+}

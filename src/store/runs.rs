@@ -671,6 +671,10 @@ impl RunStore {
         staged
             .commit(&dest)
             .map_err(|e| create_error(e, artifact, &partition, &dest))?;
+        // The run is recorded. In a reference tree its `_index.json` gets the entry too, so
+        // the reference's index-backed lists show the run; if that fails the run stays
+        // recorded and `rmos index export-reference` rewrites the index from the files.
+        let _ = super::reference_index::add_after_put(&self.root, artifact);
         Ok(dest)
     }
 }
