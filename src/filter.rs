@@ -73,7 +73,7 @@ impl Field {
         match self {
             Field::Risk => Some(&["GREEN", "YELLOW", "RED", "UNKNOWN", "ERROR"]),
             Field::Status => Some(&["OK", "BLOCKED", "ERROR"]),
-            Field::Verify => Some(&["ok", "mismatch", "placeholder", "invalid"]),
+            Field::Verify => Some(&["ok", "mismatch", "placeholder", "invalid", "uncovered"]),
             _ => None,
         }
     }

@@ -46,7 +46,7 @@ fn verify_classifies_the_reference_store() {
     let v = stdout_json(&out);
     assert_eq!(
         v["summary"],
-        serde_json::json!({"ok": 6, "mismatch": 0, "placeholder": 2, "invalid": 0, "duplicate": 0, "unreadable_partitions": 0})
+        serde_json::json!({"ok": 6, "mismatch": 0, "placeholder": 2, "invalid": 0, "uncovered": 0, "duplicate": 0, "unreadable_partitions": 0})
     );
     let results = v["results"].as_array().unwrap();
     assert_eq!(results.len(), 8);
@@ -83,7 +83,7 @@ fn verify_detects_tampering_and_invalid_files() {
     let v = stdout_json(&out);
     assert_eq!(
         v["summary"],
-        serde_json::json!({"ok": 5, "mismatch": 1, "placeholder": 2, "invalid": 2, "duplicate": 0, "unreadable_partitions": 0})
+        serde_json::json!({"ok": 5, "mismatch": 1, "placeholder": 2, "invalid": 2, "uncovered": 0, "duplicate": 0, "unreadable_partitions": 0})
     );
     let by_id = |id: &str| {
         v["results"]
@@ -512,7 +512,7 @@ fn runs_timeline_counts_what_logs_recent_lists() {
         stdout_json(&rmos(
             root.path(),
             &[
-                "logs", "recent", "--json", "--limit", "1000", "--filter", filter,
+                "logs", "recent", "--json", "--limit", "500", "--filter", filter,
             ],
         ))["entries"]
             .as_array()

@@ -23,7 +23,7 @@ fn all_ids(root: &Path) -> Vec<String> {
 }
 
 #[test]
-fn reference_sidecars_are_ignored_and_never_rewritten() {
+fn reference_sidecars_are_ignored_and_only_the_run_index_gains_entries() {
     let root = common::store_example_copy();
     let runs = root.path().join("runs/rmos");
     let sidecars = [
@@ -49,6 +49,23 @@ fn reference_sidecars_are_ignored_and_never_rewritten() {
     a.advisory_inputs.clear();
     store.put(&a).unwrap();
     for (s, b) in sidecars.iter().zip(before) {
+        if *s == "_index.json" {
+            // The reference's run index is the one sidecar rmos keeps current: the new
+            // run's entry is added, every entry that was there stays exactly as it was.
+            let old: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&b).unwrap();
+            let new: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(&std::fs::read(runs.join(s)).unwrap()).unwrap();
+            assert_eq!(new.len(), old.len() + 1);
+            for (id, entry) in &old {
+                assert_eq!(&new[id], entry, "{id} untouched");
+            }
+            assert_eq!(
+                new["run_new_after_sidecars"]["run_id"],
+                "run_new_after_sidecars"
+            );
+            continue;
+        }
         assert_eq!(std::fs::read(runs.join(s)).unwrap(), b, "{s} untouched");
     }
 }

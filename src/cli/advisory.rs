@@ -283,6 +283,10 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                         h["signature_detail"] = json!(c.detail);
                     }
                 }
+                let extras = store.extras(&id)?;
+                v["is_favorite"] = json!(extras.is_favorite);
+                v["cost_usd"] = json!(extras.cost_usd);
+                v["meta"] = Value::Object(extras.meta);
                 print_json(&v)?;
             } else {
                 print_asset(&a);
@@ -358,7 +362,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 print_json(&serde_json::to_value(&report).expect("report serializes"))?;
             } else {
                 tell!(
-                    "imported {} assets from {} ({} already present)",
+                    "imported {} assets from {} ({} already imported, left unchanged)",
                     report.imported,
                     dir.display(),
                     report.present

@@ -1,4 +1,4 @@
-//! `rmos index rebuild|status`.
+//! `rmos index rebuild|status|export-reference`.
 
 use super::Exit;
 use super::{print_json, progress, Ctx, Failure};
@@ -51,4 +51,32 @@ pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `rmos index export-reference`: rewrite the reference's `_index.json` from the files.
+pub fn export_reference(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let store = ctx.root.run_store();
+    let report = crate::store::reference_index::export(&store)?;
+    for s in &report.skipped {
+        tell!("skipped {}", crate::text::sanitize(s));
+    }
+    if ctx.json {
+        print_json(&serde_json::to_value(&report).expect("report serializes"))?;
+    }
+    tell!(
+        "{} written: {} runs ({} kept the reference's tombstone or rollup keys, {} entries without a run file dropped{})",
+        store.root().join(crate::store::reference_index::REFERENCE_INDEX).display(),
+        report.entries,
+        report.merged,
+        report.dropped,
+        match report.skipped.len() {
+            0 => String::new(),
+            n => format!(", {n} unreadable files left out"),
+        }
+    );
+    Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        Exit::Failure.into()
+    })
 }

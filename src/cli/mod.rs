@@ -144,6 +144,9 @@ pub enum IndexCommand {
     Rebuild,
     /// What the index holds
     Status,
+    /// Rewrite the reference's `_index.json` in the runs folder from the artifact files
+    /// (so runs rmos wrote appear in the reference's lists), keeping its tombstones
+    ExportReference,
 }
 
 #[derive(Debug, Subcommand)]
@@ -216,8 +219,8 @@ pub struct RecentArgs {
     /// @NAME for a saved filter (rmos filters)
     #[arg(long, value_name = "EXPR", allow_hyphen_values = true)]
     pub filter: Option<String>,
-    /// Entries per page
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    /// Entries per page, 1 to 500 (the reference's logs API refuses more)
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
     pub limit: u32,
     /// Continue after this cursor (the next_cursor of the previous page)
     #[arg(long)]
@@ -333,6 +336,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Logs(LogsCommand::Recent(args))) => logs::recent(&ctx, &args),
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
+        Some(Command::Index(IndexCommand::ExportReference)) => index::export_reference(&ctx),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
         Some(Command::Advisory(cmd)) => advisory::advisory(&ctx, cmd),
         Some(Command::Audit(AuditCommand::Verify { expect_head })) => {

@@ -22,7 +22,7 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
     let store = ctx.root.run_store();
     let out_err = super::output_error;
     let mut out = super::out::Buffered::stdout();
-    let mut counts = [0u64; 4];
+    let mut counts = [0u64; 5];
     let mut duplicates = 0u64;
     let mut unreadable_partitions = 0u64;
     let mut first = true;
@@ -124,17 +124,22 @@ pub fn verify(ctx: &Ctx) -> Result<ExitCode, Failure> {
             }
         }
     }
-    let [ok, mismatch, placeholder, invalid] = counts;
+    let [ok, mismatch, placeholder, invalid, uncovered] = counts;
     if ctx.json {
-        let summary = json!({"ok": ok, "mismatch": mismatch, "placeholder": placeholder, "invalid": invalid, "duplicate": duplicates, "unreadable_partitions": unreadable_partitions});
+        let summary = json!({"ok": ok, "mismatch": mismatch, "placeholder": placeholder, "invalid": invalid, "uncovered": uncovered, "duplicate": duplicates, "unreadable_partitions": unreadable_partitions});
         out.json(&format!("],\"summary\":{summary}}}\n"))
             .map_err(out_err)?;
     }
     out.flush().map_err(out_err)?;
-    let total = ok + mismatch + placeholder + invalid + duplicates;
+    let total = ok + mismatch + placeholder + invalid + uncovered + duplicates;
     tell!(
-        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {invalid} invalid, {duplicates} duplicate{}",
+        "{total} artifacts in {}: {ok} ok, {mismatch} mismatch, {placeholder} placeholder, {}{invalid} invalid, {duplicates} duplicate{}",
         store.root().display(),
+        // Only reference stores have them: named when there are some.
+        match uncovered {
+            0 => String::new(),
+            n => format!("{n} uncovered, "),
+        },
         match unreadable_partitions {
             0 => String::new(),
             1 => "; 1 partition could not be read (its runs were not checked)".to_owned(),

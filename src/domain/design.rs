@@ -313,11 +313,23 @@ impl LegacyDesign {
             ],
             W,
         )?;
-        let (outer, inner) = diameters(m, W)?;
+        // The bounds of the reference's legacy model (`app/rmos/models/__init__.py`,
+        // `RosetteParamSpec`): outer_diameter_mm ge=10 le=500, inner_diameter_mm ge=0
+        // le=400, ring_count ge=0 le=20; all inclusive, so 0 is a valid inner diameter.
+        let ranged = |key: &str, lo: f64, hi: f64| -> Result<f64, String> {
+            let v = num(required(m, key, W)?, key)?;
+            if (lo..=hi).contains(&v) {
+                Ok(v)
+            } else {
+                Err(format!("{key} must be between {lo} and {hi} mm, got {v}"))
+            }
+        };
+        let outer = ranged("outer_diameter_mm", 10.0, 500.0)?;
+        let inner = ranged("inner_diameter_mm", 0.0, 400.0)?;
         let ring_count = int(required(m, "ring_count", W)?, "ring_count")?;
-        if !(0..=10_000).contains(&ring_count) {
+        if !(0..=20).contains(&ring_count) {
             return Err(format!(
-                "ring_count must be between 0 and 10000, got {ring_count}"
+                "ring_count must be between 0 and 20 (the reference's limit), got {ring_count}"
             ));
         }
         let pattern_type = opt_string(m, "pattern_type", "pattern_type")?.unwrap_or_default();

@@ -332,6 +332,99 @@ pub fn summarize_request(request: &Value) -> Value {
     Value::Object(summary)
 }
 
+/// The text of Python's `json.dumps(value, indent=2)` for a value `json.loads` produced:
+/// keys in document order, `", "`/`": "` separators, every character outside printable
+/// ASCII escaped as `\uXXXX` (lower-case hex, surrogate pairs above U+FFFF), numbers as
+/// Python writes an `int` or a `float` (`1e-07`, `1000000000000000.0`), no final newline.
+pub fn python_json_dumps_indent2(value: &Value) -> String {
+    let mut out = String::new();
+    write_python_indented(value, 0, true, &mut out);
+    out
+}
+
+/// `json.dumps(value, indent=2, ensure_ascii=False)`: as [`python_json_dumps_indent2`] but
+/// non-ASCII characters written as they are (control characters still escaped).
+pub fn python_json_dumps_indent2_utf8(value: &Value) -> String {
+    let mut out = String::new();
+    write_python_indented(value, 0, false, &mut out);
+    out
+}
+
+fn write_python_indented(value: &Value, depth: usize, ascii: bool, out: &mut String) {
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
+    match value {
+        Value::Array(items) if !items.is_empty() => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_python_indented(item, depth + 1, ascii, out);
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        Value::Object(map) if !map.is_empty() => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, depth + 1);
+                write_py_string(k, ascii, out);
+                out.push_str(": ");
+                write_python_indented(v, depth + 1, ascii, out);
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+        Value::Array(_) => out.push_str("[]"),
+        Value::Object(_) => out.push_str("{}"),
+        Value::String(s) => write_py_string(s, ascii, out),
+        other => write_canonical(other, out),
+    }
+}
+
+fn write_py_string(s: &str, ascii: bool, out: &mut String) {
+    if ascii {
+        write_ascii_string(s, out)
+    } else {
+        // ensure_ascii=False escapes what the canonical form escapes: `"`, `\\`, controls.
+        write_string(s, out)
+    }
+}
+
+/// A JSON string as Python's `json.dumps` writes it with `ensure_ascii=True`: only the
+/// characters from space to `~` stay as they are.
+fn write_ascii_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -671,13 +671,18 @@ pub fn art_studio_summary(r: &FeasibilityResult) -> Map<String, Value> {
     m.insert("run_id".into(), Value::Null);
     m.insert("overall_score".into(), json!(r.score));
     m.insert("risk_bucket".into(), json!(r.risk_bucket));
-    m.insert(
-        "material_efficiency".into(),
-        json!(r.efficiency.unwrap_or(85.0)),
-    );
+    // The reference's wrapper (`art_studio/services/rosette/rosette_manufacturing.py`,
+    // `check_feasibility`) writes `result.efficiency or 85.0` and
+    // `(result.estimated_cut_time_seconds or 300.0) / 60.0`: Python's `or` replaces a
+    // zero as well as a missing value, so a design with no rings (0 s) records 5.0 min.
+    let or = |v: Option<f64>, default: f64| match v {
+        Some(x) if x != 0.0 => x,
+        _ => default,
+    };
+    m.insert("material_efficiency".into(), json!(or(r.efficiency, 85.0)));
     m.insert(
         "estimated_cut_time_min".into(),
-        json!(r.estimated_cut_time_seconds.unwrap_or(300.0) / 60.0),
+        json!(or(r.estimated_cut_time_seconds, 300.0) / 60.0),
     );
     m.insert("warnings".into(), json!(r.warnings));
     m

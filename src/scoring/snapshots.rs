@@ -128,10 +128,70 @@ pub fn import(
     };
     metadata.source = Some("import".into());
     let feasibility = match m.get("feasibility") {
-        Some(Value::Object(f)) => Some(f.clone()),
-        _ => None,
+        None | Some(Value::Null) => None,
+        Some(Value::Object(f)) => Some(feasibility_summary(f).map_err(invalid)?),
+        Some(_) => return Err(invalid("feasibility must be an object or null".into())),
     };
-    let snap = Snapshot::new(id.clone(), &spec, feasibility, metadata);
+    let mut snap = Snapshot::new(id.clone(), &spec, feasibility, metadata);
+    // The reference keeps the document's created_at_utc (a free string in its model) and
+    // only fills in "now" when the document has none.
+    match m.get("created_at_utc") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(t)) => snap.created_at_utc = t.clone(),
+        Some(_) => return Err(invalid("created_at_utc must be a string".into())),
+    }
     snap.validate().map_err(invalid)?;
     save_new(store, runs, snap, "import", warnings)
+}
+
+/// A document's feasibility as the reference's `RosetteFeasibilitySummary` model stores it
+/// (`art_studio/schemas/rosette_feasibility.py`): every field in declaration order,
+/// `suggestion_id`/`run_id` null and `warnings` empty when absent, the float fields as
+/// floats, unknown keys dropped; the required fields must be there.
+fn feasibility_summary(f: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for key in ["suggestion_id", "run_id"] {
+        match f.get(key) {
+            None | Some(Value::Null) => out.insert(key.into(), Value::Null),
+            Some(Value::String(s)) => out.insert(key.into(), Value::String(s.clone())),
+            Some(_) => return Err(format!("feasibility.{key} must be a string or null")),
+        };
+    }
+    let float = |key: &str| -> Result<Value, String> {
+        match f.get(key) {
+            Some(Value::Number(n)) => n
+                .as_f64()
+                .filter(|x| x.is_finite())
+                .and_then(serde_json::Number::from_f64)
+                .map(Value::Number)
+                .ok_or_else(|| format!("feasibility.{key} must be a finite number")),
+            Some(_) => Err(format!("feasibility.{key} must be a number")),
+            None => Err(format!("feasibility: missing field {key:?}")),
+        }
+    };
+    out.insert("overall_score".into(), float("overall_score")?);
+    match f.get("risk_bucket") {
+        Some(Value::String(r)) if ["GREEN", "YELLOW", "RED"].contains(&r.as_str()) => {
+            out.insert("risk_bucket".into(), Value::String(r.clone()));
+        }
+        Some(other) => {
+            return Err(format!(
+                "feasibility.risk_bucket must be GREEN, YELLOW or RED, got {other}"
+            ))
+        }
+        None => return Err("feasibility: missing field \"risk_bucket\"".into()),
+    }
+    out.insert("material_efficiency".into(), float("material_efficiency")?);
+    out.insert(
+        "estimated_cut_time_min".into(),
+        float("estimated_cut_time_min")?,
+    );
+    match f.get("warnings") {
+        None => out.insert("warnings".into(), Value::Array(Vec::new())),
+        Some(Value::Array(w)) if w.iter().all(Value::is_string) => {
+            out.insert("warnings".into(), Value::Array(w.clone()))
+        }
+        Some(_) => return Err("feasibility.warnings must be a list of strings".into()),
+    };
+    Ok(out)
 }

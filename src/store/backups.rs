@@ -3,8 +3,9 @@
 
 use super::snapshots::{folder_lock, validate_snapshot_id, FileStoreError};
 use crate::fsio::durable::{self, CreateError};
+use crate::hashing::python_json_dumps_indent2;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 
 /// A backup listed by name and size (paths are never disclosed).
@@ -35,39 +36,59 @@ impl BackupStore {
         BackupStore { dir: dir.into() }
     }
 
-    /// Gather CAM settings from `settings_dir` (post-processor names from `posts/`,
-    /// `machines.json`, `tools.json`; unparsable files recorded as `{"error": "parse_failed"}`).
+    /// Gather CAM settings from `settings_dir` as the reference's `_gather_cam_settings`
+    /// does (`services/cam_backup_service.py`): `posts` = the stems of `posts/*.json` in the
+    /// folder's listing order (pathlib's glob: case-sensitive, dot-names included), `machines` and
+    /// `tools` = the parsed `machines.json` / `tools.json`, `{"error": "parse_failed"}` when
+    /// unparsable. A source that does not exist leaves its key out.
     pub fn gather(settings_dir: &Path) -> Value {
-        let mut posts: Vec<String> = std::fs::read_dir(settings_dir.join("posts"))
-            .map(|rd| {
-                rd.filter_map(|e| e.ok())
-                    .filter_map(|e| {
-                        e.path()
-                            .file_stem()
-                            .and_then(|s| s.to_str())
-                            .map(str::to_owned)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        posts.sort();
-        let load = |name: &str| -> Value {
-            match durable::read_bounded(&settings_dir.join(name)) {
-                Ok(b) => {
-                    serde_json::from_slice(&b).unwrap_or_else(|_| json!({"error": "parse_failed"}))
-                }
-                Err(_) => Value::Null,
+        let mut settings = Map::new();
+        let posts_dir = settings_dir.join("posts");
+        if posts_dir.exists() {
+            let posts: Vec<Value> = std::fs::read_dir(&posts_dir)
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .filter_map(|e| {
+                            let name = e.file_name().into_string().ok()?;
+                            // pathlib's `stem` of ".json" is the whole name.
+                            let stem = match name.as_str() {
+                                ".json" => ".json",
+                                n => n.strip_suffix(".json")?,
+                            };
+                            Some(Value::String(stem.to_owned()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            settings.insert("posts".into(), Value::Array(posts));
+        }
+        for (key, file) in [("machines", "machines.json"), ("tools", "tools.json")] {
+            let path = settings_dir.join(file);
+            if !path.exists() {
+                continue;
             }
-        };
-        json!({"posts": posts, "machines": load("machines.json"), "tools": load("tools.json")})
+            let parsed = durable::read_bounded(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .unwrap_or_else(|| json!({"error": "parse_failed"}));
+            settings.insert(key.into(), parsed);
+        }
+        Value::Object(settings)
     }
 
     /// Write a backup `cam_settings_<YYYYmmdd_HHMMSS>.json` (a `_2`, `_3`… suffix when that
     /// second is taken — never an overwrite). Returns the name.
     pub fn write(&self, settings: Value) -> Result<BackupEntry, FileStoreError> {
         let now = chrono::Local::now();
-        let body = json!({"timestamp": now.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(), "version": "1.0", "settings": settings});
-        let bytes = serde_json::to_vec_pretty(&body).expect("JSON value");
+        // Python's `datetime.now().isoformat()`: no fraction when the microseconds are 0.
+        let timestamp = if now.timestamp_subsec_micros() == 0 {
+            now.format("%Y-%m-%dT%H:%M:%S").to_string()
+        } else {
+            now.format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+        };
+        let body = json!({"timestamp": timestamp, "version": "1.0", "settings": settings});
+        // The reference writes `json.dumps(snapshot, indent=2)`: the same bytes.
+        let bytes = python_json_dumps_indent2(&body).into_bytes();
         let base = format!("cam_settings_{}", now.format("%Y%m%d_%H%M%S"));
         let _lock = folder_lock(&self.dir, "backups")?;
         for n in 1..1000 {

@@ -78,7 +78,10 @@ impl StoreError {
         }
     }
 
-    fn io<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> StoreError + 'a {
+    pub(crate) fn io<'a>(
+        op: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(io::Error) -> StoreError + 'a {
         move |source| StoreError::Io {
             op,
             path: path.to_path_buf(),
@@ -691,6 +694,10 @@ impl RunStore {
         staged
             .commit(&dest)
             .map_err(|e| create_error(e, artifact, &partition, &dest))?;
+        // The run is recorded. In a reference tree its `_index.json` gets the entry too, so
+        // the reference's index-backed lists show the run; if that fails the run stays
+        // recorded and `rmos index export-reference` rewrites the index from the files.
+        let _ = super::reference_index::add_after_put(&self.root, artifact);
         Ok(dest)
     }
 }

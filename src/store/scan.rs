@@ -22,7 +22,7 @@ use crate::domain::{
 use crate::fsio::read::{check_json_budget, JSON_MEMORY_ALLOWANCE};
 use crate::hashing::stream::{sha256_json_bytes_nested, MAX_DEPTH};
 use crate::store::runs::{parse_artifact, read_limited_into, safe_id, ArtifactError};
-use crate::store::verify::{verify_artifact, VerifyOutcome};
+use crate::store::verify::{verify_artifact, Coverage, VerifyOutcome};
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -189,7 +189,28 @@ pub fn fast_index_fields(bytes: &[u8], path: &Path) -> Option<IndexFields> {
     } else if *recorded == actual {
         VerifyOutcome::Ok
     } else {
-        VerifyOutcome::Mismatch
+        let d = &v.decision;
+        let empty = |raw: &RawValue| {
+            raw.get()
+                .bytes()
+                .filter(|b| !b.is_ascii_whitespace())
+                .eq(*b"{}")
+        };
+        let coverage = Coverage {
+            run_id: &v.run_id,
+            feasibility_empty: v.feasibility.is_none_or(empty),
+            status: v.status,
+            risk_level: &d.risk_level,
+            score: d.score,
+            has_block_reason: d.block_reason.is_some(),
+            has_warnings: !d.warnings.is_empty(),
+            details_empty: d.details.is_none_or(empty),
+        };
+        if coverage.uncovered_reason().is_some() {
+            VerifyOutcome::Uncovered
+        } else {
+            VerifyOutcome::Mismatch
+        }
     };
     let d = &v.decision;
     Some(IndexFields {

@@ -13,7 +13,7 @@
 
 use super::advisory::{
     AdvisoryAsset, AdvisoryError, AdvisoryStore, AllowedSigners, DecisionRequest, ImportReport,
-    NewAsset, ReviewDecision, ReviewState, ReviewerPolicy, SignatureCheck,
+    ImportedExtras, NewAsset, ReviewDecision, ReviewState, ReviewerPolicy, SignatureCheck,
 };
 use super::index::{
     Bucket, Cursor, IndexError, IndexStatus, IndexedRun, PageRequest, ReconcileMode,
@@ -247,6 +247,8 @@ pub trait ReviewStore: Send {
         &self,
         signers: &AllowedSigners,
     ) -> Result<Vec<SignatureCheck>, AdvisoryError>;
+    /// An asset's rating, favourite mark, cost and meta (kept from an imported file).
+    fn extras(&self, asset_id: &str) -> Result<ImportedExtras, AdvisoryError>;
 }
 
 impl ReviewStore for AdvisoryStore {
@@ -315,6 +317,9 @@ impl ReviewStore for AdvisoryStore {
         signers: &AllowedSigners,
     ) -> Result<Vec<SignatureCheck>, AdvisoryError> {
         AdvisoryStore::verify_signatures(self, signers)
+    }
+    fn extras(&self, asset_id: &str) -> Result<ImportedExtras, AdvisoryError> {
+        AdvisoryStore::extras(self, asset_id)
     }
 }
 

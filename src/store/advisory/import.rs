@@ -134,6 +134,9 @@ impl AdvisoryStore {
             "json" => "application/json",
             _ => "text/plain",
         };
+        // The reference's review extras, checked before anything is written so a file the
+        // reference's model would refuse imports nothing.
+        let extras = ImportedExtras::from_file(&v)?;
         let warnings = v
             .get("warnings")
             .and_then(|w| serde_json::from_value(w.clone()).ok())
@@ -155,6 +158,16 @@ impl AdvisoryStore {
             asset_id: Some(id.clone()),
             created_at: s("created_at_utc").and_then(|c| Timestamp::parse(&c).ok()),
         })?;
+        self.conn.execute(
+            "UPDATE advisory_assets SET rating = ?2, is_favorite = ?3, cost_usd = ?4, meta_json = ?5 WHERE asset_id = ?1",
+            rusqlite::params![
+                asset.asset_id,
+                extras.rating,
+                extras.is_favorite,
+                extras.cost_usd,
+                Value::Object(extras.meta).to_string()
+            ],
+        )?;
         // A review recorded in the file is a claim by whoever wrote the file. It becomes a
         // decision only by someone who may decide here, recorded as theirs, saying what
         // was imported; otherwise the asset stays pending and the importer is told.
@@ -162,11 +175,18 @@ impl AdvisoryStore {
         if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
             let approved = v.get("approved_for_workflow").and_then(Value::as_bool) == Some(true);
             let verdict = if approved { "approved" } else { "rejected" };
-            let claimed_by = s("reviewed_by").unwrap_or_else(|| "an unnamed reviewer".into());
-            let claimed_at = s("reviewed_at_utc").unwrap_or_else(|| "an unknown time".into());
+            // Only what the file states: no reviewer or time is made up for it.
+            let claimed_by = match s("reviewed_by") {
+                Some(r) => format!("by {r:?}"),
+                None => "without naming a reviewer".into(),
+            };
+            let claimed_at = match s("reviewed_at_utc") {
+                Some(t) => format!("at {t}"),
+                None => "with no review time".into(),
+            };
             if !may_decide {
                 notes.push(format!(
-                    "{id}: the file says {verdict} by {claimed_by} at {claimed_at}; imported as pending because {importer} may not decide here (a reviewer can decide it)"
+                    "{id}: the file says {verdict} {claimed_by} {claimed_at}; imported as pending because {importer} may not decide here (a reviewer can decide it)"
                 ));
             } else {
                 let reason = s("rejection_reason")
@@ -174,7 +194,7 @@ impl AdvisoryStore {
                     .filter(|r| REJECTION_REASONS.contains(&r.as_str()))
                     .or_else(|| (!approved).then(|| "other".into()));
                 let mut note = format!(
-                    "imported from a reference asset file that says {verdict} by {claimed_by:?} at {claimed_at}"
+                    "imported from a reference asset file that says {verdict} {claimed_by} {claimed_at}"
                 );
                 if let Some(r) = s("rejection_reason") {
                     note.push_str(&format!(", reason {r:?}"));
@@ -193,7 +213,7 @@ impl AdvisoryStore {
                 };
                 match self.decide(policy, &req) {
                     Ok(_) => notes.push(format!(
-                        "{id}: {verdict} by {importer} on import (the file says by {claimed_by})"
+                        "{id}: {verdict} by {importer} on import (the file says {verdict} {claimed_by})"
                     )),
                     // The asset is in; a decision that may not be recorded now (one that
                     // must be signed, without an agent) leaves it pending, and says so.
@@ -224,4 +244,69 @@ pub struct ImportReport {
 pub(super) enum ImportOutcome {
     Imported(Vec<String>),
     Present,
+}
+
+/// Fields of a reference asset file that are not part of its content or review decision:
+/// kept as the file has them (`rating` 1–5, `is_favorite`, `cost_usd`, `meta`, with the
+/// reference model's bounds, `advisory/schemas.py`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ImportedExtras {
+    pub rating: Option<i64>,
+    pub is_favorite: bool,
+    pub cost_usd: Option<f64>,
+    pub meta: serde_json::Map<String, Value>,
+}
+
+impl ImportedExtras {
+    fn from_file(v: &Value) -> Result<ImportedExtras, AdvisoryError> {
+        let bad = |m: &str| AdvisoryError::Invalid(m.to_owned());
+        let rating = match v.get("rating") {
+            None | Some(Value::Null) => None,
+            Some(r) => match r.as_i64() {
+                Some(n) if (1..=5).contains(&n) => Some(n),
+                _ => return Err(bad("rating must be a whole number from 1 to 5 (or null)")),
+            },
+        };
+        let is_favorite = match v.get("is_favorite") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad("is_favorite must be true or false")),
+        };
+        let cost_usd = match v.get("cost_usd") {
+            None | Some(Value::Null) => None,
+            Some(c) => Some(
+                c.as_f64()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad("cost_usd must be a number (or null)"))?,
+            ),
+        };
+        let meta = match v.get("meta") {
+            None | Some(Value::Null) => serde_json::Map::new(),
+            Some(Value::Object(m)) => m.clone(),
+            Some(_) => return Err(bad("meta must be an object")),
+        };
+        Ok(ImportedExtras {
+            rating,
+            is_favorite,
+            cost_usd,
+            meta,
+        })
+    }
+}
+
+impl AdvisoryStore {
+    /// An asset's `rating`, `is_favorite`, `cost_usd` and `meta` (what an import kept).
+    pub fn extras(&self, asset_id: &str) -> Result<ImportedExtras, AdvisoryError> {
+        let (rating, fav, cost, meta): (Option<i64>, bool, Option<f64>, String) = self.conn.query_row(
+            "SELECT rating, is_favorite, cost_usd, meta_json FROM advisory_assets WHERE asset_id = ?1",
+            [asset_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        Ok(ImportedExtras {
+            rating,
+            is_favorite: fav,
+            cost_usd: cost,
+            meta: serde_json::from_str(&meta).unwrap_or_default(),
+        })
+    }
 }

@@ -12,7 +12,7 @@ mod import;
 mod roles;
 mod signing;
 
-pub use import::ImportReport;
+pub use import::{ImportReport, ImportedExtras};
 pub use roles::{
     add_signer, allowed_signers_path, check_reviewer_name, remove_signer, reviewer_identity,
     ReviewerPolicy, SignerAdded, SignerRemoved, MAX_CONFIG_BYTES,

@@ -1,0 +1,876 @@
+//! rmos and the reference (luthiers-toolbox) on the same data: every test here is built from
+//! behaviour captured by running the reference's own code (tests/fixtures/reference_behaviour/,
+//! see its README for how each file was produced).
+
+mod common;
+
+use common::{copy_tree, fixtures};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Output;
+
+fn rmos(data: &Path, args: &[&str]) -> Output {
+    common::rmos_cmd(data).args(args).output().unwrap()
+}
+
+fn stdout_json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}\nstderr: {}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn behaviour(rel: &str) -> std::path::PathBuf {
+    fixtures().join("reference_behaviour").join(rel)
+}
+
+fn read_behaviour(rel: &str) -> Value {
+    let p = behaviour(rel);
+    serde_json::from_slice(&std::fs::read(&p).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// A data root whose runs folder holds the runs the reference wrote in one capture.
+fn root_with_runs(capture: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(
+        &behaviour(capture).join("runs"),
+        &dir.path().join("runs/rmos"),
+    );
+    dir
+}
+
+// ---- item 2: hashes that never covered the feasibility block ----
+
+#[test]
+fn runs_the_reference_wrote_with_an_uncovering_hash_are_uncovered_not_mismatched() {
+    let facts = read_behaviour("uncovered/facts.json");
+    let root = root_with_runs("uncovered");
+    let out = rmos(root.path(), &["runs", "verify", "--json"]);
+    // Not an integrity failure: exit 0.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    let results = v["results"].as_array().unwrap();
+    let persisted: Vec<&str> = facts["persist_run_artifact"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    let mut uncovered = 0;
+    for fact in facts["facts"].as_array().unwrap() {
+        let id = fact["run_id"].as_str().unwrap();
+        let r = results.iter().find(|r| r["run_id"] == id).unwrap();
+        let placeholder = fact["feasibility_sha256"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b == b'0');
+        let want = if fact["covers"] == true {
+            "ok"
+        } else if placeholder {
+            "placeholder"
+        } else {
+            uncovered += 1;
+            "uncovered"
+        };
+        assert_eq!(r["outcome"], want, "{id}: {r}");
+        if want == "uncovered" {
+            let detail = r["detail"].as_str().unwrap();
+            let why = if persisted.contains(&id) {
+                "persist_run_artifact"
+            } else {
+                "convert_v1_to_v2"
+            };
+            assert!(detail.contains(why), "{id}: {detail}");
+        }
+    }
+    assert!(uncovered >= 3, "the capture holds both kinds");
+    assert_eq!(v["summary"]["uncovered"], uncovered);
+    assert_eq!(v["summary"]["mismatch"], 0);
+
+    // The human listing names the outcome and the reason; the summary counts it.
+    let human = rmos(root.path(), &["runs", "verify"]);
+    assert_eq!(human.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(text.contains("uncovered   run_0808e7c86c14445a"), "{text}");
+    assert!(text.contains("convert_v1_to_v2"), "{text}");
+    assert!(String::from_utf8_lossy(&human.stderr).contains(&format!("{uncovered} uncovered")));
+
+    // The index and the filter language agree with verify.
+    let listed = rmos(
+        root.path(),
+        &[
+            "logs",
+            "recent",
+            "--json",
+            "--limit",
+            "500",
+            "--filter",
+            "verify:uncovered",
+        ],
+    );
+    assert_eq!(
+        listed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    for fact in facts["facts"].as_array().unwrap() {
+        let id = fact["run_id"].as_str().unwrap();
+        let r = results.iter().find(|r| r["run_id"] == id).unwrap();
+        assert_eq!(
+            listed.contains(id),
+            r["outcome"] == "uncovered",
+            "{id}: {listed}"
+        );
+    }
+}
+
+#[test]
+fn an_edited_run_of_another_shape_is_still_a_mismatch() {
+    let root = root_with_runs("uncovered");
+    // The persist_run_artifact record, edited to a RED decision: no reference writer makes
+    // that shape with an uncovering hash, so it is tampering.
+    let part = root.path().join("runs/rmos/2026-12-01");
+    let file = part.join("run_a833ea3655e142658d1cc27615024379.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text.replacen("\"risk_level\": \"GREEN\"", "\"risk_level\": \"RED\"", 1),
+    )
+    .unwrap();
+    // A v2-id run whose feasibility was edited.
+    let edited =
+        std::fs::read_to_string(fixtures().join("examples/red_blocked_art_studio_run.json"))
+            .unwrap();
+    let mut doc: Value = serde_json::from_str(&edited).unwrap();
+    let id = doc["run_id"].as_str().unwrap().to_owned();
+    doc["feasibility"]["edited"] = Value::Bool(true);
+    let date = &doc["created_at_utc"].as_str().unwrap()[..10];
+    let dir = root.path().join("runs/rmos").join(date);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}.json")),
+        serde_json::to_vec_pretty(&doc).unwrap(),
+    )
+    .unwrap();
+
+    let out = rmos(root.path(), &["runs", "verify", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    let outcome = |rid: &str| {
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["run_id"] == rid)
+            .unwrap()["outcome"]
+            .clone()
+    };
+    assert_eq!(outcome("run_a833ea3655e142658d1cc27615024379"), "mismatch");
+    assert_eq!(outcome(&id), "mismatch");
+    assert_eq!(outcome("run_0808e7c86c14445a"), "uncovered");
+    assert_eq!(v["summary"]["mismatch"], 2);
+}
+
+// ---- item 3: every bound of the design models, at its edge on both sides ----
+
+#[test]
+fn every_design_bound_accepts_and_refuses_what_the_reference_model_does() {
+    use rmos::domain::design::Design;
+    let doc = read_behaviour("design_bounds.json");
+    let cases = doc["cases"].as_array().unwrap();
+    // Each bound is probed just inside and just outside (both ends where there are two).
+    assert_eq!(cases.len(), 22);
+    for c in cases {
+        let got = Design::from_json(&c["document"]);
+        let accepted = c["accepted"].as_bool().unwrap();
+        assert_eq!(
+            got.is_ok(),
+            accepted,
+            "{} {} = {}: rmos {:?}, reference {}",
+            c["form"],
+            c["field"],
+            c["value"],
+            got.as_ref().err(),
+            c["reference_error"]
+        );
+        if let Err(e) = got {
+            // The refusal names the field.
+            let field = c["field"].as_str().unwrap();
+            assert!(e.to_string().contains(field), "{e}");
+        }
+    }
+}
+
+#[test]
+fn a_legacy_design_with_inner_diameter_zero_scores_as_the_reference_does() {
+    let doc = read_behaviour("design_bounds.json");
+    let want = &doc["scored_inner_zero"];
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("d.json");
+    let body =
+        serde_json::json!({"design": want["design"], "ctx": want["ctx"], "workflow_mode": null});
+    std::fs::write(&input, body.to_string()).unwrap();
+    let out = rmos(dir.path(), &["score", input.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    assert_eq!(v["result"]["score"], want["result"]["score"]);
+    assert_eq!(v["result"]["risk_bucket"], want["result"]["risk_bucket"]);
+    assert_eq!(v["result"]["warnings"], want["result"]["warnings"]);
+}
+
+// ---- item 4: the Art Studio summary of a design with no rings ----
+
+#[test]
+fn the_recorded_summary_uses_the_reference_wrappers_defaults_for_zero() {
+    let cases = read_behaviour("no_rings_summary.json");
+    for case in cases.as_array().unwrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("d.json");
+        let body = serde_json::json!({
+            "design": case["design"],
+            "ctx": {"material_id": "default-ebony", "tool_id": "default-vbit"},
+            "workflow_mode": "design_first",
+        });
+        std::fs::write(&input, body.to_string()).unwrap();
+        let out = rmos(dir.path(), &["score", input.to_str().unwrap(), "--json"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v = stdout_json(&out);
+        assert_eq!(
+            v["result"]["estimated_cut_time_seconds"], case["scorer_estimated_cut_time_seconds"],
+            "the scorer itself gives the raw value"
+        );
+        let run_id = v["run_id"].as_str().unwrap();
+        let show = stdout_json(&rmos(dir.path(), &["logs", "show", run_id, "--json"]));
+        let want = &case["summary"];
+        for key in [
+            "overall_score",
+            "risk_bucket",
+            "material_efficiency",
+            "estimated_cut_time_min",
+            "warnings",
+        ] {
+            assert_eq!(
+                show["feasibility"][key], want[key],
+                "{key} of {}",
+                case["design"]
+            );
+        }
+    }
+}
+
+// ---- item 5: logs recent's limit, cursor and filters_applied against the reference's API ----
+
+fn api(key: &str) -> Value {
+    let all = common::read_json("api_responses.json");
+    if let Some(v) = all.get(key) {
+        return v.clone();
+    }
+    all["_filter_semantics_checks"][key].clone()
+}
+
+fn store_example() -> tempfile::TempDir {
+    common::store_example_copy()
+}
+
+#[test]
+fn limit_has_the_reference_apis_range() {
+    let root = store_example();
+    // The reference: 1..=500, outside it HTTP 422 naming the bound.
+    assert_eq!(api("/api/rmos/logs/recent?limit=501")["status_code"], 422);
+    assert_eq!(
+        api("/api/rmos/logs/recent?limit=501")["detail"][0]["ctx"]["le"],
+        500
+    );
+    assert_eq!(
+        api("/api/rmos/logs/recent?limit=0")["detail"][0]["ctx"]["ge"],
+        1
+    );
+    let ok = rmos(root.path(), &["--json", "logs", "recent", "--limit", "500"]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(stdout_json(&ok)["total"], 8);
+    for bad in ["501", "0"] {
+        let out = rmos(root.path(), &["--json", "logs", "recent", "--limit", bad]);
+        assert_eq!(out.status.code(), Some(2), "--limit {bad}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--limit") && err.contains("1..=500"), "{err}");
+    }
+}
+
+#[test]
+fn an_unreadable_cursor_is_an_error_where_the_reference_ignores_it() {
+    // The reference answers a garbage cursor with the first page (store_api.py ignores a
+    // cursor it cannot parse); rmos refuses it (exit 2), which README lists as a difference.
+    let garbage = api("/api/rmos/logs/recent/v2?cursor=garbage");
+    assert_eq!(garbage["status_code"], 200);
+    assert_eq!(garbage["run_ids"].as_array().unwrap().len(), 8);
+    let root = store_example();
+    let out = rmos(
+        root.path(),
+        &["--json", "logs", "recent", "--cursor", "garbage"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cursor"));
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains("An unreadable `--cursor`"),
+        "README lists the difference"
+    );
+}
+
+#[test]
+fn filters_applied_has_the_reference_keys_and_always_the_filter_key() {
+    let reference = api("/api/rmos/logs/recent?mode=ART_STUDIO&risk_level=yellow");
+    let body = reference.get("body").unwrap_or(&reference);
+    let mut want: Vec<String> = body["filters_applied"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    want.push("filter".into());
+    want.sort();
+    let root = store_example();
+    for args in [
+        &[
+            "--json",
+            "logs",
+            "recent",
+            "--mode",
+            "ART_STUDIO",
+            "--risk-level",
+            "yellow",
+        ][..],
+        &["--json", "logs", "recent"][..],
+        &["--json", "logs", "recent", "--filter", "risk:yellow"][..],
+    ] {
+        let v = stdout_json(&rmos(root.path(), args));
+        let mut got: Vec<String> = v["filters_applied"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        got.sort();
+        assert_eq!(got, want, "{args:?}");
+        for key in ["mode", "tool_id", "risk_level", "status", "source"] {
+            if args.contains(&"--mode") {
+                assert_eq!(
+                    v["filters_applied"][key], body["filters_applied"][key],
+                    "{key}"
+                );
+            }
+        }
+    }
+}
+
+// ---- item 9: backup write, byte for byte the reference's writer ----
+
+/// Lay out a settings folder as the capture did.
+fn settings_from(inputs: &Value, dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, v) in inputs.as_object().unwrap() {
+        match v {
+            Value::Object(files) => {
+                std::fs::create_dir_all(dir.join(name)).unwrap();
+                for (f, body) in files {
+                    std::fs::write(dir.join(name).join(f), body.as_str().unwrap()).unwrap();
+                }
+            }
+            Value::String(body) => std::fs::write(dir.join(name), body).unwrap(),
+            other => panic!("{other}"),
+        }
+    }
+}
+
+#[test]
+fn backup_write_is_byte_identical_to_the_reference_writer() {
+    let captured = read_behaviour("backup_writer.json");
+    for (case, c) in captured.as_object().unwrap() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = dir.path().join("settings");
+        settings_from(&c["inputs"], &settings);
+        let data = dir.path().join("data");
+        let out = rmos(
+            &data,
+            &["backup", "write", "--from", settings.to_str().unwrap()],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{case}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let backups = data.join("cam/backups");
+        let written: Vec<_> = std::fs::read_dir(&backups)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with("cam_settings_"))
+            .collect();
+        assert_eq!(written.len(), 1, "{case}");
+        let got = std::fs::read_to_string(written[0].path()).unwrap();
+
+        // The clock differs: take rmos's timestamp into the reference's text.
+        let reference = c["written"].as_str().unwrap();
+        let stamp = |t: &str| t.lines().nth(1).unwrap().to_owned();
+        assert!(stamp(&got).starts_with("  \"timestamp\": \"20"), "{got}");
+        let mut want = reference.replacen(&stamp(reference), &stamp(&got), 1);
+        // Posts come in the folder's listing order, for the reference as for rmos; this
+        // folder was made anew, so list it to know the order both would give.
+        let posts_dir = settings.join("posts");
+        if posts_dir.is_dir() {
+            let listed: Vec<String> = std::fs::read_dir(&posts_dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter_map(|n| n.strip_suffix(".json").map(str::to_owned))
+                .collect();
+            // (The reference's text holds `Infinity`, which is not JSON: read its lines.)
+            let in_reference = posts_lines(reference);
+            let mut theirs = in_reference.clone();
+            let mut ours = listed.clone();
+            theirs.sort();
+            ours.sort();
+            assert_eq!(ours, theirs, "{case}: the same posts are listed");
+            if listed.len() > 1 {
+                let block = |names: &[String]| {
+                    names
+                        .iter()
+                        .map(|n| format!("      \"{n}\""))
+                        .collect::<Vec<_>>()
+                        .join(",\n")
+                };
+                want = want.replacen(&block(&in_reference), &block(&listed), 1);
+            }
+        }
+        assert_eq!(got, want, "{case}");
+    }
+}
+
+/// The names in the `"posts": [...]` block of a backup's text (one per line).
+fn posts_lines(text: &str) -> Vec<String> {
+    let mut lines = text.lines().skip_while(|l| !l.contains("\"posts\": ["));
+    if lines
+        .next()
+        .is_some_and(|l| l.ends_with("[]") || l.ends_with("[],"))
+    {
+        return Vec::new();
+    }
+    lines
+        .take_while(|l| !l.trim_start().starts_with(']'))
+        .map(|l| l.trim().trim_end_matches(',').trim_matches('"').to_owned())
+        .collect()
+}
+
+// ---- item 8: snapshot import keeps created_at_utc and the full feasibility summary ----
+
+#[test]
+fn snapshot_import_stores_what_the_reference_stores() {
+    let captured = read_behaviour("snapshot_import.json");
+    assert_eq!(captured["status_code"], 200);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("snap.json");
+    std::fs::write(&input, captured["request"]["snapshot"].to_string()).unwrap();
+    let data = dir.path().join("data");
+    let out = rmos(
+        &data,
+        &["--json", "snapshot", "import", input.to_str().unwrap()],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v = stdout_json(&out);
+    let ours = v["run_id"].as_str().unwrap().to_owned();
+    // Same warning as the reference's response (the document's fingerprint is wrong).
+    assert_eq!(v["warnings"], captured["response"]["warnings"]);
+
+    // The stored file, byte for byte apart from the run id.
+    let theirs_run: Value = serde_json::from_str(captured["run_file"].as_str().unwrap()).unwrap();
+    let theirs = theirs_run["run_id"].as_str().unwrap();
+    let stored =
+        std::fs::read_to_string(data.join("art_studio/snapshots/snap_imported01.json")).unwrap();
+    let want = captured["stored_file"]
+        .as_str()
+        .unwrap()
+        .replace(theirs, &ours);
+    assert_eq!(stored, want);
+
+    // What GET returns.
+    let shown = stdout_json(&rmos(
+        &data,
+        &["--json", "snapshot", "show", "snap_imported01"],
+    ));
+    let mut want_body = captured["get_body"].clone();
+    want_body["run_id"] = Value::String(ours.clone());
+    assert_eq!(shown, want_body);
+
+    // The import run records the same feasibility and hash.
+    let run = stdout_json(&rmos(&data, &["--json", "logs", "show", &ours]));
+    assert_eq!(run["feasibility"], theirs_run["feasibility"]);
+    assert_eq!(
+        run["hashes"]["feasibility_sha256"],
+        theirs_run["hashes"]["feasibility_sha256"]
+    );
+    assert_eq!(run["meta"], theirs_run["meta"]);
+}
+
+// ---- item 10: snapshot total and the baseline route (deliberate differences) ----
+
+#[test]
+fn snapshot_total_and_baseline_differ_from_the_reference_as_readme_says() {
+    let captured = read_behaviour("snapshot_list.json");
+    // The reference counts the unreadable file in `total` and its GET /baseline is
+    // shadowed by GET /{snapshot_id}.
+    assert_eq!(captured["list"]["total"], 2);
+    assert_eq!(captured["list"]["listed_ids"].as_array().unwrap().len(), 1);
+    assert_eq!(captured["get_baseline"]["status_code"], 404);
+
+    let dir = tempfile::tempdir().unwrap();
+    let snaps = dir.path().join("art_studio/snapshots");
+    std::fs::create_dir_all(&snaps).unwrap();
+    std::fs::copy(
+        fixtures().join("store_example/art_studio/snapshots/snap_5eed00000000.json"),
+        snaps.join("snap_5eed00000000.json"),
+    )
+    .unwrap();
+    std::fs::write(snaps.join("snap_broken.json"), "{not json").unwrap();
+    let set = rmos(dir.path(), &["snapshot", "baseline", "snap_5eed00000000"]);
+    assert_eq!(
+        set.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let list = stdout_json(&rmos(dir.path(), &["--json", "snapshot", "list"]));
+    // rmos: total = the snapshots listed; the unreadable file is counted apart.
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["invalid_files"], 1);
+    let baseline = rmos(dir.path(), &["--json", "snapshot", "baseline"]);
+    assert_eq!(baseline.status.code(), Some(0));
+    assert_eq!(
+        stdout_json(&baseline)["baseline"]["snapshot_id"],
+        "snap_5eed00000000"
+    );
+
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme.contains("counts unreadable snapshot files in `total`"));
+    assert!(readme.contains("`GET /snapshots/baseline` is shadowed"));
+}
+
+// ---- item 7: advisory import keeps what the reference's asset files hold ----
+
+fn rmos_as(data: &Path, reviewer: &str, args: &[&str]) -> Output {
+    common::rmos_cmd(data)
+        .env("RMOS_REVIEWER", reviewer)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn advisory_import_keeps_every_field_of_the_reference_files() {
+    let captured = read_behaviour("advisory_assets.json");
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("advisory_assets");
+    for (rel, text) in captured["files"].as_object().unwrap() {
+        let p = tree.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text.as_str().unwrap()).unwrap();
+    }
+    let data = dir.path().join("data");
+    let import = |who: &str| {
+        rmos_as(
+            &data,
+            who,
+            &["--json", "advisory", "import", tree.to_str().unwrap()],
+        )
+    };
+    let out = import("alice");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+    assert_eq!(report["imported"], 4, "{report}");
+    assert_eq!(report["problems"], serde_json::json!([]));
+
+    for (id, want) in captured["get_asset"].as_object().unwrap() {
+        let shown = stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "show", id],
+        ));
+        // Content verified against the file's content_hash.
+        assert_eq!(shown["content_hash"], want["content_hash"], "{id}");
+        assert_eq!(shown["content_ok"], true, "{id}");
+        for key in ["rating", "is_favorite", "cost_usd", "meta"] {
+            assert_eq!(shown[key], want[key], "{id} {key}");
+        }
+        let status = match (
+            want["reviewed"].as_bool(),
+            want["approved_for_workflow"].as_bool(),
+        ) {
+            (Some(false), _) => "pending",
+            (_, Some(true)) => "approved",
+            _ => "rejected",
+        };
+        assert_eq!(shown["status"], status, "{id}");
+        if want["reviewed"] == true {
+            // The decision is the importer's; the note records, marked as imported, who
+            // the file says reviewed it and when, with its free-text reason and note.
+            let note = shown["review_note"].as_str().unwrap();
+            assert!(
+                note.starts_with("imported from a reference asset file"),
+                "{note}"
+            );
+            if want["reviewed_by"].is_null() {
+                assert!(
+                    note.contains("without naming a reviewer")
+                        && note.contains("with no review time"),
+                    "{note}"
+                );
+            }
+            for key in [
+                "reviewed_by",
+                "reviewed_at_utc",
+                "rejection_reason",
+                "review_note",
+            ] {
+                if let Some(s) = want[key].as_str() {
+                    let s = s.replace("+00:00", "Z");
+                    assert!(note.contains(&s), "{id}: {key} {s:?} not in {note:?}");
+                }
+            }
+        }
+    }
+
+    // Importing again changes nothing and says so.
+    let again = import("alice");
+    assert_eq!(again.status.code(), Some(0));
+    let v = stdout_json(&again);
+    assert_eq!(
+        (v["imported"].clone(), v["present"].clone()),
+        (0.into(), 4.into())
+    );
+    let human = rmos_as(
+        &data,
+        "alice",
+        &["advisory", "import", tree.to_str().unwrap()],
+    );
+    assert!(String::from_utf8_lossy(&human.stderr).contains("4 already imported, left unchanged"));
+    assert_eq!(
+        rmos_as(&data, "alice", &["audit", "verify"]).status.code(),
+        Some(0)
+    );
+
+    // A rating the reference's model refuses (ge=1, le=5) is a problem, and nothing of
+    // that file is imported.
+    let bad = tree.join("2026/11/02/adv_000000000a09.json");
+    let mut doc: Value = serde_json::from_str(
+        captured["files"]["2026/11/02/adv_000000000a04.json"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    doc["asset_id"] = "adv_000000000a09".into();
+    doc["rating"] = 6.into();
+    std::fs::write(&bad, doc.to_string()).unwrap();
+    std::fs::copy(
+        tree.join("2026/11/02/adv_000000000a04_content.bin"),
+        tree.join("2026/11/02/adv_000000000a09_content.bin"),
+    )
+    .unwrap();
+    let out = import("alice");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout_json(&out)["problems"][0]
+        .as_str()
+        .unwrap()
+        .contains("rating"));
+    assert_eq!(
+        rmos_as(&data, "alice", &["advisory", "show", "adv_000000000a09"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
+// ---- item 1: the reference's _index.json, rewritten from the files ----
+
+#[test]
+fn export_reference_writes_the_index_the_reference_rebuilds_and_keeps_its_tombstones() {
+    let captured = read_behaviour("index/index_rebuild.json");
+    let rmos_run = captured["rmos_run_id"].as_str().unwrap();
+    // The problem: with a non-empty _index.json the reference never sees a run rmos wrote.
+    let stale: Vec<&str> = captured["listed_with_stale_index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(!stale.contains(&rmos_run));
+    let healed: Vec<&str> = captured["listed_after_rebuild"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(healed.contains(&rmos_run));
+
+    let root = common::store_example_copy();
+    let runs = root.path().join("runs/rmos");
+    copy_tree(&behaviour("index/rmos_run"), &runs);
+    let out = rmos(root.path(), &["--json", "index", "export-reference"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = stdout_json(&out);
+
+    let text = std::fs::read_to_string(runs.join("_index.json")).unwrap();
+    let ours: serde_json::Map<String, Value> = serde_json::from_str(&text).unwrap();
+    let rebuilt: serde_json::Map<String, Value> =
+        serde_json::from_str(captured["rebuilt_index_text"].as_str().unwrap()).unwrap();
+    let before = captured["index_before"].as_object().unwrap();
+    let mut a: Vec<&String> = ours.keys().collect();
+    let mut b: Vec<&String> = rebuilt.keys().collect();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "the same runs as the reference's rebuild");
+    let mut merged = 0;
+    for (id, want) in &rebuilt {
+        let mut want = want.as_object().unwrap().clone();
+        // rmos keeps what the previous file held beyond the rebuilt entry (the reference's
+        // own rebuild drops it: a soft-deleted run would come back).
+        if let Some(Value::Object(old)) = before.get(id) {
+            let mut kept = false;
+            for (k, v) in old {
+                if !want.contains_key(k) {
+                    want.insert(k.clone(), v.clone());
+                    kept = true;
+                }
+            }
+            merged += usize::from(kept);
+        }
+        assert_eq!(ours[id], Value::Object(want), "{id}");
+    }
+    assert!(merged > 0, "the example store has a tombstone and a rollup");
+    assert_eq!(report["merged"], merged);
+    // The reference's writer format: two-space indent, no final newline, UTF-8 as is.
+    assert!(text.starts_with("{\n  \"run_") && !text.ends_with('\n'));
+
+    // Running it again gives the same file.
+    let again = rmos(root.path(), &["index", "export-reference"]);
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(runs.join("_index.json")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn a_run_rmos_writes_into_a_reference_tree_gets_the_entry_the_reference_put_writes() {
+    use rmos::store::reference_index::reference_put_entry;
+    let captured = read_behaviour("index/put_entries.json");
+    let entries = captured["entries"].as_object().unwrap();
+    // The entry shape, run by run, as the reference's put() wrote it for the same files.
+    for (file, path) in [
+        (
+            "run_e27415b153134b77aa18d17119bafd12.json",
+            behaviour("index/rmos_run/2026-12-01/run_e27415b153134b77aa18d17119bafd12.json"),
+        ),
+        (
+            "cam_run_with_attachments_and_lineage.json",
+            fixtures().join("examples/cam_run_with_attachments_and_lineage.json"),
+        ),
+    ] {
+        let a: rmos::domain::RunArtifact =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert!(captured["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i == file));
+        assert_eq!(
+            Value::Object(reference_put_entry(&a)),
+            entries[&a.run_id],
+            "{file}"
+        );
+    }
+
+    // rmos writing a run into a reference tree adds that entry to its _index.json and
+    // keeps everything else (tombstones, rollups) as it was.
+    let root = common::store_example_copy();
+    let index_path = root.path().join("runs/rmos/_index.json");
+    let before: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    let input = root.path().join("d.json");
+    std::fs::write(&input, r#"{"outer_diameter_mm": 100, "inner_diameter_mm": 20, "ring_count": 3, "pattern_type": "herringbone"}"#).unwrap();
+    let out = rmos(root.path(), &["--json", "score", input.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_id = stdout_json(&out)["run_id"].as_str().unwrap().to_owned();
+    let after: serde_json::Map<String, Value> =
+        serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+    assert_eq!(after.len(), before.len() + 1);
+    for (id, entry) in &before {
+        assert_eq!(&after[id], entry, "{id} untouched");
+    }
+    let shown = stdout_json(&rmos(root.path(), &["--json", "logs", "show", &run_id]));
+    let file = shown["path"].as_str().unwrap();
+    let a = rmos::store::runs::read_artifact_file(Path::new(file)).unwrap();
+    assert_eq!(after[&run_id], Value::Object(reference_put_entry(&a)));
+    let keys: Vec<&String> = after[&run_id].as_object().unwrap().keys().collect();
+    let want: Vec<&String> = entries["run_e27415b153134b77aa18d17119bafd12"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        keys, want,
+        "same keys in the same order as the reference's entry for an rmos score run"
+    );
+
+    // A runs folder without the reference's index gets none.
+    let plain = tempfile::tempdir().unwrap();
+    let out = rmos(plain.path(), &["--json", "score", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!plain.path().join("runs/rmos/_index.json").exists());
+}
