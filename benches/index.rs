@@ -501,6 +501,26 @@ fn run_queries(index: &RunIndex) {
         ),
         ("text search 'stepdown'", "stepdown", None),
         ("score<5 status:blocked", "score<5 status:blocked", None),
+        (
+            "OR: risk:red OR status:blocked",
+            "risk:red OR status:blocked",
+            None,
+        ),
+        (
+            "OR, selective: tool:rare_tool_x OR score<1 tool:…",
+            "tool:rare_tool_x OR score<1 tool:rare_tool_x",
+            None,
+        ),
+        (
+            "group: (mode:saw OR mode:router) -risk:green",
+            "(mode:saw OR mode:router) -risk:green",
+            None,
+        ),
+        (
+            "negated group: -(risk:green OR risk:yellow)",
+            "-(risk:green OR risk:yellow)",
+            None,
+        ),
     ] {
         let (p50, p95, rows) = time_query(index, filter, cursor, 41);
         println!(
