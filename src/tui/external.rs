@@ -29,24 +29,17 @@ pub fn viewer_command(viewer: Viewer, env: impl Fn(&str) -> Option<String>) -> S
     }
 }
 
-/// A read-only temporary copy of `text`, removed when dropped.
+/// A read-only temporary copy of `text`, removed when dropped. It lives in a fresh
+/// folder only this user can enter (`tempfile`: random name, mode 0700), so no other
+/// user can read the record or swap the file while the pager or editor has it.
 pub struct TempCopy {
-    dir: PathBuf,
+    _dir: tempfile::TempDir,
     pub path: PathBuf,
 }
 
 impl TempCopy {
     pub fn new(name: &str, text: &str) -> io::Result<TempCopy> {
-        let base = std::env::temp_dir();
-        let mut n = 0u32;
-        let dir = loop {
-            let d = base.join(format!("rmos-view-{}-{n}", std::process::id()));
-            match std::fs::create_dir(&d) {
-                Ok(()) => break d,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-                Err(e) => return Err(e),
-            }
-        };
+        let dir = tempfile::Builder::new().prefix("rmos-view-").tempdir()?;
         // The name comes from a run_id: keep it to a safe file name.
         let safe: String = name
             .chars()
@@ -58,12 +51,12 @@ impl TempCopy {
                 }
             })
             .collect();
-        let path = dir.join(if safe.is_empty() {
+        let path = dir.path().join(if safe.is_empty() {
             "record.json".into()
         } else {
             safe
         });
-        let copy = TempCopy { dir, path };
+        let copy = TempCopy { _dir: dir, path };
         std::fs::write(&copy.path, text)?;
         let mut perms = std::fs::metadata(&copy.path)?.permissions();
         perms.set_readonly(true);
@@ -80,7 +73,7 @@ impl Drop for TempCopy {
             perms.set_readonly(false);
             let _ = std::fs::set_permissions(&self.path, perms);
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        // The folder itself goes when `dir` is dropped.
     }
 }
 
