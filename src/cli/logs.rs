@@ -179,17 +179,9 @@ fn print_breakdown(b: &crate::scoring::explain::Breakdown) {
 
 /// `rmos logs recent`: the reference's v1 filters and `--filter`, answered by the index.
 pub fn recent(ctx: &Ctx, args: &super::RecentArgs) -> Result<ExitCode, Failure> {
-    use crate::filter::{Field, Filter, Predicate};
+    use crate::filter::{Field, Predicate};
     use crate::store::index::{Cursor, ReconcileMode, RunQuery};
-    let mut filter = match &args.filter {
-        Some(typed) => {
-            let text = crate::prefs::Prefs::for_user()
-                .expand(typed)
-                .map_err(|e| Failure::usage(format!("--filter {typed:?}: {e}")))?;
-            Filter::parse(&text).map_err(|e| Failure::usage(format!("--filter {text:?}: {e}")))?
-        }
-        None => Filter::default(),
-    };
+    let mut filter = super::filter_arg(args.filter.as_deref())?;
     for (field, value) in [
         (Field::Mode, &args.mode),
         (Field::Tool, &args.tool_id),

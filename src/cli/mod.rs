@@ -371,6 +371,19 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
+/// A `--filter` argument as a filter: `@NAME` expands a saved filter; a parse error is a
+/// usage error with its position. No argument is the empty filter.
+pub(crate) fn filter_arg(typed: Option<&str>) -> Result<crate::filter::Filter, Failure> {
+    use crate::filter::Filter;
+    let Some(typed) = typed else {
+        return Ok(Filter::default());
+    };
+    let text = crate::prefs::Prefs::for_user()
+        .expand(typed)
+        .map_err(|e| Failure::usage(format!("--filter {typed:?}: {e}")))?;
+    Filter::parse(&text).map_err(|e| Failure::usage(format!("--filter {text:?}: {e}")))
+}
+
 /// `rmos demo`.
 fn demo(ctx: &Ctx, fresh: bool, yes: bool, no_tui: bool) -> Result<ExitCode, Failure> {
     use std::io::{BufRead, IsTerminal};

@@ -237,17 +237,8 @@ pub fn timeline(
     buckets: usize,
     by: &str,
 ) -> Result<ExitCode, Failure> {
-    use crate::filter::Filter;
     use crate::store::index::{Bucket, ReconcileMode, StackBy};
-    let filter = match filter {
-        Some(typed) => {
-            let text = crate::prefs::Prefs::for_user()
-                .expand(typed)
-                .map_err(|e| Failure::usage(format!("--filter {typed:?}: {e}")))?;
-            Filter::parse(&text).map_err(|e| Failure::usage(format!("--filter {text:?}: {e}")))?
-        }
-        None => Filter::default(),
-    };
+    let filter = super::filter_arg(filter)?;
     let bucket = Bucket::parse(bucket).expect("clap checked the bucket");
     let by = if by == "status" {
         StackBy::Status
