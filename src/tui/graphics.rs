@@ -99,15 +99,8 @@ impl Graphics {
         }
     }
 
-    /// Ask the terminal (in raw mode, before anything else reads the input) which graphics
-    /// protocol it speaks, as `RMOS_GRAPHICS` allows. Returns a note for the status line
-    /// when the choice could not be honoured.
-    pub fn detect(choice: Result<Choice, String>) -> (Graphics, Option<String>) {
-        let (picker, note) = Graphics::pick(choice);
-        (Graphics::with_picker(picker), note)
-    }
-
-    /// The protocol to use, as [`Graphics::detect`] decides it.
+    /// The protocol to use, as `RMOS_GRAPHICS` asks and the environment shows, and a
+    /// note for the status line when the setting could not be honoured.
     pub fn pick(choice: Result<Choice, String>) -> (Option<Picker>, Option<String>) {
         let choice = match choice {
             Ok(c) => c,
@@ -189,10 +182,10 @@ mod tests {
         let img = Arc::new(DynamicImage::new_rgb8(4, 4));
         term.draw(|f| assert!(!g.draw(f, f.area(), &img))).unwrap();
         assert_eq!(g.drawn, None);
-        let (g, note) = Graphics::detect(Ok(Choice::HalfBlocks));
-        assert!(!g.has_protocol() && note.is_none());
-        let (g, note) = Graphics::detect(Err("bad".into()));
-        assert!(!g.has_protocol() && note.as_deref() == Some("bad"));
+        let (picker, note) = Graphics::pick(Ok(Choice::HalfBlocks));
+        assert!(!Graphics::with_picker(picker).has_protocol() && note.is_none());
+        let (picker, note) = Graphics::pick(Err("bad".into()));
+        assert!(!Graphics::with_picker(picker).has_protocol() && note.as_deref() == Some("bad"));
     }
 
     #[test]
