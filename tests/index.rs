@@ -779,3 +779,20 @@ fn or_filters_page_like_any_other() {
         }
     }
 }
+
+/// Alternatives that select the same runs end a page walk exactly at its last run: the
+/// final page is never empty.
+#[test]
+fn overlapping_or_alternatives_leave_no_empty_last_page() {
+    let (_root, index, _everything, now) = agreement_fixture();
+    let filter = Filter::parse("risk:red OR risk:red status:ok OR risk:red score<100").unwrap();
+    let mut all = RunQuery::new(filter.clone(), 10_000);
+    all.now = now;
+    let want = ids(&index.query(&all).unwrap().runs);
+    assert!(want.len() > 2);
+    let mut q = RunQuery::new(filter, want.len());
+    q.now = now;
+    let page = index.query(&q).unwrap();
+    assert_eq!(ids(&page.runs), want);
+    assert_eq!(page.next_cursor, None, "no further (empty) page announced");
+}

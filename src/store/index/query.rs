@@ -126,18 +126,18 @@ impl RunIndex {
         req: &PageRequest,
         parts: Vec<Filter>,
     ) -> Result<(Vec<IndexedRun>, bool), IndexError> {
+        let limit = req.limit.max(1);
         let mut rows: Vec<IndexedRun> = Vec::new();
-        // Each part's first `limit` rows hold the union's first `limit` rows; a part with
-        // more beyond them means the union has more too.
-        let mut part_more = false;
+        // Each part's first `limit + 1` rows hold the union's first `limit + 1` rows, so
+        // the merged rows number more than `limit` exactly when the union does (rows
+        // matching several parts counted once: no empty last page).
         for filter in parts {
             let sub = PageRequest {
                 filter,
+                limit: limit + 1,
                 ..req.clone()
             };
-            let (part, more) = self.page_with(&sub, true)?;
-            part_more |= more;
-            rows.extend(part);
+            rows.extend(self.page_with(&sub, true)?.0);
         }
         let key = |r: &IndexedRun| {
             (
@@ -152,8 +152,7 @@ impl RunIndex {
             rows.reverse();
         }
         rows.dedup_by(|a, b| a.partition == b.partition && a.file_name == b.file_name);
-        let limit = req.limit.max(1);
-        let more = rows.len() > limit || part_more;
+        let more = rows.len() > limit;
         rows.truncate(limit);
         Ok((rows, more))
     }
