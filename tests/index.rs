@@ -796,3 +796,29 @@ fn overlapping_or_alternatives_leave_no_empty_last_page() {
     assert_eq!(ids(&page.runs), want);
     assert_eq!(page.next_cursor, None, "no further (empty) page announced");
 }
+
+#[test]
+fn duplicated_names_the_run_ids_that_are_in_more_than_one_file() {
+    let root = store_example_copy();
+    let runs = root.path().join("runs/rmos");
+    // The same record copied into another day's partition.
+    let src = runs.join("2025-12-23/run_5eed0000000000000000000000000002.json");
+    std::fs::create_dir_all(runs.join("2025-12-24")).unwrap();
+    std::fs::copy(
+        &src,
+        runs.join("2025-12-24/run_5eed0000000000000000000000000002.json"),
+    )
+    .unwrap();
+    let mut index = open(root.path());
+    index.reconcile(ReconcileMode::Full, &mut noop()).unwrap();
+    let asked = [
+        "run_5eed0000000000000000000000000002",
+        "run_5eed0000000000000000000000000001",
+        "run_nothing",
+        "run_5eed0000000000000000000000000002",
+    ];
+    assert_eq!(
+        index.duplicated(&asked).unwrap(),
+        vec!["run_5eed0000000000000000000000000002".to_owned()]
+    );
+}

@@ -155,6 +155,114 @@ fn snapshot_details_pane() {
     }
 }
 
+/// A run re-scored from run 2: its parent, the plan it executes, drift, an advisory.
+fn write_child_run(root: &Path) -> String {
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = "run_child000000000000000000000000001".into();
+    a.created_at_utc = Timestamp::parse("2025-12-23T21:00:00Z").unwrap();
+    a.parent_run_id = Some("run_5eed0000000000000000000000000002".into());
+    a.lineage = Some(rmos::domain::RunLineage {
+        parent_plan_run_id: Some("run_5eed0000000000000000000000000001".into()),
+    });
+    a.drift_detected = Some(true);
+    let mut drift = serde_json::Map::new();
+    drift.insert("score_delta".into(), serde_json::json!(-12.5));
+    a.drift_summary = Some(drift);
+    rmos::store::runs::RunStore::new(root.join("runs/rmos"))
+        .put(&a)
+        .unwrap();
+    a.run_id
+}
+
+#[test]
+fn snapshot_lineage_and_the_links_menu() {
+    let root = store_example_copy();
+    let child = write_child_run(root.path());
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        select_run(&mut app, &child);
+        app.update(code(KeyCode::Enter));
+        let d = app.details.clone().unwrap();
+        let details = Box::new(load_details(&index, &d.partition, &d.file_name));
+        app.update(Msg::Details {
+            partition: d.partition,
+            file_name: d.file_name,
+            details,
+        });
+        let s = screen(&app, w, h, root.path());
+        assert!(
+            s.contains("parent    run_5eed0000000000000000000000000002"),
+            "{s}"
+        );
+        assert!(s.contains("drift     detected"), "{s}");
+        insta::assert_snapshot!(format!("lineage_{w}x{h}"), s);
+        app.update(code(KeyCode::Enter));
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains("links ("), "{s}");
+        insta::assert_snapshot!(format!("links_menu_{w}x{h}"), s);
+    }
+}
+
+#[test]
+fn the_scoring_table_lists_each_component_with_its_weight_and_warning() {
+    let root = store_example_copy();
+    // A run scored by rmos records the scorer's component details.
+    let req = rmos::scoring::service::ScoreRequest::from_json(&serde_json::json!({
+        "outer_diameter_mm": 98.0, "inner_diameter_mm": 88.0, "ring_params": []
+    }))
+    .unwrap();
+    let (_, run) = rmos::scoring::service::score_and_record(
+        &rmos::store::runs::RunStore::new(root.path().join("runs/rmos")),
+        &req,
+        rmos::scoring::service::ScoreSource::Single,
+        false,
+        Default::default(),
+    )
+    .unwrap();
+    let (mut app, index) = loaded_app(root.path(), 120, 40);
+    select_run(&mut app, &run.unwrap().run_id);
+    app.update(code(KeyCode::Enter));
+    let d = app.details.clone().unwrap();
+    let details = Box::new(load_details(&index, &d.partition, &d.file_name));
+    app.update(Msg::Details {
+        partition: d.partition,
+        file_name: d.file_name,
+        details,
+    });
+    let lines =
+        rmos::tui::view::details_lines(&app, app.details.as_ref().unwrap(), Theme { color: false });
+    let text: Vec<String> = lines
+        .iter()
+        .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    let at = text
+        .iter()
+        .position(|l| l.starts_with("── scoring"))
+        .unwrap_or_else(|| panic!("no scoring table in {text:#?}"));
+    let table = &text[at..];
+    for label in [
+        "chipload",
+        "heat",
+        "deflection",
+        "rim speed",
+        "geometry",
+        "channel",
+    ] {
+        assert!(
+            table
+                .iter()
+                .any(|l| l.starts_with(label) && l.contains("0.")),
+            "{label} row with its weight in {table:#?}"
+        );
+    }
+    assert!(
+        table.iter().any(|l| l.starts_with("weighted ")),
+        "{table:#?}"
+    );
+}
+
 #[test]
 fn snapshot_help_overlay() {
     let root = store_example_copy();
@@ -220,7 +328,10 @@ fn the_list_shows_reasons_full_ids_when_wide_and_years_when_it_spans_them() {
     let (app, _) = loaded_app(root.path(), 80, 24);
     let s = screen(&app, 80, 24, root.path());
     assert!(s.contains("status  risk    reason"), "{s}");
-    assert!(s.contains("BLOCKED ERROR   Completeness guar…"), "{s}");
+    assert!(s.contains("BLOCKED ERROR   Completeness gu…"), "{s}");
+    // Verify marks: the completeness guard's all-zero placeholder hash.
+    assert!(s.contains("○ 5eed00…000005 vbit60"), "{s}");
+    assert!(s.contains("  5eed00…000002 rosette"), "{s}");
     assert!(
         !s.contains("2025-12-23"),
         "one year: no year in the times\n{s}"
@@ -242,7 +353,7 @@ fn the_list_shows_reasons_full_ids_when_wide_and_years_when_it_spans_them() {
         .unwrap();
     let (app, _) = loaded_app(root.path(), 120, 40);
     let s = screen(&app, 120, 40, root.path());
-    assert!(s.contains("2024-06-01 08:00:00 old000…000001"), "{s}");
+    assert!(s.contains("2024-06-01 08:00:00   old000…000001"), "{s}");
     assert!(s.contains("2025-12-23 18:04:24"), "{s}");
     assert!(s.contains("1 of 9 runs"), "{s}");
 }

@@ -84,6 +84,8 @@ pub trait RunCatalog: Send {
     fn invalid_files(&self, limit: usize) -> Result<Vec<IndexedRun>, IndexError>;
     /// One run by id (newest partition first, like the store).
     fn find(&self, run_id: &str) -> Result<Option<IndexedRun>, IndexError>;
+    /// Which of `run_ids` are in more than one file.
+    fn duplicated(&self, run_ids: &[&str]) -> Result<Vec<String>, IndexError>;
     /// The event types present, up to `limit` (to explain an `event:` filter matching
     /// nothing: the field is free text).
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError>;
@@ -171,6 +173,9 @@ impl RunCatalog for RunIndex {
     }
     fn find(&self, run_id: &str) -> Result<Option<IndexedRun>, IndexError> {
         RunIndex::find(self, run_id)
+    }
+    fn duplicated(&self, run_ids: &[&str]) -> Result<Vec<String>, IndexError> {
+        RunIndex::duplicated(self, run_ids)
     }
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError> {
         RunIndex::event_types(self, limit)

@@ -4,13 +4,14 @@
 //! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
+use super::investigate::{links_of, push_back, Back, Link, LinkKind};
 use super::keymap::{
     action_for, queue_action_for, Action, CopyAction, DialogAction, QueueAction, QUEUE, RUNS,
 };
 use super::line_edit::{Edit, LineEdit};
 use super::list_window::{ListWindow, PAGE};
 use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, RecordPart, UiCmd, View, Viewer};
-use super::queue::{QueueCmd, QueueState};
+use super::queue::{QueueCmd, QueueState, StatusFilter};
 use crate::filter::{Filter, ParseError};
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -132,6 +133,12 @@ pub struct App {
     pub reviewer: String,
     pub view: View,
     pub queue: QueueState,
+    /// The links menu of the details is open with this row highlighted.
+    pub links_menu: Option<usize>,
+    /// Where `Backspace` / `Ctrl-o` returns to, newest last.
+    pub back: Vec<Back>,
+    /// Run_ids in the window that are in more than one file (marked in the list).
+    pub duplicates: std::collections::HashSet<String>,
     /// `g` asked for the newest page: select its first row when it arrives.
     jump_top: bool,
     /// A new filter is active: start counting new runs from its newest row.
@@ -194,6 +201,9 @@ impl App {
             reviewer: String::new(),
             view: View::Runs,
             queue: QueueState::default(),
+            links_menu: None,
+            back: Vec::new(),
+            duplicates: std::collections::HashSet::new(),
             jump_top: false,
             reset_seen: false,
         }
@@ -262,6 +272,10 @@ impl App {
                     return Vec::new();
                 }
                 self.apply_page(page)
+            }
+            Msg::Duplicates { run_ids } => {
+                self.duplicates.extend(run_ids);
+                Vec::new()
             }
             Msg::QueryFailed { generation, error } => {
                 if generation == self.generation {
@@ -532,16 +546,15 @@ impl App {
                         content: None,
                         scroll: 0,
                     });
-                    self.say(
-                        format!("run {run_id} (linked from the asset) · 2 back to the queue"),
-                        false,
-                    );
+                    self.say(format!("run {run_id} · Backspace back"), false);
                     vec![Cmd::Query(QueryCmd::LoadDetails {
                         partition: row.partition,
                         file_name: row.file_name,
                     })]
                 }
+                // Nothing was opened: the step pushed when the link was followed goes.
                 Ok(None) => {
+                    self.back.pop();
                     self.say(
                         format!("the linked run {run_id} is not in this data root's index"),
                         true,
@@ -549,6 +562,7 @@ impl App {
                     Vec::new()
                 }
                 Err(e) => {
+                    self.back.pop();
                     self.say(format!("cannot look up run {run_id}: {e}"), true);
                     Vec::new()
                 }
@@ -604,6 +618,13 @@ impl App {
 
     fn apply_page(&mut self, page: Page) -> Vec<Cmd> {
         self.loading = false;
+        if matches!(
+            page.anchor,
+            Anchor::Top | Anchor::Bottom | Anchor::Around(_)
+        ) {
+            // A new window: its duplicates are reported after it.
+            self.duplicates.clear();
+        }
         let keep = self.selected_row().map(IndexedRun::key);
         match page.anchor {
             Anchor::Top => {
@@ -801,6 +822,9 @@ impl App {
         if self.copy_menu {
             return self.on_copy_key(key);
         }
+        if self.links_menu.is_some() {
+            return self.on_links_key(key);
+        }
         if self.view == View::Queue && !self.help {
             return self.on_queue_key(key);
         }
@@ -906,8 +930,10 @@ impl App {
                         file_name: row.file_name.clone(),
                     })];
                 }
+                self.open_links_menu();
                 Vec::new()
             }
+            Action::Back => self.go_back(),
             Action::Close if self.details.is_none() && self.mark_anchor.is_some() => {
                 self.mark_anchor = None;
                 self.say_marks();
@@ -1119,13 +1145,21 @@ impl App {
                     );
                     return Vec::new();
                 }
+                Some(QueueAction::Back) => return self.go_back(),
                 Some(QueueAction::OpenRun) => {
                     // Enter: the selected asset's linked run.
                     return match self.queue.selected_asset() {
                         Some(a) => match &a.run_id {
-                            Some(run_id) => vec![Cmd::Query(QueryCmd::OpenRun {
-                                run_id: run_id.clone(),
-                            })],
+                            Some(run_id) => {
+                                let step = Back::Queue {
+                                    status: self.queue.status,
+                                    filter: self.queue.filter.clone(),
+                                    asset_id: Some(a.asset_id.clone()),
+                                };
+                                let run_id = run_id.clone();
+                                push_back(&mut self.back, step);
+                                vec![Cmd::Query(QueryCmd::OpenRun { run_id })]
+                            }
                             None => {
                                 self.say(format!("{} is not linked to a run", a.asset_id), false);
                                 Vec::new()
@@ -1625,6 +1659,154 @@ impl App {
             },
             CopyAction::Json => load(&r, RecordPart::Json, format!("record {id} as JSON")),
             CopyAction::Command | CopyAction::Marked | CopyAction::Cancel => Vec::new(),
+        }
+    }
+
+    /// The links of the run the details show (its parent, plan, children, advisories).
+    pub fn details_links(&self) -> Vec<Link> {
+        match self.details.as_ref().and_then(|d| d.content.as_ref()) {
+            Some(c) => match &c.artifact {
+                Some(a) => links_of(a, &c.children),
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        }
+    }
+
+    /// `Enter` in the details: the links menu, or why there is none.
+    fn open_links_menu(&mut self) {
+        let loaded = self.details.as_ref().is_some_and(|d| d.content.is_some());
+        if !loaded {
+            self.say("the record is still loading", false);
+        } else if self.details_links().is_empty() {
+            self.say(
+                "this run links nowhere: no parent, plan, children or advisories",
+                false,
+            );
+        } else {
+            self.links_menu = Some(0);
+        }
+    }
+
+    fn on_links_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let links = self.details_links();
+        let Some(sel) = self.links_menu else {
+            return Vec::new();
+        };
+        let last = links.len().saturating_sub(1);
+        let page = super::view::picker_rows(self.height).max(1);
+        let to = match super::keymap::LINKS.action(&key) {
+            Some(DialogAction::Down) => (sel + 1).min(last),
+            Some(DialogAction::Up) => sel.saturating_sub(1),
+            Some(DialogAction::PageDown) => (sel + page).min(last),
+            Some(DialogAction::PageUp) => sel.saturating_sub(page),
+            Some(DialogAction::First) => 0,
+            Some(DialogAction::Last) => last,
+            Some(DialogAction::Cancel) => {
+                self.links_menu = None;
+                return Vec::new();
+            }
+            Some(DialogAction::Accept) => {
+                self.links_menu = None;
+                return match links.get(sel).cloned() {
+                    Some(link) => self.follow(link),
+                    None => Vec::new(),
+                };
+            }
+            None => sel,
+        };
+        self.links_menu = Some(to);
+        Vec::new()
+    }
+
+    /// Where we are now, as a step to come back to.
+    fn here(&self) -> Back {
+        match (self.view, &self.details) {
+            (View::Queue, _) => Back::Queue {
+                status: self.queue.status,
+                filter: self.queue.filter.clone(),
+                asset_id: self.queue.selected_asset().map(|a| a.asset_id.clone()),
+            },
+            (View::Runs, Some(d)) => Back::Run(DetailsPane {
+                content: None,
+                ..d.clone()
+            }),
+            (View::Runs, None) => Back::List,
+        }
+    }
+
+    /// Open a link: a run in the details (looked up by id: it need not be in the list's
+    /// filter), an advisory in the review queue.
+    fn follow(&mut self, link: Link) -> Vec<Cmd> {
+        let here = self.here();
+        push_back(&mut self.back, here);
+        match link.kind {
+            LinkKind::Advisory => {
+                self.view = View::Queue;
+                self.say(
+                    format!("advisory {} · Backspace back to the run", link.target),
+                    false,
+                );
+                let filter = format!("id:{}", link.target);
+                self.queue
+                    .show(StatusFilter::All, filter, Some(link.target))
+                    .into_iter()
+                    .map(Cmd::Queue)
+                    .collect()
+            }
+            LinkKind::Parent | LinkKind::Plan | LinkKind::Child => {
+                vec![Cmd::Query(QueryCmd::OpenRun {
+                    run_id: link.target,
+                })]
+            }
+        }
+    }
+
+    /// `Backspace` / `Ctrl-o`: back to where the last followed link was opened from.
+    fn go_back(&mut self) -> Vec<Cmd> {
+        let Some(step) = self.back.pop() else {
+            self.say(
+                "nothing to go back to: Enter in the details follows a link",
+                false,
+            );
+            return Vec::new();
+        };
+        match step {
+            Back::Run(pane) => {
+                self.view = View::Runs;
+                if let Some(pos) = self.list.rows.iter().position(|r| r.key() == pane.key) {
+                    self.list.selected = pos;
+                    self.clamp_offset();
+                }
+                let cmd = Cmd::Query(QueryCmd::LoadDetails {
+                    partition: pane.partition.clone(),
+                    file_name: pane.file_name.clone(),
+                });
+                self.say(format!("back to run {}", pane.run_id), false);
+                self.details = Some(pane);
+                vec![cmd]
+            }
+            Back::List => {
+                self.view = View::Runs;
+                self.details = None;
+                Vec::new()
+            }
+            Back::Queue {
+                status,
+                filter,
+                asset_id,
+            } => {
+                self.view = View::Queue;
+                self.say("back to the review queue", false);
+                self.queue
+                    .show(status, filter, asset_id)
+                    .into_iter()
+                    .map(Cmd::Queue)
+                    .collect()
+            }
         }
     }
 
@@ -2458,6 +2640,182 @@ mod tests {
         assert!(!app.quit, "Esc never quits");
     }
 
+    /// The details of `row(i)` with a parent, a plan, children and an advisory.
+    fn linked_details(app: &mut App, i: usize) {
+        let r = row(i);
+        let artifact: crate::domain::RunArtifact = serde_json::from_value(serde_json::json!({
+            "run_id": r.run_id,
+            "created_at_utc": "2025-12-23T10:00:00Z",
+            "mode": "rosette", "tool_id": "t", "status": "OK", "event_type": "feasibility",
+            "request_summary": {}, "feasibility": {},
+            "decision": {"risk_level": "GREEN"},
+            "hashes": {"feasibility_sha256": "0".repeat(64)},
+            "parent_run_id": "run_parent",
+            "lineage": {"parent_plan_run_id": "run_plan"},
+            "advisory_inputs": [{"advisory_id": "adv_1", "kind": "explanation"}]
+        }))
+        .unwrap();
+        app.update(Msg::Details {
+            partition: r.partition.clone(),
+            file_name: r.file_name.clone(),
+            details: Box::new(Details {
+                partition: r.partition.clone(),
+                file_name: r.file_name.clone(),
+                path: String::new(),
+                artifact: Some(Box::new(artifact)),
+                error: None,
+                verify: "placeholder".into(),
+                verify_detail: None,
+                children: vec!["run_kid".into()],
+                children_total: 1,
+            }),
+        });
+    }
+
+    #[test]
+    fn enter_in_the_details_follows_links_and_backspace_walks_back() {
+        let mut app = app_with(5, false);
+        app.update(key('j'));
+        app.update(code(KeyCode::Enter));
+        // Still loading: no menu yet, and it says why.
+        assert!(app.update(code(KeyCode::Enter)).is_empty());
+        assert!(app.links_menu.is_none());
+        linked_details(&mut app, 1);
+        app.update(code(KeyCode::Enter));
+        assert_eq!(app.links_menu, Some(0));
+        let kinds: Vec<LinkKind> = app.details_links().iter().map(|l| l.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                LinkKind::Parent,
+                LinkKind::Plan,
+                LinkKind::Child,
+                LinkKind::Advisory
+            ]
+        );
+        // The parent: looked up by id (it need not be in the filtered list).
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::OpenRun {
+                run_id: "run_parent".into()
+            })]
+        );
+        let mut parent = row(9);
+        parent.run_id = "run_parent".into();
+        parent.file_name = "run_parent.json".into();
+        app.update(Msg::RunFound {
+            run_id: "run_parent".into(),
+            row: Ok(Some(Box::new(parent))),
+        });
+        assert_eq!(app.details.as_ref().unwrap().run_id, "run_parent");
+        // Back: the first run's details again, reloaded.
+        let cmds = app.update(code(KeyCode::Backspace));
+        assert_eq!(app.details.as_ref().unwrap().run_id, "run_0001");
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::LoadDetails {
+                partition: "2025-12-23".into(),
+                file_name: "run_0001.json".into()
+            })]
+        );
+        // The advisory opens in the review queue, filtered to it; Ctrl-o comes back.
+        linked_details(&mut app, 1);
+        app.update(code(KeyCode::Enter));
+        app.update(key('G'));
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(app.view, View::Queue);
+        assert_eq!(app.queue.filter, "id:adv_1");
+        assert_eq!(cmds, vec![Cmd::Queue(QueueCmd::Load(StatusFilter::All))]);
+        app.update(ctrl('o'));
+        assert_eq!(app.view, View::Runs);
+        assert_eq!(app.details.as_ref().unwrap().run_id, "run_0001");
+        // A link to a run the index does not have: nothing opens, nothing to go back to.
+        linked_details(&mut app, 1);
+        app.update(code(KeyCode::Enter));
+        app.update(key('j'));
+        app.update(code(KeyCode::Enter));
+        app.update(Msg::RunFound {
+            run_id: "run_plan".into(),
+            row: Ok(None),
+        });
+        assert!(app.back.is_empty());
+        assert!(app
+            .message
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("not in this data root"));
+        app.update(code(KeyCode::Backspace));
+        assert!(app
+            .message
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("nothing to go back to"));
+        assert_eq!(app.details.as_ref().unwrap().run_id, "run_0001");
+    }
+
+    #[test]
+    fn an_asset_s_run_opened_from_the_queue_comes_back_to_the_queue() {
+        let mut app = app_with(3, false);
+        app.update(key('2'));
+        let mut a = super::super::queue::test_asset("adv_9");
+        a.run_id = Some("run_0002".into());
+        app.update(Msg::Queue {
+            status: StatusFilter::Pending,
+            assets: vec![a],
+            counts: (1, 0, 0),
+        });
+        app.update(code(KeyCode::Enter));
+        app.update(Msg::RunFound {
+            run_id: "run_0002".into(),
+            row: Ok(Some(Box::new(row(2)))),
+        });
+        assert_eq!(app.view, View::Runs);
+        let cmds = app.update(code(KeyCode::Backspace));
+        assert_eq!(app.view, View::Queue);
+        assert_eq!(
+            cmds,
+            vec![Cmd::Queue(QueueCmd::Load(StatusFilter::Pending))]
+        );
+    }
+
+    #[test]
+    fn verify_marks_flag_tampered_duplicate_invalid_and_placeholder_runs() {
+        use super::super::view::{verify_mark, VerifyLook};
+        let mut app = app_with(5, false);
+        app.list.rows[1].verify = Some("mismatch".into());
+        app.list.rows[2].verify = Some("placeholder".into());
+        app.list.rows[3].valid = false;
+        app.update(Msg::Duplicates {
+            run_ids: vec!["run_0004".into(), "run_0001".into()],
+        });
+        let marks: Vec<Option<&str>> = app
+            .list
+            .rows
+            .iter()
+            .map(|r| verify_mark(r, app.duplicates.contains(&r.run_id)).map(|(m, _)| m))
+            .collect();
+        // A mismatch outranks being a duplicate: it is the worse news.
+        assert_eq!(marks, [None, Some("✗"), Some("○"), Some("!"), Some("≡")]);
+        assert_eq!(
+            verify_mark(&app.list.rows[4], true).map(|(_, l)| l),
+            Some(VerifyLook::Warn)
+        );
+        // A new window forgets the old one's duplicates until its own are reported.
+        app.update(Msg::Page {
+            generation: app.generation,
+            page: Page {
+                anchor: Anchor::Top,
+                rows: rows(0..5),
+                more_before: false,
+                more_after: false,
+            },
+        });
+        assert!(app.duplicates.is_empty());
+    }
+
     #[test]
     fn copy_commands() {
         let mut app = app_with(3, false);
@@ -2639,6 +2997,8 @@ mod tests {
                 error: Some("x\n".repeat(5)),
                 verify: "invalid".into(),
                 verify_detail: None,
+                children: Vec::new(),
+                children_total: 0,
             }),
         });
         app.details.as_mut().unwrap().scroll = 1;
@@ -2714,6 +3074,8 @@ mod tests {
                 error: Some(long.replace('\n', " ")),
                 verify: "invalid".into(),
                 verify_detail: None,
+                children: Vec::new(),
+                children_total: 0,
             }),
         });
         let max = super::super::view::details_max_scroll(&app, app.details.as_ref().unwrap());

@@ -27,6 +27,8 @@ pub enum Action {
     PageUp,
     OpenDetails,
     Close,
+    /// Back to where a followed link was opened from (a run, the list, the queue).
+    Back,
     NextRecord,
     PrevRecord,
     EditFilter,
@@ -68,6 +70,8 @@ pub enum QueueAction {
     ApproveMarked,
     RejectMarked,
     OpenRun,
+    /// Back to where a followed link was opened from.
+    Back,
     PreviewDown,
     PreviewUp,
     FullScreen,
@@ -205,13 +209,19 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             &[code(KeyCode::Enter)],
             Action::OpenDetails,
             "Enter",
-            "open the details pane",
+            "details, then its links",
         ),
         row(
             &[code(KeyCode::Esc)],
             Action::Close,
             "Esc",
             "close, cancel; never quits",
+        ),
+        row(
+            &[code(KeyCode::Backspace), ctrl('o')],
+            Action::Back,
+            "Backspace",
+            "go back (also Ctrl-o)",
         ),
         row(&[ch('J')], Action::NextRecord, "J", "next run (in details)"),
         row(
@@ -349,6 +359,12 @@ pub static QUEUE: KeyTable<QueueAction> = KeyTable {
             QueueAction::OpenRun,
             "Enter",
             "open the linked run",
+        ),
+        row(
+            &[code(KeyCode::Backspace), ctrl('o')],
+            QueueAction::Back,
+            "Backspace",
+            "go back (also Ctrl-o)",
         ),
         row(
             &[ch('J')],
@@ -503,6 +519,41 @@ pub static COPY: KeyTable<CopyAction> = KeyTable {
     hint: &[],
 };
 
+/// The links menu (`Enter` in the details): the run's parent, plan, children and advisories.
+pub static LINKS: KeyTable<DialogAction> = KeyTable {
+    name: "links",
+    title: "Links (Enter in the details)",
+    bindings: &[
+        row(
+            &[code(KeyCode::Enter)],
+            DialogAction::Accept,
+            "Enter",
+            "open the run or asset",
+        ),
+        row(&[code(KeyCode::Esc)], DialogAction::Cancel, "Esc", "close"),
+        row(
+            &[ch('j'), code(KeyCode::Down)],
+            DialogAction::Down,
+            "j / k",
+            "choose",
+        ),
+        hidden(&[ch('k'), code(KeyCode::Up)], DialogAction::Up),
+        row(
+            &[ch('g'), code(KeyCode::Home)],
+            DialogAction::First,
+            "g / G",
+            "first / last",
+        ),
+        hidden(&[ch('G'), code(KeyCode::End)], DialogAction::Last),
+        hidden(&[code(KeyCode::PageDown)], DialogAction::PageDown),
+        hidden(&[code(KeyCode::PageUp)], DialogAction::PageUp),
+    ],
+    hint: &[],
+};
+
+/// The links menu's key line.
+pub const LINKS_KEYS: &str = " j/k choose · Enter open · Esc close ";
+
 /// The saved-filter picker (`@`).
 pub static PICKER: KeyTable<DialogAction> = KeyTable {
     name: "saved-filters",
@@ -576,7 +627,8 @@ pub const RUNS_STATUS_WIDE: &str =
     "j/k move · Enter details · f filter · / search · y copy · Space mark · p pager · F follow · ? help · q quit";
 pub const RUNS_STATUS: &str =
     "j/k move · Enter details · f filter · / search · y copy · ? help · q quit";
-pub const DETAILS_TITLE: &str = " Esc close · J/K run · j/k g/G PgDn scroll ";
+pub const DETAILS_TITLE: &str =
+    " Esc close · Enter links · Backspace back · J/K run · j/k g/G PgDn scroll ";
 pub const QUEUE_STATUS_WIDE: &str = "j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit";
 pub const QUEUE_STATUS: &str =
     "j/k move · a approve · r reject · Space mark · z full screen · Enter run · ? help";
@@ -719,6 +771,7 @@ mod tests {
             "Enter" => KeyCode::Enter,
             "Esc" => KeyCode::Esc,
             "Tab" => KeyCode::Tab,
+            "Backspace" => KeyCode::Backspace,
             "Space" => KeyCode::Char(' '),
             _ => KeyCode::Char(single(name)?),
         };

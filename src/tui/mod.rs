@@ -17,6 +17,7 @@ pub mod app;
 pub mod clipboard;
 pub mod external;
 pub mod graphics;
+pub mod investigate;
 pub mod keymap;
 pub mod line_edit;
 pub mod list_window;

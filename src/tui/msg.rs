@@ -45,7 +45,14 @@ pub struct Details {
     pub error: Option<String>,
     pub verify: String,
     pub verify_detail: Option<String>,
+    /// Runs whose parent or plan is this run, newest first (at most [`CHILDREN_SHOWN`]).
+    pub children: Vec<String>,
+    /// How many such runs there are in all.
+    pub children_total: u64,
 }
+
+/// How many of a run's children the details list (and the links menu offers).
+pub const CHILDREN_SHOWN: usize = 20;
 
 /// What of a run's file [`QueryCmd::LoadRecord`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +87,10 @@ pub enum Msg {
     Page {
         generation: u64,
         page: Page,
+    },
+    /// Run_ids of the last page that are in more than one file (marked in the list).
+    Duplicates {
+        run_ids: Vec<String>,
     },
     QueryFailed {
         generation: u64,

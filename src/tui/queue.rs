@@ -179,6 +179,8 @@ pub struct QueueState {
     pub fullscreen: bool,
     /// After a decision: (decided asset, its row) to move on from when the list reloads.
     after_decision: Option<(String, usize)>,
+    /// Select this asset when the list next arrives (a followed link, or going back).
+    reselect: Option<String>,
 }
 
 /// Whether an asset matches a queue filter: whitespace-separated terms, all required;
@@ -252,6 +254,7 @@ impl Default for QueueState {
             preview_scroll: 0,
             fullscreen: false,
             after_decision: None,
+            reselect: None,
         }
     }
 }
@@ -321,6 +324,23 @@ impl QueueState {
         self.apply_filter()
     }
 
+    /// Show `status` under `filter`, selecting `asset_id` when the list arrives: an
+    /// advisory link followed from a run, or the queue as it was when going back.
+    pub fn show(
+        &mut self,
+        status: StatusFilter,
+        filter: String,
+        asset_id: Option<String>,
+    ) -> Vec<QueueCmd> {
+        self.status = status;
+        self.filter = filter;
+        self.filter_input = None;
+        self.modal = None;
+        self.fullscreen = false;
+        self.reselect = asset_id;
+        vec![QueueCmd::Load(status)]
+    }
+
     /// The filter being typed, or the active one.
     pub fn shown_filter(&self) -> String {
         match &self.filter_input {
@@ -332,7 +352,10 @@ impl QueueState {
     /// Recompute `assets` from `all` and the filter; keeps the selection on the same asset
     /// when it is still shown, and marks only on shown assets (a batch decides what you see).
     fn apply_filter(&mut self) -> Vec<QueueCmd> {
-        let keep = self.selected_asset().map(|a| a.asset_id.clone());
+        let keep = self
+            .reselect
+            .take()
+            .or_else(|| self.selected_asset().map(|a| a.asset_id.clone()));
         let filter = self.shown_filter();
         self.assets = self
             .all
@@ -630,6 +653,7 @@ impl QueueState {
             // The console's own actions (view switches, help, quit, copy, the linked run)
             // are the caller's: they reach here only when it passes them on.
             QueueAction::OpenRun
+            | QueueAction::Back
             | QueueAction::CopyId
             | QueueAction::ShowRuns
             | QueueAction::ShowQueue

@@ -477,9 +477,63 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) 
     if app.copy_menu {
         render_copy_menu(f, area, app, theme);
     }
+    if app.links_menu.is_some() {
+        render_links(f, area, app, theme);
+    }
     if app.help {
         render_help(f, area, app, theme);
     }
+}
+
+/// The links menu: one row per link, its kind, target and a note.
+fn render_links(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    let links = app.details_links();
+    let sel = app.links_menu.unwrap_or(0);
+    let n = links.len();
+    let rows = picker_rows(area.height).min(n.max(1));
+    let w = 80.min(area.width);
+    let h = (rows as u16 + 2).min(area.height);
+    let r = centered(area, w, h);
+    let inner = r.width.saturating_sub(2) as usize;
+    let first = sel.saturating_sub(rows - 1).min(n.saturating_sub(rows));
+    let lines: Vec<Line> = links
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(rows)
+        .map(|(i, l)| {
+            let kind = format!("{:<9}", l.kind.label());
+            let note = if l.note.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", sanitize(&l.note))
+            };
+            let target = fit(
+                &sanitize(&l.target),
+                inner.saturating_sub(9 + note.width()).max(8),
+            );
+            if i == sel {
+                let text = fit(&format!("{kind}{target}{note}"), inner);
+                Line::from(Span::styled(format!("{text:<inner$}"), theme.selected()))
+            } else {
+                Line::from(vec![
+                    Span::styled(kind, theme.dim()),
+                    Span::styled(target, theme.key()),
+                    Span::styled(note, theme.dim()),
+                ])
+            }
+        })
+        .collect();
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" links ({n}) "))
+                .title_bottom(Span::styled(super::keymap::LINKS_KEYS, theme.dim())),
+        ),
+        r,
+    );
 }
 
 fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
@@ -569,6 +623,8 @@ enum Col {
     Reason,
     /// One column: `●` on marked runs (shown while any run is marked).
     Mark,
+    /// One column: what verifying the run found, when it needs a look (see [`verify_mark`]).
+    Verify,
 }
 
 impl Col {
@@ -583,7 +639,7 @@ impl Col {
             Col::Score => "score",
             Col::Source => "source",
             Col::Reason => "reason",
-            Col::Mark => "",
+            Col::Mark | Col::Verify => "",
         }
     }
 }
@@ -630,7 +686,7 @@ impl ListShape {
 }
 
 /// Narrowest reason column worth showing.
-const REASON_MIN: u16 = 16;
+const REASON_MIN: u16 = 14;
 
 /// The columns and their widths for an inner width (one space between columns). The
 /// reason (block reason, else the first warning) takes the width there is: to make room
@@ -652,6 +708,7 @@ fn columns(inner: u16, shape: ListShape) -> Vec<(Col, u16)> {
     let time_w = if shape.years { 19 } else { 14 };
     let mut cols = vec![
         (Col::Time, time_w),
+        (Col::Verify, 1),
         (Col::Id, 13),
         (Col::Mode, 10),
         (Col::Tool, 14),
@@ -684,7 +741,7 @@ fn columns(inner: u16, shape: ListShape) -> Vec<(Col, u16)> {
     // Plenty of room: the whole run_id, then the source, the reason keeping 48 columns.
     let extra = shape.id_width.saturating_sub(13);
     if extra > 0 && rest >= extra + 48 {
-        cols[1].1 += extra;
+        cols[2].1 += extra;
         rest -= extra;
     }
     if rest >= 48 + 17 {
@@ -693,6 +750,32 @@ fn columns(inner: u16, shape: ListShape) -> Vec<(Col, u16)> {
     }
     cols.push((Col::Reason, rest));
     cols
+}
+
+/// The verify column: `✗` the recorded hash does not match (edited after it was
+/// written), `≡` the run_id is in more than one file, `!` the file is invalid, `○` an
+/// all-zero placeholder hash, `·` a reference record whose hash never covered its
+/// feasibility; blank when the hash verifies.
+pub fn verify_mark(r: &IndexedRun, duplicate: bool) -> Option<(&'static str, VerifyLook)> {
+    if !r.valid {
+        return Some(("!", VerifyLook::Bad));
+    }
+    match r.verify.as_deref() {
+        Some("mismatch") => Some(("✗", VerifyLook::Bad)),
+        _ if duplicate => Some(("≡", VerifyLook::Warn)),
+        Some("placeholder") => Some(("○", VerifyLook::Quiet)),
+        Some("uncovered") => Some(("·", VerifyLook::Quiet)),
+        Some("invalid") => Some(("!", VerifyLook::Bad)),
+        _ => None,
+    }
+}
+
+/// How loud a verify mark is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyLook {
+    Bad,
+    Warn,
+    Quiet,
 }
 
 /// Why a run needs a look, in a few words: its block reason, else its first warning.
@@ -745,6 +828,17 @@ fn cell_text(
                 .unwrap_or_else(|| "     -".into()),
         ),
         Col::Source => plain(r.source.as_deref().unwrap_or("")),
+        Col::Verify => match verify_mark(r, app.duplicates.contains(&r.run_id)) {
+            Some((mark, look)) => Cell::from(Span::styled(
+                mark,
+                match look {
+                    VerifyLook::Bad => theme.error(),
+                    VerifyLook::Warn => theme.fg(Color::Yellow),
+                    VerifyLook::Quiet => theme.dim(),
+                },
+            )),
+            None => Cell::from(" "),
+        },
         Col::Mark => Cell::from(if app.marks.contains_key(&r.key()) {
             "●"
         } else {
@@ -770,6 +864,14 @@ fn cell_text(
     }
 }
 
+/// How many leading columns an invalid file's row draws as usual (through the run
+/// column); the reason covers the rest.
+fn invalid_lead(cols: &[(Col, u16)]) -> usize {
+    cols.iter()
+        .position(|(c, _)| *c == Col::Id)
+        .map_or(0, |p| p + 1)
+}
+
 fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let shape = ListShape::of(app);
     let cols = columns(area.width.saturating_sub(2), shape);
@@ -785,7 +887,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
                 )
             } else {
                 // Time and id as usual; the reason is drawn across the other columns below.
-                let lead = if shape.marks { 3 } else { 2 };
+                let lead = invalid_lead(&cols);
                 Row::new(
                     cols.iter()
                         .take(lead)
@@ -812,7 +914,7 @@ fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
     f.render_stateful_widget(table, area, &mut state);
     // Invalid files: one line across the remaining columns with the reason.
-    let lead = if shape.marks { 3 } else { 2 };
+    let lead = invalid_lead(&cols);
     let reason_x = area.x + 1 + cols.iter().take(lead).map(|(_, w)| w + 1).sum::<u16>();
     let reason_w = area.right().saturating_sub(1).saturating_sub(reason_x);
     for (i, r) in visible.iter().enumerate() {
@@ -997,6 +1099,7 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
     if let Some(src) = a.source() {
         lines.push(Line::from(vec![label("source"), Span::raw(sanitize(&src))]));
     }
+    lineage_lines(&mut lines, a, c, theme);
     if let Some(b) = &a.decision.block_reason {
         lines.push(Line::from(vec![
             label("blocked"),
@@ -1058,6 +1161,9 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
         label("file"),
         Span::raw(sanitize(&c.path)),
     ]));
+    if let Some(b) = crate::scoring::explain::breakdown(&a.feasibility) {
+        scoring_lines(&mut lines, &b, theme);
+    }
     let sections: [(&str, Value); 4] = [
         ("request summary", Value::Object(a.request_summary.clone())),
         ("feasibility", Value::Object(a.feasibility.clone())),
@@ -1076,6 +1182,128 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
         lines.extend(json_lines(&v, theme));
     }
     lines
+}
+
+/// Where the run came from and what came from it: parent, plan, drift, children.
+fn lineage_lines(
+    lines: &mut Vec<Line<'static>>,
+    a: &crate::domain::RunArtifact,
+    c: &super::msg::Details,
+    theme: Theme,
+) {
+    let label = |s: &str| Span::styled(format!("{s:<10}"), theme.dim());
+    if let Some(p) = a.parent_run_id.as_deref().filter(|p| !p.trim().is_empty()) {
+        lines.push(Line::from(vec![
+            label("parent"),
+            Span::styled(sanitize(p), theme.key()),
+        ]));
+    }
+    if let Some(p) = a
+        .lineage
+        .as_ref()
+        .and_then(|l| l.parent_plan_run_id.as_deref())
+        .filter(|p| !p.trim().is_empty())
+    {
+        lines.push(Line::from(vec![
+            label("plan"),
+            Span::styled(sanitize(p), theme.key()),
+        ]));
+    }
+    if a.drift_detected.is_some() || a.drift_summary.is_some() {
+        let (what, style) = match a.drift_detected {
+            Some(true) => ("detected", theme.fg(Color::Yellow)),
+            Some(false) => ("none", Style::default()),
+            None => ("not recorded", theme.dim()),
+        };
+        let mut spans = vec![label("drift"), Span::styled(what, style)];
+        if let Some(s) = a.drift_summary.as_ref().filter(|s| !s.is_empty()) {
+            spans.push(Span::raw("  "));
+            spans.push(Span::raw(sanitize(&Value::Object(s.clone()).to_string())));
+        }
+        lines.push(Line::from(spans));
+    }
+    if c.children_total > 0 {
+        lines.push(Line::from(vec![
+            label("children"),
+            Span::raw(format!("{}", c.children_total)),
+            Span::styled(
+                if c.children_total as usize > c.children.len() {
+                    format!(" (newest {} shown)", c.children.len())
+                } else {
+                    String::new()
+                },
+                theme.dim(),
+            ),
+        ]));
+        for id in &c.children {
+            lines.push(Line::from(vec![
+                Span::raw("  - "),
+                Span::styled(sanitize(id), theme.key()),
+            ]));
+        }
+    }
+}
+
+/// The scoring components as a table: weight, score, bucket, what was measured; a
+/// component's warning on the line below it.
+fn scoring_lines(
+    lines: &mut Vec<Line<'static>>,
+    b: &crate::scoring::explain::Breakdown,
+    theme: Theme,
+) {
+    let num = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.1}"));
+    lines.push(Line::from(""));
+    lines.push(Line::from(Span::styled("── scoring ", theme.title())));
+    let recorded = b.recorded_bucket.as_deref().unwrap_or("-").to_owned();
+    lines.push(Line::from(vec![
+        Span::styled("weighted ", theme.dim()),
+        Span::raw(num(b.weighted)),
+        Span::styled("  recorded ", theme.dim()),
+        Span::raw(num(b.recorded_score)),
+        Span::raw(" "),
+        Span::styled(sanitize(&recorded), theme.risk(&recorded)),
+    ]));
+    lines.push(Line::from(Span::styled(
+        format!("bucket: {}", b.rule()),
+        theme.dim(),
+    )));
+    lines.push(Line::from(Span::styled(
+        format!(
+            "{:<11}{:>6}{:>7} {:<7}measured",
+            "component", "weight", "score", "bucket"
+        ),
+        theme.dim(),
+    )));
+    for r in &b.rows {
+        let bucket = r.bucket().unwrap_or("-");
+        let measured: Vec<String> = r
+            .measured
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k} {}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
+            .collect();
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "{:<11}{:>6}{:>7} ",
+                fit(&sanitize(&r.label), 10),
+                r.weight
+                    .map_or_else(|| "-".to_owned(), |w| format!("{w:.2}")),
+                num(r.score)
+            )),
+            Span::styled(format!("{bucket:<7}"), theme.risk(bucket)),
+            Span::raw(sanitize(&measured.join(", "))),
+        ]));
+        if let Some(w) = r.warning.as_deref().filter(|w| !w.trim().is_empty()) {
+            lines.push(Line::from(vec![
+                Span::raw("  ! "),
+                Span::styled(sanitize(w), theme.fg(Color::Yellow)),
+            ]));
+        }
+    }
 }
 
 fn render_details(f: &mut Frame<'_>, area: Rect, app: &App, d: &DetailsPane, theme: Theme) {
@@ -1383,6 +1611,11 @@ fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
         theme.title(),
     )));
     lines.extend(key_lines(EDIT_KEYS, w as usize, two_columns, theme));
+    lines.push(Line::from(Span::styled("List marks", theme.title())));
+    lines.push(Line::from(fit(
+        "  ✗ hash mismatch · ≡ run_id in several files · ! invalid · ○ placeholder hash · · uncovered",
+        (w as usize).saturating_sub(2),
+    )));
     lines.push(Line::from(Span::styled("Filter", theme.title())));
     for l in [
         "  risk:red,yellow mode: tool: status: source: event: verify:ok|mismatch|…",

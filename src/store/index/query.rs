@@ -312,6 +312,23 @@ impl RunIndex {
         self.sql(stmt.query_row([run_id], row_to_run).optional())
     }
 
+    /// Which of `run_ids` are in more than one file (the same run_id in several
+    /// partitions: which record is the real one cannot be told).
+    pub fn duplicated(&self, run_ids: &[&str]) -> Result<Vec<String>, IndexError> {
+        let mut out = Vec::new();
+        let mut stmt = self.sql(self.conn.prepare_cached(
+            "SELECT count(*) > 1 FROM (SELECT 1 FROM run_index WHERE run_id = ?1 LIMIT 2)",
+        ))?;
+        for id in run_ids {
+            if self.sql(stmt.query_row([id], |r| r.get::<_, bool>(0)))? {
+                out.push((*id).to_owned());
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
     pub fn status(&self) -> Result<IndexStatus, IndexError> {
         let q = |sql: &str| -> Result<u64, IndexError> {
             self.sql(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)))

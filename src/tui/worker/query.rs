@@ -84,8 +84,23 @@ pub fn spawn_data_worker(
                         }
                         Err(e) => unavailable(req, &e),
                     };
+                    // The runs of a page that share their run_id with another file are
+                    // marked in the list (a second, cheap lookup by run_id).
+                    let dups = match (&msg, index.as_deref()) {
+                        (Some(Msg::Page { page, .. }), Some(idx)) => {
+                            let ids: Vec<&str> =
+                                page.rows.iter().map(|r| r.run_id.as_str()).collect();
+                            idx.duplicated(&ids).ok().filter(|d| !d.is_empty())
+                        }
+                        _ => None,
+                    };
                     if let Some(msg) = msg {
                         if out.send(msg).is_err() {
+                            return;
+                        }
+                    }
+                    if let Some(run_ids) = dups {
+                        if out.send(Msg::Duplicates { run_ids }).is_err() {
                             return;
                         }
                     }
@@ -113,6 +128,8 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
                 error: Some(error),
                 verify: "invalid".into(),
                 verify_detail: None,
+                children: Vec::new(),
+                children_total: 0,
                 partition: partition.clone(),
                 file_name: file_name.clone(),
             }),
@@ -287,6 +304,9 @@ pub fn load_details(index: &dyn RunCatalog, partition: &str, file_name: &str) ->
                 error: None,
                 verify,
                 verify_detail,
+                // Filled in once the index can name a run's children.
+                children: Vec::new(),
+                children_total: 0,
             }
         }
         Err((path, reason)) => Details {
@@ -297,6 +317,8 @@ pub fn load_details(index: &dyn RunCatalog, partition: &str, file_name: &str) ->
             error: Some(reason),
             verify: "invalid".into(),
             verify_detail: None,
+            children: Vec::new(),
+            children_total: 0,
         },
     }
 }
