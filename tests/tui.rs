@@ -264,6 +264,40 @@ fn the_scoring_table_lists_each_component_with_its_weight_and_warning() {
 }
 
 #[test]
+fn snapshot_diff_of_a_run_and_its_parent() {
+    let root = store_example_copy();
+    let child = write_child_run(root.path());
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        // Mark the parent and the child, then d.
+        select_run(&mut app, &child);
+        app.update(key(' '));
+        select_run(&mut app, "run_5eed0000000000000000000000000002");
+        app.update(key(' '));
+        let cmds = app.update(key('d'));
+        let Some(rmos::tui::msg::Cmd::Query(rmos::tui::msg::QueryCmd::Diff { a, b })) =
+            cmds.first().cloned()
+        else {
+            panic!("d asks for a diff: {cmds:?}");
+        };
+        assert_eq!(b, child, "the newer run is what the changes are to");
+        let changes = rmos::tui::worker::query::diff_runs(&index, &a, &b);
+        let n = changes.as_ref().unwrap().len();
+        assert!(n > 3, "{changes:?}");
+        assert!(changes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .any(|c| c.path == "parent_run_id"));
+        app.update(Msg::Diff { a, b, changes });
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains(&format!("{n} differences")), "{s}");
+        assert!(s.contains("~ status"), "{s}");
+        insta::assert_snapshot!(format!("diff_{w}x{h}"), s);
+    }
+}
+
+#[test]
 fn snapshot_help_overlay() {
     let root = store_example_copy();
     for (w, h) in [(80, 24), (120, 40)] {

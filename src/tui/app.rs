@@ -4,7 +4,7 @@
 //! changes the state and returns the [`Cmd`]s to run. It does no I/O and reads no clock,
 //! so every behaviour is unit-testable. Background workers answer commands with messages.
 
-use super::investigate::{links_of, push_back, Back, Link, LinkKind};
+use super::investigate::{links_of, push_back, Back, DiffPane, Link, LinkKind};
 use super::keymap::{
     action_for, queue_action_for, Action, CopyAction, DialogAction, QueueAction, QUEUE, RUNS,
 };
@@ -139,6 +139,8 @@ pub struct App {
     pub back: Vec<Back>,
     /// Run_ids in the window that are in more than one file (marked in the list).
     pub duplicates: std::collections::HashSet<String>,
+    /// The diff pane (`d`), when open.
+    pub diff: Option<DiffPane>,
     /// `g` asked for the newest page: select its first row when it arrives.
     jump_top: bool,
     /// A new filter is active: start counting new runs from its newest row.
@@ -204,6 +206,7 @@ impl App {
             links_menu: None,
             back: Vec::new(),
             duplicates: std::collections::HashSet::new(),
+            diff: None,
             jump_top: false,
             reset_seen: false,
         }
@@ -272,6 +275,12 @@ impl App {
                     return Vec::new();
                 }
                 self.apply_page(page)
+            }
+            Msg::Diff { a, b, changes } => {
+                if let Some(d) = self.diff.as_mut().filter(|d| d.a == a && d.b == b) {
+                    d.changes = Some(changes);
+                }
+                Vec::new()
             }
             Msg::Duplicates { run_ids } => {
                 self.duplicates.extend(run_ids);
@@ -825,6 +834,9 @@ impl App {
         if self.links_menu.is_some() {
             return self.on_links_key(key);
         }
+        if self.diff.is_some() && self.view == View::Runs && !self.help {
+            return self.on_diff_key(key);
+        }
         if self.view == View::Queue && !self.help {
             return self.on_queue_key(key);
         }
@@ -934,6 +946,7 @@ impl App {
                 Vec::new()
             }
             Action::Back => self.go_back(),
+            Action::Diff => self.open_diff(),
             Action::Close if self.details.is_none() && self.mark_anchor.is_some() => {
                 self.mark_anchor = None;
                 self.say_marks();
@@ -1719,6 +1732,95 @@ impl App {
             None => sel,
         };
         self.links_menu = Some(to);
+        Vec::new()
+    }
+
+    /// `d`: compare the two marked runs (older first), else the run shown (or selected)
+    /// with the run listed after it (the older one).
+    fn open_diff(&mut self) -> Vec<Cmd> {
+        let (a, b) = match self.marks.len() {
+            2 => {
+                let mut m: Vec<(&Cursor, &String)> = self.marks.iter().collect();
+                m.sort_by_key(|(k, _)| (k.created_us, k.run_id.clone()));
+                (m[0].1.clone(), m[1].1.clone())
+            }
+            0 => {
+                let key = self
+                    .details
+                    .as_ref()
+                    .map(|d| d.key.clone())
+                    .or_else(|| self.selected_row().map(IndexedRun::key));
+                let Some(key) = key else {
+                    self.say("no run to compare", false);
+                    return Vec::new();
+                };
+                let pos = self.list.position(&key);
+                let older = pos.and_then(|p| self.list.rows.get(p + 1));
+                match older {
+                    Some(o) => (o.run_id.clone(), key.run_id.clone()),
+                    None => {
+                        self.say(
+                            "no older run listed to compare with: mark two runs with Space, then d",
+                            false,
+                        );
+                        return Vec::new();
+                    }
+                }
+            }
+            n => {
+                self.say(
+                    format!("{n} runs marked: mark exactly two (Space) to compare them, or none to compare this run with the older one"),
+                    false,
+                );
+                return Vec::new();
+            }
+        };
+        self.diff = Some(DiffPane {
+            a: a.clone(),
+            b: b.clone(),
+            changes: None,
+            scroll: 0,
+        });
+        vec![Cmd::Query(QueryCmd::Diff { a, b })]
+    }
+
+    fn on_diff_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        let Some(action) = action_for(&key) else {
+            if let Some(hint) = RUNS.unknown_key_hint(&key) {
+                self.say(hint, false);
+            }
+            return Vec::new();
+        };
+        let pane = super::view::details_geometry(self).1.max(1) as i32;
+        let delta = match action {
+            Action::Down => 1,
+            Action::Up => -1,
+            Action::PageDown => pane,
+            Action::PageUp => -pane,
+            Action::HalfPageDown => pane / 2,
+            Action::HalfPageUp => -pane / 2,
+            Action::First => i32::MIN,
+            Action::Last => i32::MAX,
+            Action::Close | Action::Diff => {
+                self.diff = None;
+                return Vec::new();
+            }
+            Action::Quit => return self.quit_cmds(),
+            Action::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+                return Vec::new();
+            }
+            Action::ShowQueue | Action::SwitchView => return self.show_queue(),
+            _ => {
+                self.say("the diff is open: Esc closes it", false);
+                return Vec::new();
+            }
+        };
+        let max = super::view::diff_max_scroll(self);
+        if let Some(d) = self.diff.as_mut() {
+            d.scroll = (i64::from(d.scroll) + i64::from(delta)).clamp(0, i64::from(max)) as u16;
+        }
         Vec::new()
     }
 
@@ -2814,6 +2916,52 @@ mod tests {
             },
         });
         assert!(app.duplicates.is_empty());
+    }
+
+    #[test]
+    fn d_diffs_two_marked_runs_older_first_or_the_selected_with_the_older_one() {
+        let mut app = app_with(4, false);
+        app.update(key('j'));
+        assert_eq!(
+            app.update(key('d')),
+            vec![Cmd::Query(QueryCmd::Diff {
+                a: "run_0002".into(),
+                b: "run_0001".into()
+            })]
+        );
+        app.update(Msg::Diff {
+            a: "run_0002".into(),
+            b: "run_0001".into(),
+            changes: Ok(vec![]),
+        });
+        assert_eq!(app.diff.as_ref().unwrap().changes, Some(Ok(vec![])));
+        // Esc closes the diff, and nothing else.
+        app.update(code(KeyCode::Esc));
+        assert!(app.diff.is_none());
+        // Two marked (in any order): the older is what the changes are from.
+        app.update(key('g'));
+        app.update(key(' '));
+        app.update(key('j'));
+        app.update(key(' '));
+        assert_eq!(
+            app.update(key('d')),
+            vec![Cmd::Query(QueryCmd::Diff {
+                a: "run_0002".into(),
+                b: "run_0000".into()
+            })]
+        );
+        app.update(code(KeyCode::Esc));
+        // Three marked: which two is not guessed.
+        app.update(key(' '));
+        assert!(app.update(key('d')).is_empty());
+        assert!(app.message.as_ref().unwrap().0.contains("mark exactly two"));
+        // The oldest run has nothing older to compare with.
+        app.update(code(KeyCode::Esc));
+        app.update(code(KeyCode::Esc));
+        assert!(app.marks.is_empty());
+        app.update(key('G'));
+        assert!(app.update(key('d')).is_empty());
+        assert!(app.message.as_ref().unwrap().0.contains("no older run"));
     }
 
     #[test]

@@ -81,6 +81,18 @@ pub fn links_of(a: &RunArtifact, children: &[String]) -> Vec<Link> {
     out
 }
 
+/// The diff pane (`d`): two runs compared field by field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffPane {
+    /// The older run (or the first marked): what the changes are from.
+    pub a: String,
+    /// The newer run: what the changes are to.
+    pub b: String,
+    /// `None` while loading; `Err` when a run could not be read.
+    pub changes: Option<Result<Vec<crate::domain::diff::Change>, String>>,
+    pub scroll: u16,
+}
+
 /// Where `Backspace` / `Ctrl-o` returns to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Back {

@@ -41,6 +41,8 @@ pub enum Action {
     Editor,
     ToggleMark,
     MarkRange,
+    /// A structural diff of two runs (the two marked, else the selected and the one before).
+    Diff,
     CopyId,
     CopyJson,
     ToggleFollow,
@@ -274,6 +276,12 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             Action::MarkRange,
             "v",
             "start / extend a marked range",
+        ),
+        row(
+            &[ch('d')],
+            Action::Diff,
+            "d",
+            "diff 2 marked (or this, older)",
         ),
         row(&[ch('c')], Action::CopyId, "c", "copy the run_id (OSC 52)"),
         row(&[ch('C')], Action::CopyJson, "C", "copy the record as JSON"),
@@ -627,6 +635,7 @@ pub const RUNS_STATUS_WIDE: &str =
     "j/k move · Enter details · f filter · / search · y copy · Space mark · p pager · F follow · ? help · q quit";
 pub const RUNS_STATUS: &str =
     "j/k move · Enter details · f filter · / search · y copy · ? help · q quit";
+pub const DIFF_TITLE: &str = " Esc close · j/k g/G PgDn scroll ";
 pub const DETAILS_TITLE: &str =
     " Esc close · Enter links · Backspace back · J/K run · j/k g/G PgDn scroll ";
 pub const QUEUE_STATUS_WIDE: &str = "j/k move · a approve · r reject · Space mark · A/X decide marked · J/K scroll preview · z full screen · Enter run · s status · f filter · 1 runs · ? help · q quit";
@@ -1004,6 +1013,7 @@ mod tests {
         check(&RUNS, RUNS_STATUS_WIDE, 9);
         check(&RUNS, RUNS_STATUS, 7);
         check(&RUNS, DETAILS_TITLE, 6);
+        check(&RUNS, DIFF_TITLE, 6);
         check(&QUEUE, QUEUE_STATUS_WIDE, 15);
         check(&QUEUE, QUEUE_STATUS, 8);
         check(&QUEUE, FULLSCREEN_STATUS, 10);

@@ -213,6 +213,7 @@ pub async fn run_loop<B: Backend>(
                             | QueryCmd::LoadDetails { .. }
                             | QueryCmd::KnownEvents { .. }
                             | QueryCmd::OpenRun { .. }
+                            | QueryCmd::Diff { .. }
                             | QueryCmd::LoadRecord { .. } => &queries,
                         };
                         if to.send(q).is_err() {

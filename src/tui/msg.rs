@@ -187,6 +187,12 @@ pub enum Msg {
         history: Option<Vec<String>>,
         saved: Result<Vec<(String, String)>, String>,
     },
+    /// Two runs compared for the diff pane (`Err`: one could not be loaded).
+    Diff {
+        a: String,
+        b: String,
+        changes: Result<Vec<crate::domain::diff::Change>, String>,
+    },
     /// The run an asset links to, looked up in the index.
     RunFound {
         run_id: String,
@@ -294,6 +300,11 @@ pub enum QueryCmd {
     OpenRun {
         run_id: String,
     },
+    /// Compare two runs by id (answered with [`Msg::Diff`]).
+    Diff {
+        a: String,
+        b: String,
+    },
     /// Read part of a run's file to copy it (answered with [`Msg::Record`]).
     LoadRecord {
         partition: String,
@@ -317,6 +328,7 @@ impl QueryCmd {
             | QueryCmd::LoadDetails { .. }
             | QueryCmd::KnownEvents { .. }
             | QueryCmd::OpenRun { .. }
+            | QueryCmd::Diff { .. }
             | QueryCmd::LoadRecord { .. } => None,
         }
     }

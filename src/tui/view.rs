@@ -3,6 +3,7 @@
 
 use super::app::{App, DetailsPane};
 use super::graphics::Graphics;
+use super::investigate::DiffPane;
 use super::keymap::{EDIT_KEYS, QUEUE, RUNS};
 use super::queue::{DecisionBatch, DecisionItem, Modal, PreviewBody, PreviewData};
 use crate::store::advisory::ReviewState;
@@ -461,13 +462,18 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) 
     }
     let rows = frame_rows(area);
     render_header(f, rows[0], app, theme);
-    match &app.details {
-        Some(d) => {
+    match (&app.diff, &app.details) {
+        (Some(d), _) => {
+            let split = details_split(rows[1]);
+            render_list(f, split[0], app, theme);
+            render_diff(f, split[1], app, d, theme);
+        }
+        (None, Some(d)) => {
             let split = details_split(rows[1]);
             render_list(f, split[0], app, theme);
             render_details(f, split[1], app, d, theme);
         }
-        None => render_list(f, rows[1], app, theme),
+        (None, None) => render_list(f, rows[1], app, theme),
     }
     render_filter_bar(f, rows[2], app, theme);
     render_status(f, rows[3], app, theme);
@@ -1182,6 +1188,114 @@ pub fn details_lines(app: &App, d: &DetailsPane, theme: Theme) -> Vec<Line<'stat
         lines.extend(json_lines(&v, theme));
     }
     lines
+}
+
+/// A value in a diff line: strings quoted, long values cut.
+fn diff_value(v: &Value, max: usize) -> String {
+    let text = match v {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    fit(&sanitize(&text), max)
+}
+
+/// The diff pane's lines: a summary, then one change per line (long values below it).
+pub fn diff_lines(app: &App, d: &DiffPane, theme: Theme) -> Vec<Line<'static>> {
+    use crate::domain::diff::ChangeKind;
+    let (w, _) = details_geometry(app);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(sanitize(&d.a), theme.title()),
+        Span::styled(" → ", theme.dim()),
+        Span::styled(sanitize(&d.b), theme.title()),
+    ])];
+    let changes = match &d.changes {
+        None => {
+            lines.push(Line::from(Span::styled("comparing…", theme.dim())));
+            return lines;
+        }
+        Some(Err(e)) => {
+            lines.push(Line::from(Span::styled(
+                format!("cannot compare: {}", sanitize(e)),
+                theme.error(),
+            )));
+            return lines;
+        }
+        Some(Ok(c)) => c,
+    };
+    lines.push(Line::from(Span::styled(
+        match changes.len() {
+            0 => "no differences".to_owned(),
+            1 => "1 difference".to_owned(),
+            n => format!("{n} differences"),
+        },
+        theme.dim(),
+    )));
+    let room = (w as usize).saturating_sub(4).max(8);
+    for c in changes {
+        let (mark, style) = match c.kind {
+            ChangeKind::Added => ("+ ", theme.fg(Color::Green)),
+            ChangeKind::Removed => ("- ", theme.fg(Color::Red)),
+            ChangeKind::Changed => ("~ ", theme.fg(Color::Yellow)),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(mark, style),
+            Span::styled(sanitize(&c.path), theme.key()),
+        ]));
+        match (&c.a, &c.b) {
+            (Some(a), Some(b)) => {
+                lines.push(Line::from(vec![
+                    Span::styled("    was ", theme.dim()),
+                    Span::raw(diff_value(a, room.saturating_sub(4))),
+                ]));
+                lines.push(Line::from(vec![
+                    Span::styled("    now ", theme.dim()),
+                    Span::styled(diff_value(b, room.saturating_sub(4)), style),
+                ]));
+            }
+            (Some(v), None) | (None, Some(v)) => {
+                lines.push(Line::from(vec![
+                    Span::raw("    "),
+                    Span::styled(diff_value(v, room), style),
+                ]));
+            }
+            (None, None) => {}
+        }
+    }
+    lines
+}
+
+fn diff_wrapped(app: &App, d: &DiffPane, theme: Theme) -> Vec<Line<'static>> {
+    let (w, _) = details_geometry(app);
+    diff_lines(app, d, theme)
+        .into_iter()
+        .flat_map(|l| wrap_line(l, w as usize))
+        .collect()
+}
+
+/// How far the diff pane scrolls.
+pub fn diff_max_scroll(app: &App) -> u16 {
+    let Some(d) = &app.diff else {
+        return 0;
+    };
+    let (_, h) = details_geometry(app);
+    let n = diff_wrapped(app, d, Theme { color: false }).len();
+    n.saturating_sub(h as usize).min(u16::MAX as usize) as u16
+}
+
+fn render_diff(f: &mut Frame<'_>, area: Rect, app: &App, d: &DiffPane, theme: Theme) {
+    let lines = diff_wrapped(app, d, theme);
+    let inner_h = area.height.saturating_sub(2) as usize;
+    let scroll = (d.scroll as usize).min(lines.len().saturating_sub(inner_h));
+    let room = area.width.saturating_sub(4) as usize;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Span::styled(fit(" diff ", room), theme.title()))
+        .title_bottom(Line::from(Span::styled(
+            fit(super::keymap::DIFF_TITLE, room),
+            theme.dim(),
+        )));
+    let shown: Vec<Line> = lines.into_iter().skip(scroll).take(inner_h).collect();
+    f.render_widget(Paragraph::new(shown).block(block), area);
 }
 
 /// Where the run came from and what came from it: parent, plan, drift, children.

@@ -71,6 +71,7 @@ pub fn spawn_data_worker(
                         | QueryCmd::LoadDetails { .. }
                         | QueryCmd::KnownEvents { .. }
                         | QueryCmd::OpenRun { .. }
+                        | QueryCmd::Diff { .. }
                         | QueryCmd::LoadRecord { .. } => false,
                     };
                     if superseded {
@@ -139,6 +140,11 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
         QueryCmd::OpenRun { run_id } => Msg::RunFound {
             run_id,
             row: Err(error),
+        },
+        QueryCmd::Diff { a, b } => Msg::Diff {
+            a,
+            b,
+            changes: Err(error),
         },
         QueryCmd::LoadRecord { label, .. } => Msg::Record {
             label,
@@ -264,6 +270,19 @@ fn window(
             }
         }
     })
+}
+
+/// The structural differences from run `a` to run `b`, as `rmos runs diff` shows them.
+pub fn diff_runs(
+    index: &dyn RunCatalog,
+    a: &str,
+    b: &str,
+) -> Result<Vec<crate::domain::diff::Change>, String> {
+    let load = |id: &str| -> Result<serde_json::Value, String> {
+        let (run, _) = index.runs().get(id).map_err(|e| e.to_string())?;
+        serde_json::to_value(&run).map_err(|e| format!("{id}: {e}"))
+    };
+    Ok(crate::domain::diff::diff(&load(a)?, &load(b)?))
 }
 
 /// Load what the details pane shows for one file.
@@ -420,6 +439,10 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
                 .map(|r| r.map(Box::new))
                 .map_err(|e| e.to_string());
             Msg::RunFound { run_id, row }
+        }
+        QueryCmd::Diff { a, b } => {
+            let changes = diff_runs(index, &a, &b);
+            Msg::Diff { a, b, changes }
         }
         QueryCmd::LoadDetails {
             partition,
