@@ -437,11 +437,14 @@ impl ImportedExtras {
                     .ok_or_else(|| bad("cost_usd must be a number (or null)"))?,
             ),
         };
-        let meta = match v.get("meta") {
+        let mut meta = match v.get("meta") {
             None | Some(Value::Null) => serde_json::Map::new(),
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return Err(bad("meta must be an object")),
         };
+        // `meta.rmos` is what rmos's export kept of an rmos asset (type, source, MIME type,
+        // run): read back into the asset itself, not carried as the asset's meta.
+        meta.remove("rmos");
         Ok(ImportedExtras {
             rating,
             is_favorite,
