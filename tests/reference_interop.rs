@@ -1630,3 +1630,181 @@ fn export_of_rmos_assets_is_idempotent_with_the_cli_contract() {
         Some(2)
     );
 }
+
+#[test]
+fn importing_again_follows_what_changed_in_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("ref");
+    reference_tree(&tree);
+    let data = dir.path().join("data");
+    let keys = model_keys(&read_behaviour("advisory_writeback.json")["get_asset"]);
+    let t = tree.to_str().unwrap();
+    let import = || {
+        stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "import", t],
+        ))
+    };
+    import();
+    // rmos rejects a02 (written back); then the reference's reviewer approves it.
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "advisory",
+            "reject",
+            "adv_000000000a02",
+            "--reason",
+            "composition",
+        ],
+    ));
+    let a02 = tree.join("2026/11/02/adv_000000000a02.json");
+    reference_update(
+        &a02,
+        &keys,
+        &[
+            ("approved_for_workflow", true.into()),
+            ("reviewed_by", "jon".into()),
+            ("reviewed_at_utc", "2026-12-02T10:00:00Z".into()),
+            ("rejection_reason", Value::Null),
+            ("review_note", "on second look, fine".into()),
+        ],
+    );
+    // The reference clears the review of a01; and replaces a03's content.
+    let a01 = tree.join("2026/11/02/adv_000000000a01.json");
+    reference_update(
+        &a01,
+        &keys,
+        &[
+            ("reviewed", false.into()),
+            ("reviewed_by", Value::Null),
+            ("reviewed_at_utc", Value::Null),
+        ],
+    );
+    let a03 = tree.join("2026/11/02/adv_000000000a03.json");
+    reference_update(&a03, &keys, &[("content_hash", "ab".repeat(32).into())]);
+    let r = import();
+    assert_eq!(
+        (r["updated"].clone(), r["present"].clone()),
+        (2.into(), 1.into()),
+        "{r}"
+    );
+    let problems = r["problems"].to_string();
+    assert!(
+        problems.contains("adv_000000000a03") && problems.contains("keeps one content"),
+        "{problems}"
+    );
+    let notes = r["notes"].to_string();
+    // The reference's reviewer saw rmos's rejection (it was in the file): theirs follows it.
+    assert!(
+        notes.contains("adv_000000000a02: approved by alice on import")
+            && !notes.contains("replaces"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("adv_000000000a01: the file no longer records a review"),
+        "{notes}"
+    );
+    let shown = stdout_json(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "show", "adv_000000000a02"],
+    ));
+    let h = shown["history"].as_array().unwrap();
+    assert_eq!(
+        h.len(),
+        3,
+        "imported, rmos's rejection, the reference's approval"
+    );
+    assert_eq!(
+        (
+            shown["status"].clone(),
+            h[2]["imported"]["reviewed_by"].clone()
+        ),
+        ("approved".into(), "jon".into())
+    );
+    assert_eq!(h[1]["reviewer"], "alice");
+    // a01 stays rejected in rmos; exporting writes that back into the cleared file.
+    assert_eq!(
+        stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "show", "adv_000000000a01"]
+        ))["status"],
+        "rejected"
+    );
+    let e = stdout_json(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--asset",
+            "adv_000000000a01",
+            "--to",
+            t,
+        ],
+    ));
+    assert_eq!(e["written"].as_array().unwrap().len(), 1, "{e}");
+    let v = reference_view(&std::fs::read_to_string(&a01).unwrap(), &keys).unwrap();
+    assert_eq!(
+        (v["reviewed"].clone(), v["reviewed_by"].clone()),
+        (true.into(), "maria".into())
+    );
+    // Nothing changed since: importing is a no-op (a03 is still refused).
+    let r = import();
+    assert_eq!(
+        (r["updated"].clone(), r["present"].clone()),
+        (0.into(), 3.into()),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_changed_review_waits_for_someone_who_may_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("ref");
+    reference_tree(&tree);
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("config.json"),
+        r#"{"reviewers": {"alice": "reviewer", "bob": "viewer"}}"#,
+    )
+    .unwrap();
+    let keys = model_keys(&read_behaviour("advisory_writeback.json")["get_asset"]);
+    let t = tree.to_str().unwrap();
+    let import =
+        |who: &str| stdout_json(&rmos_as(&data, who, &["--json", "advisory", "import", t]));
+    import("alice");
+    reference_update(
+        &tree.join("2026/11/02/adv_000000000a04.json"),
+        &keys,
+        &[
+            ("reviewed", true.into()),
+            ("approved_for_workflow", true.into()),
+            ("reviewed_by", "jon".into()),
+        ],
+    );
+    let r = import("bob");
+    assert!(
+        r["notes"]
+            .to_string()
+            .contains("left pending because bob may not decide"),
+        "{r}"
+    );
+    let status = || {
+        stdout_json(&rmos_as(
+            &data,
+            "bob",
+            &["--json", "advisory", "show", "adv_000000000a04"],
+        ))["status"]
+            .clone()
+    };
+    assert_eq!(status(), "pending");
+    let r = import("alice");
+    assert_eq!(r["updated"], 1, "{r}");
+    assert_eq!(status(), "approved");
+}

@@ -270,7 +270,20 @@ impl AdvisoryStore {
             ));
         } else if now["reviewed"] != true {
             // Cleared in the reference: the chain has no "undecided" record.
-            self.set_link(id, root, rel, &now, link.synced_seq, None)?;
+            let why = format!(
+                "the reference cleared the review in {}; rmos keeps decision #{}: `rmos advisory export --asset {id} --to {}` writes it back",
+                file.display(),
+                newest.unwrap_or_default(),
+                root.display()
+            );
+            self.set_link(
+                id,
+                root,
+                rel,
+                &now,
+                None,
+                newest.is_some().then_some(why.as_str()),
+            )?;
             notes.push(format!(
                 "{id}: the file no longer records a review; rmos keeps its decision (a decision cannot be withdrawn, only followed by another), and the next export writes it back"
             ));
@@ -283,9 +296,21 @@ impl AdvisoryStore {
                     newest.unwrap_or_default()
                 ));
             }
-            notes.extend(
-                self.apply_file_review(asset, file, v, policy, importer, may_decide, false)?,
-            );
+            let applied =
+                self.apply_file_review(asset, file, v, policy, importer, may_decide, false);
+            if applied.is_err() || self.target_review(asset)?.1 == newest {
+                // Not brought in (the importer may not decide, or the decision was refused):
+                // the file still counts as changed, so a reviewer's import applies it later.
+                self.set_link(
+                    id,
+                    root,
+                    rel,
+                    &link.review,
+                    link.synced_seq,
+                    link.error.as_deref(),
+                )?;
+            }
+            notes.extend(applied?);
         }
         Ok(if notes.is_empty() {
             ImportOutcome::Present

@@ -4,7 +4,8 @@
 //!
 //! Files: `mod.rs` (the types, opening, listing), `assets.rs` (adding content, reading it
 //! back verified, attaching to runs), `chain.rs` (decisions and the audit chain),
-//! `roles.rs` (who may review), `import.rs` (assets from the reference's store).
+//! `roles.rs` (who may review), `import.rs` (assets from the reference's store),
+//! `reference.rs` (decisions written back into the reference's asset files, export to it).
 
 mod assets;
 mod chain;

@@ -106,6 +106,7 @@ pub(super) struct Link {
     pub(super) rel: String,
     pub(super) review: Value,
     pub(super) synced_seq: Option<i64>,
+    pub(super) error: Option<String>,
 }
 
 impl Link {
@@ -170,7 +171,7 @@ fn date_partition(created_at: &str) -> Option<String> {
 impl AdvisoryStore {
     pub(super) fn links(&self, asset_id: &str) -> Result<Vec<Link>, AdvisoryError> {
         let mut stmt = self.conn.prepare(
-            "SELECT root, rel_path, review_json, synced_seq FROM advisory_reference_files WHERE asset_id = ?1 ORDER BY root",
+            "SELECT root, rel_path, review_json, synced_seq, write_back_error FROM advisory_reference_files WHERE asset_id = ?1 ORDER BY root",
         )?;
         let rows = stmt.query_map([asset_id], |r| {
             Ok((
@@ -178,16 +179,18 @@ impl AdvisoryStore {
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (root, rel, review, synced_seq) = row?;
+            let (root, rel, review, synced_seq, error) = row?;
             out.push(Link {
                 root: PathBuf::from(root),
                 rel,
                 review: serde_json::from_str(&review).unwrap_or(Value::Null),
                 synced_seq,
+                error,
             });
         }
         Ok(out)
