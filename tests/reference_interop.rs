@@ -1479,9 +1479,23 @@ fn a_failed_write_back_keeps_the_decision_says_so_and_export_retries() {
         .as_str()
         .unwrap()
         .contains("was not updated"));
+    let to = tree.to_str().unwrap();
+    // Exporting everything does not bring back a file that is gone (the reference may have
+    // deleted the asset); it says how to.
+    let all = rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "export", "--all", "--to", to],
+    );
+    assert_eq!(all.status.code(), Some(1));
+    let problems = stdout_json(&all)["problems"].to_string();
+    assert!(
+        problems.contains("is gone from the reference's store"),
+        "{problems}"
+    );
+    assert!(!path.exists());
     // Back in place: export writes the decision, then has nothing more to do.
     std::fs::write(&path, &text).unwrap();
-    let to = tree.to_str().unwrap();
     let e = stdout_json(ok_out(&rmos_as(
         &data,
         "alice",
@@ -1526,6 +1540,27 @@ fn a_failed_write_back_keeps_the_decision_says_so_and_export_retries() {
             e["unchanged"].clone()
         ),
         (0, 1.into())
+    );
+    // Gone again: asked for by id, it is written anew, with the decision.
+    std::fs::remove_file(&path).unwrap();
+    let e = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--asset",
+            "adv_000000000a04",
+            "--to",
+            to,
+        ],
+    )));
+    assert_eq!(e["written"].as_array().unwrap().len(), 1, "{e}");
+    let a: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        (a["approved_for_workflow"].clone(), a["reviewed_by"].clone()),
+        (true.into(), "alice".into())
     );
 }
 

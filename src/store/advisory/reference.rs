@@ -495,7 +495,7 @@ impl AdvisoryStore {
         let _lock = self.reference_lock()?;
         let mut report = ExportReport::default();
         for asset in &assets {
-            match self.export_one(asset, &root) {
+            match self.export_one(asset, &root, ids.is_some()) {
                 Ok(Some(path)) => report.written.push(path.display().to_string()),
                 Ok(None) => report.unchanged += 1,
                 Err(why) => {
@@ -506,11 +506,32 @@ impl AdvisoryStore {
         Ok(report)
     }
 
-    fn export_one(&self, asset: &AdvisoryAsset, root: &Path) -> Result<Option<PathBuf>, String> {
+    /// `named`: the asset was asked for by id (a linked file that is gone is written anew;
+    /// with `--all` it is reported, since the reference may have deleted the asset).
+    fn export_one(
+        &self,
+        asset: &AdvisoryAsset,
+        root: &Path,
+        named: bool,
+    ) -> Result<Option<PathBuf>, String> {
         let (target, seq) = self.target_review(asset).map_err(|e| e.to_string())?;
         let links = self.links(&asset.asset_id).map_err(|e| e.to_string())?;
+        let gone = |l: &Link| matches!(std::fs::symlink_metadata(l.path()), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
         if let Some(link) = links.iter().find(|l| l.root == root) {
             let path = link.path();
+            if gone(link) {
+                if !named {
+                    let msg = format!(
+                        "{} is gone from the reference's store (deleted there?): `rmos advisory export --asset {} --to {}` writes it again",
+                        path.display(),
+                        asset.asset_id,
+                        root.display()
+                    );
+                    let _ = self.set_link_error(&asset.asset_id, root, &msg);
+                    return Err(msg);
+                }
+                return self.export_new(asset, root, &target, seq);
+            }
             return match self.sync_link(asset, link, &target, seq) {
                 Ok(true) => Ok(Some(path)),
                 Ok(false) => Ok(None),
@@ -521,6 +542,18 @@ impl AdvisoryStore {
                 }
             };
         }
+        self.export_new(asset, root, &target, seq)
+    }
+
+    /// Write an asset that has no file in the store at `root` (asset file and content file,
+    /// both created, never replaced) and link it.
+    fn export_new(
+        &self,
+        asset: &AdvisoryAsset,
+        root: &Path,
+        target: &Value,
+        seq: Option<i64>,
+    ) -> Result<Option<PathBuf>, String> {
         let partition = date_partition(&asset.created_at).ok_or_else(|| {
             format!(
                 "its created time {:?} is not a timestamp the reference can file",
@@ -531,7 +564,7 @@ impl AdvisoryStore {
         let path = root.join(&rel);
         let content = self.content(asset).map_err(|e| e.to_string())?;
         let doc = self
-            .reference_doc(asset, &partition, &target)
+            .reference_doc(asset, &partition, target)
             .map_err(|e| e.to_string())?;
         match std::fs::symlink_metadata(&path) {
             Ok(_) => {
@@ -541,7 +574,7 @@ impl AdvisoryStore {
                     Self::read_doc(&path).map_err(|w| format!("{}: {w}", path.display()))?;
                 let same_content = there.get("content_hash").and_then(Value::as_str)
                     == Some(asset.content_hash.as_str());
-                if !same_content || review_fields(&there) != target {
+                if !same_content || review_fields(&there) != *target {
                     return Err(format!(
                         "{} exists and says {} about {}: it was not written by rmos for this asset; import it (`rmos advisory import {}`) or move it away",
                         path.display(),
@@ -550,7 +583,7 @@ impl AdvisoryStore {
                         root.display()
                     ));
                 }
-                self.set_link(&asset.asset_id, root, &rel, &target, seq, None)
+                self.set_link(&asset.asset_id, root, &rel, target, seq, None)
                     .map_err(|e| e.to_string())?;
                 return Ok(None);
             }
@@ -589,7 +622,7 @@ impl AdvisoryStore {
                 format!("cannot {op} {}: {source}", path.display())
             }
         })?;
-        self.set_link(&asset.asset_id, root, &rel, &target, seq, None)
+        self.set_link(&asset.asset_id, root, &rel, target, seq, None)
             .map_err(|e| e.to_string())?;
         Ok(Some(path))
     }
