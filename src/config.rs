@@ -24,6 +24,9 @@ pub struct DataRoot {
     pub snapshots_dir: PathBuf,
     /// CAM settings backups (`cam/backups`, or `$CAM_BACKUP_DIR`).
     pub backups_dir: PathBuf,
+    /// The reference's advisory asset store (`advisory_assets`, or `$ADVISORY_ASSETS_ROOT`):
+    /// where `rmos advisory export` and `import` go when given no folder.
+    pub advisory_assets_dir: PathBuf,
     /// This user's cache folder for rmos (`$XDG_CACHE_HOME/rmos` or `~/.cache/rmos`): the
     /// run index goes there when the data root cannot hold it.
     pub cache_dir: PathBuf,
@@ -69,6 +72,7 @@ impl DataRoot {
             ("RMOS_RUNS_DIR", &mut root.runs_dir),
             ("ART_STUDIO_SNAPSHOTS_DIR", &mut root.snapshots_dir),
             ("CAM_BACKUP_DIR", &mut root.backups_dir),
+            ("ADVISORY_ASSETS_ROOT", &mut root.advisory_assets_dir),
         ] {
             if let Some(p) = env_path(var) {
                 *part = absolute(&p);
@@ -84,6 +88,7 @@ impl DataRoot {
             runs_dir: data_dir.join("runs").join("rmos"),
             snapshots_dir: data_dir.join("art_studio").join("snapshots"),
             backups_dir: data_dir.join("cam").join("backups"),
+            advisory_assets_dir: data_dir.join("advisory_assets"),
             cache_dir: default_cache_dir(),
             data_dir,
         }

@@ -662,6 +662,17 @@ fn advisory_import_keeps_every_field_of_the_reference_files() {
                     "{note}"
                 );
             }
+            // And in structured form, marked as imported, exactly as the file states it
+            // (null where it names no reviewer or time).
+            let last = shown["history"].as_array().unwrap().last().unwrap().clone();
+            for key in [
+                "reviewed_by",
+                "reviewed_at_utc",
+                "rejection_reason",
+                "review_note",
+            ] {
+                assert_eq!(last["imported"][key], want[key], "{id} imported {key}");
+            }
             for key in [
                 "reviewed_by",
                 "reviewed_at_utc",
@@ -694,7 +705,6 @@ fn advisory_import_keeps_every_field_of_the_reference_files() {
         rmos_as(&data, "alice", &["audit", "verify"]).status.code(),
         Some(0)
     );
-
     // A rating the reference's model refuses (ge=1, le=5) is a problem, and nothing of
     // that file is imported.
     let bad = tree.join("2026/11/02/adv_000000000a09.json");
@@ -724,6 +734,18 @@ fn advisory_import_keeps_every_field_of_the_reference_files() {
             .code(),
         Some(1)
     );
+    // The imported reviewer is covered by the record's hash: editing it breaks the chain.
+    {
+        let db = rusqlite::Connection::open(data.join("rmos.db")).unwrap();
+        db.execute_batch(
+            "DROP TRIGGER review_decisions_append_only_update;
+             UPDATE review_decisions SET imported_json = replace(imported_json, 'maria', 'mallory');",
+        )
+        .unwrap();
+    }
+    let v = rmos_as(&data, "alice", &["audit", "verify"]);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&v.stderr).contains("BROKEN at record 1"));
 }
 
 // ---- item 1: the reference's _index.json, rewritten from the files ----
@@ -873,4 +895,951 @@ fn a_run_rmos_writes_into_a_reference_tree_gets_the_entry_the_reference_put_writ
     let out = rmos(plain.path(), &["--json", "score", input.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     assert!(!plain.path().join("runs/rmos/_index.json").exists());
+}
+
+// ---- item 6: decisions written back into the reference's asset files, export ----
+
+/// The reference's `AdvisoryAsset` as its store reads a file (`model_validate_json`, unknown
+/// keys ignored, defaults for missing ones) and hands it out (`model_dump_json`): the
+/// model's keys in the model's order. `keys`: that order, taken from what the reference's
+/// `get_asset` returned in the capture. `None` when the model would refuse the file.
+fn reference_view(text: &str, keys: &[String]) -> Option<Value> {
+    let doc: Value = serde_json::from_str(text).ok()?;
+    let o = doc.as_object()?;
+    for k in ["asset_type", "provider", "model", "prompt", "content_hash"] {
+        o.get(k)?.as_str()?;
+    }
+    if !["image", "suggestion", "analysis", "pattern"].contains(&o["asset_type"].as_str()?) {
+        return None;
+    }
+    if let Some(s) = o.get("source") {
+        if !["ai_graphics", "ai_analysis", "ai_suggestion"].contains(&s.as_str()?) {
+            return None;
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for k in keys {
+        let default = match k.as_str() {
+            "source" => Value::from("ai_graphics"),
+            "warnings" => Value::Array(vec![]),
+            "meta" => Value::Object(Default::default()),
+            "reviewed" | "approved_for_workflow" | "is_favorite" => Value::Bool(false),
+            _ => Value::Null,
+        };
+        out.insert(k.clone(), o.get(k).cloned().unwrap_or(default));
+    }
+    Some(Value::Object(out))
+}
+
+fn model_keys(get_asset: &Value) -> Vec<String> {
+    get_asset
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Write the reference's asset tree of advisory_assets.json under `root`.
+fn reference_tree(root: &Path) {
+    let captured = read_behaviour("advisory_assets.json");
+    for (rel, text) in captured["files"].as_object().unwrap() {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text.as_str().unwrap()).unwrap();
+    }
+}
+
+/// The asset files (not content files) of a tree: id → path.
+fn asset_files(root: &Path) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                stack.push(p);
+            } else if name.starts_with("adv_")
+                && name.ends_with(".json")
+                && !name.contains("_content")
+            {
+                out.insert(name.trim_end_matches(".json").to_owned(), p);
+            }
+        }
+    }
+    out
+}
+
+fn ok_out(o: &Output) -> &Output {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+/// The reference's state and decision for an asset (its loader view) next to rmos's.
+fn assert_same_review(id: &str, view: &Value, shown: &Value) {
+    let status = shown["status"].as_str().unwrap();
+    let (reviewed, approved) = match status {
+        "pending" => (false, false),
+        "approved" => (true, true),
+        _ => (true, false),
+    };
+    assert_eq!(view["reviewed"], reviewed, "{id}: {view}");
+    assert_eq!(view["approved_for_workflow"], approved, "{id}: {view}");
+    let Some(d) = shown["history"].as_array().unwrap().last() else {
+        assert_eq!(view["reviewed_by"], Value::Null, "{id}");
+        return;
+    };
+    // An imported decision is written as the file stated it; one made in rmos as rmos's.
+    let (by, at, reason, note) = match d.get("imported") {
+        Some(i) => (
+            i["reviewed_by"].clone(),
+            i["reviewed_at_utc"].clone(),
+            i["rejection_reason"].clone(),
+            i["review_note"].clone(),
+        ),
+        None => (
+            d["reviewer"].clone(),
+            d["decided_at"].clone(),
+            d["reason"].clone(),
+            d["note"].clone(),
+        ),
+    };
+    assert_eq!(view["reviewed_by"], by, "{id}");
+    assert_eq!(view["reviewed_at_utc"], at, "{id}");
+    assert_eq!(view["rejection_reason"], reason, "{id}");
+    assert_eq!(view["review_note"], note, "{id}");
+}
+
+#[test]
+fn the_reference_store_loads_and_lists_what_rmos_wrote_as_captured() {
+    let cap = read_behaviour("advisory_writeback.json");
+    let keys = model_keys(&cap["get_asset"]);
+    let files = cap["after_rmos"].as_object().unwrap();
+    for (id, got) in cap["get_asset"].as_object().unwrap() {
+        let (rel, text) = files
+            .iter()
+            .find(|(rel, _)| rel.ends_with(&format!("/{id}.json")))
+            .unwrap();
+        let text = text.as_str().unwrap();
+        // The reproduced loader view is what the reference's get_asset returned...
+        let view = reference_view(text, &keys).unwrap_or_else(|| panic!("{rel} refused"));
+        assert_eq!(&view, got, "{rel}");
+        assert!(view
+            .as_object()
+            .unwrap()
+            .keys()
+            .eq(got.as_object().unwrap().keys()));
+        // ...and every file rmos wrote is exactly the reference's own dump of it (two-space
+        // indent, model order, UTF-8, no final newline), so its rewrite changes nothing else.
+        assert_eq!(serde_json::to_string_pretty(&view).unwrap(), text, "{rel}");
+        // The reference finds the content file the asset names, with the hash it claims.
+        let content = files[view["content_uri"].as_str().unwrap()]
+            .as_str()
+            .unwrap();
+        assert_eq!(
+            rmos::hashing::sha256_bytes(content.as_bytes()),
+            view["content_hash"].as_str().unwrap(),
+            "{rel}"
+        );
+        assert_eq!(cap["content_found"][id], true);
+        // What rmos showed for it at that moment is what the reference reads.
+        assert_same_review(id, &view, &cap["rmos_show"][id]);
+    }
+    // Its lists filter by the fields rmos wrote.
+    let lists = &cap["list_assets"];
+    let mut views: Vec<(String, Value)> = cap["get_asset"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    views.sort_by(|a, b| a.0.cmp(&b.0));
+    let ids = |f: &dyn Fn(&Value) -> bool| -> Vec<String> {
+        let mut v: Vec<String> = views
+            .iter()
+            .filter(|(_, a)| f(a))
+            .map(|(k, _)| k.clone())
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |v: &Value| -> Vec<String> {
+        let mut v: Vec<String> = serde_json::from_value(v.clone()).unwrap();
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(&lists["all"]).len(), 6);
+    assert_eq!(sorted(&lists["pending"]), ids(&|a| a["reviewed"] == false));
+    assert_eq!(
+        sorted(&lists["approved"]),
+        ids(&|a| a["approved_for_workflow"] == true)
+    );
+    assert_eq!(
+        sorted(&lists["reviewed_not_approved"]),
+        ids(&|a| a["reviewed"] == true && a["approved_for_workflow"] == false)
+    );
+    assert_eq!(cap["count_pending_review"], 1);
+    // The reference rewrites a file rmos wrote as its own dump: same form, its change only.
+    for (rel, text) in cap["after_reference"].as_object().unwrap() {
+        let text = text.as_str().unwrap();
+        let view = reference_view(text, &keys).unwrap();
+        assert_eq!(serde_json::to_string_pretty(&view).unwrap(), text, "{rel}");
+        let before = reference_view(files[rel].as_str().unwrap(), &keys).unwrap();
+        let changed: Vec<&String> = keys
+            .iter()
+            .filter(|k| view[k.as_str()] != before[k.as_str()])
+            .collect();
+        assert!(
+            !changed.is_empty() && changed.len() <= 6,
+            "{rel}: {changed:?}"
+        );
+    }
+}
+
+/// Write a file as the reference's update_asset does after changing `set` (its loader
+/// view with the change, dumped in its form; behaviour pinned by the test above).
+fn reference_update(path: &Path, keys: &[String], set: &[(&str, Value)]) {
+    let mut view = reference_view(&std::fs::read_to_string(path).unwrap(), keys).unwrap();
+    for (k, v) in set {
+        view[*k] = v.clone();
+    }
+    std::fs::write(path, serde_json::to_string_pretty(&view).unwrap()).unwrap();
+}
+
+#[test]
+fn reference_and_rmos_writing_one_asset_store_show_the_same_states_and_decisions() {
+    let keys = model_keys(&read_behaviour("advisory_writeback.json")["get_asset"]);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The data root is a reference tree: its asset store is data/advisory_assets.
+    let tree = data.join("advisory_assets");
+    reference_tree(&tree);
+    let run = |args: &[&str]| rmos_as(&data, "alice", args);
+    ok_out(&run(&["advisory", "import"]));
+    ok_out(&run(&[
+        "advisory",
+        "approve",
+        "adv_000000000a04",
+        "--note",
+        "good spacing",
+    ]));
+    ok_out(&run(&[
+        "advisory",
+        "reject",
+        "adv_000000000a02",
+        "--reason",
+        "wrong_style",
+        "--note",
+        "too modern, ü",
+    ]));
+    let s_file = dir.path().join("s.json");
+    std::fs::write(&s_file, r#"{"ring_count": 4, "note": "Schön"}"#).unwrap();
+    let id_of = |o: &Output| String::from_utf8_lossy(&ok_out(o).stdout).trim().to_owned();
+    let new_s = id_of(&run(&[
+        "advisory",
+        "add",
+        "--type",
+        "SUGGESTION",
+        "--json-file",
+        s_file.to_str().unwrap(),
+        "--provider",
+        "stub",
+        "--model",
+        "stub-1",
+        "--prompt",
+        "four rings",
+    ]));
+    let new_v = id_of(&run(&[
+        "advisory",
+        "add",
+        "--type",
+        "VALIDATION",
+        "--text",
+        "rings fit the soundhole",
+        "--source",
+        "rmos_check",
+    ]));
+    ok_out(&run(&["advisory", "approve", &new_s]));
+    let export = stdout_json(ok_out(&run(&["--json", "advisory", "export", "--all"])));
+    assert_eq!(export["written"].as_array().unwrap().len(), 2, "{export}");
+    assert_eq!(export["unchanged"], 4, "{export}");
+
+    let agree = |expect: usize| {
+        let files = asset_files(&tree);
+        assert_eq!(files.len(), expect);
+        for (id, path) in &files {
+            let view = reference_view(&std::fs::read_to_string(path).unwrap(), &keys)
+                .unwrap_or_else(|| panic!("the reference would refuse {}", path.display()));
+            let shown = stdout_json(ok_out(&run(&["--json", "advisory", "show", id])));
+            assert_same_review(id, &view, &shown);
+            for f in shown["reference_files"].as_array().unwrap() {
+                assert_eq!(f["error"], Value::Null, "{id}: {f}");
+            }
+        }
+    };
+    agree(6);
+    // Exporting again writes nothing.
+    let again = stdout_json(ok_out(&run(&["--json", "advisory", "export", "--all"])));
+    assert_eq!(
+        (
+            again["written"].as_array().unwrap().len(),
+            again["unchanged"].clone()
+        ),
+        (0, 6.into())
+    );
+
+    // The reference writes: it reviews rmos's pending asset and rates one rmos approved.
+    let files = asset_files(&tree);
+    reference_update(
+        &files[&new_v],
+        &keys,
+        &[
+            ("reviewed", true.into()),
+            ("approved_for_workflow", false.into()),
+            ("reviewed_by", "maria".into()),
+            ("reviewed_at_utc", "2026-12-01T08:30:00.250000Z".into()),
+            ("rejection_reason", "Not what the soundhole needs".into()),
+            ("review_note", "ask again".into()),
+        ],
+    );
+    reference_update(&files["adv_000000000a04"], &keys, &[("rating", 4.into())]);
+    // rmos brings both in on the next import; unchanged files stay as they are.
+    let imp = stdout_json(ok_out(&run(&["--json", "advisory", "import"])));
+    assert_eq!(
+        (
+            imp["imported"].clone(),
+            imp["updated"].clone(),
+            imp["present"].clone()
+        ),
+        (0.into(), 2.into(), 4.into()),
+        "{imp}"
+    );
+    let shown = stdout_json(&run(&["--json", "advisory", "show", &new_v]));
+    assert_eq!(shown["status"], "rejected");
+    let last = shown["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["imported"]["reviewed_by"], "maria");
+    assert_eq!(
+        last["imported"]["reviewed_at_utc"],
+        "2026-12-01T08:30:00.250000Z"
+    );
+    assert_eq!(
+        last["imported"]["rejection_reason"],
+        "Not what the soundhole needs"
+    );
+    assert_eq!(
+        last["reviewer"], "alice",
+        "the chain records who imported it"
+    );
+    assert_eq!(
+        stdout_json(&run(&["--json", "advisory", "show", "adv_000000000a04"]))["rating"],
+        4
+    );
+    agree(6);
+    let third = stdout_json(ok_out(&run(&["--json", "advisory", "import"])));
+    assert_eq!(
+        (third["updated"].clone(), third["present"].clone()),
+        (0.into(), 6.into())
+    );
+    // A decision made in rmos now lands in the file the reference rewrote (its rating kept).
+    ok_out(&run(&[
+        "advisory",
+        "reject",
+        "adv_000000000a04",
+        "--reason",
+        "duplicate",
+    ]));
+    agree(6);
+    let view = reference_view(
+        &std::fs::read_to_string(&files["adv_000000000a04"]).unwrap(),
+        &keys,
+    )
+    .unwrap();
+    assert_eq!(
+        (view["rating"].clone(), view["rejection_reason"].clone()),
+        (4.into(), "duplicate".into())
+    );
+    ok_out(&run(&["audit", "verify"]));
+}
+
+#[test]
+fn a_write_back_keeps_every_other_key_and_the_reference_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("ref");
+    reference_tree(&tree);
+    let data = dir.path().join("data");
+    // A key the reference's model does not know (a newer reference, a tool) is kept too.
+    let path = tree.join("2026/11/02/adv_000000000a04.json");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let mut doc: Value = serde_json::from_str(&original).unwrap();
+    doc.as_object_mut().unwrap().insert(
+        "x_extra".into(),
+        serde_json::from_str::<Value>(r#"{"k": 1.50}"#).unwrap(),
+    );
+    let with_extra = serde_json::to_string_pretty(&doc).unwrap();
+    std::fs::write(&path, &with_extra).unwrap();
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["advisory", "import", tree.to_str().unwrap()],
+    ));
+    let o = ok_out(&rmos_as(
+        &data,
+        "bob",
+        &[
+            "--json",
+            "advisory",
+            "reject",
+            "adv_000000000a04",
+            "--reason",
+            "artifacts",
+            "--note",
+            "blurry",
+        ],
+    ))
+    .stdout
+    .clone();
+    let d: Value = serde_json::from_slice(&o).unwrap();
+    assert_eq!(d["written_back"][0]["error"], Value::Null, "{d}");
+    let after = std::fs::read_to_string(&path).unwrap();
+    let a: Value = serde_json::from_str(&after).unwrap();
+    let b: Value = serde_json::from_str(&with_extra).unwrap();
+    for (k, v) in b.as_object().unwrap() {
+        if ![
+            "reviewed",
+            "approved_for_workflow",
+            "reviewed_by",
+            "reviewed_at_utc",
+            "review_note",
+            "rejection_reason",
+        ]
+        .contains(&k.as_str())
+        {
+            assert_eq!(&a[k], v, "{k} changed");
+        }
+    }
+    assert!(
+        a.as_object()
+            .unwrap()
+            .keys()
+            .eq(b.as_object().unwrap().keys()),
+        "key order kept"
+    );
+    assert_eq!(a["reviewed"], true);
+    assert_eq!(a["approved_for_workflow"], false);
+    assert_eq!(a["reviewed_by"], "bob");
+    assert_eq!(a["rejection_reason"], "artifacts");
+    assert_eq!(a["review_note"], "blurry");
+    assert_eq!(a["reviewed_at_utc"], d["decided_at"]);
+    assert_eq!(
+        serde_json::to_string(&a["x_extra"]["k"]).unwrap(),
+        "1.50",
+        "number text kept"
+    );
+    assert_eq!(
+        serde_json::to_string_pretty(&a).unwrap(),
+        after,
+        "the reference's form"
+    );
+    // Nothing left behind in the folder but the reference's own files.
+    let names: Vec<String> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with("adv_")), "{names:?}");
+}
+
+#[test]
+fn a_review_recorded_in_the_reference_since_refuses_the_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("ref");
+    reference_tree(&tree);
+    let data = dir.path().join("data");
+    let keys = model_keys(&read_behaviour("advisory_writeback.json")["get_asset"]);
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["advisory", "import", tree.to_str().unwrap()],
+    ));
+    let path = tree.join("2026/11/02/adv_000000000a04.json");
+    reference_update(
+        &path,
+        &keys,
+        &[
+            ("reviewed", true.into()),
+            ("approved_for_workflow", true.into()),
+            ("reviewed_by", "jon".into()),
+            ("reviewed_at_utc", "2026-12-01T09:00:00Z".into()),
+        ],
+    );
+    let before = std::fs::read(&path).unwrap();
+    let o = rmos_as(
+        &data,
+        "alice",
+        &[
+            "advisory",
+            "reject",
+            "adv_000000000a04",
+            "--reason",
+            "other",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("now says approved by \"jon\" at 2026-12-01T09:00:00Z")
+            && err.contains("nothing was recorded")
+            && err.contains("rmos advisory import"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is not clobbered"
+    );
+    let shown = stdout_json(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "show", "adv_000000000a04"],
+    ));
+    assert_eq!(
+        (
+            shown["status"].clone(),
+            shown["history"].as_array().unwrap().len()
+        ),
+        ("pending".into(), 0)
+    );
+    // Importing brings the reference's review in; then rmos may decide again.
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["advisory", "import", tree.to_str().unwrap()],
+    ));
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "advisory",
+            "reject",
+            "adv_000000000a04",
+            "--reason",
+            "other",
+        ],
+    ));
+    let a: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        (a["reviewed_by"].clone(), a["approved_for_workflow"].clone()),
+        ("alice".into(), false.into())
+    );
+}
+
+#[test]
+fn a_failed_write_back_keeps_the_decision_says_so_and_export_retries() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("ref");
+    reference_tree(&tree);
+    let data = dir.path().join("data");
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["advisory", "import", tree.to_str().unwrap()],
+    ));
+    let path = tree.join("2026/11/02/adv_000000000a04.json");
+    let text = std::fs::read(&path).unwrap();
+    // The file is gone for a moment (moved away by someone).
+    std::fs::rename(&path, dir.path().join("away.json")).unwrap();
+    let o = rmos_as(&data, "alice", &["advisory", "approve", "adv_000000000a04"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("approved adv_000000000a04 by alice")
+            && err.contains("the decision is recorded in rmos")
+            && err.contains(&path.display().to_string())
+            && err.contains("rmos advisory export --asset adv_000000000a04"),
+        "{err}"
+    );
+    let shown = stdout_json(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "show", "adv_000000000a04"],
+    ));
+    assert_eq!(shown["status"], "approved", "the chain is the record");
+    assert!(shown["reference_files"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("was not updated"));
+    let to = tree.to_str().unwrap();
+    // Exporting everything does not bring back a file that is gone (the reference may have
+    // deleted the asset); it says how to.
+    let all = rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "export", "--all", "--to", to],
+    );
+    assert_eq!(all.status.code(), Some(1));
+    let problems = stdout_json(&all)["problems"].to_string();
+    assert!(
+        problems.contains("is gone from the reference's store"),
+        "{problems}"
+    );
+    assert!(!path.exists());
+    // Back in place: export writes the decision, then has nothing more to do.
+    std::fs::write(&path, &text).unwrap();
+    let e = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--asset",
+            "adv_000000000a04",
+            "--to",
+            to,
+        ],
+    )));
+    assert_eq!(e["written"].as_array().unwrap().len(), 1, "{e}");
+    let a: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        (a["approved_for_workflow"].clone(), a["reviewed_by"].clone()),
+        (true.into(), "alice".into())
+    );
+    let shown = stdout_json(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "show", "adv_000000000a04"],
+    ));
+    assert_eq!(shown["reference_files"][0]["error"], Value::Null);
+    let e = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--asset",
+            "adv_000000000a04",
+            "--to",
+            to,
+        ],
+    )));
+    assert_eq!(
+        (
+            e["written"].as_array().unwrap().len(),
+            e["unchanged"].clone()
+        ),
+        (0, 1.into())
+    );
+    // Gone again: asked for by id, it is written anew, with the decision.
+    std::fs::remove_file(&path).unwrap();
+    let e = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--asset",
+            "adv_000000000a04",
+            "--to",
+            to,
+        ],
+    )));
+    assert_eq!(e["written"].as_array().unwrap().len(), 1, "{e}");
+    let a: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(
+        (a["approved_for_workflow"].clone(), a["reviewed_by"].clone()),
+        (true.into(), "alice".into())
+    );
+}
+
+#[test]
+fn export_of_rmos_assets_is_idempotent_with_the_cli_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("exported");
+    let to = out.to_str().unwrap();
+    let id = String::from_utf8_lossy(
+        &ok_out(&rmos_as(
+            &data,
+            "alice",
+            &[
+                "advisory",
+                "add",
+                "--type",
+                "EXPLANATION",
+                "--text",
+                "why five rings",
+            ],
+        ))
+        .stdout,
+    )
+    .trim()
+    .to_owned();
+    let first = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "export", "--asset", &id, "--to", to],
+    )));
+    assert_eq!(first["written"].as_array().unwrap().len(), 1);
+    let files = asset_files(&out);
+    let text = std::fs::read_to_string(&files[&id]).unwrap();
+    let keys = model_keys(&read_behaviour("advisory_writeback.json")["get_asset"]);
+    let view = reference_view(&text, &keys).expect("the reference's model loads it");
+    assert_eq!(
+        view["asset_type"], "analysis",
+        "the reference has no explanation type"
+    );
+    assert_eq!(view["meta"]["rmos"]["asset_type"], "EXPLANATION");
+    assert_eq!(view["reviewed"], false);
+    let before = std::fs::read(&files[&id]).unwrap();
+    let second = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "export", "--asset", &id, "--to", to],
+    )));
+    assert_eq!(
+        (
+            second["written"].as_array().unwrap().len(),
+            second["unchanged"].clone()
+        ),
+        (0, 1.into())
+    );
+    assert_eq!(std::fs::read(&files[&id]).unwrap(), before);
+    // A decision now follows the asset into the store it was exported to.
+    ok_out(&rmos_as(&data, "alice", &["advisory", "approve", &id]));
+    let a: Value = serde_json::from_slice(&std::fs::read(&files[&id]).unwrap()).unwrap();
+    assert_eq!(a["approved_for_workflow"], true);
+    // Imported into another rmos, it comes back as the explanation it is.
+    let other = dir.path().join("other");
+    ok_out(&rmos_as(&other, "alice", &["advisory", "import", to]));
+    let shown = stdout_json(&rmos_as(
+        &other,
+        "alice",
+        &["--json", "advisory", "show", &id],
+    ));
+    assert_eq!(
+        (
+            shown["asset_type"].clone(),
+            shown["status"].clone(),
+            shown["content_ok"].clone()
+        ),
+        ("EXPLANATION".into(), "approved".into(), true.into())
+    );
+    // Exit codes: an unknown asset is a failure, a missing choice a usage error.
+    assert_eq!(
+        rmos_as(
+            &data,
+            "alice",
+            &["advisory", "export", "--asset", "adv_nope", "--to", to]
+        )
+        .status
+        .code(),
+        Some(1)
+    );
+    assert_eq!(
+        rmos_as(&data, "alice", &["advisory", "export", "--to", to])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        rmos_as(
+            &data,
+            "alice",
+            &["advisory", "export", "--all", "--asset", &id]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn importing_again_follows_what_changed_in_the_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("ref");
+    reference_tree(&tree);
+    let data = dir.path().join("data");
+    let keys = model_keys(&read_behaviour("advisory_writeback.json")["get_asset"]);
+    let t = tree.to_str().unwrap();
+    let import = || {
+        stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "import", t],
+        ))
+    };
+    import();
+    // rmos rejects a02 (written back); then the reference's reviewer approves it.
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "advisory",
+            "reject",
+            "adv_000000000a02",
+            "--reason",
+            "composition",
+        ],
+    ));
+    let a02 = tree.join("2026/11/02/adv_000000000a02.json");
+    reference_update(
+        &a02,
+        &keys,
+        &[
+            ("approved_for_workflow", true.into()),
+            ("reviewed_by", "jon".into()),
+            ("reviewed_at_utc", "2026-12-02T10:00:00Z".into()),
+            ("rejection_reason", Value::Null),
+            ("review_note", "on second look, fine".into()),
+        ],
+    );
+    // The reference clears the review of a01; and replaces a03's content.
+    let a01 = tree.join("2026/11/02/adv_000000000a01.json");
+    reference_update(
+        &a01,
+        &keys,
+        &[
+            ("reviewed", false.into()),
+            ("reviewed_by", Value::Null),
+            ("reviewed_at_utc", Value::Null),
+        ],
+    );
+    let a03 = tree.join("2026/11/02/adv_000000000a03.json");
+    reference_update(&a03, &keys, &[("content_hash", "ab".repeat(32).into())]);
+    let r = import();
+    assert_eq!(
+        (r["updated"].clone(), r["present"].clone()),
+        (2.into(), 1.into()),
+        "{r}"
+    );
+    let problems = r["problems"].to_string();
+    assert!(
+        problems.contains("adv_000000000a03") && problems.contains("keeps one content"),
+        "{problems}"
+    );
+    let notes = r["notes"].to_string();
+    // The reference's reviewer saw rmos's rejection (it was in the file): theirs follows it.
+    assert!(
+        notes.contains("adv_000000000a02: approved by alice on import")
+            && !notes.contains("replaces"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("adv_000000000a01: the file no longer records a review"),
+        "{notes}"
+    );
+    let shown = stdout_json(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "show", "adv_000000000a02"],
+    ));
+    let h = shown["history"].as_array().unwrap();
+    assert_eq!(
+        h.len(),
+        3,
+        "imported, rmos's rejection, the reference's approval"
+    );
+    assert_eq!(
+        (
+            shown["status"].clone(),
+            h[2]["imported"]["reviewed_by"].clone()
+        ),
+        ("approved".into(), "jon".into())
+    );
+    assert_eq!(h[1]["reviewer"], "alice");
+    // a01 stays rejected in rmos; exporting writes that back into the cleared file.
+    assert_eq!(
+        stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "show", "adv_000000000a01"]
+        ))["status"],
+        "rejected"
+    );
+    let e = stdout_json(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--asset",
+            "adv_000000000a01",
+            "--to",
+            t,
+        ],
+    ));
+    assert_eq!(e["written"].as_array().unwrap().len(), 1, "{e}");
+    let v = reference_view(&std::fs::read_to_string(&a01).unwrap(), &keys).unwrap();
+    assert_eq!(
+        (v["reviewed"].clone(), v["reviewed_by"].clone()),
+        (true.into(), "maria".into())
+    );
+    // Nothing changed since: importing is a no-op (a03 is still refused).
+    let r = import();
+    assert_eq!(
+        (r["updated"].clone(), r["present"].clone()),
+        (0.into(), 3.into()),
+        "{r}"
+    );
+}
+
+#[test]
+fn a_changed_review_waits_for_someone_who_may_decide() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("ref");
+    reference_tree(&tree);
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(
+        data.join("config.json"),
+        r#"{"reviewers": {"alice": "reviewer", "bob": "viewer"}}"#,
+    )
+    .unwrap();
+    let keys = model_keys(&read_behaviour("advisory_writeback.json")["get_asset"]);
+    let t = tree.to_str().unwrap();
+    let import =
+        |who: &str| stdout_json(&rmos_as(&data, who, &["--json", "advisory", "import", t]));
+    import("alice");
+    reference_update(
+        &tree.join("2026/11/02/adv_000000000a04.json"),
+        &keys,
+        &[
+            ("reviewed", true.into()),
+            ("approved_for_workflow", true.into()),
+            ("reviewed_by", "jon".into()),
+        ],
+    );
+    let r = import("bob");
+    assert!(
+        r["notes"]
+            .to_string()
+            .contains("left pending because bob may not decide"),
+        "{r}"
+    );
+    let status = || {
+        stdout_json(&rmos_as(
+            &data,
+            "bob",
+            &["--json", "advisory", "show", "adv_000000000a04"],
+        ))["status"]
+            .clone()
+    };
+    assert_eq!(status(), "pending");
+    let r = import("alice");
+    assert_eq!(r["updated"], 1, "{r}");
+    assert_eq!(status(), "approved");
 }

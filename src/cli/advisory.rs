@@ -80,8 +80,32 @@ pub enum AdvisoryCommand {
         #[arg(long = "run", value_name = "RUN_ID")]
         run: String,
     },
-    /// Import the reference's advisory asset files (YYYY/MM/DD/adv_*.json)
-    Import { dir: PathBuf },
+    /// Import the reference's advisory asset files (YYYY/MM/DD/adv_*.json); again: bring in
+    /// what changed in them since
+    Import {
+        /// The reference's asset store (default: the data root's advisory_assets, or
+        /// $ADVISORY_ASSETS_ROOT)
+        dir: Option<PathBuf>,
+    },
+    /// Write assets with their review state into the reference's asset store (its layout
+    /// and format, so its store lists and loads them); again: writes only what changed
+    Export {
+        /// One asset (repeatable)
+        #[arg(
+            long = "asset",
+            value_name = "ID",
+            conflicts_with = "all",
+            required_unless_present = "all"
+        )]
+        asset: Vec<String>,
+        /// Every asset
+        #[arg(long)]
+        all: bool,
+        /// The reference's asset store (default: the data root's advisory_assets, or
+        /// $ADVISORY_ASSETS_ROOT)
+        #[arg(long = "to", value_name = "DIR")]
+        to: Option<PathBuf>,
+    },
 }
 
 fn asset_json(a: &AdvisoryAsset) -> Value {
@@ -272,6 +296,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 .iter()
                 .map(|d| check_signature(d, &signers))
                 .collect();
+            let files = store.reference_files(&id)?;
             if ctx.json {
                 let mut v = asset_json(&a);
                 v["content_ok"] = json!(check.is_ok());
@@ -283,6 +308,7 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                         h["signature_detail"] = json!(c.detail);
                     }
                 }
+                v["reference_files"] = serde_json::to_value(&files).expect("files serialize");
                 let extras = store.extras(&id)?;
                 v["is_favorite"] = json!(extras.is_favorite);
                 v["cost_usd"] = json!(extras.cost_usd);
@@ -313,6 +339,33 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                             other => other.as_str().to_owned(),
                         }
                     );
+                    if let Some(i) = &d.imported {
+                        say!(
+                            "        imported: the file says reviewed by {} at {}{}",
+                            sanitize(i.reviewed_by.as_deref().unwrap_or("(no reviewer named)")),
+                            sanitize(i.reviewed_at_utc.as_deref().unwrap_or("(no time given)")),
+                            i.rejection_reason
+                                .as_deref()
+                                .map(|r| format!(", reason {:?}", sanitize(r)))
+                                .unwrap_or_default()
+                        );
+                    }
+                }
+                for f in &files {
+                    match &f.error {
+                        None => say!(
+                            "  reference   {} (holds {})",
+                            sanitize(&f.path.display().to_string()),
+                            f.synced_seq
+                                .map(|s| format!("decision #{s}"))
+                                .unwrap_or_else(|| "no decision".into())
+                        ),
+                        Some(e) => say!(
+                            "  reference   {} OUT OF DATE: {}",
+                            sanitize(&f.path.display().to_string()),
+                            sanitize(e)
+                        ),
+                    }
                 }
             }
         }
@@ -349,6 +402,13 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
             }
         }
         AdvisoryCommand::Import { dir } => {
+            let dir = dir.unwrap_or_else(|| ctx.root.advisory_assets_dir.clone());
+            if !dir.is_dir() {
+                return Err(Failure::new(format!(
+                    "{} is not a folder: give the reference's advisory asset store (its advisory_assets folder)",
+                    dir.display()
+                )));
+            }
             let policy = ctx.root.reviewer_policy()?;
             let importer = reviewer_identity();
             let report = store.import_reference_dir(&dir, &policy, &importer)?;
@@ -362,10 +422,35 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 print_json(&serde_json::to_value(&report).expect("report serializes"))?;
             } else {
                 tell!(
-                    "imported {} assets from {} ({} already imported, left unchanged)",
+                    "imported {} assets from {} ({} updated from changed files, {} already imported, left unchanged)",
                     report.imported,
                     dir.display(),
+                    report.updated,
                     report.present
+                );
+            }
+            if !report.problems.is_empty() {
+                return Ok(Exit::Failure.into());
+            }
+        }
+        AdvisoryCommand::Export { asset, all, to } => {
+            let root = to.unwrap_or_else(|| ctx.root.advisory_assets_dir.clone());
+            let ids = (!all).then_some(asset.as_slice());
+            let report = store.export_reference(ids, &root)?;
+            for p in &report.problems {
+                tell!("not exported: {}", sanitize(p));
+            }
+            if ctx.json {
+                print_json(&serde_json::to_value(&report).expect("report serializes"))?;
+            } else {
+                for w in &report.written {
+                    say!("{}", sanitize(w));
+                }
+                tell!(
+                    "wrote {} asset files into {} ({} already up to date)",
+                    report.written.len(),
+                    root.display(),
+                    report.unchanged
                 );
             }
             if !report.problems.is_empty() {
@@ -405,6 +490,13 @@ fn decide(
         expect_previous: None,
     };
     let d = store.decide(&policy, &req)?;
+    // The decision stands; a reference file it could not be written into is reported, and
+    // the command fails so scripts notice (the message says how to retry).
+    let behind: Vec<&str> = d
+        .written_back
+        .iter()
+        .filter_map(|w| w.error.as_deref())
+        .collect();
     if ctx.json {
         print_json(&serde_json::to_value(&d).expect("decision serializes"))?;
     } else {
@@ -419,6 +511,21 @@ fn decide(
                 None => String::new(),
             }
         );
+        for w in d.written_back.iter().filter(|w| w.error.is_none()) {
+            tell!(
+                "written into the reference's {}",
+                sanitize(&w.path.display().to_string())
+            );
+        }
+    }
+    if !behind.is_empty() {
+        return Err(Failure::new(
+            behind
+                .iter()
+                .map(|e| sanitize(e))
+                .collect::<Vec<_>>()
+                .join("\nrmos: "),
+        ));
     }
     Ok(())
 }

@@ -12,8 +12,9 @@
 //!   writer), so a view can refresh what it shows.
 
 use super::advisory::{
-    AdvisoryAsset, AdvisoryError, AdvisoryStore, AllowedSigners, DecisionRequest, ImportReport,
-    ImportedExtras, NewAsset, ReviewDecision, ReviewState, ReviewerPolicy, SignatureCheck,
+    AdvisoryAsset, AdvisoryError, AdvisoryStore, AllowedSigners, DecisionRequest, ExportReport,
+    ImportReport, ImportedExtras, NewAsset, ReferenceFile, ReviewDecision, ReviewState,
+    ReviewerPolicy, SignatureCheck,
 };
 use super::index::{
     Bucket, Cursor, IndexError, IndexStatus, IndexedRun, PageRequest, ReconcileMode,
@@ -254,6 +255,16 @@ pub trait ReviewStore: Send {
     ) -> Result<Vec<SignatureCheck>, AdvisoryError>;
     /// An asset's rating, favourite mark, cost and meta (kept from an imported file).
     fn extras(&self, asset_id: &str) -> Result<ImportedExtras, AdvisoryError>;
+    /// The reference asset files an asset is linked to (imported from, exported to), and
+    /// whether each holds its newest decision.
+    fn reference_files(&self, asset_id: &str) -> Result<Vec<ReferenceFile>, AdvisoryError>;
+    /// Write assets (`ids`, else all) with their review state into the reference's asset
+    /// store at `root`.
+    fn export_reference(
+        &mut self,
+        ids: Option<&[String]>,
+        root: &Path,
+    ) -> Result<ExportReport, AdvisoryError>;
 }
 
 impl ReviewStore for AdvisoryStore {
@@ -325,6 +336,16 @@ impl ReviewStore for AdvisoryStore {
     }
     fn extras(&self, asset_id: &str) -> Result<ImportedExtras, AdvisoryError> {
         AdvisoryStore::extras(self, asset_id)
+    }
+    fn reference_files(&self, asset_id: &str) -> Result<Vec<ReferenceFile>, AdvisoryError> {
+        AdvisoryStore::reference_files(self, asset_id)
+    }
+    fn export_reference(
+        &mut self,
+        ids: Option<&[String]>,
+        root: &Path,
+    ) -> Result<ExportReport, AdvisoryError> {
+        AdvisoryStore::export_reference(self, ids, root)
     }
 }
 

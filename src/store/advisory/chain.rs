@@ -8,11 +8,16 @@ pub(super) const GENESIS: &str = "0000000000000000000000000000000000000000000000
 /// The fields of a record that its hash (and its signature) cover: everything but the hash
 /// itself and the signature.
 pub(super) fn record_fields(d: &ReviewDecision) -> Value {
-    json!({
+    let mut v = json!({
         "seq": d.seq, "asset_id": d.asset_id, "content_hash": d.content_hash, "decision": d.decision,
         "reason": d.reason, "note": d.note, "reviewer": d.reviewer, "decided_at": d.decided_at,
         "prev_hash": d.prev_hash,
-    })
+    });
+    // Only imported decisions carry it: records without it hash as they always did.
+    if let Some(i) = &d.imported {
+        v["imported"] = serde_json::to_value(i).expect("an imported review serializes");
+    }
+    v
 }
 
 pub(super) fn record_hash(d: &ReviewDecision) -> String {
@@ -30,10 +35,25 @@ impl AdvisoryStore {
     }
     /// Record a decision: approve, or reject with a reason code. Refused when the reviewer
     /// lacks the role, the content changed (`expect_hash`) or no longer matches its hash.
+    ///
+    /// When the asset is linked to a file of the reference's asset store (imported from it
+    /// or exported to it), a review recorded in that file since rmos last synced it refuses
+    /// the decision (nothing is recorded); after the decision is committed it is written
+    /// into the file, and [`ReviewDecision::written_back`] says how that went.
     pub fn decide(
         &mut self,
         policy: &ReviewerPolicy,
         req: &DecisionRequest<'_>,
+    ) -> Result<ReviewDecision, AdvisoryError> {
+        self.decide_with(policy, req, None)
+    }
+    /// [`AdvisoryStore::decide`], for a decision that brings in what a reference file says
+    /// (`imported`, covered by the record hash).
+    pub(super) fn decide_with(
+        &mut self,
+        policy: &ReviewerPolicy,
+        req: &DecisionRequest<'_>,
+        imported: Option<ImportedReview>,
     ) -> Result<ReviewDecision, AdvisoryError> {
         self.writable()?;
         let DecisionRequest {
@@ -56,6 +76,11 @@ impl AdvisoryStore {
             }
         }
         self.content(&asset)?;
+        if imported.is_none() {
+            // A review the reference recorded since rmos last synced its file is not
+            // overwritten by a decision made without seeing it.
+            self.refuse_if_reviewed_there(asset_id)?;
+        }
         let reason = match (approve, reason.map(str::trim).filter(|r| !r.is_empty())) {
             (true, _) => None,
             (false, None) => {
@@ -124,6 +149,8 @@ impl AdvisoryStore {
             record_hash: String::new(),
             signature: None,
             signer: None,
+            imported,
+            written_back: Vec::new(),
         };
         d.record_hash = record_hash(&d);
         if policy.signatures != SignaturePolicy::Off {
@@ -145,10 +172,14 @@ impl AdvisoryStore {
                 d.signer = Some(signed.fingerprint);
             }
         }
+        let imported_json = d
+            .imported
+            .as_ref()
+            .map(|i| serde_json::to_string(i).expect("an imported review serializes"));
         tx.execute(
-            "INSERT INTO review_decisions (seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash, signature, signer)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![d.seq, d.asset_id, d.content_hash, d.decision, d.reason, d.note, d.reviewer, d.decided_at, d.prev_hash, d.record_hash, d.signature, d.signer],
+            "INSERT INTO review_decisions (seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash, signature, signer, imported_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![d.seq, d.asset_id, d.content_hash, d.decision, d.reason, d.note, d.reviewer, d.decided_at, d.prev_hash, d.record_hash, d.signature, d.signer, imported_json],
         )?;
         tx.execute(
             "UPDATE advisory_assets SET reviewed = 1, approved_for_workflow = ?2, reviewed_at = ?3, reviewer_id = ?4,
@@ -157,6 +188,9 @@ impl AdvisoryStore {
         )?;
         tx.commit()?;
         self.write_head(&d);
+        // The chain is the record; the reference's files follow it (a failure here is
+        // reported with the decision and kept for `rmos advisory export` to retry).
+        d.written_back = self.write_back(asset_id);
         Ok(d)
     }
     pub(super) fn head_path(&self) -> PathBuf {
@@ -358,7 +392,7 @@ pub(super) fn ago(at: &str) -> String {
 
 /// The columns of a review decision, in the order [`decision_row`] reads them.
 pub(super) const DECISION_COLS: &str =
-    "seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash, signature, signer";
+    "seq, asset_id, content_hash, decision, reason, note, reviewer, decided_at, prev_hash, record_hash, signature, signer, imported_json";
 
 pub(super) fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDecision> {
     Ok(ReviewDecision {
@@ -374,5 +408,9 @@ pub(super) fn decision_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ReviewDeci
         record_hash: r.get(9)?,
         signature: r.get(10)?,
         signer: r.get(11)?,
+        imported: r
+            .get::<_, Option<String>>(12)?
+            .and_then(|s| serde_json::from_str(&s).ok()),
+        written_back: Vec::new(),
     })
 }

@@ -1,5 +1,6 @@
 //! Importing assets (and their review state) from the reference's asset store.
 
+use super::reference::{review_fields, ImportedReview};
 use super::*;
 
 impl AdvisoryStore {
@@ -18,6 +19,13 @@ impl AdvisoryStore {
         importer: &str,
     ) -> Result<ImportReport, AdvisoryError> {
         self.writable()?;
+        // The store folder by one name however it is reached: decisions are written back
+        // to the files found here, and a later import is compared with them.
+        let dir = &dir.canonicalize().map_err(|source| AdvisoryError::Io {
+            op: "open",
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let mut files = Vec::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
@@ -43,9 +51,13 @@ impl AdvisoryStore {
         let mut report = ImportReport::default();
         let may_decide = policy.check(importer).is_ok();
         for f in files {
-            match self.import_one(&f, policy, importer, may_decide) {
+            match self.import_one(dir, &f, policy, importer, may_decide) {
                 Ok(ImportOutcome::Imported(notes)) => {
                     report.imported += 1;
+                    report.notes.extend(notes);
+                }
+                Ok(ImportOutcome::Updated(notes)) => {
+                    report.updated += 1;
                     report.notes.extend(notes);
                 }
                 Ok(ImportOutcome::Present) => report.present += 1,
@@ -56,6 +68,7 @@ impl AdvisoryStore {
     }
     pub(super) fn import_one(
         &mut self,
+        root: &Path,
         file: &Path,
         policy: &ReviewerPolicy,
         importer: &str,
@@ -82,10 +95,27 @@ impl AdvisoryStore {
                 crate::text::shorten(&crate::text::sanitize(&id), 80)
             )));
         }
-        if self.get(&id).is_ok() {
-            return Ok(ImportOutcome::Present);
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .to_string_lossy()
+            .into_owned();
+        // The reference's review extras, checked before anything is written so a file the
+        // reference's model would refuse imports nothing.
+        let extras = ImportedExtras::from_file(&v)?;
+        if let Ok(existing) = self.get(&id) {
+            return self.reimport(
+                &existing, root, &rel, file, &v, extras, policy, importer, may_decide,
+            );
         }
-        let t = s("asset_type")
+        // What the reference's model cannot hold, rmos's export keeps under meta.rmos.
+        let kept = |k: &str| {
+            v.pointer(&format!("/meta/rmos/{k}"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let t = kept("asset_type")
+            .or_else(|| s("asset_type"))
             .and_then(|t| AssetType::parse(&t))
             .ok_or_else(|| AdvisoryError::Invalid("unknown asset_type".into()))?;
         let content_file = std::fs::read_dir(file.parent().unwrap_or(Path::new(".")))
@@ -127,16 +157,16 @@ impl AdvisoryStore {
                 }
             }
         }
-        let mime = match ext.as_str() {
-            "png" => "image/png",
-            "jpg" | "jpeg" => "image/jpeg",
-            "gif" => "image/gif",
-            "json" => "application/json",
-            _ => "text/plain",
-        };
-        // The reference's review extras, checked before anything is written so a file the
-        // reference's model would refuse imports nothing.
-        let extras = ImportedExtras::from_file(&v)?;
+        let mime = kept("mime").unwrap_or_else(|| {
+            match ext.as_str() {
+                "png" => "image/png",
+                "jpg" | "jpeg" => "image/jpeg",
+                "gif" => "image/gif",
+                "json" => "application/json",
+                _ => "text/plain",
+            }
+            .to_owned()
+        });
         let warnings = v
             .get("warnings")
             .and_then(|w| serde_json::from_value(w.clone()).ok())
@@ -144,14 +174,14 @@ impl AdvisoryStore {
         let asset = self.add(NewAsset {
             asset_type: Some(t),
             content,
-            mime: mime.into(),
+            mime,
             extension: ext,
-            source: s("source"),
+            source: kept("source").or_else(|| s("source")),
             provider: s("provider"),
             model: s("model"),
             prompt: s("prompt"),
             request_id: s("request_id"),
-            run_id: None,
+            run_id: kept("run_id"),
             confidence: v.get("confidence").and_then(Value::as_f64),
             warnings,
             suggestion_data: v.get("suggestion_data").filter(|d| !d.is_null()).cloned(),
@@ -168,63 +198,212 @@ impl AdvisoryStore {
                 Value::Object(extras.meta).to_string()
             ],
         )?;
-        // A review recorded in the file is a claim by whoever wrote the file. It becomes a
-        // decision only by someone who may decide here, recorded as theirs, saying what
-        // was imported; otherwise the asset stays pending and the importer is told.
-        let mut notes = Vec::new();
-        if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
-            let approved = v.get("approved_for_workflow").and_then(Value::as_bool) == Some(true);
-            let verdict = if approved { "approved" } else { "rejected" };
-            // Only what the file states: no reviewer or time is made up for it.
-            let claimed_by = match s("reviewed_by") {
-                Some(r) => format!("by {r:?}"),
-                None => "without naming a reviewer".into(),
-            };
-            let claimed_at = match s("reviewed_at_utc") {
-                Some(t) => format!("at {t}"),
-                None => "with no review time".into(),
-            };
-            if !may_decide {
-                notes.push(format!(
-                    "{id}: the file says {verdict} {claimed_by} {claimed_at}; imported as pending because {importer} may not decide here (a reviewer can decide it)"
-                ));
-            } else {
-                let reason = s("rejection_reason")
-                    .map(|r| r.to_lowercase())
-                    .filter(|r| REJECTION_REASONS.contains(&r.as_str()))
-                    .or_else(|| (!approved).then(|| "other".into()));
-                let mut note = format!(
-                    "imported from a reference asset file that says {verdict} {claimed_by} {claimed_at}"
-                );
-                if let Some(r) = s("rejection_reason") {
-                    note.push_str(&format!(", reason {r:?}"));
-                }
-                if let Some(n) = s("review_note") {
-                    note.push_str(&format!(", note {n:?}"));
-                }
-                let req = DecisionRequest {
-                    reviewer: importer,
-                    asset_id: &asset.asset_id,
-                    approve: approved,
-                    reason: reason.as_deref(),
-                    note: Some(&note),
-                    expect_hash: Some(&asset.content_hash),
-                    expect_previous: None,
-                };
-                match self.decide(policy, &req) {
-                    Ok(_) => notes.push(format!(
-                        "{id}: {verdict} by {importer} on import (the file says {verdict} {claimed_by})"
-                    )),
-                    // The asset is in; a decision that may not be recorded now (one that
-                    // must be signed, without an agent) leaves it pending, and says so.
-                    Err(e @ AdvisoryError::Refused(_)) => notes.push(format!(
-                        "{id}: the file says {verdict} by {claimed_by} at {claimed_at}; imported as pending because {e}"
-                    )),
-                    Err(e) => return Err(e),
-                }
-            }
-        }
+        // The file as it is now is what rmos last read of it.
+        self.set_link(&asset.asset_id, root, &rel, &review_fields(&v), None, None)?;
+        let notes = if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
+            self.apply_file_review(&asset, file, &v, policy, importer, may_decide, true)?
+        } else {
+            Vec::new()
+        };
         Ok(ImportOutcome::Imported(notes))
+    }
+
+    /// An asset imported before: bring in what changed in its file since rmos last read or
+    /// wrote it (its review, its rating, favourite mark, cost and meta); a file that says
+    /// what rmos already holds is left alone.
+    #[allow(clippy::too_many_arguments)]
+    fn reimport(
+        &mut self,
+        asset: &AdvisoryAsset,
+        root: &Path,
+        rel: &str,
+        file: &Path,
+        v: &Value,
+        extras: ImportedExtras,
+        policy: &ReviewerPolicy,
+        importer: &str,
+        may_decide: bool,
+    ) -> Result<ImportOutcome, AdvisoryError> {
+        let id = &asset.asset_id;
+        let claimed = v.get("content_hash").and_then(Value::as_str).unwrap_or("");
+        if !claimed.eq_ignore_ascii_case(&asset.content_hash) {
+            return Err(AdvisoryError::Invalid(format!(
+                "the file's content_hash {} is not that of the content rmos imported for {id} ({}): an asset id keeps one content, so nothing was changed; give the new content a new asset id",
+                crate::text::shorten(&crate::text::sanitize(claimed), 80),
+                asset.content_hash
+            )));
+        }
+        let mut notes = Vec::new();
+        if self.extras(id)? != extras {
+            self.conn.execute(
+                "UPDATE advisory_assets SET rating = ?2, is_favorite = ?3, cost_usd = ?4, meta_json = ?5 WHERE asset_id = ?1",
+                rusqlite::params![id, extras.rating, extras.is_favorite, extras.cost_usd, Value::Object(extras.meta).to_string()],
+            )?;
+            notes.push(format!(
+                "{id}: rating, favourite mark, cost and meta updated from the file"
+            ));
+        }
+        let now = review_fields(v);
+        let (target, newest) = self.target_review(asset)?;
+        let link = self.links(id)?.into_iter().find(|l| l.root == root);
+        let Some(link) = link else {
+            // Imported before rmos kept links (or exported elsewhere): the file is taken
+            // as in step with the chain from now on; nothing is decided from it.
+            self.set_link(id, root, rel, &now, newest, None)?;
+            notes.push(format!(
+                "{id}: linked to {} (decisions made here are written into it from now on)",
+                file.display()
+            ));
+            return Ok(ImportOutcome::Updated(notes));
+        };
+        if now == target {
+            if link.review != now {
+                self.set_link(id, root, rel, &now, newest, None)?;
+            }
+        } else if now == link.review && link.synced_seq != newest && newest.is_some() {
+            // The file is as rmos last synced it and rmos decided since: the file is behind.
+            notes.push(format!(
+                "{id}: rmos's decision #{} is not in {} yet; `rmos advisory export --asset {id} --to {}` writes it",
+                newest.unwrap_or_default(),
+                file.display(),
+                root.display()
+            ));
+        } else if now["reviewed"] != true {
+            // Cleared in the reference: the chain has no "undecided" record.
+            let why = format!(
+                "the reference cleared the review in {}; rmos keeps decision #{}: `rmos advisory export --asset {id} --to {}` writes it back",
+                file.display(),
+                newest.unwrap_or_default(),
+                root.display()
+            );
+            self.set_link(
+                id,
+                root,
+                rel,
+                &now,
+                None,
+                newest.is_some().then_some(why.as_str()),
+            )?;
+            notes.push(format!(
+                "{id}: the file no longer records a review; rmos keeps its decision (a decision cannot be withdrawn, only followed by another), and the next export writes it back"
+            ));
+        } else {
+            // The reference recorded a review rmos does not have: bring it in.
+            self.set_link(id, root, rel, &now, link.synced_seq, None)?;
+            if newest.is_some() && link.synced_seq != newest {
+                notes.push(format!(
+                    "{id}: the file's review replaces rmos's decision #{} as the newest (it stays in the history)",
+                    newest.unwrap_or_default()
+                ));
+            }
+            let applied =
+                self.apply_file_review(asset, file, v, policy, importer, may_decide, false);
+            if applied.is_err() || self.target_review(asset)?.1 == newest {
+                // Not brought in (the importer may not decide, or the decision was refused):
+                // the file still counts as changed, so a reviewer's import applies it later.
+                self.set_link(
+                    id,
+                    root,
+                    rel,
+                    &link.review,
+                    link.synced_seq,
+                    link.error.as_deref(),
+                )?;
+            }
+            notes.extend(applied?);
+        }
+        Ok(if notes.is_empty() {
+            ImportOutcome::Present
+        } else {
+            ImportOutcome::Updated(notes)
+        })
+    }
+
+    /// A review recorded in a reference file is a claim by whoever wrote the file. It
+    /// becomes a decision only by someone who may decide here, recorded as theirs and
+    /// carrying, marked as imported, what the file states (reviewer, time, reason, note);
+    /// otherwise the asset keeps its state and the importer is told.
+    #[allow(clippy::too_many_arguments)]
+    fn apply_file_review(
+        &mut self,
+        asset: &AdvisoryAsset,
+        file: &Path,
+        v: &Value,
+        policy: &ReviewerPolicy,
+        importer: &str,
+        may_decide: bool,
+        fresh: bool,
+    ) -> Result<Vec<String>, AdvisoryError> {
+        // What the asset is left as when the review cannot be recorded.
+        let left = if fresh {
+            "imported as pending".to_owned()
+        } else {
+            format!("left {}", self.get(&asset.asset_id)?.state.as_str())
+        };
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let id = &asset.asset_id;
+        let mut notes = Vec::new();
+        let approved = v.get("approved_for_workflow").and_then(Value::as_bool) == Some(true);
+        let verdict = if approved { "approved" } else { "rejected" };
+        // Only what the file states: no reviewer or time is made up for it.
+        let claimed_by = match s("reviewed_by") {
+            Some(r) => format!("by {r:?}"),
+            None => "without naming a reviewer".into(),
+        };
+        let claimed_at = match s("reviewed_at_utc") {
+            Some(t) => format!("at {t}"),
+            None => "with no review time".into(),
+        };
+        if !may_decide {
+            notes.push(format!(
+                "{id}: the file says {verdict} {claimed_by} {claimed_at}; {left} because {importer} may not decide here (a reviewer can import it again)"
+            ));
+            return Ok(notes);
+        }
+        let reason = s("rejection_reason")
+            .map(|r| r.to_lowercase())
+            .filter(|r| REJECTION_REASONS.contains(&r.as_str()))
+            .or_else(|| (!approved).then(|| "other".into()));
+        let mut note = format!(
+            "imported from a reference asset file that says {verdict} {claimed_by} {claimed_at}"
+        );
+        if let Some(r) = s("rejection_reason") {
+            note.push_str(&format!(", reason {r:?}"));
+        }
+        if let Some(n) = s("review_note") {
+            note.push_str(&format!(", note {n:?}"));
+        }
+        let imported = ImportedReview {
+            file: file.display().to_string(),
+            reviewed_by: s("reviewed_by"),
+            reviewed_at_utc: s("reviewed_at_utc"),
+            rejection_reason: s("rejection_reason"),
+            review_note: s("review_note"),
+        };
+        let req = DecisionRequest {
+            reviewer: importer,
+            asset_id: id,
+            approve: approved,
+            reason: reason.as_deref(),
+            note: Some(&note),
+            expect_hash: Some(&asset.content_hash),
+            expect_previous: None,
+        };
+        match self.decide_with(policy, &req, Some(imported)) {
+            Ok(d) => {
+                notes.push(format!(
+                    "{id}: {verdict} by {importer} on import (the file says {verdict} {claimed_by} {claimed_at})"
+                ));
+                notes.extend(d.written_back.into_iter().filter_map(|w| w.error));
+            }
+            // The asset is in; a decision that may not be recorded now (one that must be
+            // signed, without an agent) leaves it as it was, and says so.
+            Err(e @ AdvisoryError::Refused(_)) => notes.push(format!(
+                "{id}: the file says {verdict} {claimed_by} {claimed_at}; {left} because {e}"
+            )),
+            Err(e) => return Err(e),
+        }
+        Ok(notes)
     }
 }
 
@@ -233,6 +412,8 @@ impl AdvisoryStore {
 pub struct ImportReport {
     /// Assets added.
     pub imported: u64,
+    /// Assets imported before whose file changed since (a review, rating, meta…), brought in.
+    pub updated: u64,
     /// Assets already in the store (left as they are).
     pub present: u64,
     /// Files not imported, with the reason.
@@ -243,6 +424,7 @@ pub struct ImportReport {
 
 pub(super) enum ImportOutcome {
     Imported(Vec<String>),
+    Updated(Vec<String>),
     Present,
 }
 
@@ -280,11 +462,14 @@ impl ImportedExtras {
                     .ok_or_else(|| bad("cost_usd must be a number (or null)"))?,
             ),
         };
-        let meta = match v.get("meta") {
+        let mut meta = match v.get("meta") {
             None | Some(Value::Null) => serde_json::Map::new(),
             Some(Value::Object(m)) => m.clone(),
             Some(_) => return Err(bad("meta must be an object")),
         };
+        // `meta.rmos` is what rmos's export kept of an rmos asset (type, source, MIME type,
+        // run): read back into the asset itself, not carried as the asset's meta.
+        meta.remove("rmos");
         Ok(ImportedExtras {
             rating,
             is_favorite,

@@ -4,15 +4,18 @@
 //!
 //! Files: `mod.rs` (the types, opening, listing), `assets.rs` (adding content, reading it
 //! back verified, attaching to runs), `chain.rs` (decisions and the audit chain),
-//! `roles.rs` (who may review), `import.rs` (assets from the reference's store).
+//! `roles.rs` (who may review), `import.rs` (assets from the reference's store),
+//! `reference.rs` (decisions written back into the reference's asset files, export to it).
 
 mod assets;
 mod chain;
 mod import;
+mod reference;
 mod roles;
 mod signing;
 
 pub use import::{ImportReport, ImportedExtras};
+pub use reference::{ExportReport, ImportedReview, ReferenceFile};
 pub use roles::{
     add_signer, allowed_signers_path, check_reviewer_name, remove_signer, reviewer_identity,
     ReviewerPolicy, SignerAdded, SignerRemoved, MAX_CONFIG_BYTES,
@@ -183,6 +186,14 @@ pub struct ReviewDecision {
     /// The signing key's SHA-256 fingerprint (`SHA256:…`), when signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
+    /// For a decision brought in by `advisory import`: what the reference's file said
+    /// (reviewer, review time, reason, note) — covered by the record hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportedReview>,
+    /// Not part of the record: the reference asset files this decision was just written
+    /// into (or why not), as [`AdvisoryStore::decide`] returns it. Empty when read back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub written_back: Vec<ReferenceFile>,
 }
 
 /// Errors of the advisory store; each says what to do.
@@ -214,6 +225,8 @@ pub enum AdvisoryError {
         why: String,
         config: String,
     },
+    #[error("reference asset file {}: {detail}", path.display())]
+    ReferenceFile { path: PathBuf, detail: String },
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
