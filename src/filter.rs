@@ -186,7 +186,9 @@ impl fmt::Display for TimeSpec {
         match self {
             TimeSpec::Ago { amount, unit } => write!(f, "{amount}{unit}"),
             TimeSpec::Date(d) => write!(f, "{}", d.format("%Y-%m-%d")),
-            TimeSpec::At(t) => write!(f, "{}Z", t.format("%Y-%m-%dT%H:%M:%S")),
+            // Fractions of a second only when there are any (timeline spans end at
+            // 10:59:59.999999).
+            TimeSpec::At(t) => write!(f, "{}Z", t.format("%Y-%m-%dT%H:%M:%S%.f")),
         }
     }
 }
@@ -561,7 +563,7 @@ fn parse_time(v: &str) -> Option<TimeSpec> {
         return Some(TimeSpec::Date(d));
     }
     let t = v.trim_end_matches(['Z', 'z']);
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
             return Some(TimeSpec::At(dt));
         }
@@ -791,6 +793,31 @@ impl fmt::Display for Filter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn times_with_fractions_of_a_second_parse_and_print_back() {
+        let f =
+            Filter::parse("since:2025-12-23T10:00:00Z until:2025-12-23T10:59:59.999999Z").unwrap();
+        assert_eq!(
+            f.to_string(),
+            "since:2025-12-23T10:00:00Z until:2025-12-23T10:59:59.999999Z"
+        );
+        assert_eq!(Filter::parse(&f.to_string()).unwrap(), f);
+        let hour_end = chrono::NaiveDate::from_ymd_opt(2025, 12, 23)
+            .unwrap()
+            .and_hms_opt(11, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp_micros();
+        let Predicate::Until(t) = &f.terms[1].predicate else {
+            panic!("{f:?}");
+        };
+        assert_eq!(
+            t.end_us(chrono::Utc::now()),
+            hour_end,
+            "the hour, not a µs more"
+        );
+    }
+
     use super::*;
 
     fn now() -> DateTime<Utc> {

@@ -298,6 +298,38 @@ fn snapshot_diff_of_a_run_and_its_parent() {
 }
 
 #[test]
+fn snapshot_timeline_by_risk_and_by_status_with_enter_listing_a_bucket() {
+    use rmos::tui::msg::{Cmd, QueryCmd};
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        let answer = |app: &mut App, cmds: Vec<Cmd>| {
+            for c in cmds {
+                if let Cmd::Query(QueryCmd::Timeline(q)) = c {
+                    let bins = rmos::tui::worker::query::timeline(&index, &q);
+                    app.update(Msg::Timeline { seq: q.seq, bins });
+                }
+            }
+        };
+        let cmds = app.update(key('i'));
+        answer(&mut app, cmds);
+        let s = screen(&app, w, h, root.path());
+        // The newest bucket (2025-12-23) is selected: 7 runs that day in the example store.
+        assert!(s.contains("2025-12-23 Tue (UTC): 7 runs"), "{s}");
+        insta::assert_snapshot!(format!("timeline_{w}x{h}"), s);
+        let cmds = app.update(key('s'));
+        answer(&mut app, cmds);
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains("by status"), "{s}");
+        insta::assert_snapshot!(format!("timeline_status_{w}x{h}"), s);
+        // Enter: the run list, filtered to that day.
+        app.update(code(KeyCode::Enter));
+        assert_eq!(app.view, rmos::tui::msg::View::Runs);
+        assert_eq!(app.filter_text, "since:2025-12-23 until:2025-12-23");
+    }
+}
+
+#[test]
 fn snapshot_help_overlay() {
     let root = store_example_copy();
     for (w, h) in [(80, 24), (120, 40)] {

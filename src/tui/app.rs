@@ -12,6 +12,7 @@ use super::line_edit::{Edit, LineEdit};
 use super::list_window::{ListWindow, PAGE};
 use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, RecordPart, UiCmd, View, Viewer};
 use super::queue::{QueueCmd, QueueState, StatusFilter};
+use super::timeline::TimelineState;
 use crate::filter::{Filter, ParseError};
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -141,6 +142,8 @@ pub struct App {
     pub duplicates: std::collections::HashSet<String>,
     /// The diff pane (`d`), when open.
     pub diff: Option<DiffPane>,
+    /// The timeline view (`i`).
+    pub timeline: TimelineState,
     /// `g` asked for the newest page: select its first row when it arrives.
     jump_top: bool,
     /// A new filter is active: start counting new runs from its newest row.
@@ -207,6 +210,7 @@ impl App {
             back: Vec::new(),
             duplicates: std::collections::HashSet::new(),
             diff: None,
+            timeline: TimelineState::default(),
             jump_top: false,
             reset_seen: false,
         }
@@ -268,6 +272,14 @@ impl App {
                 self.clamp_offset();
                 self.queue
                     .keep_visible(super::view::queue_list_rows(width, height));
+                let capacity = self.timeline_capacity();
+                if self.view == View::Timeline && capacity != self.timeline.capacity {
+                    self.timeline.capacity = capacity;
+                    return vec![Cmd::Query(QueryCmd::Timeline(
+                        self.timeline.reload(&self.filter),
+                    ))];
+                }
+                self.timeline.capacity = capacity;
                 Vec::new()
             }
             Msg::Page { generation, page } => {
@@ -275,6 +287,10 @@ impl App {
                     return Vec::new();
                 }
                 self.apply_page(page)
+            }
+            Msg::Timeline { seq, bins } => {
+                self.timeline.set_bins(seq, bins);
+                Vec::new()
             }
             Msg::Diff { a, b, changes } => {
                 if let Some(d) = self.diff.as_mut().filter(|d| d.a == a && d.b == b) {
@@ -611,6 +627,12 @@ impl App {
     /// newest run when following), and recount.
     fn refresh(&mut self) -> Vec<Cmd> {
         let mut cmds = vec![self.count()];
+        if self.view == View::Timeline {
+            // Runs arrived or changed: the bars count them too.
+            cmds.push(Cmd::Query(QueryCmd::Timeline(
+                self.timeline.reload(&self.filter),
+            )));
+        }
         if self.follow_moves() || self.list.rows.is_empty() {
             cmds.push(self.query(Anchor::Top));
         } else if let Some(r) = self.selected_row() {
@@ -840,6 +862,9 @@ impl App {
         if self.view == View::Queue && !self.help {
             return self.on_queue_key(key);
         }
+        if self.view == View::Timeline && !self.help {
+            return self.on_timeline_key(key);
+        }
         if self.help {
             // Help taller than the terminal scrolls; any other key closes it; q and
             // Ctrl-c still quit.
@@ -947,6 +972,7 @@ impl App {
             }
             Action::Back => self.go_back(),
             Action::Diff => self.open_diff(),
+            Action::Timeline => self.open_timeline(),
             Action::Close if self.details.is_none() && self.mark_anchor.is_some() => {
                 self.mark_anchor = None;
                 self.say_marks();
@@ -1735,6 +1761,64 @@ impl App {
         Vec::new()
     }
 
+    /// How many buckets the timeline shows at this terminal width.
+    fn timeline_capacity(&self) -> usize {
+        super::view::timeline_capacity(self.width)
+    }
+
+    /// `i`: the timeline of the runs the filter matches.
+    fn open_timeline(&mut self) -> Vec<Cmd> {
+        self.view = View::Timeline;
+        self.timeline.capacity = self.timeline_capacity();
+        vec![Cmd::Query(QueryCmd::Timeline(
+            self.timeline.reload(&self.filter),
+        ))]
+    }
+
+    fn on_timeline_key(&mut self, key: KeyEvent) -> Vec<Cmd> {
+        use super::keymap::{TimelineAction, TIMELINE};
+        let Some(action) = TIMELINE.action(&key) else {
+            if let Some(hint) = TIMELINE.unknown_key_hint(&key) {
+                self.say(hint, false);
+            }
+            return Vec::new();
+        };
+        match action {
+            TimelineAction::Close | TimelineAction::ShowRuns | TimelineAction::SwitchView => {
+                self.view = View::Runs;
+                return Vec::new();
+            }
+            TimelineAction::ShowQueue => return self.show_queue(),
+            TimelineAction::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+                return Vec::new();
+            }
+            TimelineAction::Quit => return self.quit_cmds(),
+            _ => {}
+        }
+        let out = self.timeline.on_action(action, &self.filter);
+        if let Some(m) = out.message {
+            self.say(m, false);
+        }
+        let mut cmds: Vec<Cmd> = out
+            .query
+            .map(|q| Cmd::Query(QueryCmd::Timeline(q)))
+            .into_iter()
+            .collect();
+        if let Some(f) = out.apply {
+            let text = f.to_string();
+            self.view = View::Runs;
+            self.details = None;
+            cmds.extend(self.try_apply_filter(&text));
+            self.history.retain(|e| *e != text);
+            self.history.push(text.clone());
+            cmds.push(Cmd::Ui(UiCmd::Remember(text.clone())));
+            self.say(format!("filter: {text} · i back to the timeline"), false);
+        }
+        cmds
+    }
+
     /// `d`: compare the two marked runs (older first), else the run shown (or selected)
     /// with the run listed after it (the older one).
     fn open_diff(&mut self) -> Vec<Cmd> {
@@ -1827,6 +1911,7 @@ impl App {
     /// Where we are now, as a step to come back to.
     fn here(&self) -> Back {
         match (self.view, &self.details) {
+            (View::Timeline, _) => Back::List,
             (View::Queue, _) => Back::Queue {
                 status: self.queue.status,
                 filter: self.queue.filter.clone(),
@@ -2965,6 +3050,40 @@ mod tests {
     }
 
     #[test]
+    fn i_opens_the_timeline_of_the_filter_which_follows_resizes_and_live_changes() {
+        let mut app = app_with(3, false);
+        type_filter(&mut app, "risk:red");
+        let cmds = app.update(key('i'));
+        assert_eq!(app.view, View::Timeline);
+        let [Cmd::Query(QueryCmd::Timeline(q))] = &cmds[..] else {
+            panic!("{cmds:?}");
+        };
+        assert_eq!(q.filter.to_string(), "risk:red");
+        assert_eq!(q.buckets, super::super::view::timeline_capacity(120));
+        // A narrower terminal holds fewer buckets: asked again.
+        let cmds = app.update(Msg::Resize {
+            width: 80,
+            height: 24,
+        });
+        assert!(
+            matches!(&cmds[..], [Cmd::Query(QueryCmd::Timeline(q))] if q.buckets == super::super::view::timeline_capacity(80))
+        );
+        // Another process indexed runs: the bars are counted again.
+        let cmds = app.update(Msg::SharedChange {
+            runs: true,
+            review: false,
+        });
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::Timeline(_)))));
+        // Keys the timeline does not know say which ones it does.
+        app.update(key('x'));
+        assert!(app.message.as_ref().unwrap().0.contains("timeline"));
+        app.update(code(KeyCode::Esc));
+        assert_eq!(app.view, View::Runs);
+    }
+
+    #[test]
     fn copy_commands() {
         let mut app = app_with(3, false);
         app.update(key('j'));
@@ -3096,7 +3215,7 @@ mod tests {
         let mut app = app_with(3, false);
         app.update(key('?'));
         assert!(app.help);
-        app.update(key('j'));
+        app.update(key('x'));
         assert!(!app.help);
         assert_eq!(
             app.list.selected, 0,

@@ -46,10 +46,40 @@ pub enum Action {
     CopyId,
     CopyJson,
     ToggleFollow,
+    /// The timeline of the runs the filter matches.
+    Timeline,
     ShowRuns,
     ShowQueue,
     SwitchView,
     Rescan,
+    Help,
+    Quit,
+}
+
+/// Everything a key can ask for in the timeline (`i`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimelineAction {
+    /// The bucket to the left (older); past the edge the span moves back.
+    Older,
+    /// The bucket to the right (newer); past the edge the span moves forward.
+    Newer,
+    /// Half a span older / newer.
+    PageOlder,
+    PageNewer,
+    /// The span ending with the newest run.
+    Newest,
+    /// Finer buckets (week → day → hour).
+    ZoomIn,
+    /// Coarser buckets (hour → day → week).
+    ZoomOut,
+    /// Stack by risk level or by status.
+    CycleStack,
+    /// Filter the run list to the selected bucket's span.
+    Apply,
+    Close,
+    ShowRuns,
+    ShowQueue,
+    SwitchView,
     Help,
     Quit,
 }
@@ -291,6 +321,12 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             "F",
             "follow the newest run",
         ),
+        row(
+            &[ch('i')],
+            Action::Timeline,
+            "i",
+            "timeline of the filtered runs",
+        ),
         row(&[ch('1')], Action::ShowRuns, "1", "runs view"),
         row(&[ch('2')], Action::ShowQueue, "2", "review queue"),
         row(
@@ -423,6 +459,79 @@ pub static QUEUE: KeyTable<QueueAction> = KeyTable {
         (QueueAction::Help, "? all keys"),
     ],
 };
+
+/// The timeline's action table (`i` in the run list).
+pub static TIMELINE: KeyTable<TimelineAction> = KeyTable {
+    name: "timeline",
+    title: "Timeline (i)",
+    bindings: &[
+        row(
+            &[ch('h'), code(KeyCode::Left)],
+            TimelineAction::Older,
+            "h / l, ← / →",
+            "older / newer bucket",
+        ),
+        hidden(&[ch('l'), code(KeyCode::Right)], TimelineAction::Newer),
+        row(
+            &[code(KeyCode::PageUp), ch('H')],
+            TimelineAction::PageOlder,
+            "PgUp / PgDn, H / L",
+            "half a span older / newer",
+        ),
+        hidden(
+            &[code(KeyCode::PageDown), ch('L')],
+            TimelineAction::PageNewer,
+        ),
+        row(
+            &[ch('G'), code(KeyCode::End)],
+            TimelineAction::Newest,
+            "G / End",
+            "back to the newest run",
+        ),
+        row(
+            &[ch('+'), ch('=')],
+            TimelineAction::ZoomIn,
+            "+ / -",
+            "finer / coarser buckets (hour, day, week)",
+        ),
+        hidden(&[ch('-')], TimelineAction::ZoomOut),
+        row(
+            &[ch('s')],
+            TimelineAction::CycleStack,
+            "s",
+            "stack by risk / by status",
+        ),
+        row(
+            &[code(KeyCode::Enter)],
+            TimelineAction::Apply,
+            "Enter",
+            "list the runs of the bucket",
+        ),
+        row(
+            &[code(KeyCode::Esc), ch('i')],
+            TimelineAction::Close,
+            "Esc / i",
+            "back to the run list",
+        ),
+        hidden(&[ch('1')], TimelineAction::ShowRuns),
+        hidden(&[ch('2')], TimelineAction::ShowQueue),
+        hidden(&[code(KeyCode::Tab)], TimelineAction::SwitchView),
+        hidden(&[ch('?')], TimelineAction::Help),
+        hidden(&[ch('q'), ctrl('c')], TimelineAction::Quit),
+    ],
+    hint: &[
+        (TimelineAction::Older, "h/l bucket"),
+        (TimelineAction::ZoomIn, "+/- zoom"),
+        (TimelineAction::CycleStack, "s stack"),
+        (TimelineAction::Apply, "Enter list"),
+        (TimelineAction::Close, "Esc back"),
+        (TimelineAction::Help, "? all keys"),
+    ],
+};
+
+/// The timeline's status line.
+pub const TIMELINE_STATUS: &str =
+    "h/l bucket · H/L half a span · G newest · +/- zoom · s stack · Enter list its runs · Esc back · ? help";
 
 /// What a key does in the review queue's dialogs (the rejection note is a text line:
 /// Enter and Esc only, the rest edits).
@@ -773,6 +882,8 @@ mod tests {
         let named = match name {
             "↓" => KeyCode::Down,
             "↑" => KeyCode::Up,
+            "←" => KeyCode::Left,
+            "→" => KeyCode::Right,
             "Home" => KeyCode::Home,
             "End" => KeyCode::End,
             "PgDn" => KeyCode::PageDown,
@@ -859,6 +970,13 @@ mod tests {
         assert_eq!(runs, help_keys(&RUNS), "README runs tables vs RUNS");
         let edit: BTreeSet<String> = EDIT_KEYS.iter().flat_map(|(l, _)| label_keys(l)).collect();
         assert_eq!(console[2], edit, "README text-line table vs EDIT_KEYS");
+        let timeline = readme_tables("### Timeline");
+        assert_eq!(timeline.len(), 1);
+        assert_eq!(
+            timeline[0],
+            help_keys(&TIMELINE),
+            "README timeline table vs TIMELINE"
+        );
         let queue = readme_tables("### Review queue");
         assert_eq!(queue.len(), 1);
         assert_eq!(queue[0], help_keys(&QUEUE), "README queue table vs QUEUE");
@@ -873,6 +991,8 @@ mod tests {
         labels_are_bound(&HELP);
         labels_are_bound(&PICKER);
         labels_are_bound(&COPY);
+        labels_are_bound(&TIMELINE);
+        labels_are_bound(&LINKS);
     }
 
     #[test]
@@ -891,6 +1011,8 @@ mod tests {
         check(&HELP);
         check(&PICKER);
         check(&COPY);
+        check(&TIMELINE);
+        check(&LINKS);
         // Terminals that report Shift with an upper-case letter or `?` get the same action.
         let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
         assert_eq!(action_for(&shifted('G')), Some(Action::Last));
@@ -923,6 +1045,8 @@ mod tests {
         check(&HELP);
         check(&PICKER);
         check(&COPY);
+        check(&TIMELINE);
+        check(&LINKS);
     }
 
     #[test]
@@ -942,6 +1066,7 @@ mod tests {
         }
         check(&RUNS);
         check(&QUEUE);
+        check(&TIMELINE);
     }
 
     #[test]
@@ -1014,6 +1139,7 @@ mod tests {
         check(&RUNS, RUNS_STATUS, 7);
         check(&RUNS, DETAILS_TITLE, 6);
         check(&RUNS, DIFF_TITLE, 6);
+        check(&TIMELINE, TIMELINE_STATUS, 9);
         check(&QUEUE, QUEUE_STATUS_WIDE, 15);
         check(&QUEUE, QUEUE_STATUS, 8);
         check(&QUEUE, FULLSCREEN_STATUS, 10);

@@ -23,6 +23,7 @@ pub mod line_edit;
 pub mod list_window;
 pub mod msg;
 pub mod queue;
+pub mod timeline;
 pub mod view;
 pub mod worker;
 
@@ -214,6 +215,7 @@ pub async fn run_loop<B: Backend>(
                             | QueryCmd::KnownEvents { .. }
                             | QueryCmd::OpenRun { .. }
                             | QueryCmd::Diff { .. }
+                            | QueryCmd::Timeline(_)
                             | QueryCmd::LoadRecord { .. } => &queries,
                         };
                         if to.send(q).is_err() {

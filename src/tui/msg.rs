@@ -187,6 +187,11 @@ pub enum Msg {
         history: Option<Vec<String>>,
         saved: Result<Vec<(String, String)>, String>,
     },
+    /// The timeline's bins for request `seq`.
+    Timeline {
+        seq: u64,
+        bins: Result<Vec<crate::store::index::TimelineBin>, String>,
+    },
     /// Two runs compared for the diff pane (`Err`: one could not be loaded).
     Diff {
         a: String,
@@ -204,11 +209,13 @@ pub enum Msg {
     },
 }
 
-/// The two views.
+/// The views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Runs,
     Queue,
+    /// Runs over time (`i`).
+    Timeline,
 }
 
 /// Commands out of [`App::update`], by who runs them: the console loop itself
@@ -305,6 +312,8 @@ pub enum QueryCmd {
         a: String,
         b: String,
     },
+    /// The timeline's bins for a span (answered with [`Msg::Timeline`]).
+    Timeline(super::timeline::TimelineQuery),
     /// Read part of a run's file to copy it (answered with [`Msg::Record`]).
     LoadRecord {
         partition: String,
@@ -329,6 +338,7 @@ impl QueryCmd {
             | QueryCmd::KnownEvents { .. }
             | QueryCmd::OpenRun { .. }
             | QueryCmd::Diff { .. }
+            | QueryCmd::Timeline(_)
             | QueryCmd::LoadRecord { .. } => None,
         }
     }

@@ -460,6 +460,13 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) 
         }
         return;
     }
+    if app.view == super::msg::View::Timeline {
+        render_timeline(f, area, app, theme);
+        if app.help {
+            render_help(f, area, app, theme);
+        }
+        return;
+    }
     let rows = frame_rows(area);
     render_header(f, rows[0], app, theme);
     match (&app.diff, &app.details) {
@@ -1506,6 +1513,199 @@ fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The timeline
+
+/// Columns of the timeline's count axis ("12345 ┤").
+const AXIS_W: u16 = 7;
+
+/// How many buckets the timeline shows at a terminal width (a bar and a gap each).
+pub fn timeline_capacity(width: u16) -> usize {
+    (width.saturating_sub(2 + AXIS_W) / 2).clamp(1, 1000) as usize
+}
+
+/// A layer's colour and, for when there is none, its pattern.
+fn layer_look(
+    by: crate::store::index::StackBy,
+    i: usize,
+    name: &str,
+    theme: Theme,
+) -> (Style, &'static str) {
+    const GLYPHS: [&str; 6] = ["█", "▓", "▒", "░", "▚", "·"];
+    let glyph = if theme.color {
+        "█"
+    } else {
+        GLYPHS[i.min(GLYPHS.len() - 1)]
+    };
+    let style = match (by, name) {
+        (_, "OTHER") => theme.dim(),
+        (crate::store::index::StackBy::Risk, n) => theme.risk(n),
+        (crate::store::index::StackBy::Status, n) => theme.status(n),
+    };
+    (style.remove_modifier(Modifier::BOLD), glyph)
+}
+
+fn render_timeline(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
+    use super::timeline::{bucket_label, bucket_name};
+    use crate::store::index::{Bucket, StackBy};
+    let rows = frame_rows(area);
+    render_header(f, rows[0], app, theme);
+    render_filter_bar(f, rows[2], app, theme);
+    let status = match &app.message {
+        Some((m, e)) => Line::from(Span::styled(
+            sanitize(m),
+            if *e { theme.error() } else { theme.key() },
+        )),
+        None => Line::from(Span::styled(
+            fit(super::keymap::TIMELINE_STATUS, area.width as usize),
+            theme.dim(),
+        )),
+    };
+    f.render_widget(Paragraph::new(status), rows[3]);
+    let t = &app.timeline;
+    let by = match t.by {
+        StackBy::Risk => "risk",
+        StackBy::Status => "status",
+    };
+    let title = format!(
+        " timeline · runs per {} · by {by}{} ",
+        bucket_name(t.bucket),
+        if t.end_us.is_none() {
+            " · to the newest run"
+        } else {
+            ""
+        }
+    );
+    let block = Block::default().borders(Borders::ALL).title(Span::styled(
+        fit(&title, rows[1].width.saturating_sub(4) as usize),
+        theme.title(),
+    ));
+    let inner = block.inner(rows[1]);
+    f.render_widget(block, rows[1]);
+    if inner.height < 5 || inner.width <= AXIS_W + 2 {
+        return;
+    }
+    let say = |f: &mut Frame<'_>, text: String, style: Style| {
+        f.render_widget(
+            Paragraph::new(Span::styled(text, style)),
+            Rect { height: 1, ..inner },
+        );
+    };
+    if let Some(e) = &t.error {
+        say(f, format!("cannot count: {}", sanitize(e)), theme.error());
+        return;
+    }
+    if t.bins.is_empty() {
+        say(
+            f,
+            if t.loading {
+                "counting…".into()
+            } else {
+                "no runs".into()
+            },
+            theme.dim(),
+        );
+        return;
+    }
+    let layers = t.by.layers();
+    // Legend.
+    let mut legend = Vec::new();
+    for (i, name) in layers.iter().enumerate() {
+        let (style, glyph) = layer_look(t.by, i, name, theme);
+        legend.push(Span::styled(format!("{glyph}{glyph} "), style));
+        legend.push(Span::raw(format!("{}  ", name.to_lowercase())));
+    }
+    f.render_widget(
+        Paragraph::new(Line::from(legend)),
+        Rect { height: 1, ..inner },
+    );
+    let plot_h = inner.height - 4;
+    let plot_top = inner.y + 1;
+    let axis_y = plot_top + plot_h;
+    let max = t.bins.iter().map(|b| b.total).max().unwrap_or(0).max(1);
+    let buf = f.buffer_mut();
+    let dim = theme.dim();
+    // The count axis: the highest bar's count at the top, 0 at the axis.
+    buf.set_string(inner.x, plot_top, format!("{max:>5} ┤"), dim);
+    for y in plot_top + 1..axis_y {
+        buf.set_string(inner.x + AXIS_W - 1, y, "│", dim);
+    }
+    buf.set_string(inner.x, axis_y, "    0 └", dim);
+    let x0 = inner.x + AXIS_W;
+    let right = inner.right();
+    for x in x0..right {
+        buf.set_string(x, axis_y, "─", dim);
+    }
+    for (i, bin) in t.bins.iter().enumerate() {
+        let x = x0 + (i as u16) * 2;
+        if x >= right {
+            break;
+        }
+        // Each layer's top, scaled; a bucket with runs shows at least one cell.
+        let mut cum = 0u64;
+        let mut prev_h = 0u16;
+        for (li, n) in bin.counts.iter().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            cum += n;
+            let mut h = ((cum as f64 / max as f64) * f64::from(plot_h)).round() as u16;
+            h = h.max(prev_h + 1).min(plot_h);
+            let (style, glyph) =
+                layer_look(t.by, li, layers.get(li).copied().unwrap_or("OTHER"), theme);
+            for row in prev_h..h {
+                buf.set_string(x, axis_y - 1 - row, glyph, style);
+            }
+            prev_h = h;
+        }
+        if i == t.selected {
+            buf.set_string(x, axis_y, "▲", theme.key().add_modifier(Modifier::BOLD));
+        }
+    }
+    // Time labels under the axis, spaced so they never touch.
+    let fmt = match t.bucket {
+        Bucket::Hour => "%d %Hh",
+        Bucket::Day | Bucket::Week => "%m-%d",
+    };
+    let label_w = 6u16;
+    let step = usize::from(label_w / 2 + 1);
+    for (i, bin) in t.bins.iter().enumerate() {
+        let x = x0 + (i as u16) * 2;
+        if i % step != 0 || x + label_w > right {
+            continue;
+        }
+        let when = chrono::DateTime::from_timestamp_micros(bin.start_us).unwrap_or_default();
+        buf.set_string(x, axis_y + 1, when.format(fmt).to_string(), dim);
+    }
+    // The selected bucket in words.
+    if let Some(b) = t.selected_bin() {
+        let mut spans = vec![
+            Span::styled(bucket_label(t.bucket, b.start_us), theme.title()),
+            Span::raw(format!(
+                " (UTC): {} run{}",
+                b.total,
+                if b.total == 1 { "" } else { "s" }
+            )),
+        ];
+        for (li, n) in b.counts.iter().enumerate() {
+            if *n > 0 {
+                let name = layers.get(li).copied().unwrap_or("OTHER");
+                let (style, _) = layer_look(t.by, li, name, theme);
+                spans.push(Span::raw(" · "));
+                spans.push(Span::styled(format!("{} {n}", name.to_lowercase()), style));
+            }
+        }
+        f.render_widget(
+            Paragraph::new(Line::from(spans)),
+            Rect {
+                y: axis_y + 2,
+                height: 1,
+                ..inner
+            },
+        );
+    }
+}
+
 fn render_status(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let line = if let Some(e) = &app.error {
         Line::from(Span::styled(sanitize(e), theme.error()))
@@ -1716,6 +1916,16 @@ fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
     lines.push(Line::from(Span::styled(QUEUE.title, theme.title())));
     lines.extend(key_lines(
         &QUEUE.help_rows(),
+        w as usize,
+        two_columns,
+        theme,
+    ));
+    lines.push(Line::from(Span::styled(
+        super::keymap::TIMELINE.title,
+        theme.title(),
+    )));
+    lines.extend(key_lines(
+        &super::keymap::TIMELINE.help_rows(),
         w as usize,
         two_columns,
         theme,

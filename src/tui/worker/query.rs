@@ -72,6 +72,7 @@ pub fn spawn_data_worker(
                         | QueryCmd::KnownEvents { .. }
                         | QueryCmd::OpenRun { .. }
                         | QueryCmd::Diff { .. }
+                        | QueryCmd::Timeline(_)
                         | QueryCmd::LoadRecord { .. } => false,
                     };
                     if superseded {
@@ -145,6 +146,10 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
             a,
             b,
             changes: Err(error),
+        },
+        QueryCmd::Timeline(q) => Msg::Timeline {
+            seq: q.seq,
+            bins: Err(error),
         },
         QueryCmd::LoadRecord { label, .. } => Msg::Record {
             label,
@@ -270,6 +275,24 @@ fn window(
             }
         }
     })
+}
+
+/// The timeline's bins: the span ends at `end_us`, else at the newest run (else now).
+pub fn timeline(
+    index: &dyn RunCatalog,
+    q: &crate::tui::timeline::TimelineQuery,
+) -> Result<Vec<crate::store::index::TimelineBin>, String> {
+    let now = Utc::now();
+    let end = match q.end_us {
+        Some(t) => t,
+        None => index
+            .newest_us()
+            .map_err(|e| e.to_string())?
+            .unwrap_or_else(|| now.timestamp_micros()),
+    };
+    index
+        .timeline(&q.filter, q.bucket, q.buckets, end, q.by, now)
+        .map_err(|e| e.to_string())
 }
 
 /// The structural differences from run `a` to run `b`, as `rmos runs diff` shows them.
@@ -444,6 +467,10 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
             let changes = diff_runs(index, &a, &b);
             Msg::Diff { a, b, changes }
         }
+        QueryCmd::Timeline(q) => Msg::Timeline {
+            seq: q.seq,
+            bins: timeline(index, &q),
+        },
         QueryCmd::LoadDetails {
             partition,
             file_name,
