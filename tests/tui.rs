@@ -330,6 +330,63 @@ fn snapshot_timeline_by_risk_and_by_status_with_enter_listing_a_bucket() {
 }
 
 #[test]
+fn snapshot_sessions_and_snapshots_views() {
+    use rmos::tui::records::{session_row, snapshot_row, RecordKind};
+    let root = store_example_copy();
+    let session = rmos::store::sessions::WorkflowSession {
+        session_id: "ses_rosette_0001".into(),
+        created_at_utc: "2025-12-23T09:00:00Z".into(),
+        updated_at_utc: "2025-12-23T18:05:00Z".into(),
+        workflow_type: "rosette".into(),
+        current_step: "toolpath".into(),
+        status: "active".into(),
+        context: None,
+        run_ids: vec![
+            "run_5eed0000000000000000000000000001".into(),
+            "run_5eed0000000000000000000000000002".into(),
+        ],
+        machine_id: Some("shapeoko-1".into()),
+        material_id: Some("maple_hard".into()),
+        tool_id: Some("default-vbit".into()),
+        user_id: Some("alice".into()),
+        state_data: None,
+        error_message: None,
+        error_details: None,
+    };
+    let snap: rmos::store::snapshots::Snapshot = serde_json::from_value(serde_json::json!({
+        "snapshot_id": "snap_walnut_01",
+        "design_fingerprint": "ea9899e176d26d67",
+        "created_at_utc": "2025-12-22T14:00:00+00:00",
+        "design": {"outer_diameter_mm": 98.0, "inner_diameter_mm": 88.0, "ring_params": []},
+        "feasibility": {"overall_score": 81.82, "risk_bucket": "YELLOW"},
+        "metadata": {"name": "Walnut spiral", "tags": ["walnut"], "source": "manual"},
+        "run_id": "run_5eed0000000000000000000000000008",
+        "baseline": true
+    }))
+    .unwrap();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, _) = loaded_app(root.path(), w, h);
+        app.update(key('3'));
+        app.update(Msg::Records {
+            kind: RecordKind::Sessions,
+            rows: Ok((vec![session_row(&session)], 0)),
+        });
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains("ses_rosette_0001"), "{s}");
+        insta::assert_snapshot!(format!("sessions_{w}x{h}"), s);
+        app.update(key('4'));
+        app.update(Msg::Records {
+            kind: RecordKind::Snapshots,
+            rows: Ok((vec![snapshot_row(&snap)], 1)),
+        });
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains("1 unreadable files"), "{s}");
+        assert!(s.contains("ea9899e176d26d67"), "{s}");
+        insta::assert_snapshot!(format!("snapshots_{w}x{h}"), s);
+    }
+}
+
+#[test]
 fn snapshot_help_overlay() {
     let root = store_example_copy();
     for (w, h) in [(80, 24), (120, 40)] {

@@ -12,6 +12,7 @@ use super::line_edit::{Edit, LineEdit};
 use super::list_window::{ListWindow, PAGE};
 use super::msg::{Anchor, Cmd, Details, Msg, Page, QueryCmd, RecordPart, UiCmd, View, Viewer};
 use super::queue::{QueueCmd, QueueState, StatusFilter};
+use super::records::{RecordKind, RecordsState};
 use super::timeline::TimelineState;
 use crate::filter::{Filter, ParseError};
 use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
@@ -144,6 +145,10 @@ pub struct App {
     pub diff: Option<DiffPane>,
     /// The timeline view (`i`).
     pub timeline: TimelineState,
+    /// The workflow sessions view (`3`).
+    pub sessions: RecordsState,
+    /// The design snapshots view (`4`).
+    pub snapshots: RecordsState,
     /// `g` asked for the newest page: select its first row when it arrives.
     jump_top: bool,
     /// A new filter is active: start counting new runs from its newest row.
@@ -211,6 +216,8 @@ impl App {
             duplicates: std::collections::HashSet::new(),
             diff: None,
             timeline: TimelineState::default(),
+            sessions: RecordsState::new(RecordKind::Sessions),
+            snapshots: RecordsState::new(RecordKind::Snapshots),
             jump_top: false,
             reset_seen: false,
         }
@@ -287,6 +294,13 @@ impl App {
                     return Vec::new();
                 }
                 self.apply_page(page)
+            }
+            Msg::Records { kind, rows } => {
+                let page = self.records_page();
+                let st = self.records_mut(kind);
+                st.set_rows(rows);
+                st.keep_visible(page);
+                Vec::new()
             }
             Msg::Timeline { seq, bins } => {
                 self.timeline.set_bins(seq, bins);
@@ -602,6 +616,10 @@ impl App {
                 if review && self.queue.loaded && !self.queue.busy {
                     cmds.push(Cmd::Queue(QueueCmd::Load(self.queue.status)));
                 }
+                // Sessions live in the same database: the view shown is read again.
+                if let Some(kind) = self.records_kind() {
+                    cmds.push(Cmd::Query(QueryCmd::Records(kind)));
+                }
                 cmds
             }
             Msg::Decided { outcomes } => {
@@ -864,6 +882,9 @@ impl App {
         }
         if self.view == View::Timeline && !self.help {
             return self.on_timeline_key(key);
+        }
+        if let (Some(kind), false) = (self.records_kind(), self.help) {
+            return self.on_records_key(kind, key);
         }
         if self.help {
             // Help taller than the terminal scrolls; any other key closes it; q and
@@ -1135,6 +1156,8 @@ impl App {
             }
             Action::ShowRuns => Vec::new(),
             Action::ShowQueue | Action::SwitchView => self.show_queue(),
+            Action::ShowSessions => self.switch_to(View::Sessions),
+            Action::ShowSnapshots => self.switch_to(View::Snapshots),
             Action::Quit => self.quit_cmds(),
         }
     }
@@ -1154,10 +1177,13 @@ impl App {
         if idle {
             let action = queue_action_for(&key);
             match action {
-                Some(QueueAction::ShowRuns | QueueAction::SwitchView) => {
+                Some(QueueAction::ShowRuns) => {
                     self.view = View::Runs;
                     return Vec::new();
                 }
+                Some(QueueAction::SwitchView) => return self.switch_to(View::Sessions),
+                Some(QueueAction::ShowSessions) => return self.switch_to(View::Sessions),
+                Some(QueueAction::ShowSnapshots) => return self.switch_to(View::Snapshots),
                 Some(QueueAction::ShowQueue) => return Vec::new(),
                 Some(QueueAction::Help) => {
                     self.help = true;
@@ -1701,6 +1727,28 @@ impl App {
         }
     }
 
+    /// The links the links menu offers: the selected session's or snapshot's runs in
+    /// those views, else those of the run the details show.
+    pub fn current_links(&self) -> Vec<Link> {
+        match self.records_kind() {
+            Some(kind) => self
+                .records(kind)
+                .selected_row()
+                .map(|r| {
+                    r.runs
+                        .iter()
+                        .map(|id| Link {
+                            kind: LinkKind::Run,
+                            target: id.clone(),
+                            note: String::new(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            None => self.details_links(),
+        }
+    }
+
     /// The links of the run the details show (its parent, plan, children, advisories).
     pub fn details_links(&self) -> Vec<Link> {
         match self.details.as_ref().and_then(|d| d.content.as_ref()) {
@@ -1731,7 +1779,7 @@ impl App {
         if super::keymap::quits_anywhere(&key) {
             return self.quit_cmds();
         }
-        let links = self.details_links();
+        let links = self.current_links();
         let Some(sel) = self.links_menu else {
             return Vec::new();
         };
@@ -1758,6 +1806,123 @@ impl App {
             None => sel,
         };
         self.links_menu = Some(to);
+        Vec::new()
+    }
+
+    /// The records view shown, if one is.
+    pub fn records_kind(&self) -> Option<RecordKind> {
+        match self.view {
+            View::Sessions => Some(RecordKind::Sessions),
+            View::Snapshots => Some(RecordKind::Snapshots),
+            View::Runs | View::Queue | View::Timeline => None,
+        }
+    }
+
+    pub fn records(&self, kind: RecordKind) -> &RecordsState {
+        match kind {
+            RecordKind::Sessions => &self.sessions,
+            RecordKind::Snapshots => &self.snapshots,
+        }
+    }
+
+    fn records_mut(&mut self, kind: RecordKind) -> &mut RecordsState {
+        match kind {
+            RecordKind::Sessions => &mut self.sessions,
+            RecordKind::Snapshots => &mut self.snapshots,
+        }
+    }
+
+    /// Rows of the records list on screen (its page for motion keys).
+    fn records_page(&self) -> usize {
+        super::view::records_list_rows(self.width, self.height)
+    }
+
+    /// Show a view (sessions and snapshots are read again each time they are shown).
+    fn switch_to(&mut self, view: View) -> Vec<Cmd> {
+        match view {
+            View::Runs => {
+                self.view = View::Runs;
+                Vec::new()
+            }
+            View::Queue => self.show_queue(),
+            View::Timeline => self.open_timeline(),
+            View::Sessions | View::Snapshots => {
+                self.view = view;
+                let kind = self.records_kind().expect("a records view");
+                vec![Cmd::Query(QueryCmd::Records(kind))]
+            }
+        }
+    }
+
+    fn on_records_key(&mut self, kind: RecordKind, key: KeyEvent) -> Vec<Cmd> {
+        use super::keymap::{RecordsAction, RECORDS};
+        if super::keymap::quits_anywhere(&key) {
+            return self.quit_cmds();
+        }
+        let page = self.records_page();
+        if self.records(kind).filter_input.is_some() {
+            let st = self.records_mut(kind);
+            st.on_filter_key(&key);
+            st.keep_visible(page);
+            return Vec::new();
+        }
+        let Some(action) = RECORDS.action(&key) else {
+            if let Some(hint) = RECORDS.unknown_key_hint(&key) {
+                self.say(hint, false);
+            }
+            return Vec::new();
+        };
+        match action {
+            RecordsAction::ShowRuns => return self.switch_to(View::Runs),
+            RecordsAction::ShowQueue => return self.switch_to(View::Queue),
+            RecordsAction::ShowSessions => return self.switch_to(View::Sessions),
+            RecordsAction::ShowSnapshots => return self.switch_to(View::Snapshots),
+            RecordsAction::SwitchView => {
+                return self.switch_to(match kind {
+                    RecordKind::Sessions => View::Snapshots,
+                    RecordKind::Snapshots => View::Runs,
+                })
+            }
+            RecordsAction::Help => {
+                self.help = true;
+                self.help_scroll = 0;
+                return Vec::new();
+            }
+            RecordsAction::Quit => return self.quit_cmds(),
+            RecordsAction::Back => return self.go_back(),
+            RecordsAction::Reload => return vec![Cmd::Query(QueryCmd::Records(kind))],
+            RecordsAction::CopyId => {
+                return match self.records(kind).selected_row() {
+                    Some(r) => vec![Cmd::Ui(UiCmd::Copy {
+                        text: r.id.clone(),
+                        label: format!("id {}", r.id),
+                    })],
+                    None => {
+                        self.say("nothing selected to copy", true);
+                        Vec::new()
+                    }
+                };
+            }
+            RecordsAction::Links => {
+                if self.current_links().is_empty() {
+                    let what = match kind {
+                        RecordKind::Sessions => "this session has no runs yet",
+                        RecordKind::Snapshots => "no run recorded this snapshot",
+                    };
+                    self.say(what, false);
+                } else {
+                    self.links_menu = Some(0);
+                }
+                return Vec::new();
+            }
+            _ => {}
+        }
+        let st = self.records_mut(kind);
+        let said = st.on_action(action, page);
+        st.keep_visible(page);
+        if let Some(m) = said {
+            self.say(m, false);
+        }
         Vec::new()
     }
 
@@ -1789,6 +1954,8 @@ impl App {
                 return Vec::new();
             }
             TimelineAction::ShowQueue => return self.show_queue(),
+            TimelineAction::ShowSessions => return self.switch_to(View::Sessions),
+            TimelineAction::ShowSnapshots => return self.switch_to(View::Snapshots),
             TimelineAction::Help => {
                 self.help = true;
                 self.help_scroll = 0;
@@ -1912,6 +2079,13 @@ impl App {
     fn here(&self) -> Back {
         match (self.view, &self.details) {
             (View::Timeline, _) => Back::List,
+            (View::Sessions | View::Snapshots, _) => {
+                let kind = self.records_kind().expect("a records view");
+                Back::Records {
+                    kind,
+                    id: self.records(kind).selected_row().map(|r| r.id.clone()),
+                }
+            }
             (View::Queue, _) => Back::Queue {
                 status: self.queue.status,
                 filter: self.queue.filter.clone(),
@@ -1944,7 +2118,7 @@ impl App {
                     .map(Cmd::Queue)
                     .collect()
             }
-            LinkKind::Parent | LinkKind::Plan | LinkKind::Child => {
+            LinkKind::Parent | LinkKind::Plan | LinkKind::Child | LinkKind::Run => {
                 vec![Cmd::Query(QueryCmd::OpenRun {
                     run_id: link.target,
                 })]
@@ -1980,6 +2154,13 @@ impl App {
                 self.view = View::Runs;
                 self.details = None;
                 Vec::new()
+            }
+            Back::Records { kind, id } => {
+                self.records_mut(kind).reselect(id);
+                self.switch_to(match kind {
+                    RecordKind::Sessions => View::Sessions,
+                    RecordKind::Snapshots => View::Snapshots,
+                })
             }
             Back::Queue {
                 status,
@@ -3080,6 +3261,88 @@ mod tests {
         app.update(key('x'));
         assert!(app.message.as_ref().unwrap().0.contains("timeline"));
         app.update(code(KeyCode::Esc));
+        assert_eq!(app.view, View::Runs);
+    }
+
+    #[test]
+    fn sessions_list_their_runs_and_a_run_opened_from_one_comes_back_to_it() {
+        use super::super::records::{session_row, RecordKind};
+        let mut app = app_with(3, false);
+        let cmds = app.update(key('3'));
+        assert_eq!(app.view, View::Sessions);
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::Records(RecordKind::Sessions))]
+        );
+        let session = |id: &str, runs: &[&str]| crate::store::sessions::WorkflowSession {
+            session_id: id.into(),
+            created_at_utc: "2025-12-23T10:00:00Z".into(),
+            updated_at_utc: "2025-12-23T11:00:00Z".into(),
+            workflow_type: "rosette".into(),
+            current_step: "cut".into(),
+            status: "active".into(),
+            context: None,
+            run_ids: runs.iter().map(|r| (*r).to_owned()).collect(),
+            machine_id: None,
+            material_id: None,
+            tool_id: None,
+            user_id: None,
+            state_data: None,
+            error_message: None,
+            error_details: None,
+        };
+        app.update(Msg::Records {
+            kind: RecordKind::Sessions,
+            rows: Ok((
+                vec![
+                    session_row(&session("ses_empty", &[])),
+                    session_row(&session("ses_two", &["run_0001", "run_0002"])),
+                ],
+                0,
+            )),
+        });
+        // No runs: Enter says so.
+        assert!(app.update(code(KeyCode::Enter)).is_empty());
+        assert!(app.links_menu.is_none());
+        app.update(key('j'));
+        app.update(code(KeyCode::Enter));
+        assert_eq!(app.current_links().len(), 2);
+        app.update(key('j'));
+        let cmds = app.update(code(KeyCode::Enter));
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::OpenRun {
+                run_id: "run_0002".into()
+            })]
+        );
+        app.update(Msg::RunFound {
+            run_id: "run_0002".into(),
+            row: Ok(Some(Box::new(row(2)))),
+        });
+        assert_eq!(app.view, View::Runs);
+        // Back: the sessions view, read again, on the same session.
+        let cmds = app.update(code(KeyCode::Backspace));
+        assert_eq!(app.view, View::Sessions);
+        assert_eq!(
+            cmds,
+            vec![Cmd::Query(QueryCmd::Records(RecordKind::Sessions))]
+        );
+        app.update(Msg::Records {
+            kind: RecordKind::Sessions,
+            rows: Ok((
+                vec![
+                    session_row(&session("ses_new", &[])),
+                    session_row(&session("ses_empty", &[])),
+                    session_row(&session("ses_two", &["run_0001", "run_0002"])),
+                ],
+                0,
+            )),
+        });
+        assert_eq!(app.sessions.selected_row().unwrap().id, "ses_two");
+        // 4, Tab and 1 switch views from here.
+        app.update(key('4'));
+        assert_eq!(app.view, View::Snapshots);
+        app.update(code(KeyCode::Tab));
         assert_eq!(app.view, View::Runs);
     }
 

@@ -17,6 +17,8 @@ pub enum LinkKind {
     Child,
     /// An advisory asset in `advisory_inputs`.
     Advisory,
+    /// A run a session or snapshot names.
+    Run,
 }
 
 impl LinkKind {
@@ -26,6 +28,7 @@ impl LinkKind {
             LinkKind::Plan => "plan",
             LinkKind::Child => "child",
             LinkKind::Advisory => "advisory",
+            LinkKind::Run => "run",
         }
     }
 }
@@ -100,6 +103,11 @@ pub enum Back {
     Run(DetailsPane),
     /// The run list with no details open.
     List,
+    /// A sessions or snapshots view, on this record.
+    Records {
+        kind: super::records::RecordKind,
+        id: Option<String>,
+    },
     /// The review queue as it was: its status, filter and the asset selected.
     Queue {
         status: StatusFilter,

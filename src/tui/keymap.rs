@@ -50,6 +50,8 @@ pub enum Action {
     Timeline,
     ShowRuns,
     ShowQueue,
+    ShowSessions,
+    ShowSnapshots,
     SwitchView,
     Rescan,
     Help,
@@ -79,6 +81,37 @@ pub enum TimelineAction {
     Close,
     ShowRuns,
     ShowQueue,
+    ShowSessions,
+    ShowSnapshots,
+    SwitchView,
+    Help,
+    Quit,
+}
+
+/// Everything a key can ask for in the sessions (`3`) and snapshots (`4`) views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordsAction {
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+    First,
+    Last,
+    /// Scroll the details.
+    ScrollDown,
+    ScrollUp,
+    EditFilter,
+    /// Esc: clear the filter.
+    Cancel,
+    /// The runs the record names, to open one.
+    Links,
+    CopyId,
+    Reload,
+    Back,
+    ShowRuns,
+    ShowQueue,
+    ShowSessions,
+    ShowSnapshots,
     SwitchView,
     Help,
     Quit,
@@ -115,6 +148,8 @@ pub enum QueueAction {
     Reload,
     ShowRuns,
     ShowQueue,
+    ShowSessions,
+    ShowSnapshots,
     SwitchView,
     Help,
     Quit,
@@ -329,6 +364,8 @@ pub static RUNS: KeyTable<Action> = KeyTable {
         ),
         row(&[ch('1')], Action::ShowRuns, "1", "runs view"),
         row(&[ch('2')], Action::ShowQueue, "2", "review queue"),
+        row(&[ch('3')], Action::ShowSessions, "3", "workflow sessions"),
+        row(&[ch('4')], Action::ShowSnapshots, "4", "design snapshots"),
         row(
             &[code(KeyCode::Tab)],
             Action::SwitchView,
@@ -445,6 +482,8 @@ pub static QUEUE: KeyTable<QueueAction> = KeyTable {
         hidden(&[ctrl('r')], QueueAction::Reload),
         hidden(&[ch('1')], QueueAction::ShowRuns),
         hidden(&[ch('2')], QueueAction::ShowQueue),
+        hidden(&[ch('3')], QueueAction::ShowSessions),
+        hidden(&[ch('4')], QueueAction::ShowSnapshots),
         hidden(&[code(KeyCode::Tab)], QueueAction::SwitchView),
         hidden(&[ch('?')], QueueAction::Help),
         hidden(&[ch('q'), ctrl('c')], QueueAction::Quit),
@@ -515,6 +554,8 @@ pub static TIMELINE: KeyTable<TimelineAction> = KeyTable {
         ),
         hidden(&[ch('1')], TimelineAction::ShowRuns),
         hidden(&[ch('2')], TimelineAction::ShowQueue),
+        hidden(&[ch('3')], TimelineAction::ShowSessions),
+        hidden(&[ch('4')], TimelineAction::ShowSnapshots),
         hidden(&[code(KeyCode::Tab)], TimelineAction::SwitchView),
         hidden(&[ch('?')], TimelineAction::Help),
         hidden(&[ch('q'), ctrl('c')], TimelineAction::Quit),
@@ -528,6 +569,79 @@ pub static TIMELINE: KeyTable<TimelineAction> = KeyTable {
         (TimelineAction::Help, "? all keys"),
     ],
 };
+
+/// The sessions (`3`) and snapshots (`4`) views' action table.
+pub static RECORDS: KeyTable<RecordsAction> = KeyTable {
+    name: "sessions/snapshots",
+    title: "Sessions (3) and snapshots (4)",
+    bindings: &[
+        row(
+            &[ch('j'), code(KeyCode::Down)],
+            RecordsAction::Down,
+            "j / k",
+            "move",
+        ),
+        hidden(&[ch('k'), code(KeyCode::Up)], RecordsAction::Up),
+        hidden(
+            &[code(KeyCode::PageDown), ctrl('d')],
+            RecordsAction::PageDown,
+        ),
+        hidden(&[code(KeyCode::PageUp), ctrl('u')], RecordsAction::PageUp),
+        row(
+            &[ch('g'), code(KeyCode::Home)],
+            RecordsAction::First,
+            "g / G",
+            "first / last",
+        ),
+        hidden(&[ch('G'), code(KeyCode::End)], RecordsAction::Last),
+        row(
+            &[ch('J')],
+            RecordsAction::ScrollDown,
+            "J / K",
+            "scroll the details",
+        ),
+        hidden(&[ch('K')], RecordsAction::ScrollUp),
+        row(
+            &[code(KeyCode::Enter)],
+            RecordsAction::Links,
+            "Enter",
+            "its runs: open one",
+        ),
+        row(
+            &[ch('f'), ch('/')],
+            RecordsAction::EditFilter,
+            "f / /",
+            "filter (words)",
+        ),
+        row(
+            &[code(KeyCode::Esc)],
+            RecordsAction::Cancel,
+            "Esc",
+            "clear the filter",
+        ),
+        row(&[ch('c')], RecordsAction::CopyId, "c", "copy the id"),
+        row(&[ctrl('r')], RecordsAction::Reload, "Ctrl-r", "read again"),
+        hidden(&[code(KeyCode::Backspace), ctrl('o')], RecordsAction::Back),
+        hidden(&[ch('1')], RecordsAction::ShowRuns),
+        hidden(&[ch('2')], RecordsAction::ShowQueue),
+        hidden(&[ch('3')], RecordsAction::ShowSessions),
+        hidden(&[ch('4')], RecordsAction::ShowSnapshots),
+        hidden(&[code(KeyCode::Tab)], RecordsAction::SwitchView),
+        hidden(&[ch('?')], RecordsAction::Help),
+        hidden(&[ch('q'), ctrl('c')], RecordsAction::Quit),
+    ],
+    hint: &[
+        (RecordsAction::Down, "j/k move"),
+        (RecordsAction::Links, "Enter runs"),
+        (RecordsAction::EditFilter, "f filter"),
+        (RecordsAction::ShowRuns, "1 runs"),
+        (RecordsAction::Help, "? all keys"),
+    ],
+};
+
+/// The sessions and snapshots views' status line.
+pub const RECORDS_STATUS: &str =
+    "j/k move · J/K scroll · Enter its runs · f filter · c copy id · 1 runs · 2 queue · 3 sessions · 4 snapshots · ? help · q quit";
 
 /// The timeline's status line.
 pub const TIMELINE_STATUS: &str =
@@ -977,6 +1091,13 @@ mod tests {
             help_keys(&TIMELINE),
             "README timeline table vs TIMELINE"
         );
+        let records = readme_tables("### Sessions");
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            records[0],
+            help_keys(&RECORDS),
+            "README records table vs RECORDS"
+        );
         let queue = readme_tables("### Review queue");
         assert_eq!(queue.len(), 1);
         assert_eq!(queue[0], help_keys(&QUEUE), "README queue table vs QUEUE");
@@ -992,6 +1113,7 @@ mod tests {
         labels_are_bound(&PICKER);
         labels_are_bound(&COPY);
         labels_are_bound(&TIMELINE);
+        labels_are_bound(&RECORDS);
         labels_are_bound(&LINKS);
     }
 
@@ -1012,6 +1134,7 @@ mod tests {
         check(&PICKER);
         check(&COPY);
         check(&TIMELINE);
+        check(&RECORDS);
         check(&LINKS);
         // Terminals that report Shift with an upper-case letter or `?` get the same action.
         let shifted = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::SHIFT);
@@ -1046,6 +1169,7 @@ mod tests {
         check(&PICKER);
         check(&COPY);
         check(&TIMELINE);
+        check(&RECORDS);
         check(&LINKS);
     }
 
@@ -1067,6 +1191,7 @@ mod tests {
         check(&RUNS);
         check(&QUEUE);
         check(&TIMELINE);
+        check(&RECORDS);
     }
 
     #[test]
@@ -1140,6 +1265,7 @@ mod tests {
         check(&RUNS, DETAILS_TITLE, 6);
         check(&RUNS, DIFF_TITLE, 6);
         check(&TIMELINE, TIMELINE_STATUS, 9);
+        check(&RECORDS, RECORDS_STATUS, 12);
         check(&QUEUE, QUEUE_STATUS_WIDE, 15);
         check(&QUEUE, QUEUE_STATUS, 8);
         check(&QUEUE, FULLSCREEN_STATUS, 10);

@@ -23,6 +23,7 @@ pub mod line_edit;
 pub mod list_window;
 pub mod msg;
 pub mod queue;
+pub mod records;
 pub mod timeline;
 pub mod view;
 pub mod worker;
@@ -216,6 +217,7 @@ pub async fn run_loop<B: Backend>(
                             | QueryCmd::OpenRun { .. }
                             | QueryCmd::Diff { .. }
                             | QueryCmd::Timeline(_)
+                            | QueryCmd::Records(_)
                             | QueryCmd::LoadRecord { .. } => &queries,
                         };
                         if to.send(q).is_err() {

@@ -187,6 +187,11 @@ pub enum Msg {
         history: Option<Vec<String>>,
         saved: Result<Vec<(String, String)>, String>,
     },
+    /// Sessions or snapshots, with how many files could not be read.
+    Records {
+        kind: super::records::RecordKind,
+        rows: Result<(Vec<super::records::RecordRow>, usize), String>,
+    },
     /// The timeline's bins for request `seq`.
     Timeline {
         seq: u64,
@@ -216,6 +221,10 @@ pub enum View {
     Queue,
     /// Runs over time (`i`).
     Timeline,
+    /// Workflow sessions (`3`).
+    Sessions,
+    /// Design snapshots (`4`).
+    Snapshots,
 }
 
 /// Commands out of [`App::update`], by who runs them: the console loop itself
@@ -314,6 +323,8 @@ pub enum QueryCmd {
     },
     /// The timeline's bins for a span (answered with [`Msg::Timeline`]).
     Timeline(super::timeline::TimelineQuery),
+    /// The sessions or snapshots (answered with [`Msg::Records`]).
+    Records(super::records::RecordKind),
     /// Read part of a run's file to copy it (answered with [`Msg::Record`]).
     LoadRecord {
         partition: String,
@@ -339,6 +350,7 @@ impl QueryCmd {
             | QueryCmd::OpenRun { .. }
             | QueryCmd::Diff { .. }
             | QueryCmd::Timeline(_)
+            | QueryCmd::Records(_)
             | QueryCmd::LoadRecord { .. } => None,
         }
     }

@@ -657,6 +657,8 @@ impl QueueState {
             | QueueAction::CopyId
             | QueueAction::ShowRuns
             | QueueAction::ShowQueue
+            | QueueAction::ShowSessions
+            | QueueAction::ShowSnapshots
             | QueueAction::SwitchView
             | QueueAction::Help
             | QueueAction::Quit => KeyOutcome::unhandled(),

@@ -240,6 +240,8 @@ impl TimelineState {
             TimelineAction::Close
             | TimelineAction::ShowRuns
             | TimelineAction::ShowQueue
+            | TimelineAction::ShowSessions
+            | TimelineAction::ShowSnapshots
             | TimelineAction::SwitchView
             | TimelineAction::Help
             | TimelineAction::Quit => TimelineOutcome::default(),

@@ -467,6 +467,16 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) 
         }
         return;
     }
+    if let Some(kind) = app.records_kind() {
+        render_records(f, area, app, app.records(kind), theme);
+        if app.links_menu.is_some() {
+            render_links(f, area, app, theme);
+        }
+        if app.help {
+            render_help(f, area, app, theme);
+        }
+        return;
+    }
     let rows = frame_rows(area);
     render_header(f, rows[0], app, theme);
     match (&app.diff, &app.details) {
@@ -500,7 +510,7 @@ fn render_views(f: &mut Frame<'_>, app: &App, theme: Theme, gfx: &mut Graphics) 
 
 /// The links menu: one row per link, its kind, target and a note.
 fn render_links(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
-    let links = app.details_links();
+    let links = app.current_links();
     let sel = app.links_menu.unwrap_or(0);
     let n = links.len();
     let rows = picker_rows(area.height).min(n.max(1));
@@ -1514,6 +1524,231 @@ fn render_filter_bar(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Sessions and snapshots
+
+/// Rows of the sessions or snapshots list at a terminal size.
+pub fn records_list_rows(width: u16, height: u16) -> usize {
+    queue_list_rows(width, height)
+}
+
+fn render_records(
+    f: &mut Frame<'_>,
+    area: Rect,
+    app: &App,
+    st: &super::records::RecordsState,
+    theme: Theme,
+) {
+    use super::records::columns;
+    let rows = frame_rows(area);
+    let noun = match (st.kind, st.all.len()) {
+        (super::records::RecordKind::Sessions, 1) => "session",
+        (super::records::RecordKind::Sessions, _) => "sessions",
+        (super::records::RecordKind::Snapshots, 1) => "snapshot",
+        (super::records::RecordKind::Snapshots, _) => "snapshots",
+    };
+    let mut head = vec![
+        Span::styled(format!(" rmos {} ", st.kind.title()), theme.title()),
+        Span::raw(if st.loaded {
+            if st.shown.len() == st.all.len() {
+                format!(" {} {noun}", st.all.len())
+            } else {
+                format!(" {} of {} {noun}", st.shown.len(), st.all.len())
+            }
+        } else {
+            " reading…".to_owned()
+        }),
+    ];
+    if st.invalid > 0 {
+        head.push(Span::styled(
+            format!("  {} unreadable files", st.invalid),
+            theme.error(),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(head)), rows[0]);
+    let split = queue_split(rows[1]);
+    // The list.
+    let inner_w = split[0].width.saturating_sub(2);
+    // Narrow lists show the time without its year, then drop the fourth column (a
+    // session's type, a snapshot's score); the last column takes what is left.
+    let spec = columns(st.kind);
+    let mut shown_cols: Vec<(usize, &str, u16)> = spec
+        .iter()
+        .enumerate()
+        .map(|(i, (t, w))| (i, *t, *w))
+        .collect();
+    let need =
+        |cols: &[(usize, &str, u16)]| -> u16 { cols.iter().map(|c| c.2 + 1).sum::<u16>() + 8 };
+    if need(&shown_cols) > inner_w {
+        shown_cols[0].2 = 11;
+    }
+    if need(&shown_cols) > inner_w {
+        shown_cols.retain(|c| c.0 != 3);
+    }
+    let fixed: u16 = shown_cols.iter().map(|c| c.2 + 1).sum();
+    let widths: Vec<u16> = shown_cols
+        .iter()
+        .map(|c| {
+            if c.2 == 0 {
+                inner_w.saturating_sub(fixed).max(4)
+            } else {
+                c.2
+            }
+        })
+        .collect();
+    let header = Row::new(shown_cols.iter().map(|c| c.1)).style(theme.title());
+    let page = records_list_rows(app.width, app.height);
+    let visible: Vec<Row> = st
+        .shown
+        .iter()
+        .skip(st.offset)
+        .take(page)
+        .filter_map(|i| st.all.get(*i))
+        .map(|r| {
+            Row::new(shown_cols.iter().zip(&widths).map(|(col, w)| {
+                let ci = col.0;
+                let c = r.cells.get(ci).map(String::as_str).unwrap_or("");
+                // A time without its year: "2025-12-23 18:04" → "12-23 18:04".
+                let c = if ci == 0 && *w < 16 {
+                    c.get(5..).unwrap_or(c)
+                } else {
+                    c
+                };
+                let text = fit(&sanitize(c), *w as usize);
+                let style = match (st.kind, ci) {
+                    (super::records::RecordKind::Sessions, 2) => theme.status(match c {
+                        "completed" => "OK",
+                        "error" => "ERROR",
+                        "cancelled" => "BLOCKED",
+                        _ => "",
+                    }),
+                    (super::records::RecordKind::Snapshots, 2) => theme.risk(c),
+                    _ => Style::default(),
+                };
+                Cell::from(Span::styled(text, style))
+            }))
+        })
+        .collect();
+    let constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w)).collect();
+    let mut state = TableState::default();
+    if !st.shown.is_empty() {
+        state.select(Some(st.selected.saturating_sub(st.offset)));
+    }
+    let table = Table::new(visible, constraints)
+        .header(header)
+        .block(Block::default().borders(Borders::ALL).title(match st.kind {
+            super::records::RecordKind::Sessions => " sessions ",
+            super::records::RecordKind::Snapshots => " snapshots ",
+        }))
+        .row_highlight_style(theme.selected());
+    f.render_stateful_widget(table, split[0], &mut state);
+    if let Some(e) = &st.error {
+        let r = Rect {
+            x: split[0].x + 1,
+            y: split[0].y + 2,
+            width: split[0].width.saturating_sub(2),
+            height: 1,
+        };
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                fit(&sanitize(e), r.width as usize),
+                theme.error(),
+            )),
+            r,
+        );
+    } else if st.loaded && st.all.is_empty() {
+        let hint = match st.kind {
+            super::records::RecordKind::Sessions => {
+                "No workflow sessions yet: the CAM workflow records them here (rmos demo adds one)."
+            }
+            super::records::RecordKind::Snapshots => {
+                "No design snapshots yet. Save one with: rmos snapshot export DESIGN.json"
+            }
+        };
+        render_empty_state(f, split[0], hint, theme);
+    }
+    // The details.
+    let dw = split[1].width.saturating_sub(2) as usize;
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if let Some(r) = st.selected_row() {
+        let lw = r.fields.iter().map(|(l, _)| l.width()).max().unwrap_or(0) + 2;
+        for (label, value) in &r.fields {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{label:<lw$}"), theme.dim()),
+                Span::raw(sanitize(value)),
+            ]));
+        }
+        lines.push(Line::from(""));
+        let runs_title = match (st.kind, r.runs.len()) {
+            (_, 0) => "runs: none".to_owned(),
+            (super::records::RecordKind::Snapshots, _) => {
+                "recorded by run (Enter opens it)".to_owned()
+            }
+            (_, n) => format!("runs ({n}, Enter opens one)"),
+        };
+        lines.push(Line::from(Span::styled(runs_title, theme.title())));
+        for id in &r.runs {
+            lines.push(Line::from(vec![
+                Span::raw("  - "),
+                Span::styled(sanitize(id), theme.key()),
+            ]));
+        }
+        lines.push(Line::from(""));
+        lines.push(Line::from(Span::styled("── document ", theme.title())));
+        lines.extend(json_lines(&r.doc, theme));
+    }
+    let wrapped: Vec<Line<'static>> = lines.into_iter().flat_map(|l| wrap_line(l, dw)).collect();
+    let inner_h = split[1].height.saturating_sub(2) as usize;
+    let scroll = (st.scroll as usize).min(wrapped.len().saturating_sub(inner_h));
+    let title = st
+        .selected_row()
+        .map(|r| format!(" {} ", fit(&sanitize(&r.id), dw.saturating_sub(2))))
+        .unwrap_or_else(|| " details ".to_owned());
+    f.render_widget(
+        Paragraph::new(
+            wrapped
+                .into_iter()
+                .skip(scroll)
+                .take(inner_h)
+                .collect::<Vec<_>>(),
+        )
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(Span::styled(title, theme.title())),
+        ),
+        split[1],
+    );
+    // Filter line and status.
+    let filter_line = match &st.filter_input {
+        Some((edit, _)) => {
+            let mut spans = vec![Span::styled("filter: ", theme.key())];
+            spans.extend(edit.spans(Style::default(), sanitize));
+            Line::from(spans)
+        }
+        None if st.filter.is_empty() => Line::from(Span::styled(
+            "filter: none  (f to filter by words: id, status, type, tool, name, tags…)",
+            theme.dim(),
+        )),
+        None => Line::from(vec![
+            Span::styled("filter: ", theme.dim()),
+            Span::raw(sanitize(&st.filter)),
+        ]),
+    };
+    f.render_widget(Paragraph::new(filter_line), rows[2]);
+    let status = match &app.message {
+        Some((m, e)) => Line::from(Span::styled(
+            sanitize(m),
+            if *e { theme.error() } else { theme.key() },
+        )),
+        None => Line::from(Span::styled(
+            fit(super::keymap::RECORDS_STATUS, area.width as usize),
+            theme.dim(),
+        )),
+    };
+    f.render_widget(Paragraph::new(status), rows[3]);
+}
+
+// ---------------------------------------------------------------------------------------
 // The timeline
 
 /// Columns of the timeline's count axis ("12345 ┤").
@@ -1926,6 +2161,16 @@ fn help_lines(w: u16, theme: Theme) -> Vec<Line<'static>> {
     )));
     lines.extend(key_lines(
         &super::keymap::TIMELINE.help_rows(),
+        w as usize,
+        two_columns,
+        theme,
+    ));
+    lines.push(Line::from(Span::styled(
+        super::keymap::RECORDS.title,
+        theme.title(),
+    )));
+    lines.extend(key_lines(
+        &super::keymap::RECORDS.help_rows(),
         w as usize,
         two_columns,
         theme,

@@ -73,9 +73,18 @@ pub fn spawn_data_worker(
                         | QueryCmd::OpenRun { .. }
                         | QueryCmd::Diff { .. }
                         | QueryCmd::Timeline(_)
+                        | QueryCmd::Records(_)
                         | QueryCmd::LoadRecord { .. } => false,
                     };
                     if superseded {
+                        continue;
+                    }
+                    // Sessions and snapshots are not in the run index.
+                    if let QueryCmd::Records(kind) = req {
+                        let rows = load_records(&root, kind);
+                        if out.send(Msg::Records { kind, rows }).is_err() {
+                            return;
+                        }
                         continue;
                     }
                     working.store(req.generation().unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -150,6 +159,10 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
         QueryCmd::Timeline(q) => Msg::Timeline {
             seq: q.seq,
             bins: Err(error),
+        },
+        QueryCmd::Records(kind) => Msg::Records {
+            kind,
+            rows: Err(error),
         },
         QueryCmd::LoadRecord { label, .. } => Msg::Record {
             label,
@@ -275,6 +288,27 @@ fn window(
             }
         }
     })
+}
+
+/// The workflow sessions (newest first, up to 5000) or the design snapshots, as the
+/// views list them, with how many snapshot files could not be read.
+pub fn load_records(
+    root: &DataRoot,
+    kind: crate::tui::records::RecordKind,
+) -> Result<(Vec<crate::tui::records::RecordRow>, usize), String> {
+    use crate::tui::records::{session_row, snapshot_row, RecordKind};
+    match kind {
+        RecordKind::Sessions => {
+            let store = root.sessions().map_err(|e| e.to_string())?;
+            let rows = store.list(None, None, 5000).map_err(|e| e.to_string())?;
+            Ok((rows.iter().map(session_row).collect(), 0))
+        }
+        RecordKind::Snapshots => {
+            let store = crate::store::snapshots::SnapshotStore::new(root.snapshots_dir.clone());
+            let (rows, invalid) = store.list(None, 5000, 0).map_err(|e| e.to_string())?;
+            Ok((rows.iter().map(snapshot_row).collect(), invalid))
+        }
+    }
 }
 
 /// The timeline's bins: the span ends at `end_us`, else at the newest run (else now).
@@ -470,6 +504,11 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
         QueryCmd::Timeline(q) => Msg::Timeline {
             seq: q.seq,
             bins: timeline(index, &q),
+        },
+        // Answered before the index is opened (see the worker's loop).
+        QueryCmd::Records(kind) => Msg::Records {
+            kind,
+            rows: Err("not in the run index".into()),
         },
         QueryCmd::LoadDetails {
             partition,
