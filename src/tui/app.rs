@@ -1559,9 +1559,45 @@ impl App {
             _ => return Vec::new(),
         };
         let at = ratatui::layout::Position::new(m.column, m.row);
-        if self.view == View::Queue {
-            if step == 0 || self.queue.modal.is_some() || self.queue.filter_input.is_some() {
+        if self.view == View::Queue || self.records_kind().is_some() {
+            if self.links_menu.is_some()
+                || self.queue.modal.is_some()
+                || self.queue.filter_input.is_some()
+            {
                 return Vec::new();
+            }
+            // A click on a row selects it (rows start below the border and the titles).
+            if step == 0 {
+                let list = super::view::queue_list_area(self.width, self.height);
+                let first = list.y + 2;
+                if !list.contains(at) || m.row < first || m.row + 1 >= list.bottom() {
+                    return Vec::new();
+                }
+                let page = super::view::queue_list_rows(self.width, self.height);
+                if let Some(kind) = self.records_kind() {
+                    let st = self.records_mut(kind);
+                    let row = st.offset + usize::from(m.row - first);
+                    if row < st.shown.len() {
+                        st.selected = row;
+                        st.scroll = 0;
+                    }
+                    return Vec::new();
+                }
+                let row = self.queue.offset + usize::from(m.row - first);
+                return self
+                    .queue
+                    .click(row, page)
+                    .into_iter()
+                    .map(Cmd::Queue)
+                    .collect();
+            }
+            if let Some(kind) = self.records_kind() {
+                let code = if step > 0 { KeyCode::Down } else { KeyCode::Up };
+                let mut cmds = Vec::new();
+                for _ in 0..step.unsigned_abs() {
+                    cmds.extend(self.on_records_key(kind, KeyEvent::new(code, KeyModifiers::NONE)));
+                }
+                return cmds;
             }
             let code = if step > 0 { KeyCode::Down } else { KeyCode::Up };
             let mut cmds = Vec::new();
@@ -2946,6 +2982,32 @@ mod tests {
         app.update(mouse(click, 10, 8));
         assert_eq!(app.list.selected, 2);
         assert!(app.copy_menu);
+    }
+
+    #[test]
+    fn a_click_selects_an_asset_in_the_queue_and_a_record_in_sessions() {
+        use crossterm::event::{MouseButton, MouseEventKind};
+        let click = MouseEventKind::Down(MouseButton::Left);
+        let mut app = app_with(3, false);
+        app.update(key('2'));
+        let assets: Vec<_> = (0..4)
+            .map(|i| super::super::queue::test_asset(&format!("adv_{i}")))
+            .collect();
+        app.update(Msg::Queue {
+            status: StatusFilter::Pending,
+            assets,
+            counts: (4, 0, 0),
+        });
+        // Header line, list border, column titles: the first asset is on line 3.
+        let cmds = app.update(mouse(click, 5, 5));
+        assert_eq!(app.queue.selected, 2);
+        assert_eq!(cmds, vec![Cmd::Queue(QueueCmd::Preview("adv_2".into()))]);
+        // Below the last asset, on the border: nothing.
+        app.update(mouse(click, 5, 9));
+        app.update(mouse(click, 5, 1));
+        assert_eq!(app.queue.selected, 2);
+        app.update(mouse(MouseEventKind::ScrollUp, 5, 5));
+        assert_eq!(app.queue.selected, 0);
     }
 
     #[test]

@@ -423,6 +423,14 @@ impl QueueState {
         }
     }
 
+    /// Select the `row`-th shown asset (a click); the preview follows.
+    pub fn click(&mut self, row: usize, page: usize) -> Vec<QueueCmd> {
+        if self.modal.is_some() || self.fullscreen || row >= self.assets.len() {
+            return Vec::new();
+        }
+        self.move_to(row, page)
+    }
+
     fn move_to(&mut self, i: usize, page: usize) -> Vec<QueueCmd> {
         if self.assets.is_empty() {
             return Vec::new();

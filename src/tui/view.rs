@@ -2261,6 +2261,11 @@ fn queue_split(body: Rect) -> std::rc::Rc<[Rect]> {
         .split(body)
 }
 
+/// Where the review queue's (and the sessions' and snapshots') list is drawn.
+pub fn queue_list_area(width: u16, height: u16) -> Rect {
+    queue_split(frame_rows(Rect::new(0, 0, width, height))[1])[0]
+}
+
 /// Asset rows the queue list shows at a terminal size (the page for its motion keys).
 pub fn queue_list_rows(width: u16, height: u16) -> usize {
     let list = queue_split(frame_rows(Rect::new(0, 0, width, height))[1])[0];
