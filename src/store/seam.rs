@@ -84,6 +84,10 @@ pub trait RunCatalog: Send {
     fn invalid_files(&self, limit: usize) -> Result<Vec<IndexedRun>, IndexError>;
     /// One run by id (newest partition first, like the store).
     fn find(&self, run_id: &str) -> Result<Option<IndexedRun>, IndexError>;
+    /// The newest `limit` runs whose `parent_run_id` or `lineage.parent_plan_run_id` is
+    /// `run_id` (newest first), and how many there are in all.
+    fn children(&self, run_id: &str, limit: usize)
+        -> Result<(Vec<IndexedRun>, u64), IndexError>;
     /// The event types present, up to `limit` (to explain an `event:` filter matching
     /// nothing: the field is free text).
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError>;
@@ -171,6 +175,9 @@ impl RunCatalog for RunIndex {
     }
     fn find(&self, run_id: &str) -> Result<Option<IndexedRun>, IndexError> {
         RunIndex::find(self, run_id)
+    }
+    fn children(&self, run_id: &str, limit: usize) -> Result<(Vec<IndexedRun>, u64), IndexError> {
+        RunIndex::children(self, run_id, limit)
     }
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError> {
         RunIndex::event_types(self, limit)
