@@ -947,7 +947,10 @@ mod tests {
         assert!(m("CHIPLOAD"));
         assert!(!m("-chipload"));
         assert!(m("verify:ok"));
-        assert!(m("parent:run_abc") && m("parent:abc"), "with or without run_");
+        assert!(
+            m("parent:run_abc") && m("parent:abc"),
+            "with or without run_"
+        );
         assert!(m("parent:plan"), "the plan a run executes is a parent too");
         assert!(!m("parent:ab") && !m("parent:ABC"), "exact, not a prefix");
         assert!(m("-parent:run_other"));
@@ -957,7 +960,9 @@ mod tests {
         };
         let f = Filter::parse("parent:abc").unwrap();
         assert!(!f.matches(&orphan, now()));
-        assert!(Filter::parse("-parent:abc").unwrap().matches(&orphan, now()));
+        assert!(Filter::parse("-parent:abc")
+            .unwrap()
+            .matches(&orphan, now()));
         assert_eq!(f.to_string(), "parent:abc");
     }
 

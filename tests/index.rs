@@ -820,8 +820,16 @@ fn children_are_the_newest_runs_naming_a_run_as_parent_or_plan() {
         assert_eq!(total, want.len() as u64, "count of {parent}");
         for limit in [0, 1, 2, 5] {
             let (runs, total) = index.children(parent, limit).unwrap();
-            assert_eq!(ids(&runs), want[..limit.min(want.len())], "{parent} limit {limit}");
-            assert_eq!(total, want.len() as u64, "{parent}: the count ignores the limit");
+            assert_eq!(
+                ids(&runs),
+                want[..limit.min(want.len())],
+                "{parent} limit {limit}"
+            );
+            assert_eq!(
+                total,
+                want.len() as u64,
+                "{parent}: the count ignores the limit"
+            );
         }
     }
     assert!(seen_both, "the fixture has a run naming one run both ways");
@@ -873,7 +881,9 @@ fn an_index_from_before_the_lineage_columns_finds_children_after_upgrade() {
     let (runs, total) = index.children("run_000", 100).unwrap();
     assert_eq!(total, 8);
     assert_eq!(runs.len(), 8);
-    assert!(runs.iter().all(|r| r.parent_run_id.is_some() || r.plan_run_id.is_some()));
+    assert!(runs
+        .iter()
+        .all(|r| r.parent_run_id.is_some() || r.plan_run_id.is_some()));
     // Once: the next passes read nothing, and the rows keep their inodes and sizes.
     let again = index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
     assert_eq!(again.parsed, 0, "{again:?}");

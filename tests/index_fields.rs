@@ -208,16 +208,31 @@ fn damaged_fields_read_the_same() {
         ),
         ("/request_summary", json!({"b": 1, "a": {"d": 1, "c": 2}})),
         // Lineage: the parent and the plan are indexed; hostile values either way.
-        ("/parent_run_id", json!("run_5eed0000000000000000000000000001")),
+        (
+            "/parent_run_id",
+            json!("run_5eed0000000000000000000000000001"),
+        ),
         ("/parent_run_id", json!("p".repeat(300_000))),
-        ("/parent_run_id", json!("\u{0}\u{1b}[31mred\u{7}\r\n\u{202e}é")),
+        (
+            "/parent_run_id",
+            json!("\u{0}\u{1b}[31mred\u{7}\r\n\u{202e}é"),
+        ),
         ("/parent_run_id", json!(12)),
         ("/parent_run_id", json!(["run_a"])),
         ("/parent_run_id", json!({"run_id": "run_a"})),
-        ("/lineage", json!({"parent_plan_run_id": "\u{1b}]52;c;x\u{7}"})),
-        ("/lineage", json!({"parent_plan_run_id": "q".repeat(300_000)})),
+        (
+            "/lineage",
+            json!({"parent_plan_run_id": "\u{1b}]52;c;x\u{7}"}),
+        ),
+        (
+            "/lineage",
+            json!({"parent_plan_run_id": "q".repeat(300_000)}),
+        ),
         ("/lineage", json!({"parent_plan_run_id": 7})),
-        ("/lineage", json!({"parent_plan_run_id": null, "extra": [1, {"a": 2}]})),
+        (
+            "/lineage",
+            json!({"parent_plan_run_id": null, "extra": [1, {"a": 2}]}),
+        ),
         ("/lineage", json!({"other": "run_b"})),
         ("/lineage", json!({})),
     ] {

@@ -86,8 +86,7 @@ pub trait RunCatalog: Send {
     fn find(&self, run_id: &str) -> Result<Option<IndexedRun>, IndexError>;
     /// The newest `limit` runs whose `parent_run_id` or `lineage.parent_plan_run_id` is
     /// `run_id` (newest first), and how many there are in all.
-    fn children(&self, run_id: &str, limit: usize)
-        -> Result<(Vec<IndexedRun>, u64), IndexError>;
+    fn children(&self, run_id: &str, limit: usize) -> Result<(Vec<IndexedRun>, u64), IndexError>;
     /// The event types present, up to `limit` (to explain an `event:` filter matching
     /// nothing: the field is free text).
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError>;
