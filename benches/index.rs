@@ -219,6 +219,7 @@ fn artifact(rng: &mut Rng, i: u64, base: i64, profile: Profile) -> RunArtifact {
     .clone();
     a.meta
         .insert("source".into(), Value::String(rng.pick(&SOURCES).into()));
+    lineage(&mut a, i);
     match profile {
         Profile::Small => {
             // Size: 70% ~2 KB, 25% 4–12 KB, 5% up to 40 KB of G-code.
@@ -260,10 +261,47 @@ fn artifact(rng: &mut Rng, i: u64, base: i64, profile: Profile) -> RunArtifact {
     a
 }
 
+/// The parent run of a family (re-scorings) and the plan ids the generator points at.
+fn family_id(k: u64) -> String {
+    format!("run_fa{k:030x}")
+}
+fn plan_id(k: u64) -> String {
+    format!("run_91a{k:029x}")
+}
+/// The plan one run in a thousand executes (the most children a run has here).
+const HOT_PLAN: u64 = 0xfff;
+
+/// Lineage from the run's number alone (the main generator's random sequence is left as
+/// it was): 10% re-score one of 100,000 families (`parent_run_id`), 2% execute one of
+/// 1,000 plans (parent and `lineage.parent_plan_run_id`, as the reference records it),
+/// 0.1% the hot plan.
+fn lineage(a: &mut RunArtifact, i: u64) {
+    let mut h = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    h = (h ^ (h >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    let plan = match h % 1000 {
+        0..=99 => {
+            a.parent_run_id = Some(family_id((h >> 10) % 100_000));
+            None
+        }
+        100..=119 => Some(plan_id((h >> 10) % 1000)),
+        120 => Some(plan_id(HOT_PLAN)),
+        _ => None,
+    };
+    if let Some(p) = plan {
+        a.parent_run_id = Some(p.clone());
+        a.lineage = Some(rmos::domain::RunLineage {
+            parent_plan_run_id: Some(p),
+        });
+    }
+}
+
 fn generate(runs_dir: &Path, n: u64, profile: Profile) {
     let marker = match profile {
-        Profile::Small => runs_dir.join(format!("_bench_{n}.done")),
-        Profile::Fat => runs_dir.join(format!("_bench_fat_{n}.done")),
+        // v2: with lineage (an older tree is generated again).
+        Profile::Small => runs_dir.join(format!("_bench_v2_{n}.done")),
+        Profile::Fat => runs_dir.join(format!("_bench_v2_fat_{n}.done")),
     };
     if marker.exists() {
         eprintln!("reusing {n} generated artifacts in {}", runs_dir.display());
@@ -529,4 +567,112 @@ fn run_queries(index: &RunIndex) {
             p95.as_secs_f64() * 1e3
         );
     }
+    run_timelines(index);
+    run_children(index);
+}
+
+/// p50 and p95 of `f` over `reps` calls.
+fn percentiles(reps: usize, mut f: impl FnMut()) -> (Duration, Duration) {
+    let mut times: Vec<Duration> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .collect();
+    times.sort();
+    (times[reps / 2], times[reps * 95 / 100])
+}
+
+/// `rmos runs timeline` / the console's timeline: the aggregate over the span shown.
+fn run_timelines(index: &RunIndex) {
+    use rmos::store::index::{Bucket, StackBy};
+    let now = chrono::Utc::now();
+    let end = index.newest_us().unwrap().unwrap_or(0);
+    for (label, filter, bucket, buckets, by) in [
+        ("30 days (the default)", "", Bucket::Day, 30, StackBy::Risk),
+        ("30 days by status", "", Bucket::Day, 30, StackBy::Status),
+        ("48 hours", "", Bucket::Hour, 48, StackBy::Risk),
+        ("26 weeks", "", Bucket::Week, 26, StackBy::Risk),
+        (
+            "120 days (a wide terminal)",
+            "",
+            Bucket::Day,
+            120,
+            StackBy::Risk,
+        ),
+        (
+            "730 days (the whole store)",
+            "",
+            Bucket::Day,
+            730,
+            StackBy::Risk,
+        ),
+        (
+            "30 days, risk:red",
+            "risk:red",
+            Bucket::Day,
+            30,
+            StackBy::Risk,
+        ),
+        (
+            "30 days, tool:rare_tool_x",
+            "tool:rare_tool_x",
+            Bucket::Day,
+            30,
+            StackBy::Risk,
+        ),
+        (
+            "30 days, text 'stepdown'",
+            "stepdown",
+            Bucket::Day,
+            30,
+            StackBy::Risk,
+        ),
+    ] {
+        let filter = Filter::parse(filter).unwrap();
+        let mut total = 0;
+        let (p50, p95) = percentiles(11, || {
+            let bins = index
+                .timeline(&filter, bucket, buckets, end, by, now)
+                .unwrap();
+            total = bins.iter().map(|b| b.total).sum::<u64>();
+        });
+        println!(
+            "timeline {label:<29} p50 {:>7.2} ms  p95 {:>7.2} ms  ({total} runs)",
+            p50.as_secs_f64() * 1e3,
+            p95.as_secs_f64() * 1e3
+        );
+    }
+}
+
+/// `rmos runs children` / `RunCatalog::children`: the newest 50 and the count.
+fn run_children(index: &RunIndex) {
+    for (label, parent) in [
+        ("hot plan (~0.1% of runs)", plan_id(HOT_PLAN)),
+        ("a plan (~20 runs)", plan_id(7)),
+        ("a family (~1 run)", family_id(7)),
+        ("no children", "run_nobody".to_owned()),
+    ] {
+        let mut got = (0, 0);
+        let (p50, p95) = percentiles(41, || {
+            let (runs, total) = index.children(&parent, 50).unwrap();
+            got = (runs.len(), total);
+        });
+        println!(
+            "children {label:<29} p50 {:>7.3} ms  p95 {:>7.3} ms  ({} rows of {})",
+            p50.as_secs_f64() * 1e3,
+            p95.as_secs_f64() * 1e3,
+            got.0,
+            got.1
+        );
+    }
+    let hot = format!("parent:{}", plan_id(HOT_PLAN));
+    let (p50, p95, rows) = time_query(index, &hot, None, 41);
+    println!(
+        "query {:<32} p50 {:>7.3} ms  p95 {:>7.3} ms  ({rows} rows)",
+        "parent:<hot plan> (filter)",
+        p50.as_secs_f64() * 1e3,
+        p95.as_secs_f64() * 1e3
+    );
 }

@@ -333,7 +333,10 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
     req.created_at = Some(backdate(now, 200));
     count(validate_and_persist(&store, req).map(|_| ()), &mut report)?;
 
-    // 4. Snapshots of a few designs (each records a snapshot run); one is the baseline.
+    // 4. Lineage: re-scorings, a plan and its executions, a workflow session.
+    lineage(root, &store, now, &mut report, &count)?;
+
+    // 5. Snapshots of a few designs (each records a snapshot run); one is the baseline.
     let snaps = SnapshotStore::new(root.snapshots_dir.clone());
     for (i, (name, tags, with_feasibility)) in [
         ("Herringbone classic", vec!["demo", "herringbone"], true),
@@ -375,7 +378,7 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
         snaps.set_baseline("snap_demo_01", true).map_err(failed)?;
     }
 
-    // 5. A CAM settings backup.
+    // 6. A CAM settings backup.
     let backups = BackupStore::new(root.backups_dir.clone());
     if backups.list().map_err(failed)?.is_empty() {
         let settings = json!({"posts": ["grbl", "linuxcnc", "mach4"], "machines": {"shapeoko_5": {"x_mm": 1200, "y_mm": 600, "spindle_max_rpm": 24000}}, "tools": {"vbit60": {"angle_deg": 60}, "endmill_3mm": {"diameter_mm": 3.0, "flutes": 2}}});
@@ -384,7 +387,7 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
         report.backups_added += 1;
     }
 
-    // 6. Advisory assets, some decided, some pending; decisions go through the chain.
+    // 7. Advisory assets, some decided, some pending; decisions go through the chain.
     let mut adv = root.open_advisory().map_err(failed)?;
     let open_policy = ReviewerPolicy::default();
     for (i, a) in ASSETS.iter().enumerate() {
@@ -428,6 +431,212 @@ pub fn seed(root: &DataRoot) -> Result<DemoReport, DemoError> {
     // The approved explanation is attached to the run it explains.
     let _ = adv.attach(&store, "adv_demo_exp01", &demo_run_id(0));
     Ok(report)
+}
+
+/// A creation time `secs` seconds after demo run `n`'s (never in the future).
+fn after(now: Timestamp, n: usize, secs: i64) -> Timestamp {
+    let days = ((n * 7919) % 30) as i64;
+    let minutes = ((n * 104_729) % (24 * 60)) as i64;
+    now.minus_seconds((days * 86_400 + minutes * 60 - secs).max(60))
+}
+
+/// The demo's workflow session.
+const DEMO_SESSION: &str = "ws_demo_rosette_01";
+
+type Count<'a> = dyn Fn(Result<(), PersistError>, &mut DemoReport) -> Result<(), DemoError> + 'a;
+
+/// Runs that point at other runs, as a shop's records do: a design re-scored after an
+/// edit (drift against its parent) and re-scored again, a CAM plan with the toolpath
+/// runs that execute it, and a workflow session whose steps each recorded a run.
+fn lineage(
+    root: &DataRoot,
+    store: &crate::store::runs::RunStore,
+    now: Timestamp,
+    report: &mut DemoReport,
+    count: &Count<'_>,
+) -> Result<(), DemoError> {
+    use crate::store::guard::RunLinks;
+    let design_line = |i: usize| -> Result<Value, DemoError> {
+        let line = DESIGNS
+            .lines()
+            .nth(i)
+            .ok_or_else(|| failed("design list too short"))?;
+        serde_json::from_str(line).map_err(failed)
+    };
+    let score_of = |run: &str| store.get(run).ok().and_then(|(a, _)| a.decision.score);
+
+    // Design 1 re-scored twice: in ebony instead of basswood (the score drifts from its
+    // parent's), then the same again (no drift).
+    let parent = demo_run_id(1);
+    let mut v = design_line(1)?;
+    v["ctx"]["material_id"] = json!("ebony_african");
+    let req = ScoreRequest::from_json(&v).map_err(failed)?;
+    let (result, _) = score_and_record(
+        store,
+        &req,
+        ScoreSource::Single,
+        true,
+        RunOptions::default(),
+    )
+    .map_err(failed)?;
+    for (k, (n, from)) in [(210, parent.clone()), (211, demo_run_id(210))]
+        .into_iter()
+        .enumerate()
+    {
+        let baseline = score_of(&from);
+        let delta = baseline.map(|b| result.score - b);
+        let drift = delta.is_some_and(|d| d.abs() >= 0.01);
+        let summary = json!({
+            "baseline_run_id": from,
+            "baseline_score": baseline,
+            "score": result.score,
+            "score_delta": delta.map(|d| (d * 100.0).round() / 100.0),
+            "changed_inputs": if k == 0 { json!(["ctx.material_id"]) } else { json!([]) },
+        });
+        let opts = RunOptions {
+            run_id: Some(demo_run_id(n)),
+            created_at: Some(after(now, 1, 3_600 * (k as i64 + 2))),
+            links: RunLinks {
+                parent_run_id: Some(from),
+                drift_detected: Some(drift),
+                drift_summary: Some(obj(summary)),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let r = score_and_record(store, &req, ScoreSource::Single, false, opts);
+        count(
+            match r {
+                Ok(_) => Ok(()),
+                Err(crate::scoring::service::ScoreRunError::Persist(e)) => Err(e),
+                Err(e) => return Err(failed(e)),
+            },
+            report,
+        )?;
+    }
+
+    // A CAM plan and the toolpath runs executing it (the reference records the plan both
+    // as the parent and in the lineage).
+    let plan = demo_run_id(220);
+    let mut meta = JsonMap::new();
+    meta.insert("source".into(), json!("cam_plan"));
+    let feasibility = json!({"risk_level": "GREEN", "score": 91.0, "warnings": [], "details": {"engine": "cam_plan_v1", "operations": ["rough", "finish"]}});
+    let request = json!({"design": {"dxf": "rosette_channel_plan.dxf"}, "context": {"tool_id": "endmill_3mm", "material_id": "maple_hard"}});
+    let opts = RunOptions {
+        run_id: Some(plan.clone()),
+        created_at: Some(backdate(now, 220)),
+        meta,
+        ..Default::default()
+    };
+    let summary = crate::hashing::summarize_request(&request);
+    count(
+        create_run_from_feasibility(
+            store,
+            "cam",
+            "endmill_3mm",
+            obj(summary),
+            obj(feasibility),
+            opts,
+        )
+        .map(|_| ()),
+        report,
+    )?;
+    for (k, op) in ["rough", "finish"].into_iter().enumerate() {
+        let n = 221 + k;
+        let ok = op == "rough";
+        let feasibility = json!({
+            "risk_level": if ok { "GREEN" } else { "YELLOW" },
+            "score": if ok { 89.0 } else { 74.0 },
+            "warnings": if ok { json!([]) } else { json!(["Finish pass stepdown near the tool's limit"]) },
+            "details": {"engine": "toolpath_check_v1", "operation": op},
+        });
+        let request = json!({"design": {"dxf": "rosette_channel_plan.dxf", "operation": op}, "context": {"tool_id": "endmill_3mm", "material_id": "maple_hard"}});
+        let mut meta = JsonMap::new();
+        meta.insert("source".into(), json!("toolpath_check"));
+        let opts = RunOptions {
+            run_id: Some(demo_run_id(n)),
+            created_at: Some(after(now, 220, 1_800 * (k as i64 + 1))),
+            meta,
+            links: RunLinks {
+                parent_run_id: Some(plan.clone()),
+                parent_plan_run_id: Some(plan.clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let summary = crate::hashing::summarize_request(&request);
+        count(
+            create_run_from_feasibility(
+                store,
+                "cam",
+                "endmill_3mm",
+                obj(summary),
+                obj(feasibility),
+                opts,
+            )
+            .map(|_| ()),
+            report,
+        )?;
+    }
+
+    // A rosette workflow session: each step scored a variant of one design.
+    let steps = ["design", "material", "tooling", "review"];
+    let runs: Vec<String> = (0..steps.len()).map(|k| demo_run_id(230 + k)).collect();
+    for (k, run) in runs.iter().enumerate() {
+        let mut v = design_line(2)?;
+        let id = v["design"]["inner_diameter_mm"].as_f64().unwrap_or(94.0);
+        v["design"]["inner_diameter_mm"] = json!(id + k as f64);
+        let req = ScoreRequest::from_json(&v).map_err(failed)?;
+        let opts = RunOptions {
+            run_id: Some(run.clone()),
+            created_at: Some(after(now, 230, 900 * k as i64)),
+            links: RunLinks {
+                workflow_session_id: Some(DEMO_SESSION.into()),
+                parent_run_id: k.checked_sub(1).map(|p| runs[p].clone()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        count(
+            match score_and_record(store, &req, ScoreSource::Single, false, opts) {
+                Ok(_) => Ok(()),
+                Err(crate::scoring::service::ScoreRunError::Persist(e)) => Err(e),
+                Err(e) => return Err(failed(e)),
+            },
+            report,
+        )?;
+    }
+    let sessions = root.sessions().map_err(failed)?;
+    match sessions.get(DEMO_SESSION) {
+        Ok(_) => {}
+        Err(crate::store::sessions::SessionError::NotFound(_)) => {
+            sessions
+                .create(crate::store::sessions::NewSession {
+                    session_id: Some(DEMO_SESSION.into()),
+                    workflow_type: "rosette".into(),
+                    current_step: steps[0].into(),
+                    context: Some(json!({"design": "spiral and mosaic rings", "goal": "fit a 94 mm soundhole channel"})),
+                    material_id: Some("ebony_african".into()),
+                    tool_id: Some("default-vbit".into()),
+                    user_id: Some("demo".into()),
+                    ..Default::default()
+                })
+                .map_err(failed)?;
+            sessions
+                .update(
+                    DEMO_SESSION,
+                    crate::store::sessions::SessionUpdate {
+                        current_step: Some(steps[steps.len() - 1].into()),
+                        add_run_ids: runs.clone(),
+                        state_data: Some(json!({"steps_done": steps})),
+                        ..Default::default()
+                    },
+                )
+                .map_err(failed)?;
+        }
+        Err(e) => return Err(failed(e)),
+    }
+    Ok(())
 }
 
 fn obj(v: Value) -> JsonMap {

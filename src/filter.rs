@@ -203,6 +203,9 @@ pub enum Predicate {
     },
     /// run_id starts with this prefix.
     IdPrefix(String),
+    /// The run derives from this run (`parent_run_id`) or executes it as its plan
+    /// (`lineage.parent_plan_run_id`); the id with or without `run_`, exact otherwise.
+    Parent(String),
     /// Score comparison (runs without a score never match).
     Score {
         op: CmpOp,
@@ -267,7 +270,7 @@ fn err<T>(pos: usize, message: impl Into<String>) -> Result<T, ParseError> {
 
 fn known_keys() -> String {
     let mut keys: Vec<&str> = Field::ALL.iter().map(|f| f.key()).collect();
-    keys.extend(["id", "since", "until", "score"]);
+    keys.extend(["id", "parent", "since", "until", "score"]);
     keys.join(", ")
 }
 
@@ -434,6 +437,7 @@ impl<'a> Parser<'a> {
                 let key = word.to_lowercase();
                 let predicate = match key.as_str() {
                     "id" => Predicate::IdPrefix(self.value()?),
+                    "parent" => Predicate::Parent(self.value()?),
                     "since" => Predicate::Since(self.time()?),
                     "until" => Predicate::Until(self.time()?),
                     _ => {
@@ -642,6 +646,9 @@ impl Filter {
                         .iter()
                         .any(|q| row.run_id.starts_with(q.as_str())),
                 ),
+                Predicate::Parent(p) => Some(id_prefixes(p).iter().any(|q| {
+                    row.parent_run_id == Some(q.as_str()) || row.plan_run_id == Some(q.as_str())
+                })),
                 Predicate::Score { op, value } => row.score.map(|s| op.eval(s, *value)),
                 Predicate::Since(ts) => Some(row.created_us >= ts.start_us(now)),
                 Predicate::Until(ts) => Some(row.created_us < ts.end_us(now)),
@@ -660,8 +667,7 @@ impl Filter {
 }
 
 /// The run_id prefixes an `id:` value stands for: the list shows ids without `run_`, so
-/// `id:5eed` also means `id:run_5eed`.
-/// The run id prefixes an `id:` value stands for (with and without `run_`).
+/// `id:5eed` also means `id:run_5eed` (and `parent:5eed…` the run `run_5eed…`).
 pub fn id_prefixes(p: &str) -> Vec<String> {
     if p.starts_with("run_") {
         vec![p.to_owned()]
@@ -684,6 +690,8 @@ pub struct MatchRow<'a> {
     pub event_type: Option<&'a str>,
     pub verify: Option<&'a str>,
     pub search_text: Option<&'a str>,
+    pub parent_run_id: Option<&'a str>,
+    pub plan_run_id: Option<&'a str>,
 }
 
 fn needs_quotes(v: &str) -> bool {
@@ -731,6 +739,7 @@ impl fmt::Display for Term {
                 write!(f, "{}:{}", field.key(), vals.join(","))
             }
             Predicate::IdPrefix(p) => write!(f, "id:{}", quote(p)),
+            Predicate::Parent(p) => write!(f, "parent:{}", quote(p)),
             Predicate::Score { op, value } => {
                 write!(f, "score{}{}", op.as_str(), fmt_number(*value))
             }
@@ -946,6 +955,8 @@ mod tests {
             event_type: Some("unknown"),
             verify: Some("ok"),
             search_text: Some("run_5eed01\nrosette\nchipload too low"),
+            parent_run_id: Some("run_abc"),
+            plan_run_id: Some("run_plan"),
         };
         let m = |s: &str| Filter::parse(s).unwrap().matches(&row, now());
         assert!(m("mode:ART_STUDIO risk:yellow,red status:ok"));
@@ -963,6 +974,23 @@ mod tests {
         assert!(m("CHIPLOAD"));
         assert!(!m("-chipload"));
         assert!(m("verify:ok"));
+        assert!(
+            m("parent:run_abc") && m("parent:abc"),
+            "with or without run_"
+        );
+        assert!(m("parent:plan"), "the plan a run executes is a parent too");
+        assert!(!m("parent:ab") && !m("parent:ABC"), "exact, not a prefix");
+        assert!(m("-parent:run_other"));
+        let orphan = MatchRow {
+            run_id: "run_x",
+            ..Default::default()
+        };
+        let f = Filter::parse("parent:abc").unwrap();
+        assert!(!f.matches(&orphan, now()));
+        assert!(Filter::parse("-parent:abc")
+            .unwrap()
+            .matches(&orphan, now()));
+        assert_eq!(f.to_string(), "parent:abc");
     }
 
     #[allow(non_snake_case)]

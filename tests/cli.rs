@@ -506,6 +506,139 @@ fn runs_diff_lists_what_changed_between_two_runs() {
 }
 
 #[test]
+fn runs_children_lists_the_newest_runs_naming_a_parent_or_plan() {
+    use rmos::domain::{RunArtifact, RunLineage, Timestamp};
+    let root = store_example_copy();
+    let runs = root.path().join("runs/rmos");
+    let store = rmos::store::runs::RunStore::new(&runs);
+    let (base, _) = store.get("run_5eed0000000000000000000000000001").unwrap();
+    let child = |id: &str, at: &str, parent: Option<&str>, plan: Option<&str>| {
+        let mut a: RunArtifact = base.clone();
+        a.run_id = id.into();
+        a.created_at_utc = Timestamp::parse(at).unwrap();
+        a.parent_run_id = parent.map(Into::into);
+        a.lineage = plan.map(|p| RunLineage {
+            parent_plan_run_id: Some(p.into()),
+        });
+        a.tool_id = "saw\u{1b}[31m".into();
+        store.put(&a).unwrap();
+    };
+    let p = "run_5eed0000000000000000000000000001";
+    child("run_c1", "2025-12-24T08:00:00Z", Some(p), None);
+    child("run_c2", "2025-12-24T09:00:00Z", None, Some(p));
+    child("run_c3", "2025-12-25T10:00:00Z", Some(p), Some(p));
+    child("run_orphan", "2025-12-25T11:00:00Z", Some("run_gone"), None);
+
+    let v = stdout_json(&rmos(root.path(), &["--json", "runs", "children", p]));
+    assert_eq!(
+        (v["run_id"].as_str(), v["exists"].as_bool()),
+        (Some(p), Some(true))
+    );
+    assert_eq!(v["total"], 3);
+    let listed: Vec<(&str, &str)> = v["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["run_id"].as_str().unwrap(), c["link"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("run_c3", "parent+plan"),
+            ("run_c2", "plan"),
+            ("run_c1", "parent")
+        ],
+        "newest first, each with how it names the parent"
+    );
+    let c3 = &v["children"][0];
+    assert_eq!(
+        (c3["parent_run_id"].as_str(), c3["plan_run_id"].as_str()),
+        (Some(p), Some(p))
+    );
+    // The limit cuts the list, never the count.
+    let v = stdout_json(&rmos(
+        root.path(),
+        &["--json", "runs", "children", p, "--limit", "2"],
+    ));
+    assert_eq!(
+        (v["total"].as_u64(), v["children"].as_array().unwrap().len()),
+        (Some(3), 2)
+    );
+    // The reference's own lineage: its CAM run executes the plan run 6.
+    let v = stdout_json(&rmos(
+        root.path(),
+        &[
+            "--json",
+            "runs",
+            "children",
+            "run_5eed0000000000000000000000000006",
+        ],
+    ));
+    assert_eq!(v["total"], 1);
+    assert_eq!(
+        v["children"][0]["run_id"],
+        "run_5eed000000000000000000000000000a"
+    );
+    assert_eq!(v["children"][0]["link"], "plan");
+    // Human output: a header with the count, one line per child, terminal-safe.
+    let out = rmos(root.path(), &["runs", "children", p, "--limit", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "{p}: 3 child runs (the newest 2 shown; --limit N for more)\n"
+        )),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+        text.lines().nth(1).unwrap().contains("run_c3  parent+plan"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "escapes are neutralized: {text:?}"
+    );
+    // No children: said so, success.
+    let out = rmos(
+        root.path(),
+        &["runs", "children", "run_5eed0000000000000000000000000002"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "run_5eed0000000000000000000000000002: 0 child runs\n"
+    );
+    // A parent the store does not hold but runs still name: listed, with a note.
+    let out = rmos(root.path(), &["--json", "runs", "children", "run_gone"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("run run_gone is not in the store"),
+        "{}",
+        stderr(&out)
+    );
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["exists"].as_bool(), v["total"].as_u64()),
+        (Some(false), Some(1))
+    );
+    // Unknown run: exit 1 naming it; a hostile id or a bad limit: usage, exit 2.
+    let out = rmos(root.path(), &["runs", "children", "run_missing"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("run run_missing not found"),
+        "{}",
+        stderr(&out)
+    );
+    for args in [
+        &["runs", "children", "../etc/passwd"][..],
+        &["runs", "children", p, "--limit", "0"],
+    ] {
+        assert_eq!(rmos(root.path(), args).status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
 fn runs_timeline_counts_what_logs_recent_lists() {
     let root = store_example_copy();
     let listed = |filter: &str| -> usize {

@@ -106,6 +106,59 @@ fn demo_seeds_realistic_data_through_the_pipeline() {
         1
     );
 
+    // Lineage: a re-scoring that drifted from its parent and was re-scored again, a CAM
+    // plan with the toolpath runs executing it, a workflow session of several runs.
+    let demo_id = |n: usize| {
+        format!(
+            "run_{}",
+            &rmos::hashing::sha256_text(&format!("rmos-demo-v1/{n}"))[..32]
+        )
+    };
+    let children = |run: &str| json(&rmos(&data, &["--json", "runs", "children", run]));
+    let rescored = children(&demo_id(1));
+    assert_eq!(rescored["total"], 1, "{rescored}");
+    let first = rescored["children"][0]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The artifact itself (logs show --json keeps the reference's run-details shape).
+    let artifact = |run: &str| -> Value {
+        let shown = json(&rmos(&data, &["--json", "logs", "show", run]));
+        serde_json::from_slice(&std::fs::read(shown["path"].as_str().unwrap()).unwrap()).unwrap()
+    };
+    let a = artifact(&first);
+    assert_eq!(a["parent_run_id"].as_str(), Some(demo_id(1).as_str()));
+    assert_eq!(a["drift_detected"], true, "{a}");
+    assert_eq!(
+        a["drift_summary"]["baseline_run_id"].as_str(),
+        Some(demo_id(1).as_str())
+    );
+    let again = children(&first);
+    assert_eq!(again["total"], 1, "re-scored again");
+    let a = artifact(again["children"][0]["run_id"].as_str().unwrap());
+    assert_eq!(a["drift_detected"], false, "the same inputs again: {a}");
+    let plan = children(&demo_id(220));
+    assert_eq!(plan["total"], 2, "{plan}");
+    for c in plan["children"].as_array().unwrap() {
+        assert_eq!(c["link"], "parent+plan");
+        assert_eq!(c["mode"], "cam");
+    }
+    let session = json(&rmos(
+        &data,
+        &["--json", "sessions", "show", "ws_demo_rosette_01"],
+    ));
+    let session_runs = session["run_ids"].as_array().unwrap();
+    assert_eq!(session_runs.len(), 4, "{session}");
+    for r in session_runs {
+        let a = artifact(r.as_str().unwrap());
+        assert_eq!(a["workflow_session_id"], "ws_demo_rosette_01", "{a}");
+    }
+    let plan_run = artifact(plan["children"][0]["run_id"].as_str().unwrap());
+    assert_eq!(
+        plan_run["lineage"]["parent_plan_run_id"].as_str(),
+        Some(demo_id(220).as_str())
+    );
+
     // Seeding again adds nothing.
     let again = json(&rmos(&data, &["demo", "--no-tui", "--json"]));
     assert_eq!(

@@ -205,11 +205,23 @@ fn embedded_migrations_match_the_directory_and_the_reference_schema() {
 // --- reconcile ---------------------------------------------------------------------------
 
 fn write_run(runs: &Path, id: &str, created: &str, risk: &str) -> RunArtifact {
+    write_run_with(runs, id, created, risk, |_| {})
+}
+
+/// [`write_run`], with `edit` applied before the artifact is stored.
+fn write_run_with(
+    runs: &Path,
+    id: &str,
+    created: &str,
+    risk: &str,
+    edit: impl FnOnce(&mut RunArtifact),
+) -> RunArtifact {
     let bytes = std::fs::read(fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
     let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
     a.run_id = id.into();
     a.created_at_utc = Timestamp::parse(created).unwrap();
     a.decision.risk_level = risk.into();
+    edit(&mut a);
     RunStore::new(runs).put(&a).unwrap();
     a
 }
@@ -343,11 +355,20 @@ fn agreement_fixture() -> (tempfile::TempDir, RunIndex, Vec<IndexedRun>, DateTim
     let runs = root.path().join("runs/rmos");
     for i in 0..40 {
         let risk = ["GREEN", "YELLOW", "RED", "ERROR"][i % 4];
-        write_run(
+        write_run_with(
             &runs,
             &format!("run_gen{i:02}"),
             &format!("2025-11-{:02}T{:02}:00:00Z", 1 + i % 28, i % 24),
             risk,
+            |a| {
+                // Lineage: re-scored runs (parent), executions of a plan, and both at once.
+                a.parent_run_id = (i % 3 == 1).then(|| format!("run_gen{:02}", i % 6));
+                a.lineage = (i % 4 == 2).then(|| rmos::domain::RunLineage {
+                    parent_plan_run_id: Some(
+                        if i % 8 == 2 { "run_gen01" } else { "run_gen04" }.into(),
+                    ),
+                });
+            },
         );
     }
     let mut index = open(root.path());
@@ -406,6 +427,13 @@ fn every_filter_in_sql_agrees_with_the_matcher() {
         "-(-risk:red OR score>=67.73)",
         "-(score<50) risk:red,green",
         "(source:none OR -source:none) id:gen2",
+        "parent:run_gen01",
+        "parent:gen04",
+        "parent:5eed0000000000000000000000000006",
+        "-parent:gen01",
+        "parent:gen01 OR parent:gen04",
+        "parent:gen01 risk:yellow",
+        "-(parent:gen02 OR parent:gen05)",
     ];
     for f in filters {
         let filter = Filter::parse(f).unwrap();
@@ -457,6 +485,8 @@ fn both_ways(
                 event_type: r.event_type.as_deref(),
                 verify: r.verify.as_deref(),
                 search_text: r.valid.then_some(s.as_str()),
+                parent_run_id: r.parent_run_id.as_deref(),
+                plan_run_id: r.plan_run_id.as_deref(),
             };
             r.valid && filter.matches(&row, now)
         })
@@ -569,6 +599,7 @@ fn arb_term() -> impl Strategy<Value = rmos::filter::Term> {
                 Predicate::Field { field, values }
             }),
         arb_value().prop_map(Predicate::IdPrefix),
+        prop_oneof![arb_value(), "run_gen0[0-5]", "gen0[0-5]"].prop_map(Predicate::Parent),
         (op, -1000.0f64..1000.0).prop_map(|(op, value)| Predicate::Score { op, value }),
         (1u32..500, prop::sample::select(vec!['m', 'h', 'd', 'w']))
             .prop_map(|(amount, unit)| Predicate::Since(TimeSpec::Ago { amount, unit })),
@@ -702,10 +733,21 @@ fn queries_fall_back_when_their_index_is_missing() {
     for i in 0..30 {
         let created = format!("2025-12-{:02}T10:00:00Z", 1 + i % 5);
         let risk = ["GREEN", "YELLOW", "RED"][i % 3];
-        write_run(&runs, &format!("run_{i:03}"), &created, risk);
+        write_run_with(&runs, &format!("run_{i:03}"), &created, risk, |a| {
+            a.parent_run_id = (i % 4 == 1).then(|| "run_000".into());
+            a.lineage = (i % 4 == 2).then(|| rmos::domain::RunLineage {
+                parent_plan_run_id: Some("run_000".into()),
+            });
+        });
     }
     let mut index = open(dir.path());
     index.reconcile(ReconcileMode::Full, &mut noop()).unwrap();
+    let children = |index: &RunIndex| {
+        let (runs, total) = index.children("run_000", 100).unwrap();
+        (ids(&runs), total)
+    };
+    let children_before = children(&index);
+    assert_eq!(children_before.1, 15, "{children_before:?}");
     let filters = [
         "",
         "risk:red",
@@ -744,6 +786,118 @@ fn queries_fall_back_when_their_index_is_missing() {
         .map(|f| ids(&all(&index, f, false)))
         .collect();
     assert_eq!(after, before);
+    assert_eq!(children(&index), children_before);
+}
+
+/// The children of a run: every valid run naming it as `parent_run_id` or as the plan it
+/// executes, newest first in the list's order, cut at the limit, counted in full (a run
+/// naming it both ways once).
+#[test]
+fn children_are_the_newest_runs_naming_a_run_as_parent_or_plan() {
+    let (_root, index, everything, _now) = agreement_fixture();
+    let mut seen_both = false;
+    for parent in [
+        "run_gen01",
+        "run_gen04",
+        "run_5eed0000000000000000000000000006",
+        "run_gen00",
+        "run_nobody",
+    ] {
+        let want: Vec<String> = everything
+            .iter()
+            .filter(|r| {
+                r.valid
+                    && (r.parent_run_id.as_deref() == Some(parent)
+                        || r.plan_run_id.as_deref() == Some(parent))
+            })
+            .map(|r| r.run_id.clone())
+            .collect();
+        seen_both |= everything.iter().any(|r| {
+            r.parent_run_id.as_deref() == Some(parent) && r.plan_run_id.as_deref() == Some(parent)
+        });
+        let (runs, total) = index.children(parent, 1_000).unwrap();
+        assert_eq!(ids(&runs), want, "children of {parent}");
+        assert_eq!(total, want.len() as u64, "count of {parent}");
+        for limit in [0, 1, 2, 5] {
+            let (runs, total) = index.children(parent, limit).unwrap();
+            assert_eq!(
+                ids(&runs),
+                want[..limit.min(want.len())],
+                "{parent} limit {limit}"
+            );
+            assert_eq!(
+                total,
+                want.len() as u64,
+                "{parent}: the count ignores the limit"
+            );
+        }
+    }
+    assert!(seen_both, "the fixture has a run naming one run both ways");
+    // The same answer as the filter field, through the seam.
+    let catalog: &dyn rmos::store::seam::RunCatalog = &index;
+    let (runs, total) = catalog.children("run_gen04", 3).unwrap();
+    let by_filter = all(&index, "parent:gen04", false);
+    assert_eq!(total as usize, by_filter.len());
+    assert_eq!(ids(&runs), ids(&by_filter[..3]));
+}
+
+/// An index built before the lineage columns existed gets them filled: the migration makes
+/// the next pass (even a quick one) read every file once, and only once.
+#[test]
+fn an_index_from_before_the_lineage_columns_finds_children_after_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs/rmos");
+    for i in 0..12 {
+        let created = format!("2025-12-{:02}T10:00:00Z", 1 + i % 4);
+        write_run_with(&runs, &format!("run_{i:03}"), &created, "GREEN", |a| {
+            a.parent_run_id = (i % 3 == 1).then(|| "run_000".into());
+            a.lineage = (i % 3 == 2).then(|| rmos::domain::RunLineage {
+                parent_plan_run_id: Some("run_000".into()),
+            });
+        });
+    }
+    let db = dir.path().join("rmos.db");
+    let mut index = open(dir.path());
+    index.reconcile(ReconcileMode::Full, &mut noop()).unwrap();
+    assert_eq!(index.children("run_000", 100).unwrap().1, 8);
+    drop(index);
+    // Turn the database into what rmos made before migration 0007: same rows and
+    // bookkeeping (sizes, times, inodes, partition folder times), no lineage columns.
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP INDEX idx_run_index_parent; DROP INDEX idx_run_index_plan;
+         ALTER TABLE run_index DROP COLUMN parent_run_id;
+         ALTER TABLE run_index DROP COLUMN plan_run_id;
+         DELETE FROM applied_migrations WHERE name = '0008_run_index_parent';",
+    )
+    .unwrap();
+    drop(conn);
+    // Upgrade: opening applies the migration; the columns are empty until a pass reads.
+    let mut index = open(dir.path());
+    let (runs_before, total_before) = index.children("run_000", 100).unwrap();
+    assert!(runs_before.is_empty() && total_before == 0);
+    let stats = index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    assert_eq!(stats.parsed, 12, "every file read again: {stats:?}");
+    let (runs, total) = index.children("run_000", 100).unwrap();
+    assert_eq!(total, 8);
+    assert_eq!(runs.len(), 8);
+    assert!(runs
+        .iter()
+        .all(|r| r.parent_run_id.is_some() || r.plan_run_id.is_some()));
+    // Once: the next passes read nothing, and the rows keep their inodes and sizes.
+    let again = index.reconcile(ReconcileMode::Quick, &mut noop()).unwrap();
+    assert_eq!(again.parsed, 0, "{again:?}");
+    let full = index.reconcile(ReconcileMode::Full, &mut noop()).unwrap();
+    assert_eq!(full.parsed, 0, "{full:?}");
+    let stale: i64 = index
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM run_index WHERE ino = 0 OR size < 0",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stale, 0);
 }
 
 /// Paging through an OR filter (answered as a union of its alternatives when they are

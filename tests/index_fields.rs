@@ -207,6 +207,34 @@ fn damaged_fields_read_the_same() {
             json!({"ops": [1.0, 2e-7, 18446744073709551616u128]}),
         ),
         ("/request_summary", json!({"b": 1, "a": {"d": 1, "c": 2}})),
+        // Lineage: the parent and the plan are indexed; hostile values either way.
+        (
+            "/parent_run_id",
+            json!("run_5eed0000000000000000000000000001"),
+        ),
+        ("/parent_run_id", json!("p".repeat(300_000))),
+        (
+            "/parent_run_id",
+            json!("\u{0}\u{1b}[31mred\u{7}\r\n\u{202e}é"),
+        ),
+        ("/parent_run_id", json!(12)),
+        ("/parent_run_id", json!(["run_a"])),
+        ("/parent_run_id", json!({"run_id": "run_a"})),
+        (
+            "/lineage",
+            json!({"parent_plan_run_id": "\u{1b}]52;c;x\u{7}"}),
+        ),
+        (
+            "/lineage",
+            json!({"parent_plan_run_id": "q".repeat(300_000)}),
+        ),
+        ("/lineage", json!({"parent_plan_run_id": 7})),
+        (
+            "/lineage",
+            json!({"parent_plan_run_id": null, "extra": [1, {"a": 2}]}),
+        ),
+        ("/lineage", json!({"other": "run_b"})),
+        ("/lineage", json!({})),
     ] {
         let mut v = b.clone();
         *v.pointer_mut(ptr).unwrap() = val;
@@ -255,6 +283,32 @@ fn raw_text_cases_read_the_same() {
         text.replacen("\"keys\": [", "\"keys\": [\"\\udc00\",", 1),
         text.replacen("\"meta\": {", "\"meta\": {\"source\": \"\\u0041pi\",", 1),
         text.replacen("\"run_id\": \"run_", "\"run_id\": \"\\u0072un_", 1),
+        // Escapes and damage in the lineage fields the index keeps.
+        text.replacen(
+            "\"parent_run_id\": null",
+            "\"parent_run_id\": \"\\u0000\\u001b[2J\\ud83d\\ude00\"",
+            1,
+        ),
+        text.replacen(
+            "\"parent_run_id\": null",
+            "\"parent_run_id\": \"\\ud800\"",
+            1,
+        ),
+        text.replacen(
+            "\"parent_run_id\": null",
+            "\"parent_run_id\": \"a\", \"parent_run_id\": \"b\"",
+            1,
+        ),
+        text.replacen(
+            "\"parent_plan_run_id\": \"",
+            "\"parent_plan_run_id\": \"x\", \"parent_plan_run_id\": \"",
+            1,
+        ),
+        text.replacen(
+            "\"parent_plan_run_id\": \"",
+            "\"parent_plan_run_id\": \"\\u001b\\u0007",
+            1,
+        ),
         text.replacen(
             "\"gcode_text\": null",
             "\"gcode_text\": \"G0\\nG1 \\ud800\"",

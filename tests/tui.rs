@@ -206,6 +206,29 @@ fn snapshot_lineage_and_the_links_menu() {
 }
 
 #[test]
+fn a_parent_lists_its_children_and_offers_them_as_links() {
+    let root = store_example_copy();
+    let child = write_child_run(root.path());
+    let (mut app, index) = loaded_app(root.path(), 120, 40);
+    select_run(&mut app, "run_5eed0000000000000000000000000002");
+    app.update(code(KeyCode::Enter));
+    let d = app.details.clone().unwrap();
+    let details = Box::new(load_details(&index, &d.partition, &d.file_name));
+    assert_eq!(details.children, vec![child.clone()]);
+    assert_eq!(details.children_total, 1);
+    app.update(Msg::Details {
+        partition: d.partition,
+        file_name: d.file_name,
+        details,
+    });
+    let s = screen(&app, 120, 40, root.path());
+    assert!(s.contains("children  1"), "{s}");
+    app.update(code(KeyCode::Enter));
+    let s = screen(&app, 120, 40, root.path());
+    assert!(s.contains(&format!("child    {child}")), "{s}");
+}
+
+#[test]
 fn the_scoring_table_lists_each_component_with_its_weight_and_warning() {
     let root = store_example_copy();
     // A run scored by rmos records the scorer's component details.

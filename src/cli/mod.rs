@@ -280,6 +280,15 @@ pub enum RunsCommand {
         /// The second run
         b: String,
     },
+    /// The runs derived from a run (their parent_run_id) or executing it as their plan
+    /// (lineage.parent_plan_run_id), newest first
+    Children {
+        /// The parent run's id
+        run_id: String,
+        /// How many to list (the newest); the total is always counted
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: u32,
+    },
 }
 
 /// Global options every command sees.
@@ -327,6 +336,9 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Logs(LogsCommand::Show { run_id })) => logs::show(&ctx, &run_id),
         Some(Command::Runs(RunsCommand::Verify)) => runs::verify(&ctx),
         Some(Command::Runs(RunsCommand::Diff { a, b })) => runs::diff(&ctx, &a, &b),
+        Some(Command::Runs(RunsCommand::Children { run_id, limit })) => {
+            runs::children(&ctx, &run_id, limit as usize)
+        }
         Some(Command::Runs(RunsCommand::Timeline {
             filter,
             bucket,

@@ -1,4 +1,5 @@
-//! `rmos runs verify`: stream every artifact's verification outcome; `rmos runs diff`.
+//! `rmos runs verify`: stream every artifact's verification outcome; `rmos runs diff`,
+//! `rmos runs timeline`, `rmos runs children`.
 
 use super::Exit;
 use super::{Ctx, Failure};
@@ -308,6 +309,96 @@ pub fn timeline(
         }
         let line = format!("{:<16} {:>7}  {bar}", day(b.start_us), b.total);
         out.text(format_args!("{}\n", line.trim_end())).map_err(e)?;
+    }
+    out.flush().map_err(e)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How a child names its parent: `parent` (parent_run_id), `plan`
+/// (lineage.parent_plan_run_id) or `parent+plan`.
+fn link_of(r: &crate::store::index::IndexedRun, parent: &str) -> &'static str {
+    match (
+        r.parent_run_id.as_deref() == Some(parent),
+        r.plan_run_id.as_deref() == Some(parent),
+    ) {
+        (true, true) => "parent+plan",
+        (false, true) => "plan",
+        _ => "parent",
+    }
+}
+
+/// `rmos runs children RUN_ID`: the newest runs naming the run as their parent or plan,
+/// and how many there are. A run the store does not hold is an error unless runs name it
+/// (a deleted plan still has its executions).
+pub fn children(ctx: &Ctx, run_id: &str, limit: usize) -> Result<ExitCode, Failure> {
+    use crate::store::index::ReconcileMode;
+    crate::store::runs::validate_lookup_id(run_id)?;
+    let mut index = ctx.open_index()?;
+    super::progress::reconcile(&mut *index, ReconcileMode::Quick)?;
+    let (runs, total) = index.children(run_id, limit)?;
+    let exists = index.find(run_id)?.is_some();
+    if !exists && total == 0 {
+        return Err(crate::store::StoreError::NotFound {
+            run_id: run_id.to_owned(),
+            root: index.runs().root().to_path_buf(),
+        }
+        .into());
+    }
+    if !exists {
+        tell!(
+            "note: run {} is not in the store, but {total} run{} name it as parent or plan",
+            sanitize(run_id),
+            if total == 1 { "" } else { "s" }
+        );
+    }
+    if ctx.json {
+        let children: Vec<serde_json::Value> = runs
+            .iter()
+            .map(|r| {
+                let mut e = r.log_entry();
+                e["parent_run_id"] = json!(r.parent_run_id);
+                e["plan_run_id"] = json!(r.plan_run_id);
+                e["link"] = json!(link_of(r, run_id));
+                e
+            })
+            .collect();
+        super::print_json(&json!({
+            "run_id": run_id,
+            "exists": exists,
+            "total": total,
+            "children": children,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = super::out::Buffered::stdout();
+    let e = super::output_error;
+    out.text(format_args!(
+        "{}: {total} child run{}{}\n",
+        sanitize(run_id),
+        if total == 1 { "" } else { "s" },
+        if (runs.len() as u64) < total {
+            format!(" (the newest {} shown; --limit N for more)", runs.len())
+        } else {
+            String::new()
+        }
+    ))
+    .map_err(e)?;
+    for r in &runs {
+        let when = r.created_at.as_deref().unwrap_or("").replace('T', " ");
+        let when: String = when.chars().take(19).collect();
+        out.text(format_args!(
+            "{when}  {}  {:<11} {:<10} {:<16} {:<7} {:<7} {:>6}\n",
+            sanitize(&r.run_id),
+            link_of(r, run_id),
+            sanitize(r.mode.as_deref().unwrap_or("")),
+            sanitize(r.tool_id.as_deref().unwrap_or("")),
+            r.status.as_deref().unwrap_or(""),
+            sanitize(r.risk_level.as_deref().unwrap_or("UNKNOWN")),
+            r.score
+                .map(|s| format!("{s:.2}"))
+                .unwrap_or_else(|| "-".into()),
+        ))
+        .map_err(e)?;
     }
     out.flush().map_err(e)?;
     Ok(ExitCode::SUCCESS)

@@ -20,6 +20,8 @@ pub struct RunOptions {
     pub created_at: Option<Timestamp>,
     /// Explicit run id (default: a new `run_` + 32 hex id).
     pub run_id: Option<String>,
+    /// Parent, plan, drift and workflow session of the run.
+    pub links: crate::store::guard::RunLinks,
 }
 
 fn value_text(v: &Value) -> String {
@@ -106,6 +108,7 @@ pub fn create_run_from_feasibility(
     req.block_reason = block_reason;
     req.meta = opts.meta;
     req.created_at = opts.created_at;
+    req.links = opts.links;
     validate_and_persist(store, req)
 }
 

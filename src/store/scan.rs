@@ -50,6 +50,10 @@ pub struct IndexFields {
     pub verify: VerifyOutcome,
     /// Lower-cased run_id, tool_id, warnings and block reason, one per line.
     pub search_text: String,
+    /// The run this one derives from (`parent_run_id`).
+    pub parent_run_id: Option<String>,
+    /// The plan this run executes (`lineage.parent_plan_run_id`).
+    pub plan_run_id: Option<String>,
 }
 
 impl IndexFields {
@@ -77,6 +81,11 @@ impl IndexFields {
                 a.decision.warnings.iter().map(String::as_str),
                 a.decision.block_reason.as_deref(),
             ),
+            parent_run_id: a.parent_run_id.clone(),
+            plan_run_id: a
+                .lineage
+                .as_ref()
+                .and_then(|l| l.parent_plan_run_id.clone()),
         }
     }
 }
@@ -234,6 +243,8 @@ pub fn fast_index_fields(bytes: &[u8], path: &Path) -> Option<IndexFields> {
             d.warnings.iter().map(|w| &**w),
             d.block_reason.as_deref(),
         ),
+        parent_run_id: v.parent_run_id.map(Cow::into_owned),
+        plan_run_id: v.lineage.and_then(|l| l.parent_plan_run_id),
     })
 }
 
@@ -327,8 +338,8 @@ struct View<'a> {
     geometry_hash: Option<Str>,
     #[serde(default = "unknown_event", borrow)]
     event_type: Cow<'a, str>,
-    #[serde(default)]
-    parent_run_id: Option<Str>,
+    #[serde(default, borrow)]
+    parent_run_id: Option<Cow<'a, str>>,
     #[serde(default)]
     drift_detected: Option<bool>,
     #[serde(default, borrow)]

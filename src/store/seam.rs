@@ -87,6 +87,9 @@ pub trait RunCatalog: Send {
     fn find(&self, run_id: &str) -> Result<Option<IndexedRun>, IndexError>;
     /// Which of `run_ids` are in more than one file.
     fn duplicated(&self, run_ids: &[&str]) -> Result<Vec<String>, IndexError>;
+    /// The newest `limit` runs whose `parent_run_id` or `lineage.parent_plan_run_id` is
+    /// `run_id` (newest first), and how many there are in all.
+    fn children(&self, run_id: &str, limit: usize) -> Result<(Vec<IndexedRun>, u64), IndexError>;
     /// The event types present, up to `limit` (to explain an `event:` filter matching
     /// nothing: the field is free text).
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError>;
@@ -177,6 +180,9 @@ impl RunCatalog for RunIndex {
     }
     fn duplicated(&self, run_ids: &[&str]) -> Result<Vec<String>, IndexError> {
         RunIndex::duplicated(self, run_ids)
+    }
+    fn children(&self, run_id: &str, limit: usize) -> Result<(Vec<IndexedRun>, u64), IndexError> {
+        RunIndex::children(self, run_id, limit)
     }
     fn event_types(&self, limit: usize) -> Result<Vec<String>, IndexError> {
         RunIndex::event_types(self, limit)

@@ -2294,6 +2294,8 @@ mod tests {
             warnings: vec![],
             block_reason: None,
             verify: Some("ok".into()),
+            parent_run_id: None,
+            plan_run_id: None,
         }
     }
 

@@ -175,6 +175,8 @@ mod tests {
             warnings: Vec::new(),
             block_reason: None,
             verify: None,
+            parent_run_id: None,
+            plan_run_id: None,
         }
     }
 

@@ -68,6 +68,14 @@ fn conjunction(
                 }
                 format!("({})", ors.join(" OR "))
             }
+            Predicate::Parent(p) => {
+                let ids = id_prefixes(p);
+                let marks = vec!["?"; ids.len()].join(",");
+                for _ in 0..2 {
+                    params.extend(ids.iter().map(|q| V::Text(q.clone())));
+                }
+                format!("(parent_run_id IN ({marks}) OR plan_run_id IN ({marks}))")
+            }
             Predicate::Score { op, value } => {
                 params.push(V::Real(*value));
                 format!(

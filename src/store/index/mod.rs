@@ -117,6 +117,10 @@ pub struct IndexedRun {
     pub warnings: Vec<String>,
     pub block_reason: Option<String>,
     pub verify: Option<String>,
+    /// The run this one derives from (`parent_run_id`).
+    pub parent_run_id: Option<String>,
+    /// The plan this run executes (`lineage.parent_plan_run_id`).
+    pub plan_run_id: Option<String>,
 }
 
 impl IndexedRun {
@@ -256,7 +260,8 @@ pub struct IndexStatus {
 
 pub(super) const SELECT_COLS: &str =
     "run_id, partition, file_name, valid, error, created_us, created_at, mode, tool_id, status, \
-     risk_level, score, source, event_type, warnings_json, block_reason, verify";
+     risk_level, score, source, event_type, warnings_json, block_reason, verify, parent_run_id, \
+     plan_run_id";
 
 pub(super) fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexedRun> {
     let warnings: Option<String> = r.get(14)?;
@@ -280,6 +285,8 @@ pub(super) fn row_to_run(r: &rusqlite::Row<'_>) -> rusqlite::Result<IndexedRun> 
             .unwrap_or_default(),
         block_reason: r.get(15)?,
         verify: r.get(16)?,
+        parent_run_id: r.get(17)?,
+        plan_run_id: r.get(18)?,
     })
 }
 

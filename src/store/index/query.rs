@@ -329,6 +329,65 @@ impl RunIndex {
         Ok(out)
     }
 
+    /// The newest `limit` valid runs derived from `run_id` (its `parent_run_id`) or
+    /// executing it as their plan (`lineage.parent_plan_run_id`), newest first, and how
+    /// many there are in all. A run naming it both ways counts once.
+    pub fn children(
+        &self,
+        run_id: &str,
+        limit: usize,
+    ) -> Result<(Vec<IndexedRun>, u64), IndexError> {
+        match self.children_with(run_id, limit, true) {
+            // An index may be missing while another process rebuilds: let the planner choose.
+            Err(IndexError::Sql { source, .. }) if source.to_string().contains("no such index") => {
+                self.children_with(run_id, limit, false)
+            }
+            other => other,
+        }
+    }
+
+    fn children_with(
+        &self,
+        run_id: &str,
+        limit: usize,
+        hint: bool,
+    ) -> Result<(Vec<IndexedRun>, u64), IndexError> {
+        let by = |index: &str| {
+            if hint {
+                format!(" INDEXED BY {index}")
+            } else {
+                String::new()
+            }
+        };
+        let (parent, plan) = (by("idx_run_index_parent"), by("idx_run_index_plan"));
+        // Each side is read through its own partial index in (created, run_id) order and
+        // stops at `limit` rows; the union (a run naming `run_id` both ways once) is sorted
+        // and cut. A run with very many children is never sorted whole.
+        let sql = format!(
+            "SELECT {SELECT_COLS} FROM ( \
+               SELECT * FROM (SELECT * FROM run_index{parent} \
+                 WHERE parent_run_id = ?1 AND valid = 1 \
+                 ORDER BY created_us DESC, run_id DESC LIMIT ?2) \
+               UNION \
+               SELECT * FROM (SELECT * FROM run_index{plan} \
+                 WHERE plan_run_id = ?1 AND valid = 1 \
+                 ORDER BY created_us DESC, run_id DESC LIMIT ?2)) \
+             ORDER BY created_us DESC, run_id DESC, partition DESC LIMIT ?2"
+        );
+        let mut stmt = self.sql(self.conn.prepare_cached(&sql))?;
+        let rows = self.sql(stmt.query_map(params![run_id, limit as i64], row_to_run))?;
+        let runs: Vec<IndexedRun> = self.sql(rows.collect())?;
+        let count = format!(
+            "SELECT (SELECT count(*) FROM run_index{parent} \
+                      WHERE parent_run_id = ?1 AND valid = 1) \
+                  + (SELECT count(*) FROM run_index{plan} \
+                      WHERE plan_run_id = ?1 AND valid = 1 AND parent_run_id IS NOT ?1)"
+        );
+        let mut stmt = self.sql(self.conn.prepare_cached(&count))?;
+        let total: i64 = self.sql(stmt.query_row([run_id], |r| r.get(0)))?;
+        Ok((runs, total as u64))
+    }
+
     pub fn status(&self) -> Result<IndexStatus, IndexError> {
         let q = |sql: &str| -> Result<u64, IndexError> {
             self.sql(self.conn.query_row(sql, [], |r| r.get::<_, i64>(0)))

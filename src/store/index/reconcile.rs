@@ -26,6 +26,8 @@ struct Row {
     block_reason: Option<String>,
     verify: &'static str,
     search_text: Option<String>,
+    parent_run_id: Option<String>,
+    plan_run_id: Option<String>,
 }
 
 impl Row {
@@ -51,6 +53,8 @@ impl Row {
                 block_reason: None,
                 verify: VerifyOutcome::Invalid.as_str(),
                 search_text: None,
+                parent_run_id: None,
+                plan_run_id: None,
             },
         }
     }
@@ -75,6 +79,8 @@ impl Row {
             block_reason: f.block_reason,
             verify: f.verify.as_str(),
             search_text: Some(f.search_text),
+            parent_run_id: f.parent_run_id,
+            plan_run_id: f.plan_run_id,
         }
     }
 }
@@ -82,9 +88,10 @@ impl Row {
 const UPSERT: &str = "INSERT INTO run_index (
     partition, file_name, size, mtime_ns, valid, error, run_id, created_us, created_at, mode,
     tool_id, status, risk_level, score, source, event_type, workflow_session_id, warnings_json,
-    block_reason, verify, mode_key, tool_key, risk_key, source_key, search_text, ino)
+    block_reason, verify, mode_key, tool_key, risk_key, source_key, search_text, ino,
+    parent_run_id, plan_run_id)
   VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-    ?20, ?21, ?22, ?23, ?24, ?25, ?26)
+    ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
   ON CONFLICT (partition, file_name) DO UPDATE SET
     size = excluded.size, mtime_ns = excluded.mtime_ns, valid = excluded.valid,
     error = excluded.error, run_id = excluded.run_id, created_us = excluded.created_us,
@@ -94,7 +101,8 @@ const UPSERT: &str = "INSERT INTO run_index (
     workflow_session_id = excluded.workflow_session_id, warnings_json = excluded.warnings_json,
     block_reason = excluded.block_reason, verify = excluded.verify, mode_key = excluded.mode_key,
     tool_key = excluded.tool_key, risk_key = excluded.risk_key, source_key = excluded.source_key,
-    search_text = excluded.search_text, ino = excluded.ino";
+    search_text = excluded.search_text, ino = excluded.ino,
+    parent_run_id = excluded.parent_run_id, plan_run_id = excluded.plan_run_id";
 
 /// Messages from the producer and parser threads to the writer.
 enum Msg {
@@ -472,6 +480,8 @@ fn upsert(conn: &Connection, db_path: &std::path::Path, row: &Row) -> Result<(),
             source_key,
             row.search_text,
             row.file.ino as i64,
+            row.parent_run_id,
+            row.plan_run_id,
         ]),
     )?;
     Ok(())

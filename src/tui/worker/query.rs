@@ -372,6 +372,12 @@ pub fn load_details(index: &dyn RunCatalog, partition: &str, file_name: &str) ->
                     )),
                 )
             };
+            // The runs derived from this one (a failed lookup shows none: the details
+            // still show the run itself).
+            let (children, children_total) = index
+                .children(&a.run_id, crate::tui::msg::CHILDREN_SHOWN)
+                .map(|(rows, total)| (rows.into_iter().map(|r| r.run_id).collect(), total))
+                .unwrap_or_default();
             Details {
                 partition: partition.to_owned(),
                 file_name: file_name.to_owned(),
@@ -380,9 +386,8 @@ pub fn load_details(index: &dyn RunCatalog, partition: &str, file_name: &str) ->
                 error: None,
                 verify,
                 verify_detail,
-                // Filled in once the index can name a run's children.
-                children: Vec::new(),
-                children_total: 0,
+                children,
+                children_total,
             }
         }
         Err((path, reason)) => Details {
