@@ -976,3 +976,122 @@ fn duplicated_names_the_run_ids_that_are_in_more_than_one_file() {
         vec!["run_5eed0000000000000000000000000002".to_owned()]
     );
 }
+
+/// The list's order computed from the rows themselves: what the sort indexes must walk.
+fn sort_value(r: &IndexedRun, key: rmos::store::index::SortKey) -> (i64, f64, String) {
+    use rmos::store::index::SortKey;
+    match key {
+        SortKey::Time => (0, 0.0, String::new()),
+        SortKey::Risk => (
+            match r
+                .risk_level
+                .as_deref()
+                .unwrap_or("")
+                .to_uppercase()
+                .as_str()
+            {
+                "RED" => 5,
+                "ERROR" => 4,
+                "YELLOW" => 3,
+                "UNKNOWN" => 2,
+                "GREEN" => 1,
+                _ => 0,
+            },
+            0.0,
+            String::new(),
+        ),
+        SortKey::Score => (0, r.score.unwrap_or(-1.0e308), String::new()),
+        SortKey::Tool => (0, 0.0, r.tool_id.as_deref().unwrap_or("").to_uppercase()),
+    }
+}
+
+#[test]
+fn sorted_pages_walk_the_whole_list_in_order_both_ways_and_count_positions() {
+    use rmos::store::index::{Direction, PageRequest, Sort, SortKey};
+    let (_root, index, everything, now) = agreement_fixture();
+    // Runs without a score, tools in mixed case, ties on every key.
+    assert!(everything.iter().any(|r| r.score.is_none()));
+    for key in SortKey::ALL {
+        for descending in [true, false] {
+            let sort = Sort { key, descending };
+            let mut want = everything.clone();
+            want.sort_by(|a, b| {
+                let ka = (sort_value(a, key), a.created_us, a.run_id.clone());
+                let kb = (sort_value(b, key), b.created_us, b.run_id.clone());
+                let o = ka.partial_cmp(&kb).unwrap();
+                if descending {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+            let want = ids(&want);
+            let req = |direction, bound: Option<(Cursor, bool)>, limit| PageRequest {
+                filter: Filter::default(),
+                include_invalid: true,
+                direction,
+                bound,
+                limit,
+                now,
+                sort,
+            };
+            // Along the list, 7 at a time from its top.
+            let mut got: Vec<IndexedRun> = Vec::new();
+            let mut bound = None;
+            loop {
+                let (rows, more) = index
+                    .page(&req(Direction::Older, bound.clone(), 7))
+                    .unwrap();
+                got.extend(rows);
+                if !more {
+                    break;
+                }
+                bound = got.last().map(|r| (r.key(), false));
+                assert!(got.len() <= want.len(), "{sort:?}: the walk does not end");
+            }
+            assert_eq!(ids(&got), want, "{sort:?} along the list");
+            // Back from the middle towards the top: the rows before it, nearest first.
+            let mid = got.len() / 2;
+            let (back, _) = index
+                .page(&req(Direction::Newer, Some((got[mid].key(), false)), 1000))
+                .unwrap();
+            let mut before = want[..mid].to_vec();
+            before.reverse();
+            assert_eq!(ids(&back), before, "{sort:?} back from row {mid}");
+            // The position of a row is how many come before it.
+            assert_eq!(
+                index
+                    .count_ahead(&Filter::default(), sort, &got[mid].key(), u64::MAX)
+                    .unwrap(),
+                mid as u64,
+                "{sort:?} position of row {mid}"
+            );
+            // Filtered, the order holds within the filter.
+            let filter = Filter::parse("-risk:green").unwrap();
+            let (rows, _) = index
+                .page(&PageRequest {
+                    filter: filter.clone(),
+                    ..req(Direction::Older, None, 1000)
+                })
+                .unwrap();
+            let kept: Vec<String> = want
+                .iter()
+                .filter(|id| {
+                    everything.iter().any(|r| {
+                        &r.run_id == *id
+                            && r.valid
+                            && r.risk_level.as_deref().map(str::to_uppercase).as_deref()
+                                != Some("GREEN")
+                    })
+                })
+                .cloned()
+                .collect();
+            let got_valid: Vec<String> = rows
+                .iter()
+                .filter(|r| r.valid)
+                .map(|r| r.run_id.clone())
+                .collect();
+            assert_eq!(got_valid, kept, "{sort:?} filtered");
+        }
+    }
+}

@@ -410,6 +410,46 @@ fn snapshot_sessions_and_snapshots_views() {
 }
 
 #[test]
+fn snapshot_list_sorted_by_risk_in_the_index() {
+    use rmos::store::index::{Direction, PageRequest, Sort, SortKey};
+    let root = store_example_copy();
+    for (w, h) in [(80, 24), (120, 40)] {
+        let (mut app, index) = loaded_app(root.path(), w, h);
+        let cmds = app.update(key('o'));
+        let sort = Sort {
+            key: SortKey::Risk,
+            descending: true,
+        };
+        assert_eq!(app.sort, sort);
+        let (rows, more) = index
+            .page(&PageRequest {
+                filter: Filter::default(),
+                include_invalid: true,
+                direction: Direction::Older,
+                bound: None,
+                limit: 200,
+                now: chrono::Utc::now(),
+                sort,
+            })
+            .unwrap();
+        assert!(!cmds.is_empty());
+        app.update(Msg::Page {
+            generation: app.generation,
+            page: Page {
+                anchor: Anchor::Top,
+                rows,
+                more_before: false,
+                more_after: more,
+            },
+        });
+        let s = screen(&app, w, h, root.path());
+        assert!(s.contains("sorted by risk ↓"), "{s}");
+        assert!(s.contains("risk↓"), "{s}");
+        insta::assert_snapshot!(format!("sorted_by_risk_{w}x{h}"), s);
+    }
+}
+
+#[test]
 fn snapshot_help_overlay() {
     let root = store_example_copy();
     for (w, h) in [(80, 24), (120, 40)] {

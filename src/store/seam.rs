@@ -18,7 +18,7 @@ use super::advisory::{
 };
 use super::index::{
     Bucket, Cursor, IndexError, IndexStatus, IndexedRun, PageRequest, ReconcileMode,
-    ReconcileProgress, ReconcileStats, RunIndex, RunPage, RunQuery, StackBy, TimelineBin,
+    ReconcileProgress, ReconcileStats, RunIndex, RunPage, RunQuery, Sort, StackBy, TimelineBin,
 };
 use super::runs::{ArtifactKey, RunStore};
 use super::sessions::{self, NewSession, SessionError, SessionUpdate, WorkflowSession};
@@ -81,6 +81,14 @@ pub trait RunCatalog: Send {
     ) -> Result<u64, IndexError>;
     /// How many matching runs are newer than `than`, counting up to `cap`.
     fn count_newer(&self, filter: &Filter, than: &Cursor, cap: u64) -> Result<u64, IndexError>;
+    /// How many matching rows come before `than` in `sort`'s order, counting up to `cap`.
+    fn count_ahead(
+        &self,
+        filter: &Filter,
+        sort: Sort,
+        than: &Cursor,
+        cap: u64,
+    ) -> Result<u64, IndexError>;
     fn invalid_count(&self) -> Result<u64, IndexError>;
     fn invalid_files(&self, limit: usize) -> Result<Vec<IndexedRun>, IndexError>;
     /// One run by id (newest partition first, like the store).
@@ -168,6 +176,15 @@ impl RunCatalog for RunIndex {
     }
     fn count_newer(&self, filter: &Filter, than: &Cursor, cap: u64) -> Result<u64, IndexError> {
         RunIndex::count_newer(self, filter, than, cap)
+    }
+    fn count_ahead(
+        &self,
+        filter: &Filter,
+        sort: Sort,
+        than: &Cursor,
+        cap: u64,
+    ) -> Result<u64, IndexError> {
+        RunIndex::count_ahead(self, filter, sort, than, cap)
     }
     fn invalid_count(&self) -> Result<u64, IndexError> {
         RunIndex::invalid_count(self)

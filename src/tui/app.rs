@@ -15,7 +15,7 @@ use super::queue::{QueueCmd, QueueState, StatusFilter};
 use super::records::{RecordKind, RecordsState};
 use super::timeline::TimelineState;
 use crate::filter::{Filter, ParseError};
-use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
+use crate::store::index::{Cursor, IndexedRun, ReconcileProgress, Sort, SortKey};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// The filter bar while editing.
@@ -143,6 +143,8 @@ pub struct App {
     pub duplicates: std::collections::HashSet<String>,
     /// The diff pane (`d`), when open.
     pub diff: Option<DiffPane>,
+    /// The run list's order (`o` / `O`); the index pages in it.
+    pub sort: Sort,
     /// The timeline view (`i`).
     pub timeline: TimelineState,
     /// The workflow sessions view (`3`).
@@ -215,6 +217,7 @@ impl App {
             back: Vec::new(),
             duplicates: std::collections::HashSet::new(),
             diff: None,
+            sort: Sort::default(),
             timeline: TimelineState::default(),
             sessions: RecordsState::new(RecordKind::Sessions),
             snapshots: RecordsState::new(RecordKind::Snapshots),
@@ -233,6 +236,7 @@ impl App {
         Cmd::Query(QueryCmd::Page {
             generation: self.generation,
             filter: self.filter.clone(),
+            sort: self.sort,
             anchor,
             limit: PAGE,
         })
@@ -655,7 +659,7 @@ impl App {
             cmds.push(self.query(Anchor::Top));
         } else if let Some(r) = self.selected_row() {
             cmds.push(self.query(Anchor::Around(r.key())));
-            if let Some(seen) = &self.newest_seen {
+            if let Some(seen) = self.newest_seen.as_ref().filter(|_| self.sort.is_default()) {
                 cmds.push(Cmd::Query(QueryCmd::CountNewer {
                     filter: self.filter.clone(),
                     than: seen.clone(),
@@ -729,6 +733,7 @@ impl App {
         Some(Cmd::Query(QueryCmd::Position {
             generation: self.generation,
             filter: self.filter.clone(),
+            sort: self.sort,
             first,
         }))
     }
@@ -994,6 +999,16 @@ impl App {
             Action::Back => self.go_back(),
             Action::Diff => self.open_diff(),
             Action::Timeline => self.open_timeline(),
+            Action::Sort => {
+                let key = self.sort.key.next();
+                // Time newest first; the others most severe, highest or A first.
+                let descending = !matches!(key, SortKey::Tool);
+                self.set_sort(Sort { key, descending })
+            }
+            Action::SortReverse => self.set_sort(Sort {
+                descending: !self.sort.descending,
+                ..self.sort
+            }),
             Action::Close if self.details.is_none() && self.mark_anchor.is_some() => {
                 self.mark_anchor = None;
                 self.say_marks();
@@ -1068,19 +1083,21 @@ impl App {
                         );
                     }
                     Some(anchor) => {
-                        // Everything between the anchor and here in the list order (the
+                        // Everything between the anchor and here in the list's order (the
                         // rows in memory: a range longer than the window is marked as far
-                        // as the window reaches).
-                        let (lo, hi) = if anchor <= r.key() {
-                            (anchor, r.key())
-                        } else {
-                            (r.key(), anchor)
-                        };
-                        for row in &self.list.rows {
-                            let k = row.key();
-                            if k >= lo && k <= hi {
-                                self.marks.insert(k, row.run_id.clone());
-                            }
+                        // as the window reaches; an anchor scrolled out of it marks from
+                        // the window's edge on its side).
+                        let here = self.list.selected;
+                        let from = self.list.position(&anchor).unwrap_or(
+                            if self.sort.is_default() == (anchor > r.key()) {
+                                0
+                            } else {
+                                self.list.rows.len().saturating_sub(1)
+                            },
+                        );
+                        let (lo, hi) = (from.min(here), from.max(here));
+                        for row in &self.list.rows[lo..=hi.min(self.list.rows.len() - 1)] {
+                            self.marks.insert(row.key(), row.run_id.clone());
                         }
                         self.say_marks();
                     }
@@ -1496,6 +1513,7 @@ impl App {
             Some(edge) if more => vec![Cmd::Query(QueryCmd::FindMatch {
                 search: search.id,
                 filter: self.search_filter(&search.text),
+                sort: self.sort,
                 from: edge.key(),
                 forward,
             })],
@@ -2020,6 +2038,36 @@ impl App {
             self.say(format!("filter: {text} · i back to the timeline"), false);
         }
         cmds
+    }
+
+    /// Order the list another way: a new list from its top (the index pages in that
+    /// order). Following new runs only makes sense newest first.
+    fn set_sort(&mut self, sort: Sort) -> Vec<Cmd> {
+        self.sort = sort;
+        self.generation += 1;
+        self.loading = true;
+        self.list.offset = 0;
+        self.new_runs = 0;
+        self.reset_seen = true;
+        self.follow = sort.is_default();
+        if self.details.is_none() {
+            self.list.selected = 0;
+            self.jump_top = true;
+        }
+        self.say(
+            format!(
+                "sorted by {} {}{}",
+                sort.key.name(),
+                if sort.descending { "↓" } else { "↑" },
+                if sort.is_default() {
+                    " (following new runs)"
+                } else {
+                    " · o next column · O reverse"
+                }
+            ),
+            false,
+        );
+        vec![self.query(Anchor::Top), self.count()]
     }
 
     /// `d`: compare the two marked runs (older first), else the run shown (or selected)
@@ -2655,6 +2703,7 @@ mod tests {
         assert!(cmds.contains(&Cmd::Query(QueryCmd::Position {
             generation: 0,
             filter: Filter::default(),
+            sort: Sort::default(),
             first: first.clone(),
         })));
         // An answer for another window or filter is dropped.
@@ -2820,6 +2869,7 @@ mod tests {
             vec![Cmd::Query(QueryCmd::FindMatch {
                 search: s.id,
                 filter: app.search_filter("BLADE"),
+                sort: Sort::default(),
                 from: row(9).key(),
                 forward: true,
             })]
@@ -2838,6 +2888,7 @@ mod tests {
         assert!(cmds.contains(&Cmd::Query(QueryCmd::Page {
             generation: app.generation,
             filter: app.filter.clone(),
+            sort: Sort::default(),
             anchor: Anchor::Around(far.key()),
             limit: PAGE,
         })));
@@ -3408,6 +3459,44 @@ mod tests {
         assert_eq!(app.view, View::Snapshots);
         app.update(code(KeyCode::Tab));
         assert_eq!(app.view, View::Runs);
+    }
+
+    #[test]
+    fn o_sorts_the_list_in_the_index_and_upper_o_reverses_it() {
+        let mut app = app_with(5, false);
+        assert!(app.follow);
+        let cmds = app.update(key('o'));
+        let want = Sort {
+            key: SortKey::Risk,
+            descending: true,
+        };
+        assert_eq!(app.sort, want);
+        assert!(
+            matches!(&cmds[0], Cmd::Query(QueryCmd::Page { sort, anchor: Anchor::Top, generation, .. }) if *sort == want && *generation == app.generation)
+        );
+        assert!(!app.follow, "following is for newest first only");
+        app.update(key('O'));
+        assert!(!app.sort.descending);
+        // Pages of the old order are dropped when they arrive late.
+        let old = app.generation - 1;
+        app.update(Msg::Page {
+            generation: old,
+            page: Page {
+                anchor: Anchor::Top,
+                rows: rows(10..12),
+                more_before: false,
+                more_after: false,
+            },
+        });
+        assert_eq!(app.list.rows[0].run_id, "run_0000");
+        // Around the cycle back to time, newest first, following again.
+        app.update(key('O'));
+        app.update(key('o'));
+        app.update(key('o'));
+        let cmds = app.update(key('o'));
+        assert!(app.sort.is_default());
+        assert!(app.follow);
+        assert!(matches!(&cmds[0], Cmd::Query(QueryCmd::Page { sort, .. }) if sort.is_default()));
     }
 
     #[test]

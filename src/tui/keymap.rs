@@ -48,6 +48,10 @@ pub enum Action {
     ToggleFollow,
     /// The timeline of the runs the filter matches.
     Timeline,
+    /// Order the list by the next column (time, risk, score, tool).
+    Sort,
+    /// Reverse the order.
+    SortReverse,
     ShowRuns,
     ShowQueue,
     ShowSessions,
@@ -357,10 +361,17 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             "follow the newest run",
         ),
         row(
+            &[ch('o')],
+            Action::Sort,
+            "o / O",
+            "sort by column / reverse",
+        ),
+        hidden(&[ch('O')], Action::SortReverse),
+        row(
             &[ch('i')],
             Action::Timeline,
             "i",
-            "timeline of the filtered runs",
+            "timeline of the list",
         ),
         row(&[ch('1')], Action::ShowRuns, "1", "runs view"),
         row(&[ch('2')], Action::ShowQueue, "2", "review queue"),
@@ -370,7 +381,7 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             &[code(KeyCode::Tab)],
             Action::SwitchView,
             "Tab",
-            "switch runs / queue",
+            "next view",
         ),
         row(
             &[ctrl('r')],

@@ -6,7 +6,7 @@ use super::queue::{PreviewData, QueueCmd, StatusFilter};
 use crate::domain::RunArtifact;
 use crate::filter::Filter;
 use crate::store::advisory::AdvisoryAsset;
-use crate::store::index::{Cursor, IndexedRun, ReconcileProgress};
+use crate::store::index::{Cursor, IndexedRun, ReconcileProgress, Sort};
 use crossterm::event::{KeyEvent, MouseEvent};
 
 /// Where a page goes in the window.
@@ -267,6 +267,7 @@ pub enum QueryCmd {
     Page {
         generation: u64,
         filter: Filter,
+        sort: Sort,
         anchor: Anchor,
         limit: usize,
     },
@@ -287,6 +288,7 @@ pub enum QueryCmd {
     FindMatch {
         search: u64,
         filter: Filter,
+        sort: Sort,
         from: Cursor,
         forward: bool,
     },
@@ -301,6 +303,7 @@ pub enum QueryCmd {
     Position {
         generation: u64,
         filter: Filter,
+        sort: Sort,
         first: Cursor,
     },
     LoadDetails {

@@ -591,6 +591,16 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
             theme.found(),
         ));
     }
+    if !app.sort.is_default() {
+        spans.push(Span::styled(
+            format!(
+                "  sorted by {} {}",
+                app.sort.key.name(),
+                if app.sort.descending { "↓" } else { "↑" }
+            ),
+            theme.key(),
+        ));
+    }
     if !app.marks.is_empty() {
         spans.push(Span::styled(
             format!("  {} marked", app.marks.len()),
@@ -898,7 +908,23 @@ fn invalid_lead(cols: &[(Col, u16)]) -> usize {
 fn render_list(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
     let shape = ListShape::of(app);
     let cols = columns(area.width.saturating_sub(2), shape);
-    let header = Row::new(cols.iter().map(|(c, _)| c.title())).style(theme.title());
+    // The sorted column's title carries the order's arrow (time's only when reversed).
+    let sorted = match app.sort.key {
+        crate::store::index::SortKey::Time if app.sort.descending => None,
+        crate::store::index::SortKey::Time => Some(Col::Time),
+        crate::store::index::SortKey::Risk => Some(Col::Risk),
+        crate::store::index::SortKey::Score => Some(Col::Score),
+        crate::store::index::SortKey::Tool => Some(Col::Tool),
+    };
+    let arrow = if app.sort.descending { "↓" } else { "↑" };
+    let header = Row::new(cols.iter().map(|(c, _)| {
+        if Some(*c) == sorted {
+            format!("{}{arrow}", c.title())
+        } else {
+            c.title().to_owned()
+        }
+    }))
+    .style(theme.title());
     let (visible_start, visible) = app.list.visible();
     let rows: Vec<Row> = visible
         .iter()

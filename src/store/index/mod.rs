@@ -16,10 +16,12 @@
 mod filter_sql;
 mod query;
 mod reconcile;
+mod sort;
 mod timeline;
 
 pub use filter_sql::{field_index, filter_sql};
 pub use reconcile::peak_rss_kb;
+pub use sort::{Sort, SortKey};
 pub use timeline::{Bucket, StackBy, TimelineBin};
 
 use crate::db::{self, DbError};
@@ -235,6 +237,8 @@ pub struct PageRequest {
     pub bound: Option<(Cursor, bool)>,
     pub limit: usize,
     pub now: DateTime<Utc>,
+    /// The list's order (`Direction::Older` walks along it).
+    pub sort: Sort,
 }
 
 /// One page of results.

@@ -181,6 +181,7 @@ impl RunIndex {
             bound: q.cursor.clone().map(|c| (c, false)),
             limit: q.limit.max(1),
             now: q.now,
+            sort: Sort::default(),
         };
         let (runs, more) = self.page(&req)?;
         let next_cursor = if more {
@@ -208,6 +209,9 @@ impl RunIndex {
         req: &PageRequest,
         hint: bool,
     ) -> Result<(Vec<IndexedRun>, bool), IndexError> {
+        if !req.sort.is_default() {
+            return self.page_sorted(req, hint);
+        }
         if hint {
             if let Some(parts) = self.split_selective_group(&req.filter)? {
                 return self.page_union(req, parts);

@@ -3,7 +3,7 @@
 
 use crate::config::DataRoot;
 use crate::filter::Filter;
-use crate::store::index::{Cursor, Direction, IndexError, PageRequest};
+use crate::store::index::{Cursor, Direction, IndexError, PageRequest, Sort};
 use crate::store::seam::RunCatalog;
 use crate::store::verify::verify_artifact;
 use crate::store::ArtifactKey;
@@ -191,6 +191,7 @@ fn unavailable(req: QueryCmd, error: &str) -> Option<Msg> {
 fn page(
     index: &dyn RunCatalog,
     filter: &Filter,
+    sort: Sort,
     direction: Direction,
     bound: Option<(Cursor, bool)>,
     limit: usize,
@@ -202,18 +203,20 @@ fn page(
         bound,
         limit,
         now: Utc::now(),
+        sort,
     })
 }
 
 fn window(
     index: &dyn RunCatalog,
     filter: &Filter,
+    sort: Sort,
     anchor: &Anchor,
     limit: usize,
 ) -> Result<Page, IndexError> {
     Ok(match anchor {
         Anchor::Top => {
-            let (rows, more) = page(index, filter, Direction::Older, None, limit)?;
+            let (rows, more) = page(index, filter, sort, Direction::Older, None, limit)?;
             Page {
                 anchor: anchor.clone(),
                 rows,
@@ -222,7 +225,7 @@ fn window(
             }
         }
         Anchor::Bottom => {
-            let (mut rows, more) = page(index, filter, Direction::Newer, None, limit)?;
+            let (mut rows, more) = page(index, filter, sort, Direction::Newer, None, limit)?;
             rows.reverse();
             Page {
                 anchor: anchor.clone(),
@@ -235,6 +238,7 @@ fn window(
             let (rows, more) = page(
                 index,
                 filter,
+                sort,
                 Direction::Older,
                 Some((k.clone(), false)),
                 limit,
@@ -250,6 +254,7 @@ fn window(
             let (mut rows, more) = page(
                 index,
                 filter,
+                sort,
                 Direction::Newer,
                 Some((k.clone(), false)),
                 limit,
@@ -267,6 +272,7 @@ fn window(
             let (mut newer, more_before) = page(
                 index,
                 filter,
+                sort,
                 Direction::Newer,
                 Some((k.clone(), false)),
                 half,
@@ -275,10 +281,16 @@ fn window(
             let (older, more_after) = page(
                 index,
                 filter,
+                sort,
                 Direction::Older,
                 Some((k.clone(), true)),
                 half,
             )?;
+            if newer.is_empty() && older.is_empty() && !sort.is_default() {
+                // The row the window was around is gone (its key cannot be read back in
+                // this order): start again from the top.
+                return window(index, filter, sort, &Anchor::Top, limit);
+            }
             newer.extend(older);
             Page {
                 anchor: anchor.clone(),
@@ -409,9 +421,10 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
         QueryCmd::Page {
             generation,
             filter,
+            sort,
             anchor,
             limit,
-        } => match window(index, &filter, &anchor, limit) {
+        } => match window(index, &filter, sort, &anchor, limit) {
             Ok(page) => Msg::Page { generation, page },
             Err(e) => Msg::QueryFailed {
                 generation,
@@ -460,6 +473,7 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
         QueryCmd::FindMatch {
             search,
             filter,
+            sort,
             from,
             forward,
         } => {
@@ -471,7 +485,7 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
             Msg::MatchFound {
                 search,
                 forward,
-                row: page(index, &filter, direction, Some((from, false)), 1)
+                row: page(index, &filter, sort, direction, Some((from, false)), 1)
                     .map(|(rows, _)| rows.into_iter().next().map(Box::new))
                     .map_err(|e| e.to_string()),
             }
@@ -479,8 +493,9 @@ fn answer(index: &dyn RunCatalog, req: QueryCmd) -> Option<Msg> {
         QueryCmd::Position {
             generation,
             filter,
+            sort,
             first,
-        } => match index.count_newer(&filter, &first, i64::MAX as u64) {
+        } => match index.count_ahead(&filter, sort, &first, i64::MAX as u64) {
             Ok(before) => Msg::Position {
                 generation,
                 first,
