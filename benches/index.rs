@@ -569,6 +569,60 @@ fn run_queries(index: &RunIndex) {
     }
     run_timelines(index);
     run_children(index);
+    run_sorted(index);
+}
+
+/// The console's list in another order (`o`): the first page, a page deep in the list
+/// (from the 5,000th row), and the position of that row, per order and filter.
+fn run_sorted(index: &RunIndex) {
+    use rmos::store::index::{Direction, PageRequest, Sort, SortKey};
+    let now = chrono::Utc::now();
+    for key in [SortKey::Risk, SortKey::Score, SortKey::Tool] {
+        for (flabel, filter) in [("no filter", ""), ("risk:red,yellow", "risk:red,yellow")] {
+            let sort = Sort {
+                key,
+                descending: true,
+            };
+            let filter = Filter::parse(filter).unwrap();
+            let req = |bound| PageRequest {
+                filter: filter.clone(),
+                include_invalid: true,
+                direction: Direction::Older,
+                bound,
+                limit: 200,
+                now,
+                sort,
+            };
+            let (first, _) = percentiles(41, || {
+                index.page(&req(None)).unwrap();
+            });
+            // A row 5,000 deep, reached by walking (as the console does).
+            let mut bound = None;
+            for _ in 0..25 {
+                let (rows, more) = index.page(&req(bound.clone())).unwrap();
+                bound = rows.last().map(|r| (r.key(), false));
+                if !more {
+                    break;
+                }
+            }
+            let (deep, _) = percentiles(41, || {
+                index.page(&req(bound.clone())).unwrap();
+            });
+            let at = bound.clone().map(|(c, _)| c);
+            let (pos, _) = percentiles(11, || {
+                if let Some(c) = &at {
+                    index.count_ahead(&filter, sort, c, u64::MAX).unwrap();
+                }
+            });
+            println!(
+                "sorted by {:<5} {flabel:<16} first page p50 {:>7.3} ms  deep page {:>7.3} ms  position {:>7.2} ms",
+                key.name(),
+                first.as_secs_f64() * 1e3,
+                deep.as_secs_f64() * 1e3,
+                pos.as_secs_f64() * 1e3
+            );
+        }
+    }
 }
 
 /// p50 and p95 of `f` over `reps` calls.
