@@ -367,12 +367,7 @@ pub static RUNS: KeyTable<Action> = KeyTable {
             "sort by column / reverse",
         ),
         hidden(&[ch('O')], Action::SortReverse),
-        row(
-            &[ch('i')],
-            Action::Timeline,
-            "i",
-            "timeline of the list",
-        ),
+        row(&[ch('i')], Action::Timeline, "i", "timeline of the list"),
         row(&[ch('1')], Action::ShowRuns, "1", "runs view"),
         row(&[ch('2')], Action::ShowQueue, "2", "review queue"),
         row(&[ch('3')], Action::ShowSessions, "3", "workflow sessions"),

@@ -586,7 +586,7 @@ impl RunIndex {
     /// Forget everything (the files are untouched).
     pub fn clear(&mut self) -> Result<(), IndexError> {
         let r = self.conn.execute_batch(
-            "BEGIN IMMEDIATE; DELETE FROM run_index; DELETE FROM run_index_partitions; DELETE FROM run_index_meta; COMMIT;",
+            "BEGIN IMMEDIATE; DELETE FROM run_index_hourly; DELETE FROM run_index; DELETE FROM run_index_partitions; DELETE FROM run_index_meta; COMMIT;",
         );
         self.sql(r)
     }
@@ -640,7 +640,7 @@ impl RunIndex {
             let reset = (|| {
                 if self.meta_get("runs_root")?.as_deref() != Some(root_text.as_str()) {
                     self.sql(self.conn.execute_batch(
-                        "DELETE FROM run_index; DELETE FROM run_index_partitions; DELETE FROM run_index_meta;",
+                        "DELETE FROM run_index_hourly; DELETE FROM run_index; DELETE FROM run_index_partitions; DELETE FROM run_index_meta;",
                     ))?;
                     self.meta_set("runs_root", &root_text)?;
                 }
@@ -805,10 +805,24 @@ impl RunIndex {
             let rows = self.sql(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))))?;
             self.sql(rows.collect())?
         };
+        // The hourly counts' triggers too: the counts are recomputed in one pass below.
+        let triggers: Vec<(String, String)> = {
+            let mut stmt = self.sql(self.conn.prepare(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'run_index' AND sql IS NOT NULL",
+            ))?;
+            let rows = self.sql(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))))?;
+            self.sql(rows.collect())?
+        };
         for (name, _) in &indexes {
             self.sql(
                 self.conn
                     .execute_batch(&format!("DROP INDEX IF EXISTS \"{name}\"")),
+            )?;
+        }
+        for (name, _) in &triggers {
+            self.sql(
+                self.conn
+                    .execute_batch(&format!("DROP TRIGGER IF EXISTS \"{name}\"")),
             )?;
         }
         let timing = std::env::var_os("RMOS_DEBUG_TIMING").is_some();
@@ -819,6 +833,24 @@ impl RunIndex {
         // Recreate the indexes whatever happened, so queries stay fast.
         for (_, sql) in &indexes {
             self.sql(self.conn.execute_batch(sql))?;
+        }
+        // Count every row once, and keep counting from here: in one transaction, so a
+        // row another process adds meanwhile is either counted here or by its trigger.
+        let mut recount = String::from(
+            "BEGIN IMMEDIATE; DELETE FROM run_index_hourly; \
+             INSERT INTO run_index_hourly (hour, risk_key, status, n) \
+             SELECT (created_us - ((created_us % 3600000000) + 3600000000) % 3600000000) / 3600000000, \
+                    coalesce(risk_key, ''), coalesce(status, ''), count(*) \
+             FROM run_index WHERE valid = 1 GROUP BY 1, 2, 3;",
+        );
+        for (_, sql) in &triggers {
+            recount.push_str(sql);
+            recount.push(';');
+        }
+        recount.push_str("COMMIT;");
+        if let Err(e) = self.conn.execute_batch(&recount) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.sql::<()>(Err(e)).unwrap_err());
         }
         let t_indexes = t.elapsed() - t_load;
         let stats = result?;

@@ -84,6 +84,25 @@ pub struct TimelineBin {
     pub total: u64,
 }
 
+/// An hour in µs: the hourly counts' unit (every bucket is a whole number of hours from
+/// the epoch, weeks included).
+const HOUR: i64 = 3_600_000_000;
+
+/// Whether the hourly counts answer a filter: every term (negated or not) is a `risk:` or
+/// `status:` term, whose columns the counts keep.
+fn counts_suffice(filter: &Filter) -> bool {
+    use crate::filter::{Field, Predicate};
+    filter.terms.iter().all(|t| {
+        matches!(
+            &t.predicate,
+            Predicate::Field {
+                field: Field::Risk | Field::Status,
+                ..
+            }
+        )
+    })
+}
+
 impl RunIndex {
     /// `buckets` consecutive buckets ending with the one holding `end_us`, each with the
     /// valid runs matching `filter` counted per layer. Empty buckets are included.
@@ -109,12 +128,24 @@ impl RunIndex {
             })
             .collect();
         let (cond, mut params) = filter_sql(filter, now);
-        let sql = format!(
-            "SELECT (created_us - ?) / ?, {col}, count(*) FROM run_index \
-             WHERE valid = 1 AND created_us >= ? AND created_us < ? AND ({cond}) \
-             GROUP BY 1, 2",
-            col = by.column()
-        );
+        // Unfiltered, or filtered by risk and status only: the hourly counts (migration
+        // 0010) hold the answer, one row per hour and combination; otherwise every run of
+        // the span is read.
+        let sql = if counts_suffice(filter) {
+            format!(
+                "SELECT (hour * {HOUR} - ?) / ?, {col}, sum(n) FROM run_index_hourly \
+                 WHERE hour >= ? / {HOUR} AND hour < ? / {HOUR} AND n > 0 AND ({cond}) \
+                 GROUP BY 1, 2",
+                col = by.column()
+            )
+        } else {
+            format!(
+                "SELECT (created_us - ?) / ?, {col}, count(*) FROM run_index \
+                 WHERE valid = 1 AND created_us >= ? AND created_us < ? AND ({cond}) \
+                 GROUP BY 1, 2",
+                col = by.column()
+            )
+        };
         let mut all = vec![
             rusqlite::types::Value::Integer(first),
             rusqlite::types::Value::Integer(width),
