@@ -356,6 +356,40 @@ fn warm(runs_dir: &Path) -> u64 {
     bytes
 }
 
+/// What this machine's file system allows before any parsing: every file opened, read
+/// into a reused buffer and closed, on as many threads as the index build's readers (the
+/// names listed first, outside the timing). Returns (files, threads, seconds).
+fn read_floor(runs_dir: &Path) -> (usize, usize, f64) {
+    use std::io::Read;
+    let mut files = Vec::new();
+    for p in std::fs::read_dir(runs_dir).unwrap().flatten() {
+        if p.file_type().unwrap().is_dir() {
+            for f in std::fs::read_dir(p.path()).unwrap().flatten() {
+                files.push(f.path());
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
+    let t = Instant::now();
+    std::thread::scope(|s| {
+        for chunk in files.chunks(files.len().div_ceil(threads).max(1)) {
+            s.spawn(move || {
+                let mut buf = Vec::with_capacity(1 << 16);
+                for path in chunk {
+                    buf.clear();
+                    if let Ok(mut f) = std::fs::File::open(path) {
+                        let _ = f.read_to_end(&mut buf);
+                    }
+                }
+            });
+        }
+    });
+    (files.len(), threads, t.elapsed().as_secs_f64())
+}
+
 fn rss_kb(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -442,6 +476,12 @@ fn measure(profile: Profile, n: u64, dir: &Path) {
         "warm-up read {:.2} GB in {:.1}s",
         bytes as f64 / 1e9,
         t.elapsed().as_secs_f64()
+    );
+    let (floor_files, floor_threads, floor_s) = read_floor(&root.runs_dir);
+    println!(
+        "read floor (warm cache)   {:.2}s  ({:.0} files/s: open, read, close of every file on {floor_threads} threads, no parsing)",
+        floor_s,
+        floor_files as f64 / floor_s.max(1e-9)
     );
 
     let _ = std::fs::remove_file(root.db_path());
