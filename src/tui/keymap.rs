@@ -537,7 +537,7 @@ pub static TIMELINE: KeyTable<TimelineAction> = KeyTable {
             &[ch('+'), ch('=')],
             TimelineAction::ZoomIn,
             "+ / -",
-            "finer / coarser buckets (hour, day, week)",
+            "finer / coarser buckets",
         ),
         hidden(&[ch('-')], TimelineAction::ZoomOut),
         row(
@@ -550,7 +550,7 @@ pub static TIMELINE: KeyTable<TimelineAction> = KeyTable {
             &[code(KeyCode::Enter)],
             TimelineAction::Apply,
             "Enter",
-            "list the runs of the bucket",
+            "list the bucket's runs",
         ),
         row(
             &[code(KeyCode::Esc), ch('i')],
