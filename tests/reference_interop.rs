@@ -1885,7 +1885,11 @@ fn blob_assets(data: &Path, cap: &Value) -> std::collections::BTreeMap<String, S
     let hex = &cap["content_hex"];
     let dir = data.parent().unwrap();
     std::fs::write(dir.join("ring.png"), unhex(hex["image"].as_str().unwrap())).unwrap();
-    std::fs::write(dir.join("s.json"), unhex(hex["suggestion"].as_str().unwrap())).unwrap();
+    std::fs::write(
+        dir.join("s.json"),
+        unhex(hex["suggestion"].as_str().unwrap()),
+    )
+    .unwrap();
     let text = String::from_utf8(unhex(hex["explanation"].as_str().unwrap())).unwrap();
     let add = |args: &[&str]| {
         let mut all = vec!["advisory", "add"];
@@ -1897,8 +1901,14 @@ fn blob_assets(data: &Path, cap: &Value) -> std::collections::BTreeMap<String, S
     let png = dir.join("ring.png");
     let sug = dir.join("s.json");
     [
-        ("image", add(&["--type", "IMAGE", "--file", png.to_str().unwrap()])),
-        ("explanation", add(&["--type", "EXPLANATION", "--text", &text])),
+        (
+            "image",
+            add(&["--type", "IMAGE", "--file", png.to_str().unwrap()]),
+        ),
+        (
+            "explanation",
+            add(&["--type", "EXPLANATION", "--text", &text]),
+        ),
         (
             "suggestion",
             add(&["--type", "SUGGESTION", "--json-file", sug.to_str().unwrap()]),
@@ -1916,7 +1926,11 @@ fn the_reference_blob_browser_resolves_what_rmos_exported() {
     let data = dir.path().join("data");
     let ids = blob_assets(&data, &cap);
     for (k, id) in &ids {
-        let shown = stdout_json(&rmos_as(&data, "alice", &["--json", "advisory", "show", id]));
+        let shown = stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "show", id],
+        ));
         assert_eq!(shown["content_hash"], cap["content_hash"][k], "{k}");
     }
     let report = stdout_json(ok_out(&rmos_as(
@@ -1954,7 +1968,7 @@ fn the_reference_blob_browser_resolves_what_rmos_exported() {
     assert_eq!(written, cap_written);
     assert_eq!(cap["reference_put_bytes_equal_rmos"], true);
     // ... which the reference's blob router served, byte for byte, from what rmos wrote.
-    for (k, _) in &ids {
+    for k in ids.keys() {
         let sha = cap["content_hash"][k].as_str().unwrap();
         let got = &cap["download"][k];
         assert_eq!(got["status"], 200, "{k}");
@@ -1971,7 +1985,10 @@ fn the_reference_blob_browser_resolves_what_rmos_exported() {
         );
         assert_eq!(Some(bytes.len() as u64), got["body_size"].as_u64(), "{k}");
     }
-    assert_eq!(cap["download"]["image"]["headers"]["content-type"], "image/png");
+    assert_eq!(
+        cap["download"]["image"]["headers"]["content-type"],
+        "image/png"
+    );
     assert_eq!(cap["download_unknown"]["status"], 404);
     // Not shared (README): a run link rmos writes names the rmos asset id, which the
     // reference's run-scoped browser looks up as a content hash and cannot find.
@@ -1980,7 +1997,11 @@ fn the_reference_blob_browser_resolves_what_rmos_exported() {
         &fixtures().join("store_example/runs/rmos"),
         &data.join("runs/rmos"),
     );
-    ok_out(&rmos_as(&data, "alice", &["advisory", "approve", &ids["image"]]));
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["advisory", "approve", &ids["image"]],
+    ));
     ok_out(&rmos_as(
         &data,
         "alice",
@@ -2101,7 +2122,10 @@ fn a_blob_whose_bytes_do_not_hash_to_its_name_is_reported_and_left_alone() {
     let p = problems[0].as_str().unwrap();
     assert!(p.starts_with(&ids[k]), "{p}");
     assert!(p.contains(&path.display().to_string()), "{p}");
-    assert!(p.contains(bad["written_bytes_sha256"].as_str().unwrap()), "{p}");
+    assert!(
+        p.contains(bad["written_bytes_sha256"].as_str().unwrap()),
+        "{p}"
+    );
     assert!(p.contains("move it away"), "{p}");
     assert_eq!(report["blobs_present"], 2);
     assert_eq!(std::fs::read(&path).unwrap(), edited, "never rewritten");

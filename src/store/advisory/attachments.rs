@@ -32,7 +32,9 @@ pub(super) fn blob_path(root: &Path, sha256: &str) -> PathBuf {
 }
 
 fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// SHA-256 of a regular file, read in pieces (a blob there may be of any size).

@@ -517,10 +517,9 @@ impl AdvisoryStore {
                         report.blobs_written.push(p.display().to_string())
                     }
                     Ok(attachments::Blob::Present) => report.blobs_present += 1,
-                    Err(why) => report.problems.push(format!(
-                        "{} (attachment store): {why}",
-                        asset.asset_id
-                    )),
+                    Err(why) => report
+                        .problems
+                        .push(format!("{} (attachment store): {why}", asset.asset_id)),
                 }
             }
             match self.export_one(asset, &root, ids.is_some()) {
