@@ -27,6 +27,10 @@ pub struct DataRoot {
     /// The reference's advisory asset store (`advisory_assets`, or `$ADVISORY_ASSETS_ROOT`):
     /// where `rmos advisory export` and `import` go when given no folder.
     pub advisory_assets_dir: PathBuf,
+    /// The reference's content-addressed attachment store (`run_attachments`, or
+    /// `$RMOS_RUN_ATTACHMENTS_DIR`): where `rmos advisory export` puts each asset's content
+    /// under its SHA-256, for the reference's blob browser.
+    pub run_attachments_dir: PathBuf,
     /// This user's cache folder for rmos (`$XDG_CACHE_HOME/rmos` or `~/.cache/rmos`): the
     /// run index goes there when the data root cannot hold it.
     pub cache_dir: PathBuf,
@@ -73,6 +77,7 @@ impl DataRoot {
             ("ART_STUDIO_SNAPSHOTS_DIR", &mut root.snapshots_dir),
             ("CAM_BACKUP_DIR", &mut root.backups_dir),
             ("ADVISORY_ASSETS_ROOT", &mut root.advisory_assets_dir),
+            ("RMOS_RUN_ATTACHMENTS_DIR", &mut root.run_attachments_dir),
         ] {
             if let Some(p) = env_path(var) {
                 *part = absolute(&p);
@@ -89,6 +94,7 @@ impl DataRoot {
             snapshots_dir: data_dir.join("art_studio").join("snapshots"),
             backups_dir: data_dir.join("cam").join("backups"),
             advisory_assets_dir: data_dir.join("advisory_assets"),
+            run_attachments_dir: data_dir.join("run_attachments"),
             cache_dir: default_cache_dir(),
             data_dir,
         }

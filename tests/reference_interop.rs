@@ -1843,3 +1843,292 @@ fn a_changed_review_waits_for_someone_who_may_decide() {
     assert_eq!(r["updated"], 1, "{r}");
     assert_eq!(status(), "approved");
 }
+
+// ---- item 6: exported content in the reference's attachment store (its blob browser) ----
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Every file under `root`, relative, sorted.
+fn files_under(root: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if root.exists() {
+        walk(root, root, &mut out);
+    }
+    out.sort();
+    out
+}
+
+fn file_identity(p: &Path) -> (u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).unwrap();
+    (m.ino(), m.mtime(), m.mtime_nsec())
+}
+
+/// A data root holding the capture's three assets (the same bytes, so the same hashes);
+/// returns their ids by the capture's names.
+fn blob_assets(data: &Path, cap: &Value) -> std::collections::BTreeMap<String, String> {
+    let hex = &cap["content_hex"];
+    let dir = data.parent().unwrap();
+    std::fs::write(dir.join("ring.png"), unhex(hex["image"].as_str().unwrap())).unwrap();
+    std::fs::write(
+        dir.join("s.json"),
+        unhex(hex["suggestion"].as_str().unwrap()),
+    )
+    .unwrap();
+    let text = String::from_utf8(unhex(hex["explanation"].as_str().unwrap())).unwrap();
+    let add = |args: &[&str]| {
+        let mut all = vec!["advisory", "add"];
+        all.extend_from_slice(args);
+        String::from_utf8_lossy(&ok_out(&rmos_as(data, "alice", &all)).stdout)
+            .trim()
+            .to_owned()
+    };
+    let png = dir.join("ring.png");
+    let sug = dir.join("s.json");
+    [
+        (
+            "image",
+            add(&["--type", "IMAGE", "--file", png.to_str().unwrap()]),
+        ),
+        (
+            "explanation",
+            add(&["--type", "EXPLANATION", "--text", &text]),
+        ),
+        (
+            "suggestion",
+            add(&["--type", "SUGGESTION", "--json-file", sug.to_str().unwrap()]),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+#[test]
+fn the_reference_blob_browser_resolves_what_rmos_exported() {
+    let cap = read_behaviour("blob_store.json");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = blob_assets(&data, &cap);
+    for (k, id) in &ids {
+        let shown = stdout_json(&rmos_as(
+            &data,
+            "alice",
+            &["--json", "advisory", "show", id],
+        ));
+        assert_eq!(shown["content_hash"], cap["content_hash"][k], "{k}");
+    }
+    let report = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "export", "--all"],
+    )));
+    let store = data.join("run_attachments");
+    assert_eq!(
+        report["blob_store"].as_str().map(Path::new),
+        Some(store.as_path()),
+        "the default is the data root's run_attachments"
+    );
+    // Exactly the files the reference's own writer makes for these bytes (no extension,
+    // no metadata beside them, no staging leftovers) ...
+    let made = files_under(&store);
+    let expected: Vec<String> = serde_json::from_value(cap["reference_put_files"].clone()).unwrap();
+    assert_eq!(made, expected);
+    let mut written: Vec<String> = report["blobs_written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            Path::new(p.as_str().unwrap())
+                .strip_prefix(&data)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    written.sort();
+    let mut cap_written: Vec<String> =
+        serde_json::from_value(cap["rmos_export"]["blobs_written"].clone()).unwrap();
+    cap_written.sort();
+    assert_eq!(written, cap_written);
+    assert_eq!(cap["reference_put_bytes_equal_rmos"], true);
+    // ... which the reference's blob router served, byte for byte, from what rmos wrote.
+    for k in ids.keys() {
+        let sha = cap["content_hash"][k].as_str().unwrap();
+        let got = &cap["download"][k];
+        assert_eq!(got["status"], 200, "{k}");
+        assert_eq!(got["body_sha256"], sha, "{k}");
+        assert_eq!(cap["verify_attachment"][k]["ok"], true, "{k}");
+        let rel = cap["reference_put_into_empty_store"][k]["path"]
+            .as_str()
+            .unwrap();
+        let bytes = std::fs::read(store.join(rel)).unwrap();
+        assert_eq!(
+            bytes,
+            unhex(cap["content_hex"][k].as_str().unwrap()),
+            "{k}: rmos wrote the asset's content under its hash"
+        );
+        assert_eq!(Some(bytes.len() as u64), got["body_size"].as_u64(), "{k}");
+    }
+    assert_eq!(
+        cap["download"]["image"]["headers"]["content-type"],
+        "image/png"
+    );
+    assert_eq!(cap["download_unknown"]["status"], 404);
+    // Not shared (README): a run link rmos writes names the rmos asset id, which the
+    // reference's run-scoped browser looks up as a content hash and cannot find.
+    let run = "run_5eed0000000000000000000000000001";
+    copy_tree(
+        &fixtures().join("store_example/runs/rmos"),
+        &data.join("runs/rmos"),
+    );
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["advisory", "approve", &ids["image"]],
+    ));
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["advisory", "attach", &ids["image"], "--run", run],
+    ));
+    let link = data
+        .join("runs/rmos/2025-12-22")
+        .join(format!("{run}_advisory_{}.json", ids["image"]));
+    let link: Value = serde_json::from_slice(&std::fs::read(link).unwrap()).unwrap();
+    assert_eq!(link["advisory_id"].as_str(), Some(ids["image"].as_str()));
+    let scoped = &cap["run_scoped"];
+    assert_eq!(scoped["download_by_asset_id"]["status"], 404);
+    assert_eq!(
+        scoped["download_by_asset_id"]["detail"],
+        "Blob not found for advisory_id (CAS missing)"
+    );
+}
+
+#[test]
+fn exporting_blobs_again_writes_nothing_and_the_store_can_be_chosen() {
+    let cap = read_behaviour("blob_store.json");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = blob_assets(&data, &cap);
+    ok_out(&rmos_as(&data, "alice", &["advisory", "export", "--all"]));
+    let store = data.join("run_attachments");
+    let before: Vec<_> = files_under(&store)
+        .iter()
+        .map(|f| (f.clone(), file_identity(&store.join(f))))
+        .collect();
+    let again = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &["--json", "advisory", "export", "--all"],
+    )));
+    assert_eq!(again["blobs_written"], serde_json::json!([]));
+    assert_eq!(again["blobs_present"], 3);
+    assert_eq!(again["problems"], serde_json::json!([]));
+    let after: Vec<_> = files_under(&store)
+        .iter()
+        .map(|f| (f.clone(), file_identity(&store.join(f))))
+        .collect();
+    assert_eq!(before, after, "no blob rewritten");
+    // The reference's own writer leaves a blob that is there alone, too.
+    assert_eq!(cap["reference_put_into_rmos_store_rewrote"], false);
+    // --blobs DIR chooses the store; --no-blobs leaves it alone.
+    let other = dir.path().join("elsewhere");
+    let one = stdout_json(ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--asset",
+            &ids["suggestion"],
+            "--blobs",
+            other.to_str().unwrap(),
+        ],
+    )));
+    assert_eq!(one["blobs_written"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        files_under(&other),
+        vec![cap["reference_put_into_empty_store"]["suggestion"]["path"]
+            .as_str()
+            .unwrap()
+            .to_owned()]
+    );
+    let data2 = dir.path().join("data2");
+    blob_assets(&data2, &cap);
+    let none = stdout_json(ok_out(&rmos_as(
+        &data2,
+        "alice",
+        &["--json", "advisory", "export", "--all", "--no-blobs"],
+    )));
+    assert_eq!(none["blob_store"], Value::Null);
+    assert!(!data2.join("run_attachments").exists());
+    assert_eq!(
+        rmos_as(
+            &data2,
+            "alice",
+            &["advisory", "export", "--all", "--no-blobs", "--blobs", "x"]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn a_blob_whose_bytes_do_not_hash_to_its_name_is_reported_and_left_alone() {
+    let cap = read_behaviour("blob_store.json");
+    let bad = &cap["corrupted"];
+    // The reference serves such a blob as it is and only its verify call notices.
+    assert_eq!(bad["download"]["status"], 200);
+    assert_eq!(bad["download"]["body_sha256"], bad["written_bytes_sha256"]);
+    assert_eq!(bad["verify_attachment"]["error"], "hash_mismatch");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let ids = blob_assets(&data, &cap);
+    ok_out(&rmos_as(&data, "alice", &["advisory", "export", "--all"]));
+    let k = bad["asset"].as_str().unwrap();
+    let rel = cap["reference_put_into_empty_store"][k]["path"]
+        .as_str()
+        .unwrap();
+    let path = data.join("run_attachments").join(rel);
+    let edited = bad["written_bytes"].as_str().unwrap().as_bytes();
+    assert_eq!(
+        rmos::hashing::sha256_bytes(edited),
+        bad["written_bytes_sha256"].as_str().unwrap()
+    );
+    std::fs::write(&path, edited).unwrap();
+    let o = rmos_as(&data, "alice", &["--json", "advisory", "export", "--all"]);
+    assert_eq!(o.status.code(), Some(1), "a problem fails the export");
+    let report = stdout_json(&o);
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let p = problems[0].as_str().unwrap();
+    assert!(p.starts_with(&ids[k]), "{p}");
+    assert!(p.contains(&path.display().to_string()), "{p}");
+    assert!(
+        p.contains(bad["written_bytes_sha256"].as_str().unwrap()),
+        "{p}"
+    );
+    assert!(p.contains("move it away"), "{p}");
+    assert_eq!(report["blobs_present"], 2);
+    assert_eq!(std::fs::read(&path).unwrap(), edited, "never rewritten");
+    let text = String::from_utf8_lossy(&o.stderr);
+    assert!(text.contains("not exported"), "{text}");
+}

@@ -88,7 +88,9 @@ pub enum AdvisoryCommand {
         dir: Option<PathBuf>,
     },
     /// Write assets with their review state into the reference's asset store (its layout
-    /// and format, so its store lists and loads them); again: writes only what changed
+    /// and format, so its store lists and loads them), and their content into its
+    /// content-addressed attachment store (so its blob browser serves
+    /// /api/advisory/blobs/<content_hash>/download); again: writes only what changed
     Export {
         /// One asset (repeatable)
         #[arg(
@@ -105,6 +107,14 @@ pub enum AdvisoryCommand {
         /// $ADVISORY_ASSETS_ROOT)
         #[arg(long = "to", value_name = "DIR")]
         to: Option<PathBuf>,
+        /// The reference's attachment store, where each asset's content goes as
+        /// DIR/ab/cd/<sha256> (default: the data root's run_attachments, or
+        /// $RMOS_RUN_ATTACHMENTS_DIR, as the reference finds it)
+        #[arg(long = "blobs", value_name = "DIR", conflicts_with = "no_blobs")]
+        blobs: Option<PathBuf>,
+        /// Leave the attachment store alone (write only the asset files)
+        #[arg(long = "no-blobs")]
+        no_blobs: bool,
     },
 }
 
@@ -433,10 +443,18 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                 return Ok(Exit::Failure.into());
             }
         }
-        AdvisoryCommand::Export { asset, all, to } => {
+        AdvisoryCommand::Export {
+            asset,
+            all,
+            to,
+            blobs,
+            no_blobs,
+        } => {
             let root = to.unwrap_or_else(|| ctx.root.advisory_assets_dir.clone());
+            let blobs =
+                (!no_blobs).then(|| blobs.unwrap_or_else(|| ctx.root.run_attachments_dir.clone()));
             let ids = (!all).then_some(asset.as_slice());
-            let report = store.export_reference(ids, &root)?;
+            let report = store.export_reference(ids, &root, blobs.as_deref())?;
             for p in &report.problems {
                 tell!("not exported: {}", sanitize(p));
             }
@@ -452,6 +470,17 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
                     root.display(),
                     report.unchanged
                 );
+                if let Some(b) = &blobs {
+                    for w in &report.blobs_written {
+                        say!("{}", sanitize(w));
+                    }
+                    tell!(
+                        "put {} blobs into the attachment store {} ({} already there, verified)",
+                        report.blobs_written.len(),
+                        b.display(),
+                        report.blobs_present
+                    );
+                }
             }
             if !report.problems.is_empty() {
                 return Ok(Exit::Failure.into());

@@ -282,11 +282,12 @@ pub trait ReviewStore: Send {
     /// whether each holds its newest decision.
     fn reference_files(&self, asset_id: &str) -> Result<Vec<ReferenceFile>, AdvisoryError>;
     /// Write assets (`ids`, else all) with their review state into the reference's asset
-    /// store at `root`.
+    /// store at `root`, and their content into its attachment store at `blobs` (if given).
     fn export_reference(
         &mut self,
         ids: Option<&[String]>,
         root: &Path,
+        blobs: Option<&Path>,
     ) -> Result<ExportReport, AdvisoryError>;
 }
 
@@ -367,8 +368,9 @@ impl ReviewStore for AdvisoryStore {
         &mut self,
         ids: Option<&[String]>,
         root: &Path,
+        blobs: Option<&Path>,
     ) -> Result<ExportReport, AdvisoryError> {
-        AdvisoryStore::export_reference(self, ids, root)
+        AdvisoryStore::export_reference(self, ids, root, blobs)
     }
 }
 

@@ -5,9 +5,11 @@
 //! Files: `mod.rs` (the types, opening, listing), `assets.rs` (adding content, reading it
 //! back verified, attaching to runs), `chain.rs` (decisions and the audit chain),
 //! `roles.rs` (who may review), `import.rs` (assets from the reference's store),
-//! `reference.rs` (decisions written back into the reference's asset files, export to it).
+//! `reference.rs` (decisions written back into the reference's asset files, export to it),
+//! `attachments.rs` (content put into the reference's content-addressed attachment store).
 
 mod assets;
+mod attachments;
 mod chain;
 mod import;
 mod reference;

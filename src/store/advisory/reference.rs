@@ -96,7 +96,13 @@ pub struct ExportReport {
     pub written: Vec<String>,
     /// Assets whose file already said what rmos would write.
     pub unchanged: u64,
-    /// Assets not exported, with the reason and what to do.
+    /// The reference's attachment store the content went into (`None`: not asked for).
+    pub blob_store: Option<String>,
+    /// Blobs created there (`<root>/ab/cd/<sha256>`).
+    pub blobs_written: Vec<String>,
+    /// Assets whose blob was already there with the right bytes.
+    pub blobs_present: u64,
+    /// Assets not exported (or whose blob was not), with the reason and what to do.
     pub problems: Vec<String>,
 }
 
@@ -466,11 +472,14 @@ impl AdvisoryStore {
     /// Export assets into the reference's asset store at `root` (`ids`: these, else all):
     /// a linked file is brought in line with the chain as a decision's write-back does; an
     /// asset without a file there gets one, with its content file, in the reference's
-    /// layout. Running it again writes nothing new.
+    /// layout. With `blobs`, each asset's content also goes into the reference's
+    /// content-addressed attachment store there (its blob browser's), under its SHA-256.
+    /// Running it again writes nothing new.
     pub fn export_reference(
         &mut self,
         ids: Option<&[String]>,
         root: &Path,
+        blobs: Option<&Path>,
     ) -> Result<ExportReport, AdvisoryError> {
         self.writable()?;
         // One name per store folder, however it is reached (the link rows are keyed by it).
@@ -493,8 +502,26 @@ impl AdvisoryStore {
             }
         };
         let _lock = self.reference_lock()?;
-        let mut report = ExportReport::default();
+        let mut report = ExportReport {
+            blob_store: blobs.map(|b| b.display().to_string()),
+            ..ExportReport::default()
+        };
         for asset in &assets {
+            if let Some(blobs) = blobs {
+                let put = self
+                    .content(asset)
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| attachments::put_blob(blobs, &asset.content_hash, &bytes));
+                match put {
+                    Ok(attachments::Blob::Written(p)) => {
+                        report.blobs_written.push(p.display().to_string())
+                    }
+                    Ok(attachments::Blob::Present) => report.blobs_present += 1,
+                    Err(why) => report
+                        .problems
+                        .push(format!("{} (attachment store): {why}", asset.asset_id)),
+                }
+            }
             match self.export_one(asset, &root, ids.is_some()) {
                 Ok(Some(path)) => report.written.push(path.display().to_string()),
                 Ok(None) => report.unchanged += 1,
