@@ -199,14 +199,20 @@ fn full_lifecycle_with_history_and_attach_gate() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
     assert_eq!(json_out(&out)["attached"], true);
+    let sha = json_out(&rmos(data, "alice", &["advisory", "show", &img, "--json"]));
+    let sha = sha["content_hash"]
+        .as_str()
+        .or(sha["asset"]["content_hash"].as_str())
+        .unwrap()
+        .to_owned();
     let link = data.join(format!(
-        "runs/rmos/2025-12-23/run_5eed0000000000000000000000000006_advisory_{img}.json"
+        "runs/rmos/2025-12-23/run_5eed0000000000000000000000000006_advisory_{sha}.json"
     ));
     let bytes = std::fs::read(&link).unwrap();
     let r: rmos::domain::AdvisoryInputRef = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(
         (r.advisory_id.as_str(), r.kind.as_str(), r.status.as_str()),
-        (img.as_str(), "advisory", "REVIEWED")
+        (sha.as_str(), "advisory", "REVIEWED")
     );
     let keys: Vec<String> = serde_json::from_slice::<serde_json::Map<String, Value>>(&bytes)
         .unwrap()
@@ -228,7 +234,7 @@ fn full_lifecycle_with_history_and_attach_gate() {
             "--json",
         ],
     ));
-    assert_eq!(details["advisory_inputs"][0]["advisory_id"], img.as_str());
+    assert_eq!(details["advisory_inputs"][0]["advisory_id"], sha.as_str());
     let again = json_out(&rmos(
         data,
         "alice",

@@ -1990,8 +1990,8 @@ fn the_reference_blob_browser_resolves_what_rmos_exported() {
         "image/png"
     );
     assert_eq!(cap["download_unknown"]["status"], 404);
-    // Not shared (README): a run link rmos writes names the rmos asset id, which the
-    // reference's run-scoped browser looks up as a content hash and cannot find.
+    // A run link rmos writes names the content by its SHA-256, as the reference's links
+    // do: its run-scoped blob browser lists it and serves the exported bytes.
     let run = "run_5eed0000000000000000000000000001";
     copy_tree(
         &fixtures().join("store_example/runs/rmos"),
@@ -2007,16 +2007,25 @@ fn the_reference_blob_browser_resolves_what_rmos_exported() {
         "alice",
         &["advisory", "attach", &ids["image"], "--run", run],
     ));
+    let sha = cap["content_hash"]["image"].as_str().unwrap();
     let link = data
         .join("runs/rmos/2025-12-22")
-        .join(format!("{run}_advisory_{}.json", ids["image"]));
+        .join(format!("{run}_advisory_{sha}.json"));
     let link: Value = serde_json::from_slice(&std::fs::read(link).unwrap()).unwrap();
-    assert_eq!(link["advisory_id"].as_str(), Some(ids["image"].as_str()));
+    assert_eq!(link["advisory_id"].as_str(), Some(sha));
     let scoped = &cap["run_scoped"];
+    assert_eq!(scoped["list"]["ok"][0]["advisory_id"], sha);
+    assert_eq!(scoped["download_by_content_hash"]["status"], 200);
+    assert_eq!(scoped["download_by_content_hash"]["sha256"], sha);
     assert_eq!(scoped["download_by_asset_id"]["status"], 404);
+    // rmos resolves the link's key too: `advisory show` by the content hash.
+    let out = rmos_as(&data, "alice", &["advisory", "show", sha, "--json"]);
+    let shown: Value = serde_json::from_slice(&ok_out(&out).stdout).unwrap();
     assert_eq!(
-        scoped["download_by_asset_id"]["detail"],
-        "Blob not found for advisory_id (CAS missing)"
+        shown["asset"]["asset_id"]
+            .as_str()
+            .or(shown["asset_id"].as_str()),
+        Some(ids["image"].as_str())
     );
 }
 

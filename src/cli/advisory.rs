@@ -298,6 +298,8 @@ pub fn advisory(ctx: &Ctx, cmd: AdvisoryCommand) -> Result<ExitCode, Failure> {
         }
         AdvisoryCommand::Show { id } => {
             let a = store.get(&id)?;
+            // By its id or by the content hash a run's link names: the asset's own id on.
+            let id = a.asset_id.clone();
             let check = store.content(&a);
             let history = store.history(&id)?;
             // Each decision's signature, checked against the allowed signers in force.

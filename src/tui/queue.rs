@@ -208,7 +208,11 @@ pub fn asset_matches(a: &AdvisoryAsset, filter: &str) -> bool {
                     "provider" => any(opt(&a.provider), contains),
                     "model" => any(opt(&a.model), contains),
                     "source" => any(a.source.to_lowercase(), contains),
-                    "id" => any(a.asset_id.to_lowercase(), starts),
+                    // An asset id, or the content hash a run's advisory link names.
+                    "id" => {
+                        any(a.asset_id.to_lowercase(), starts)
+                            || any(a.content_hash.to_lowercase(), starts)
+                    }
                     "run" => any(opt(&a.run_id), starts),
                     _ => text_hit(a, &term),
                 }

@@ -182,14 +182,17 @@ impl AdvisoryStore {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
+            // The link names the content by its SHA-256, as the reference's links do: its
+            // run-scoped blob browser resolves `advisory_id` in its content-addressed store
+            // (`advisory export` puts the bytes there); rmos resolves either key.
             file_name: format!(
                 "{}_advisory_{}.json",
                 safe_id(&run.run_id),
-                safe_id(asset_id)
+                safe_id(&asset.content_hash)
             ),
         };
         let link = partition_dir.join(&key.file_name);
-        let mut r = AdvisoryInputRef::new(asset_id, asset.asset_type.link_kind());
+        let mut r = AdvisoryInputRef::new(&asset.content_hash, asset.asset_type.link_kind());
         r.request_id = asset.request_id.clone();
         r.engine_id = asset.provider.clone();
         r.engine_version = asset.model.clone();

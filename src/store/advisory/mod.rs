@@ -416,15 +416,38 @@ impl AdvisoryStore {
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
+    /// One asset by its id, or by its content hash (the key a run's advisory link names,
+    /// as the reference's content-addressed store does; the newest asset of that content).
     pub fn get(&self, id: &str) -> Result<AdvisoryAsset, AdvisoryError> {
-        self.conn
+        let by_id = self
+            .conn
             .query_row(
                 &format!("SELECT {COLS} FROM {FROM} WHERE a.asset_id = ?1"),
                 [id],
                 from_row,
             )
-            .optional()?
-            .ok_or_else(|| AdvisoryError::NotFound(id.to_owned()))
+            .optional()?;
+        if let Some(a) = by_id {
+            return Ok(a);
+        }
+        let is_hash = id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        if is_hash {
+            let by_content = self
+                .conn
+                .query_row(
+                    &format!(
+                        "SELECT {COLS} FROM {FROM} WHERE a.content_hash = ?1 \
+                         ORDER BY a.created_at DESC, a.asset_id DESC LIMIT 1"
+                    ),
+                    [id.to_ascii_lowercase()],
+                    from_row,
+                )
+                .optional()?;
+            if let Some(a) = by_content {
+                return Ok(a);
+            }
+        }
+        Err(AdvisoryError::NotFound(id.to_owned()))
     }
     /// Assets, newest first, in one state or all.
     pub fn list(
