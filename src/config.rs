@@ -4,9 +4,16 @@
 //! `<data>/runs/rmos`, or `$RMOS_RUNS_DIR` (as in the reference) when no `--data` was
 //! given — so rmos can read a luthiers-toolbox tree in place while its own database stays
 //! in the rmos data root. Relative paths are resolved once against the current directory.
+//!
+//! The shared databases are SQLite (`<data>/rmos.db`, the default for one user) or, for a
+//! team, a PostgreSQL server named by `--db` / `RMOS_DB_URL` ([`DataRoot::with_db`]): then
+//! the run index, the review store and the sessions live there, and the run files stay in
+//! this host's runs folder.
 
-use crate::store::advisory::{AdvisoryError, AdvisoryStore, ReviewerPolicy};
+use crate::db::pg::{PgError, PgTarget};
+use crate::store::advisory::{AdvisoryError, AdvisoryStore, PgReviews, ReviewerPolicy};
 use crate::store::index::{IndexError, RunIndex};
+use crate::store::pg::{PgChangeFeed, PgSessions};
 use crate::store::seam::{
     ChangeFeed, ReviewStore, RunCatalog, SessionStore, SqliteChangeFeed, SqliteSessions,
 };
@@ -30,6 +37,9 @@ pub struct DataRoot {
     /// This user's cache folder for rmos (`$XDG_CACHE_HOME/rmos` or `~/.cache/rmos`): the
     /// run index goes there when the data root cannot hold it.
     pub cache_dir: PathBuf,
+    /// The shared PostgreSQL database (`--db`, `RMOS_DB_URL`), when the team uses one;
+    /// `None`: the embedded SQLite database in the data root.
+    pub db: Option<PgTarget>,
 }
 
 fn default_cache_dir() -> PathBuf {
@@ -91,6 +101,25 @@ impl DataRoot {
             advisory_assets_dir: data_dir.join("advisory_assets"),
             cache_dir: default_cache_dir(),
             data_dir,
+            db: None,
+        }
+    }
+
+    /// Use the PostgreSQL database at `db` (a `postgres://` URL or `host=… dbname=…`) for
+    /// the run index, reviews and sessions; `None` or empty keeps the embedded database.
+    pub fn with_db(mut self, db: Option<&str>) -> Result<DataRoot, PgError> {
+        self.db = match db.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(PgTarget::parse(d)?),
+            None => None,
+        };
+        Ok(self)
+    }
+
+    /// Where the shared data lives, for messages.
+    pub fn db_label(&self) -> String {
+        match &self.db {
+            Some(t) => t.label().to_owned(),
+            None => self.db_path().display().to_string(),
         }
     }
 
@@ -126,11 +155,17 @@ impl DataRoot {
 
     /// The review store behind the storage seam.
     pub fn reviews(&self) -> Result<Box<dyn ReviewStore>, AdvisoryError> {
+        if let Some(t) = &self.db {
+            return Ok(Box::new(PgReviews::open(t)?));
+        }
         Ok(Box::new(self.open_advisory()?))
     }
 
     /// The workflow sessions behind the storage seam.
-    pub fn sessions(&self) -> Result<Box<dyn SessionStore>, crate::db::DbError> {
+    pub fn sessions(&self) -> Result<Box<dyn SessionStore>, crate::store::sessions::SessionError> {
+        if let Some(t) = &self.db {
+            return Ok(Box::new(PgSessions::open(t)?));
+        }
         Ok(Box::new(SqliteSessions::open(&self.db_path())?))
     }
 
@@ -142,6 +177,9 @@ impl DataRoot {
         every: std::time::Duration,
         own_mark: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     ) -> Box<dyn ChangeFeed> {
+        if let Some(t) = &self.db {
+            return Box::new(PgChangeFeed::open(t, own_mark));
+        }
         let mut paths = vec![self.db_path()];
         if let Some(index) = index_db.filter(|p| *p != self.db_path()) {
             paths.push(index.to_path_buf());

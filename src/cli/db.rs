@@ -6,19 +6,33 @@ use crate::db::{self, migrate};
 use std::process::ExitCode;
 
 pub fn migrate(ctx: &Ctx, dry_run: bool) -> Result<ExitCode, Failure> {
+    if let Some(t) = &ctx.root.db {
+        let mut client = t.connect()?;
+        let names = db::pg::migrate_pg(&mut client, t, &migrate::embedded_postgres(), dry_run)?;
+        return report_migrate(ctx, dry_run, &names, t.label());
+    }
     let path = ctx.root.db_path();
     let mut conn = db::connect(&path)?;
     let names = migrate::migrate(&mut conn, &migrate::embedded(), dry_run)
         .map_err(|e| Failure::new(format!("database {}: {e}", path.display())))?;
+    report_migrate(ctx, dry_run, &names, &path.display().to_string())
+}
+
+fn report_migrate(
+    ctx: &Ctx,
+    dry_run: bool,
+    names: &[String],
+    database: &str,
+) -> Result<ExitCode, Failure> {
     if ctx.json {
         print_json(
-            &serde_json::json!({"dry_run": dry_run, "applied": names, "database": path.display().to_string()}),
+            &serde_json::json!({"dry_run": dry_run, "applied": names, "database": database}),
         )?;
     } else if names.is_empty() {
-        tell!("{}: up to date, nothing to apply", path.display());
+        tell!("{database}: up to date, nothing to apply");
     } else {
         let verb = if dry_run { "would apply" } else { "applied" };
-        for n in &names {
+        for n in names {
             say!("{verb} {n}");
         }
     }
@@ -26,17 +40,27 @@ pub fn migrate(ctx: &Ctx, dry_run: bool) -> Result<ExitCode, Failure> {
 }
 
 pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
-    let path = ctx.root.db_path();
-    let conn = db::connect(&path)?;
-    let rows = migrate::status(&conn, &migrate::embedded())
-        .map_err(|e| Failure::new(format!("database {}: {e}", path.display())))?;
+    let (rows, database) = match &ctx.root.db {
+        Some(t) => {
+            let mut client = t.connect()?;
+            (
+                db::pg::status_pg(&mut client, t, &migrate::embedded_postgres())?,
+                t.label().to_owned(),
+            )
+        }
+        None => {
+            let path = ctx.root.db_path();
+            let conn = db::connect(&path)?;
+            let rows = migrate::status(&conn, &migrate::embedded())
+                .map_err(|e| Failure::new(format!("database {}: {e}", path.display())))?;
+            (rows, path.display().to_string())
+        }
+    };
     let changed = rows
         .iter()
         .any(|r| matches!(r.state, migrate::MigrationState::Changed { .. }));
     if ctx.json {
-        print_json(
-            &serde_json::json!({"database": path.display().to_string(), "migrations": rows}),
-        )?;
+        print_json(&serde_json::json!({"database": database, "migrations": rows}))?;
     } else {
         for r in &rows {
             let state = match &r.state {

@@ -94,6 +94,15 @@ impl ExitStatus for SessionError {
     }
 }
 
+impl ExitStatus for crate::db::pg::PgError {
+    fn exit(&self) -> Exit {
+        match self {
+            crate::db::pg::PgError::Target { .. } => Exit::Usage,
+            _ => Exit::Failure,
+        }
+    }
+}
+
 impl ExitStatus for DbError {
     fn exit(&self) -> Exit {
         Exit::Failure

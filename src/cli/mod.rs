@@ -44,6 +44,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// Shared PostgreSQL database for a team (postgres://USER@HOST/DB or "host=… dbname=…";
+    /// password from PGPASSWORD or ~/.pgpass). Default: the embedded rmos.db in the data root
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "RMOS_DB_URL",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
+
     /// Machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -304,7 +315,7 @@ impl Ctx {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let ctx = Ctx {
-        root: DataRoot::resolve(cli.data.as_deref()),
+        root: DataRoot::resolve(cli.data.as_deref()).with_db(cli.db.as_deref())?,
         json: cli.json,
     };
     match cli.command {

@@ -422,6 +422,11 @@ pub trait ChangeFeed: Send {
     /// Wait up to `timeout` for changes made elsewhere and say what changed (nothing
     /// when the time ran out). The first call only takes the starting point.
     fn next(&mut self, timeout: Duration) -> Changes;
+    /// Why changes made elsewhere are not coming in right now (a server database that
+    /// cannot be reached), for the console to show; `None` while all is well.
+    fn trouble(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What another connection changed in a shared database, by the signatures it carries.
