@@ -12,7 +12,7 @@
 
 use crate::db::pg::{PgError, PgTarget};
 use crate::store::advisory::{AdvisoryError, AdvisoryStore, PgReviews, ReviewerPolicy};
-use crate::store::index::{IndexError, RunIndex};
+use crate::store::index::{IndexError, PgCatalog, RunIndex};
 use crate::store::pg::{PgChangeFeed, PgSessions};
 use crate::store::seam::{
     ChangeFeed, ReviewStore, RunCatalog, SessionStore, SqliteChangeFeed, SqliteSessions,
@@ -40,6 +40,27 @@ pub struct DataRoot {
     /// The shared PostgreSQL database (`--db`, `RMOS_DB_URL`), when the team uses one;
     /// `None`: the embedded SQLite database in the data root.
     pub db: Option<PgTarget>,
+    /// This host's name in a shared run index (`RMOS_HOST`, else the system's host name):
+    /// the rows of this host's runs folder are published under it.
+    pub host: String,
+}
+
+/// `$RMOS_HOST`, else the system's host name.
+fn default_host() -> String {
+    if let Ok(h) = std::env::var("RMOS_HOST") {
+        if !h.trim().is_empty() {
+            return h.trim().to_owned();
+        }
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates on success.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(0);
+    if ok && end > 0 {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "localhost".to_owned()
+    }
 }
 
 fn default_cache_dir() -> PathBuf {
@@ -102,6 +123,7 @@ impl DataRoot {
             cache_dir: default_cache_dir(),
             data_dir,
             db: None,
+            host: default_host(),
         }
     }
 
@@ -148,8 +170,16 @@ impl DataRoot {
         AdvisoryStore::open(&self.db_path(), &self.data_dir, !self.db_writable())
     }
 
-    /// The run catalog behind the storage seam (today the SQLite run index).
+    /// The run catalog behind the storage seam: the SQLite run index, or with a shared
+    /// database, this host's local index published into it and queried across hosts.
     pub fn catalog(&self) -> Result<Box<dyn RunCatalog>, IndexError> {
+        if let Some(t) = &self.db {
+            return Ok(Box::new(PgCatalog::open(
+                self.open_index()?,
+                t,
+                &self.host,
+            )?));
+        }
         Ok(Box::new(self.open_index()?))
     }
 

@@ -546,3 +546,270 @@ fn after_a_server_restart_the_stores_and_the_feed_reconnect_by_themselves() {
     assert!(feed.trouble().is_none(), "{:?}", feed.trouble());
     assert_eq!(store.verify_chain().unwrap(), Ok(1));
 }
+
+// --- the run index ------------------------------------------------------------------------
+
+use rmos::domain::{RunArtifact, Timestamp};
+use rmos::filter::Filter;
+use rmos::store::index::{Bucket, Direction, PageRequest, ReconcileMode, RunQuery, StackBy};
+use rmos::store::seam::RunCatalog;
+use rmos::store::RunStore;
+
+fn write_run(runs: &std::path::Path, id: &str, created: &str, risk: &str) {
+    let bytes =
+        std::fs::read(common::fixtures().join("examples/red_blocked_art_studio_run.json")).unwrap();
+    let mut a = RunArtifact::from_json_slice(&bytes).unwrap();
+    a.run_id = id.into();
+    a.created_at_utc = Timestamp::parse(created).unwrap();
+    a.decision.risk_level = risk.into();
+    RunStore::new(runs).put(&a).unwrap();
+}
+
+fn generated_runs(root: &std::path::Path, prefix: &str, n: usize) {
+    for i in 0..n {
+        let risk = ["GREEN", "YELLOW", "RED", "ERROR"][i % 4];
+        write_run(
+            &root.join("runs/rmos"),
+            &format!("run_{prefix}{i:02}"),
+            &format!("2025-11-{:02}T{:02}:00:00Z", 1 + i % 28, i % 24),
+            risk,
+        );
+    }
+}
+
+fn host_root(dir: &std::path::Path, db: &common::pg::TestDb, host: &str) -> DataRoot {
+    let mut root = DataRoot::at(dir).with_db(Some(&db.conninfo)).unwrap();
+    root.host = host.to_owned();
+    root
+}
+
+#[test]
+fn every_filter_answers_the_same_on_postgres_as_on_sqlite() {
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let dir = common::store_example_copy();
+    generated_runs(dir.path(), "gen", 40);
+    let sqlite_root = DataRoot::at(dir.path());
+    let mut sqlite = sqlite_root.catalog().unwrap();
+    sqlite.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    let mut pg = host_root(dir.path(), &db, "h1").catalog().unwrap();
+    pg.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2025-12-24T00:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    // The filters of tests/index.rs (where SQLite is held to the in-memory matcher).
+    let filters = [
+        "",
+        "risk:red",
+        "risk:red,yellow",
+        "-risk:green",
+        "mode:ART_STUDIO",
+        "tool:rosette",
+        "status:blocked",
+        "status:ok,error",
+        "source:none",
+        "-source:none",
+        "event:toolpaths",
+        "verify:placeholder",
+        "-verify:ok",
+        "score<50",
+        "score!=95",
+        "-score<50",
+        "since:30d",
+        "until:2025-11-15",
+        "id:run_gen1",
+        "id:gen1",
+        "-id:5eed",
+        "coolant",
+        "\"Risk level RED\"",
+        "-heat",
+        "risk:red OR status:blocked",
+        "(tool:rosette OR tool:ENDMILL_6MM) -verify:ok",
+        "-(risk:red OR risk:yellow)",
+        "((risk:green OR id:gen1) OR coolant) until:2025-11-15",
+        "-(-risk:red OR score>=67.73)",
+    ];
+    for f in filters {
+        let filter = Filter::parse(f).unwrap();
+        for include_invalid in [false, true] {
+            let mut q = RunQuery::new(filter.clone(), 10_000);
+            q.now = now;
+            q.include_invalid = include_invalid;
+            let a = sqlite.query(&q).unwrap();
+            let b = pg.query(&q).unwrap();
+            assert_eq!(a, b, "filter {f:?} (invalid: {include_invalid})");
+            assert_eq!(
+                sqlite.count(&filter, include_invalid, now).unwrap(),
+                pg.count(&filter, include_invalid, now).unwrap(),
+                "count {f:?}"
+            );
+        }
+        let t = |c: &dyn RunCatalog| {
+            c.timeline(
+                &filter,
+                Bucket::Day,
+                40,
+                now.timestamp_micros(),
+                StackBy::Risk,
+                now,
+            )
+            .unwrap()
+        };
+        assert_eq!(t(&*sqlite), t(&*pg), "timeline {f:?}");
+    }
+    // Keyset pages of 7 walk the same rows in both directions.
+    let mut bound = None;
+    loop {
+        let req = PageRequest {
+            filter: Filter::default(),
+            include_invalid: true,
+            direction: Direction::Older,
+            bound: bound.clone(),
+            limit: 7,
+            now,
+        };
+        let (a, more_a) = sqlite.page(&req).unwrap();
+        let (b, more_b) = pg.page(&req).unwrap();
+        assert_eq!((&a, more_a), (&b, more_b));
+        if !more_a {
+            break;
+        }
+        let last = a.last().unwrap().key();
+        let back = PageRequest {
+            direction: Direction::Newer,
+            bound: Some((last.clone(), true)),
+            ..req.clone()
+        };
+        assert_eq!(sqlite.page(&back).unwrap(), pg.page(&back).unwrap());
+        assert_eq!(
+            sqlite.count_newer(&Filter::default(), &last, 1000).unwrap(),
+            pg.count_newer(&Filter::default(), &last, 1000).unwrap()
+        );
+        bound = Some((last, false));
+    }
+    assert_eq!(
+        sqlite.find("run_gen07").unwrap(),
+        pg.find("run_gen07").unwrap()
+    );
+    assert_eq!(sqlite.event_types(10).unwrap(), pg.event_types(10).unwrap());
+    assert_eq!(sqlite.newest_us().unwrap(), pg.newest_us().unwrap());
+    assert_eq!(sqlite.invalid_count().unwrap(), pg.invalid_count().unwrap());
+    assert_eq!(
+        sqlite.invalid_files(5).unwrap(),
+        pg.invalid_files(5).unwrap()
+    );
+}
+
+#[test]
+fn two_hosts_publish_into_one_index_and_restarts_are_idempotent() {
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    generated_runs(dir_a.path(), "alpha", 12);
+    generated_runs(dir_b.path(), "beta", 9);
+    let (root_a, root_b) = (
+        host_root(dir_a.path(), &db, "host-a"),
+        host_root(dir_b.path(), &db, "host-b"),
+    );
+    let mut a = rmos::store::index::PgCatalog::open(
+        root_a.open_index().unwrap(),
+        root_a.db.as_ref().unwrap(),
+        "host-a",
+    )
+    .unwrap();
+    let mut b = root_b.catalog().unwrap();
+    a.reconcile_and_publish();
+    b.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    let all = Filter::default();
+    let now = chrono::Utc::now();
+    assert_eq!(b.count(&all, false, now).unwrap(), 21, "both hosts' runs");
+    // Publishing again (an indexer restarted) writes nothing.
+    let again = a.publish().unwrap();
+    assert_eq!(
+        (again.rows_written, again.rows_deleted),
+        (0, 0),
+        "{again:?}"
+    );
+    // A run removed on host A goes from the shared index; B's rows stay.
+    let gone = rmos::store::RunStore::new(root_a.runs_dir.clone())
+        .get("run_alpha03")
+        .unwrap()
+        .1;
+    std::fs::remove_file(gone).unwrap();
+    a.reconcile_and_publish();
+    assert_eq!(b.count(&all, false, now).unwrap(), 20);
+    // Where a run lives: here, or on the other host (named).
+    assert_eq!(b.elsewhere("run_beta01").unwrap(), None);
+    let place = b.elsewhere("run_alpha01").unwrap().unwrap();
+    assert!(
+        place.contains("host-a") && place.contains(&root_a.runs_dir.display().to_string()),
+        "{place}"
+    );
+    // `logs show` on host B for a run of host A says where it is.
+    let out = common::rmos_cmd(dir_b.path())
+        .args(["--db", &db.url, "logs", "show", "run_alpha01"])
+        .env("RMOS_HOST", "host-b")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("is on host host-a"), "{err}");
+    // A second runs folder cannot take an existing host name.
+    let dir_c = tempfile::tempdir().unwrap();
+    let err = host_root(dir_c.path(), &db, "host-a")
+        .catalog()
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("RMOS_HOST"), "{err}");
+}
+
+/// A small helper so the tests read as the indexer does: reconcile, then publish.
+trait ReconcileAndPublish {
+    fn reconcile_and_publish(&mut self);
+}
+
+impl ReconcileAndPublish for rmos::store::index::PgCatalog {
+    fn reconcile_and_publish(&mut self) {
+        RunCatalog::reconcile(self, ReconcileMode::Quick, &mut |_| {}).unwrap();
+    }
+}
+
+#[test]
+fn a_run_indexed_on_one_host_shows_on_another_within_a_second() {
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (root_a, root_b) = (
+        host_root(dir_a.path(), &db, "host-a"),
+        host_root(dir_b.path(), &db, "host-b"),
+    );
+    let mut a = root_a.catalog().unwrap();
+    a.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    let b = root_b.catalog().unwrap();
+    let own = Arc::new(Mutex::new(None));
+    let mut feed_b = root_b.change_feed(None, Duration::from_millis(50), own);
+    feed_b.next(Duration::from_millis(20));
+    // Host A's own feed ignores A's own commit (its mark).
+    let own_a = Arc::new(Mutex::new(None));
+    let mut feed_a = root_a.change_feed(None, Duration::from_millis(50), own_a.clone());
+    feed_a.next(Duration::from_millis(20));
+
+    write_run(
+        &root_a.runs_dir,
+        "run_fresh",
+        "2025-12-01T10:00:00Z",
+        "GREEN",
+    );
+    a.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    *own_a.lock().unwrap() = a.change_mark();
+    let (c, took) = wait_change(&mut *feed_b, Duration::from_secs(3));
+    assert!(c.runs && !c.review, "{c:?}");
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(b.find("run_fresh").unwrap().is_some());
+    let (c, _) = wait_change(&mut *feed_a, Duration::from_millis(500));
+    assert!(!c.runs, "its own indexing is not news to host A: {c:?}");
+}

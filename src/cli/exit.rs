@@ -65,7 +65,11 @@ impl ExitStatus for IndexError {
         match self {
             IndexError::BadCursor { .. } => Exit::Usage,
             IndexError::Store(e) => e.exit(),
-            IndexError::Db(_) | IndexError::Sql { .. } | IndexError::Interrupted => Exit::Failure,
+            IndexError::Pg(e) => e.exit(),
+            IndexError::Db(_)
+            | IndexError::Sql { .. }
+            | IndexError::Interrupted
+            | IndexError::HostTaken { .. } => Exit::Failure,
         }
     }
 }

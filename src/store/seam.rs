@@ -108,6 +108,12 @@ pub trait RunCatalog: Send {
     fn set_interrupt(&self, check: Option<Interrupt>);
     /// Housekeeping after much change (statistics for the query planner); best effort.
     fn optimize(&self);
+    /// Where a run lives when its file is on another host (a shared index names the host
+    /// and its runs folder); `None` when it is in this host's folder or not indexed.
+    fn elsewhere(&self, run_id: &str) -> Result<Option<String>, IndexError> {
+        let _ = run_id;
+        Ok(None)
+    }
 }
 
 impl RunCatalog for RunIndex {
