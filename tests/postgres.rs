@@ -813,3 +813,131 @@ fn a_run_indexed_on_one_host_shows_on_another_within_a_second() {
     let (c, _) = wait_change(&mut *feed_a, Duration::from_millis(500));
     assert!(!c.runs, "its own indexing is not news to host A: {c:?}");
 }
+
+/// Start `rmos index watch` for a data root as `host`; stderr goes to a file.
+fn start_indexer(
+    dir: &std::path::Path,
+    db: &common::pg::TestDb,
+    host: &str,
+) -> (std::process::Child, std::path::PathBuf) {
+    let log = dir.join(format!("indexer-{host}.log"));
+    let child = common::rmos_cmd(dir)
+        .args(["--db", &db.url, "index", "watch"])
+        .env("RMOS_HOST", host)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (child, log)
+}
+
+fn log_lines(log: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line: {l:?} ({e})")))
+        .collect()
+}
+
+fn wait_for(what: &str, within: Duration, mut cond: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !cond() {
+        assert!(started.elapsed() < within, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    started.elapsed()
+}
+
+fn sigterm(child: &mut std::process::Child) -> std::process::ExitStatus {
+    // SAFETY: kill with a child's own pid.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    let started = Instant::now();
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the indexer did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn two_indexers_on_two_hosts_fill_one_index_and_stop_cleanly() {
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    generated_runs(dir_a.path(), "alpha", 6);
+    generated_runs(dir_b.path(), "beta", 4);
+    let (mut ia, log_a) = start_indexer(dir_a.path(), &db, "host-a");
+    let (mut ib, log_b) = start_indexer(dir_b.path(), &db, "host-b");
+    // A console on a third machine (no runs of its own).
+    let dir_c = tempfile::tempdir().unwrap();
+    let viewer = host_root(dir_c.path(), &db, "laptop");
+    let count = || {
+        viewer
+            .catalog()
+            .ok()
+            .and_then(|c| c.count(&Filter::default(), false, chrono::Utc::now()).ok())
+            .unwrap_or(0)
+    };
+    wait_for("both hosts' runs", Duration::from_secs(15), || {
+        count() == 10
+    });
+    // A new run on host B is in the shared index within about a second (watcher event).
+    let mut feed = viewer.change_feed(None, Duration::from_millis(50), Arc::new(Mutex::new(None)));
+    feed.next(Duration::from_millis(20));
+    write_run(
+        &dir_b.path().join("runs/rmos"),
+        "run_live",
+        "2025-12-02T08:00:00Z",
+        "RED",
+    );
+    let (c, took) = wait_change(&mut *feed, Duration::from_secs(5));
+    assert!(c.runs, "{c:?}");
+    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert_eq!(count(), 11);
+
+    // SIGTERM: a clean exit, logged.
+    assert!(sigterm(&mut ia).success());
+    assert!(sigterm(&mut ib).success());
+    let lines = log_lines(&log_b);
+    let events: Vec<&str> = lines.iter().filter_map(|l| l["event"].as_str()).collect();
+    assert_eq!(events.first(), Some(&"start"), "{events:?}");
+    assert_eq!(events.last(), Some(&"stopped"), "{events:?}");
+    assert!(lines
+        .iter()
+        .all(|l| l["host"] == "host-b" && l["ts"].is_string()));
+    assert!(events.contains(&"indexed"), "{events:?}");
+
+    // A restart changes nothing in the shared index (idempotent), and catches up on what
+    // happened while it was down.
+    let before: i64 = {
+        let mut c = postgres::Client::connect(&db.conninfo, postgres::NoTls).unwrap();
+        c.query_one("SELECT max(id) FROM run_index", &[])
+            .unwrap()
+            .get(0)
+    };
+    write_run(
+        &dir_a.path().join("runs/rmos"),
+        "run_while_down",
+        "2025-12-03T08:00:00Z",
+        "GREEN",
+    );
+    let (mut ia, log_a2) = start_indexer(dir_a.path(), &db, "host-a");
+    wait_for(
+        "the run written while the indexer was down",
+        Duration::from_secs(15),
+        || count() == 12,
+    );
+    let mut c = postgres::Client::connect(&db.conninfo, postgres::NoTls).unwrap();
+    let new_rows: i64 = c
+        .query_one("SELECT count(*) FROM run_index WHERE id > $1", &[&before])
+        .unwrap()
+        .get(0);
+    assert_eq!(new_rows, 1, "only the new run was written");
+    assert!(sigterm(&mut ia).success());
+    assert_eq!(log_a2, log_a);
+}

@@ -158,6 +158,14 @@ pub enum IndexCommand {
     /// Rewrite the reference's `_index.json` in the runs folder from the artifact files
     /// (so runs rmos wrote appear in the reference's lists), keeping its tombstones
     ExportReference,
+    /// Keep the index in line with this host's runs folder until stopped (SIGTERM,
+    /// Ctrl-C): one per artifact host, publishing into the shared database given by --db
+    /// under this host's name (RMOS_HOST, else the system host name). Logs JSON lines on stderr
+    Watch {
+        /// Seconds between full passes (every file's size and time compared)
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+        full_every: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -305,7 +313,12 @@ impl Ctx {
         &self,
     ) -> Result<Box<dyn crate::store::seam::RunCatalog>, crate::store::index::IndexError> {
         let index = self.root.catalog()?;
-        if let Some(note) = self.root.index_note_for(Path::new(&index.location())) {
+        // A shared index is a server's: the data root's write access does not matter.
+        let note = match self.root.db {
+            Some(_) => None,
+            None => self.root.index_note_for(Path::new(&index.location())),
+        };
+        if let Some(note) = note {
             tell!("note: {}", crate::text::sanitize(&note));
         }
         Ok(index)
@@ -348,6 +361,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
         Some(Command::Index(IndexCommand::ExportReference)) => index::export_reference(&ctx),
+        Some(Command::Index(IndexCommand::Watch { full_every })) => index::watch(&ctx, full_every),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
         Some(Command::Advisory(cmd)) => advisory::advisory(&ctx, cmd),
         Some(Command::Audit(AuditCommand::Verify { expect_head })) => {

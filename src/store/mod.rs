@@ -6,6 +6,7 @@ pub mod advisory;
 pub mod backups;
 pub mod guard;
 pub mod index;
+pub mod indexer;
 pub mod pg;
 pub mod reference_index;
 pub mod runs;

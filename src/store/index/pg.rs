@@ -114,6 +114,9 @@ pub struct PgCatalog {
     conn: PgConn,
     host: String,
     mark: Option<String>,
+    /// Whether the local index may hold changes the shared one does not (at the start,
+    /// and after a publish that failed): the next pass publishes even if it changed nothing.
+    unpublished: bool,
     interrupt: std::cell::RefCell<Option<Interrupt>>,
 }
 
@@ -186,6 +189,7 @@ impl PgCatalog {
             conn,
             host: host.to_owned(),
             mark: None,
+            unpublished: true,
             interrupt: std::cell::RefCell::new(None),
         };
         let root = cat.local.store().root().display().to_string();
@@ -392,8 +396,14 @@ impl PgCatalog {
         })
     }
 
+    /// Publish after a reconcile that changed the local index (or when an earlier
+    /// publish failed): passes that changed nothing cost no query on the server.
     fn after_reconcile(&mut self, stats: ReconcileStats) -> Result<ReconcileStats, IndexError> {
-        self.publish()?;
+        if stats.changed() || self.unpublished {
+            self.unpublished = true;
+            self.publish()?;
+            self.unpublished = false;
+        }
         Ok(stats)
     }
 
