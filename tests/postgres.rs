@@ -941,3 +941,143 @@ fn two_indexers_on_two_hosts_fill_one_index_and_stop_cleanly() {
     assert!(sigterm(&mut ia).success());
     assert_eq!(log_a2, log_a);
 }
+
+// --- moving a single-host setup over, and the command line on PostgreSQL ------------------
+
+fn rmos_ok(cmd: &mut std::process::Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn db_copy_moves_assets_the_chain_sessions_and_reviewers_and_audit_verifies_there() {
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    std::fs::write(
+        data.join("config.json"),
+        r#"{"reviewers": {"ana": "reviewer", "vic": "viewer"}}"#,
+    )
+    .unwrap();
+    let mut ids = Vec::new();
+    for text in ["one", "two", "three"] {
+        let out = rmos_ok(common::rmos_cmd(data).args([
+            "--json",
+            "advisory",
+            "add",
+            "--type",
+            "explanation",
+            "--text",
+            text,
+        ]));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        ids.push(v["asset_id"].as_str().unwrap().to_owned());
+    }
+    rmos_ok(
+        common::rmos_cmd(data)
+            .args(["advisory", "approve", &ids[0]])
+            .env("RMOS_REVIEWER", "ana"),
+    );
+    rmos_ok(
+        common::rmos_cmd(data)
+            .args(["advisory", "reject", &ids[1], "--reason", "duplicate"])
+            .env("RMOS_REVIEWER", "ana"),
+    );
+    let sessions = DataRoot::at(data).sessions().unwrap();
+    sessions
+        .create(NewSession {
+            workflow_type: "rosette".into(),
+            current_step: "design".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let head_here = rmos_ok(common::rmos_cmd(data).args(["--json", "audit", "head"]));
+
+    let out = rmos_ok(common::rmos_cmd(data).args([
+        "--json",
+        "db",
+        "copy",
+        "--from",
+        &format!("sqlite:{}", data.display()),
+        "--to",
+        &db.url,
+    ]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["assets_copied"], 3, "{report}");
+    assert_eq!(report["decisions_copied"], 2, "{report}");
+    assert_eq!(report["sessions_copied"], 1, "{report}");
+    assert_eq!(report["reviewers_copied"], 2, "{report}");
+    assert_eq!(report["chain_records"], 2, "{report}");
+
+    // The same chain head on both sides; audit verify passes against PostgreSQL.
+    let other = tempfile::tempdir().unwrap();
+    let on_pg = |args: &[&str]| {
+        let mut c = common::rmos_cmd(other.path());
+        c.args(["--db", &db.url]).args(args);
+        c
+    };
+    assert_eq!(rmos_ok(&mut on_pg(&["--json", "audit", "head"])), head_here);
+    rmos_ok(&mut on_pg(&["audit", "verify"]));
+    let listed = rmos_ok(&mut on_pg(&["--json", "advisory", "list"]));
+    assert!(listed.contains(&ids[2]), "{listed}");
+    let shown = rmos_ok(&mut on_pg(&["sessions", "list"]));
+    assert!(shown.contains("rosette"), "{shown}");
+
+    // Copying again changes nothing.
+    let out = rmos_ok(common::rmos_cmd(data).args([
+        "--json",
+        "--db",
+        &db.url,
+        "db",
+        "copy",
+        "--from",
+        &format!("sqlite:{}/rmos.db", data.display()),
+    ]));
+    let again: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            again["assets_copied"].as_u64(),
+            again["decisions_copied"].as_u64(),
+            again["sessions_copied"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0)),
+        "{again}"
+    );
+
+    // Roles now come from the table: vic (viewer) may not decide, a new reviewer may.
+    let out = on_pg(&["advisory", "approve", &ids[2]])
+        .env("RMOS_REVIEWER", "vic")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rmos_reviewers"));
+    rmos_ok(&mut on_pg(&["reviewers", "add", "bea"]));
+    let list = rmos_ok(&mut on_pg(&["reviewers", "list"]));
+    assert!(
+        list.contains("bea  reviewer") && list.contains("vic  viewer"),
+        "{list}"
+    );
+    rmos_ok(on_pg(&["advisory", "approve", &ids[2]]).env("RMOS_REVIEWER", "bea"));
+    rmos_ok(&mut on_pg(&["reviewers", "remove", "bea"]));
+    rmos_ok(&mut on_pg(&["audit", "verify"]));
+    // `db status` on PostgreSQL lists its own migrations as applied.
+    let st = rmos_ok(&mut on_pg(&["db", "status"]));
+    assert!(
+        st.contains("0001_reviews_sessions") && st.contains("applied"),
+        "{st}"
+    );
+    // Without a key and without --db, `reviewers add` says what it needs.
+    let out = common::rmos_cmd(data)
+        .args(["reviewers", "add", "cy"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,4 +1,4 @@
-//! `rmos db migrate|status`.
+//! `rmos db migrate|status|copy`.
 
 use super::Exit;
 use super::{print_json, Ctx, Failure};
@@ -81,4 +81,49 @@ pub fn status(ctx: &Ctx) -> Result<ExitCode, Failure> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `rmos db copy --from sqlite:PATH [--to URL]`.
+pub fn copy(ctx: &Ctx, from: &str, to: Option<&str>) -> Result<ExitCode, Failure> {
+    let Some(path) = from.strip_prefix("sqlite:") else {
+        return Err(Failure::usage(format!(
+            "--from {}: give the embedded database as sqlite:DATA_DIR or sqlite:DATA_DIR/rmos.db",
+            crate::text::sanitize(from)
+        )));
+    };
+    let path = std::path::Path::new(path);
+    let (db_file, data_dir) = if path.is_dir() {
+        (path.join("rmos.db"), path.to_path_buf())
+    } else {
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        (path.to_path_buf(), dir.to_path_buf())
+    };
+    let target = match to {
+        Some(t) => db::pg::PgTarget::parse(t)?,
+        None => ctx.root.db.clone().ok_or_else(|| {
+            Failure::usage("say where to copy to: --to postgres://… (or --db / RMOS_DB_URL)")
+        })?,
+    };
+    let report = crate::store::dbcopy::copy_sqlite_to_pg(&db_file, &data_dir, &target)?;
+    if ctx.json {
+        print_json(&serde_json::to_value(&report).expect("report serializes"))?;
+    }
+    tell!(
+        "copied {} into the {}: {} assets ({} already there), {} decisions ({} already there; the chain verifies: {} records), {} sessions ({} already there), {} reviewer roles",
+        db_file.display(),
+        target.label(),
+        report.assets_copied,
+        report.assets_already_there,
+        report.decisions_copied,
+        report.decisions_already_there,
+        report.chain_records,
+        report.sessions_copied,
+        report.sessions_already_there,
+        report.reviewers_copied
+    );
+    tell!("the run index is not copied: start `rmos index watch --db …` on each artifact host");
+    Ok(ExitCode::SUCCESS)
 }

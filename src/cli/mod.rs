@@ -178,6 +178,17 @@ pub enum DbCommand {
     },
     /// Applied, pending and changed migrations
     Status,
+    /// Copy a single-host setup into a shared PostgreSQL database: assets with their
+    /// content, the decision chain record for record, sessions and the reviewers list (the
+    /// run index is published by each host's `rmos index watch`)
+    Copy {
+        /// The embedded database: sqlite:DATA_DIR or sqlite:DATA_DIR/rmos.db
+        #[arg(long, value_name = "sqlite:PATH")]
+        from: String,
+        /// The PostgreSQL database (default: --db / RMOS_DB_URL)
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -379,6 +390,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             )),
         },
         Some(Command::Db(DbCommand::Status)) => db::status(&ctx),
+        Some(Command::Db(DbCommand::Copy { from, to })) => db::copy(&ctx, &from, to.as_deref()),
         Some(Command::Sessions(SessionsCommand::List {
             status,
             workflow_type,

@@ -4,6 +4,7 @@
 
 pub mod advisory;
 pub mod backups;
+pub mod dbcopy;
 pub mod guard;
 pub mod index;
 pub mod indexer;

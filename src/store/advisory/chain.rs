@@ -283,6 +283,14 @@ impl AdvisoryStore {
             )
             .optional()?)
     }
+    /// Every chain record, oldest first (`rmos db copy`).
+    pub fn all_decisions(&self) -> Result<Vec<ReviewDecision>, AdvisoryError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DECISION_COLS} FROM review_decisions ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([], decision_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
     /// The newest record of the chain (`None` when no decision was made yet).
     pub fn chain_head(&self) -> Result<Option<ReviewDecision>, AdvisoryError> {
         Ok(self
