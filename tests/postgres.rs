@@ -1081,3 +1081,142 @@ fn db_copy_moves_assets_the_chain_sessions_and_reviewers_and_audit_verifies_ther
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The grants README's "Team setup" gives, executed as written: a viewer cannot write
+/// decisions at the database level, a reviewer can decide but not edit the chain or the
+/// reviewers table, an indexer writes only the run index.
+#[test]
+fn the_readme_roles_give_least_privilege() {
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme
+        .find("-- rmos roles")
+        .expect("README has the roles SQL");
+    let sql = &readme[start..start + readme[start..].find("```").unwrap()];
+    // The owner migrates, then grants.
+    let owner_dir = tempfile::tempdir().unwrap();
+    let owner = DataRoot::at(owner_dir.path())
+        .with_db(Some(&db.conninfo))
+        .unwrap();
+    let store = owner.reviews().unwrap();
+    let asset = store.add(explanation("grants")).unwrap();
+    drop(owner.catalog().unwrap());
+    let mut admin = postgres::Client::connect(&db.conninfo, postgres::NoTls).unwrap();
+    // Group roles are cluster-wide: other tests of this binary may have made them.
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rmos_viewer') THEN {} END IF; END $$;",
+            sql.lines()
+                .filter(|l| l.starts_with("CREATE ROLE"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
+        .unwrap();
+    admin
+        .batch_execute(
+            &sql.lines()
+                .filter(|l| !l.starts_with("CREATE ROLE"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .unwrap();
+    let n = db.name.clone();
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE vera_{n} LOGIN IN ROLE rmos_viewer; CREATE ROLE rex_{n} LOGIN IN ROLE rmos_reviewer;
+             CREATE ROLE ian_{n} LOGIN IN ROLE rmos_indexer;"
+        ))
+        .unwrap();
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+    let as_role = |who: &str, i: usize| {
+        let conninfo = db
+            .conninfo
+            .replace("user=postgres", &format!("user={who}_{n}"));
+        (
+            conninfo.clone(),
+            DataRoot::at(dirs[i].path())
+                .with_db(Some(&conninfo))
+                .unwrap(),
+        )
+    };
+    let denied = |conninfo: &str, sql: &str| {
+        let mut c = postgres::Client::connect(conninfo, postgres::NoTls).unwrap();
+        let e = c.batch_execute(sql).unwrap_err();
+        assert_eq!(
+            e.code(),
+            Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+            "{sql}: {}",
+            rmos::db::pg::describe(&e)
+        );
+    };
+
+    // Viewer: browses, cannot decide — through rmos or around it.
+    let (vera, vera_root) = as_role("vera", 0);
+    let mut v = vera_root.reviews().unwrap();
+    assert!(v.is_read_only());
+    assert_eq!(v.counts().unwrap(), (1, 0, 0));
+    let err = v
+        .decide(
+            &ReviewerPolicy::default(),
+            &approve("vera", &asset.asset_id),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("reviewer grants"), "{err}");
+    denied(
+        &vera,
+        "INSERT INTO review_decisions (seq, asset_id, content_hash, decision, reviewer, decided_at, prev_hash, record_hash)
+         VALUES (99, 'x', 'x', 'approved', 'vera', 'now', 'x', 'y')",
+    );
+    denied(
+        &vera,
+        "UPDATE advisory_assets SET approved_for_workflow = 1",
+    );
+    let mut vc = vera_root.catalog().unwrap();
+    vc.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    assert_eq!(
+        vc.count(&Filter::default(), true, chrono::Utc::now())
+            .unwrap(),
+        0
+    );
+
+    // Reviewer: decides; cannot rewrite history, grant roles or touch the run index.
+    let (rex, rex_root) = as_role("rex", 1);
+    let mut r = rex_root.reviews().unwrap();
+    assert!(!r.is_read_only());
+    r.decide(&ReviewerPolicy::default(), &approve("rex", &asset.asset_id))
+        .unwrap();
+    assert_eq!(r.verify_chain().unwrap(), Ok(1));
+    denied(&rex, "DELETE FROM review_decisions");
+    denied(
+        &rex,
+        "INSERT INTO rmos_reviewers VALUES ('rex', 'reviewer', 'now')",
+    );
+    denied(&rex, "DELETE FROM run_index");
+    denied(&rex, "UPDATE advisory_assets SET content_hash = 'x'");
+    rex_root
+        .sessions()
+        .unwrap()
+        .create(NewSession {
+            workflow_type: "rosette".into(),
+            current_step: "a".into(),
+            ..Default::default()
+        })
+        .unwrap();
+
+    // Indexer: publishes its host's runs, decides nothing.
+    let (ian, ian_root) = as_role("ian", 2);
+    generated_runs(&ian_root.data_dir, "ian", 3);
+    let mut ic = ian_root.catalog().unwrap();
+    ic.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    assert_eq!(
+        ic.count(&Filter::default(), false, chrono::Utc::now())
+            .unwrap(),
+        3
+    );
+    assert!(ian_root.reviews().unwrap().is_read_only());
+    denied(&ian, "DELETE FROM advisory_assets");
+}

@@ -117,6 +117,9 @@ pub struct PgCatalog {
     /// Whether the local index may hold changes the shared one does not (at the start,
     /// and after a publish that failed): the next pass publishes even if it changed nothing.
     unpublished: bool,
+    /// Whether this database role may write the shared index (an indexer's role may; a
+    /// reviewer's or viewer's console reads it and keeps its local index to itself).
+    may_publish: bool,
     interrupt: std::cell::RefCell<Option<Interrupt>>,
 }
 
@@ -184,7 +187,16 @@ impl PgCatalog {
             }));
         }
         let conn = PgConn::open(target)?;
+        let may_publish: bool = conn.read(|c| {
+            Ok(c.query_one(
+                "SELECT has_table_privilege('run_index', 'INSERT') AND has_table_privilege('run_index', 'DELETE')
+                        AND has_table_privilege('run_index_hosts', 'INSERT')",
+                &[],
+            )?
+            .get(0))
+        })?;
         let cat = PgCatalog {
+            may_publish,
             local,
             conn,
             host: host.to_owned(),
@@ -200,7 +212,7 @@ impl PgCatalog {
             )?
             .map(|r| r.get(0)))
         })?;
-        if let Some(other) = claimed.filter(|r| *r != root) {
+        if let Some(other) = claimed.filter(|r| *r != root && may_publish) {
             return Err(IndexError::HostTaken {
                 host: cat.host.clone(),
                 runs_root: other,
@@ -208,6 +220,12 @@ impl PgCatalog {
             });
         }
         Ok(cat)
+    }
+
+    /// Whether this catalog writes its host's runs into the shared index (its database
+    /// role may), or only reads it.
+    pub fn publishes(&self) -> bool {
+        self.may_publish
     }
 
     /// The host name this catalog publishes under.
@@ -399,7 +417,7 @@ impl PgCatalog {
     /// Publish after a reconcile that changed the local index (or when an earlier
     /// publish failed): passes that changed nothing cost no query on the server.
     fn after_reconcile(&mut self, stats: ReconcileStats) -> Result<ReconcileStats, IndexError> {
-        if stats.changed() || self.unpublished {
+        if self.may_publish && (stats.changed() || self.unpublished) {
             self.unpublished = true;
             self.publish()?;
             self.unpublished = false;
