@@ -1220,3 +1220,49 @@ fn the_readme_roles_give_least_privilege() {
     assert!(ian_root.reviews().unwrap().is_read_only());
     denied(&ian, "DELETE FROM advisory_assets");
 }
+
+#[test]
+fn an_indexer_rides_out_a_server_restart_and_catches_up() {
+    let Some(private) = common::pg::private_cluster() else {
+        return;
+    };
+    let db = private.database();
+    let dir = tempfile::tempdir().unwrap();
+    generated_runs(dir.path(), "keep", 3);
+    let (mut indexer, log) = start_indexer(dir.path(), &db, "host-r");
+    let viewer_dir = tempfile::tempdir().unwrap();
+    let viewer = host_root(viewer_dir.path(), &db, "viewer");
+    let count = || {
+        viewer
+            .catalog()
+            .ok()
+            .and_then(|c| c.count(&Filter::default(), false, chrono::Utc::now()).ok())
+    };
+    wait_for("the first runs", Duration::from_secs(15), || {
+        count() == Some(3)
+    });
+    private.0.stop();
+    write_run(
+        &dir.path().join("runs/rmos"),
+        "run_during_outage",
+        "2025-12-04T08:00:00Z",
+        "RED",
+    );
+    // The indexer says what is wrong, and keeps going.
+    wait_for("a logged failure", Duration::from_secs(10), || {
+        log_lines(&log).iter().any(|l| {
+            l["level"] == "error"
+                && l["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("PostgreSQL database"))
+        })
+    });
+    assert!(indexer.try_wait().unwrap().is_none(), "the indexer exited");
+    private.0.start_again();
+    wait_for(
+        "the run written during the outage",
+        Duration::from_secs(20),
+        || count() == Some(4),
+    );
+    assert!(sigterm(&mut indexer).success());
+}
