@@ -117,7 +117,7 @@ fn watch_loop(
                 log(
                     "info",
                     "indexed",
-                    json!({"files": s.parsed, "added_or_changed": s.added_or_changed, "removed": s.removed,
+                    json!({"added_or_changed": s.added_or_changed, "removed": s.removed,
                            "invalid": s.invalid, "ms": started.elapsed().as_millis() as u64, "from": "watch"}),
                 );
             }
