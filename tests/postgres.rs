@@ -1266,3 +1266,79 @@ fn an_indexer_rides_out_a_server_restart_and_catches_up() {
     );
     assert!(sigterm(&mut indexer).success());
 }
+
+/// Passwords come from PGPASSWORD or ~/.pgpass, as with libpq; never from the command line
+/// in messages.
+#[test]
+fn the_password_comes_from_pgpassword_or_pgpass() {
+    let Some(private) = common::pg::private_cluster_with(Some("s3cret pw")) else {
+        return;
+    };
+    let db = private.database();
+    let home = tempfile::tempdir().unwrap();
+    let status = |envs: &[(&str, &str)]| {
+        let mut c = common::rmos_cmd(home.path());
+        c.args(["--db", &db.conninfo, "db", "status"])
+            .env("HOME", home.path())
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    // No password anywhere: refused by the server, with advice.
+    let out = status(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{err}\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(err.contains("password"), "{err}");
+    // PGPASSWORD.
+    let out = status(&[("PGPASSWORD", "s3cret pw")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ~/.pgpass, matched on socket folder (or localhost), port, database and user; a file
+    // others can read is ignored, as libpq does.
+    let c = common::pg::cluster_of(&private);
+    let line = format!(
+        "{}:{}:{}:postgres:s3cret pw\n",
+        c.socket_dir.display().to_string().replace(':', "\\\\:"),
+        c.port,
+        db.name
+    );
+    let pgpass = home.path().join(".pgpass");
+    std::fs::write(&pgpass, format!("# comment\nother:1:*:*:wrong\n{line}")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(
+        !status(&[]).status.success(),
+        "a world-readable .pgpass is ignored"
+    );
+    std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = status(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&pgpass, "localhost:*:*:postgres:s3cret pw\n").unwrap();
+    assert!(
+        status(&[]).status.success(),
+        "localhost matches a socket connection"
+    );
+    // A password in the address is never echoed back.
+    let out = common::rmos_cmd(home.path())
+        .args(["--db", "postgres://postgres:hunter2@[::1", "db", "status"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("hunter2") && err.contains("***"), "{err}");
+}

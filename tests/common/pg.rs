@@ -23,6 +23,8 @@ pub struct Cluster {
     pub socket_dir: PathBuf,
     pub port: u16,
     stopped: Mutex<bool>,
+    /// The superuser's password, when the cluster asks for one.
+    pub password: Option<String>,
 }
 
 /// One test's database in the shared cluster.
@@ -76,6 +78,12 @@ impl Cluster {
     }
 
     fn start() -> Result<Cluster, String> {
+        Cluster::start_with(None)
+    }
+
+    /// Start a cluster; with `password`, local connections need it (SCRAM), as on a
+    /// server set up for a team.
+    fn start_with(password: Option<&str>) -> Result<Cluster, String> {
         let bin = pg_bin_dir().ok_or_else(|| {
             "PostgreSQL is not installed (no initdb/pg_ctl in /usr/lib/postgresql/*/bin or on PATH; apt-get install postgresql, or set RMOS_PG_BIN)".to_owned()
         })?;
@@ -119,20 +127,27 @@ impl Cluster {
             as_user,
             port,
             stopped: Mutex::new(true),
+            password: password.map(str::to_owned),
         };
         let data = c.data_dir();
-        let out = c
-            .cmd("initdb")
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "-D",
-            ])
+        let mut initdb = c.cmd("initdb");
+        match password {
+            None => {
+                initdb.args(["-A", "trust"]);
+            }
+            Some(pw) => {
+                let file = c.dir.join("pwfile");
+                std::fs::write(&file, pw).map_err(|e| format!("pwfile: {e}"))?;
+                if let Some(u) = &c.as_user {
+                    let _ = Command::new("chown").arg(u).arg(&file).status();
+                }
+                initdb
+                    .args(["-A", "scram-sha-256"])
+                    .arg(format!("--pwfile={}", file.display()));
+            }
+        }
+        let out = initdb
+            .args(["-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
             .arg(&data)
             .output()
             .map_err(|e| format!("initdb: {e}"))?;
@@ -216,6 +231,18 @@ impl Cluster {
         )
     }
 
+    /// [`Cluster::conninfo`] with the password, for the harness's own connections.
+    fn admin_conninfo(&self, db: &str) -> String {
+        match &self.password {
+            Some(pw) => format!(
+                "{} password='{}'",
+                self.conninfo(db),
+                pw.replace('\\', "\\\\").replace('\'', "\\'")
+            ),
+            None => self.conninfo(db),
+        }
+    }
+
     fn shutdown(&self) {
         let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
         if *stopped {
@@ -249,7 +276,12 @@ pub fn cluster() -> Option<&'static Cluster> {
 /// A cluster of the calling test's own (for tests that stop and start the server, which
 /// would break the shared cluster's other tests); stopped when dropped.
 pub fn private_cluster() -> Option<Private> {
-    match Cluster::start() {
+    private_cluster_with(None)
+}
+
+/// A private cluster whose connections need `password` (or any, with `None`).
+pub fn private_cluster_with(password: Option<&str>) -> Option<Private> {
+    match Cluster::start_with(password) {
         Ok(c) => Some(Private(c)),
         Err(why) if why.starts_with("PostgreSQL is not installed") => {
             super::skip::skip(super::skip::Needs::Tool, &why);
@@ -286,7 +318,7 @@ fn new_database(c: &Cluster) -> TestDb {
         std::process::id(),
         NEXT_DB.fetch_add(1, Ordering::Relaxed)
     );
-    let mut admin = postgres::Client::connect(&c.conninfo("postgres"), postgres::NoTls)
+    let mut admin = postgres::Client::connect(&c.admin_conninfo("postgres"), postgres::NoTls)
         .expect("connect to the test cluster");
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
@@ -313,4 +345,9 @@ pub fn server_log() -> Option<PathBuf> {
         Some(Ok(c)) => Some(c.dir.join("server.log")),
         _ => None,
     }
+}
+
+/// The cluster of a private one (its socket folder and port).
+pub fn cluster_of(p: &Private) -> &Cluster {
+    &p.0
 }
