@@ -4,9 +4,16 @@
 //! `<data>/runs/rmos`, or `$RMOS_RUNS_DIR` (as in the reference) when no `--data` was
 //! given — so rmos can read a luthiers-toolbox tree in place while its own database stays
 //! in the rmos data root. Relative paths are resolved once against the current directory.
+//!
+//! The shared databases are SQLite (`<data>/rmos.db`, the default for one user) or, for a
+//! team, a PostgreSQL server named by `--db` / `RMOS_DB_URL` ([`DataRoot::with_db`]): then
+//! the run index, the review store and the sessions live there, and the run files stay in
+//! this host's runs folder.
 
-use crate::store::advisory::{AdvisoryError, AdvisoryStore, ReviewerPolicy};
-use crate::store::index::{IndexError, RunIndex};
+use crate::db::pg::{PgError, PgTarget};
+use crate::store::advisory::{AdvisoryError, AdvisoryStore, PgReviews, ReviewerPolicy};
+use crate::store::index::{IndexError, PgCatalog, RunIndex};
+use crate::store::pg::{PgChangeFeed, PgSessions};
 use crate::store::seam::{
     ChangeFeed, ReviewStore, RunCatalog, SessionStore, SqliteChangeFeed, SqliteSessions,
 };
@@ -34,6 +41,30 @@ pub struct DataRoot {
     /// This user's cache folder for rmos (`$XDG_CACHE_HOME/rmos` or `~/.cache/rmos`): the
     /// run index goes there when the data root cannot hold it.
     pub cache_dir: PathBuf,
+    /// The shared PostgreSQL database (`--db`, `RMOS_DB_URL`), when the team uses one;
+    /// `None`: the embedded SQLite database in the data root.
+    pub db: Option<PgTarget>,
+    /// This host's name in a shared run index (`RMOS_HOST`, else the system's host name):
+    /// the rows of this host's runs folder are published under it.
+    pub host: String,
+}
+
+/// `$RMOS_HOST`, else the system's host name.
+fn default_host() -> String {
+    if let Ok(h) = std::env::var("RMOS_HOST") {
+        if !h.trim().is_empty() {
+            return h.trim().to_owned();
+        }
+    }
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is valid for buf.len() bytes; gethostname NUL-terminates on success.
+    let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(0);
+    if ok && end > 0 {
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    } else {
+        "localhost".to_owned()
+    }
 }
 
 fn default_cache_dir() -> PathBuf {
@@ -97,6 +128,26 @@ impl DataRoot {
             run_attachments_dir: data_dir.join("run_attachments"),
             cache_dir: default_cache_dir(),
             data_dir,
+            db: None,
+            host: default_host(),
+        }
+    }
+
+    /// Use the PostgreSQL database at `db` (a `postgres://` URL or `host=… dbname=…`) for
+    /// the run index, reviews and sessions; `None` or empty keeps the embedded database.
+    pub fn with_db(mut self, db: Option<&str>) -> Result<DataRoot, PgError> {
+        self.db = match db.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => Some(PgTarget::parse(d)?),
+            None => None,
+        };
+        Ok(self)
+    }
+
+    /// Where the shared data lives, for messages.
+    pub fn db_label(&self) -> String {
+        match &self.db {
+            Some(t) => t.label().to_owned(),
+            None => self.db_path().display().to_string(),
         }
     }
 
@@ -125,18 +176,32 @@ impl DataRoot {
         AdvisoryStore::open(&self.db_path(), &self.data_dir, !self.db_writable())
     }
 
-    /// The run catalog behind the storage seam (today the SQLite run index).
+    /// The run catalog behind the storage seam: the SQLite run index, or with a shared
+    /// database, this host's local index published into it and queried across hosts.
     pub fn catalog(&self) -> Result<Box<dyn RunCatalog>, IndexError> {
+        if let Some(t) = &self.db {
+            return Ok(Box::new(PgCatalog::open(
+                self.open_index()?,
+                t,
+                &self.host,
+            )?));
+        }
         Ok(Box::new(self.open_index()?))
     }
 
     /// The review store behind the storage seam.
     pub fn reviews(&self) -> Result<Box<dyn ReviewStore>, AdvisoryError> {
+        if let Some(t) = &self.db {
+            return Ok(Box::new(PgReviews::open(t)?));
+        }
         Ok(Box::new(self.open_advisory()?))
     }
 
     /// The workflow sessions behind the storage seam.
-    pub fn sessions(&self) -> Result<Box<dyn SessionStore>, crate::db::DbError> {
+    pub fn sessions(&self) -> Result<Box<dyn SessionStore>, crate::store::sessions::SessionError> {
+        if let Some(t) = &self.db {
+            return Ok(Box::new(PgSessions::open(t)?));
+        }
         Ok(Box::new(SqliteSessions::open(&self.db_path())?))
     }
 
@@ -148,6 +213,9 @@ impl DataRoot {
         every: std::time::Duration,
         own_mark: std::sync::Arc<std::sync::Mutex<Option<String>>>,
     ) -> Box<dyn ChangeFeed> {
+        if let Some(t) = &self.db {
+            return Box::new(PgChangeFeed::open(t, own_mark));
+        }
         let mut paths = vec![self.db_path()];
         if let Some(index) = index_db.filter(|p| *p != self.db_path()) {
             paths.push(index.to_path_buf());

@@ -147,19 +147,24 @@ fn failing_migration_rolls_back_fully() {
 #[test]
 fn embedded_migrations_match_the_directory_and_the_reference_schema() {
     let names: Vec<&str> = migrate::embedded().iter().map(|m| m.name).collect();
-    let mut files: Vec<String> =
-        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations"))
+    let sql_files = |dir: &Path| -> Vec<String> {
+        let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
-            .map(|e| {
-                e.unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .trim_end_matches(".sql")
-                    .to_owned()
-            })
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".sql"))
+            .map(|n| n.trim_end_matches(".sql").to_owned())
             .collect();
-    files.sort();
-    assert_eq!(names, files);
+        files.sort();
+        files
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    assert_eq!(names, sql_files(&dir));
+    // The PostgreSQL migrations (migrations/postgres/) are embedded apart from these.
+    let pg: Vec<&str> = migrate::embedded_postgres()
+        .iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(pg, sql_files(&dir.join("postgres")));
     assert_eq!(
         &names[..2],
         ["0001_init_workflow_sessions", "0002_add_indexes"]

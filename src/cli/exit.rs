@@ -65,7 +65,11 @@ impl ExitStatus for IndexError {
         match self {
             IndexError::BadCursor { .. } => Exit::Usage,
             IndexError::Store(e) => e.exit(),
-            IndexError::Db(_) | IndexError::Sql { .. } | IndexError::Interrupted => Exit::Failure,
+            IndexError::Pg(e) => e.exit(),
+            IndexError::Db(_)
+            | IndexError::Sql { .. }
+            | IndexError::Interrupted
+            | IndexError::HostTaken { .. } => Exit::Failure,
         }
     }
 }
@@ -91,6 +95,15 @@ impl ExitStatus for FileStoreError {
 impl ExitStatus for SessionError {
     fn exit(&self) -> Exit {
         Exit::Failure
+    }
+}
+
+impl ExitStatus for crate::db::pg::PgError {
+    fn exit(&self) -> Exit {
+        match self {
+            crate::db::pg::PgError::Target { .. } => Exit::Usage,
+            _ => Exit::Failure,
+        }
     }
 }
 

@@ -80,3 +80,45 @@ pub fn export_reference(ctx: &Ctx) -> Result<ExitCode, Failure> {
         Exit::Failure.into()
     })
 }
+
+/// Set by SIGTERM / SIGINT: the indexer stops after its current pass.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_stop_signal(_: libc::c_int) {
+    STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `rmos index watch`: the headless indexer of this host, until SIGTERM or Ctrl-C.
+pub fn watch(ctx: &Ctx, full_every: u64) -> Result<ExitCode, Failure> {
+    // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    unsafe {
+        let h = on_stop_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::signal(libc::SIGTERM, h);
+        libc::signal(libc::SIGINT, h);
+    }
+    let timing = crate::store::indexer::IndexerTiming {
+        full: std::time::Duration::from_secs(full_every),
+        ..Default::default()
+    };
+    let host = ctx.root.host.clone();
+    let mut log = |level: &str, event: &str, fields: serde_json::Value| {
+        let mut line = serde_json::json!({
+            "ts": crate::domain::Timestamp::now().to_pydantic(),
+            "level": level,
+            "event": event,
+            "host": host,
+        });
+        if let (Some(m), serde_json::Value::Object(f)) = (line.as_object_mut(), fields) {
+            m.extend(f);
+        }
+        tell!("{line}");
+    };
+    crate::store::indexer::run(
+        || ctx.root.catalog(),
+        ctx.root.runs_dir.clone(),
+        timing,
+        &STOP,
+        &mut log,
+    );
+    Ok(ExitCode::SUCCESS)
+}

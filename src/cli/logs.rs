@@ -11,7 +11,24 @@ use std::process::ExitCode;
 
 pub fn show(ctx: &Ctx, run_id: &str) -> Result<ExitCode, Failure> {
     let store = ctx.root.run_store();
-    let (artifact, path) = store.get(run_id)?;
+    let (artifact, path) = match store.get(run_id) {
+        Ok(found) => found,
+        Err(e) => {
+            // With a shared index, the run may live on another artifact host.
+            if ctx.root.db.is_some() {
+                if let Some(place) = ctx.root.catalog()?.elsewhere(run_id)? {
+                    return Err(Failure::new(format!(
+                        "run {} is on {}, not in this host's runs folder {}: run `rmos logs show {}` on that host (run bodies stay where they were written)",
+                        sanitize(run_id),
+                        sanitize(&place),
+                        ctx.root.runs_dir.display(),
+                        sanitize(run_id)
+                    )));
+                }
+            }
+            return Err(e.into());
+        }
+    };
     let (outcome, detail) = verify_artifact(&artifact);
     if ctx.json {
         let mut m = run_details(&artifact);

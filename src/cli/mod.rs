@@ -44,6 +44,17 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "DIR")]
     pub data: Option<PathBuf>,
 
+    /// Shared PostgreSQL database for a team (postgres://USER@HOST/DB or "host=… dbname=…";
+    /// password from PGPASSWORD or ~/.pgpass). Default: the embedded rmos.db in the data root
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        env = "RMOS_DB_URL",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
+
     /// Machine-readable JSON on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -147,6 +158,14 @@ pub enum IndexCommand {
     /// Rewrite the reference's `_index.json` in the runs folder from the artifact files
     /// (so runs rmos wrote appear in the reference's lists), keeping its tombstones
     ExportReference,
+    /// Keep the index in line with this host's runs folder until stopped (SIGTERM,
+    /// Ctrl-C): one per artifact host, publishing into the shared database given by --db
+    /// under this host's name (RMOS_HOST, else the system host name). Logs JSON lines on stderr
+    Watch {
+        /// Seconds between full passes (every file's size and time compared)
+        #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+        full_every: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -159,6 +178,17 @@ pub enum DbCommand {
     },
     /// Applied, pending and changed migrations
     Status,
+    /// Copy a single-host setup into a shared PostgreSQL database: assets with their
+    /// content, the decision chain record for record, sessions and the reviewers list (the
+    /// run index is published by each host's `rmos index watch`)
+    Copy {
+        /// The embedded database: sqlite:DATA_DIR or sqlite:DATA_DIR/rmos.db
+        #[arg(long, value_name = "sqlite:PATH")]
+        from: String,
+        /// The PostgreSQL database (default: --db / RMOS_DB_URL)
+        #[arg(long, value_name = "URL")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,7 +333,12 @@ impl Ctx {
         &self,
     ) -> Result<Box<dyn crate::store::seam::RunCatalog>, crate::store::index::IndexError> {
         let index = self.root.catalog()?;
-        if let Some(note) = self.root.index_note_for(Path::new(&index.location())) {
+        // A shared index is a server's: the data root's write access does not matter.
+        let note = match self.root.db {
+            Some(_) => None,
+            None => self.root.index_note_for(Path::new(&index.location())),
+        };
+        if let Some(note) = note {
             tell!("note: {}", crate::text::sanitize(&note));
         }
         Ok(index)
@@ -313,7 +348,7 @@ impl Ctx {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let ctx = Ctx {
-        root: DataRoot::resolve(cli.data.as_deref()),
+        root: DataRoot::resolve(cli.data.as_deref()).with_db(cli.db.as_deref())?,
         json: cli.json,
     };
     match cli.command {
@@ -349,6 +384,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Some(Command::Index(IndexCommand::Rebuild)) => index::rebuild(&ctx),
         Some(Command::Index(IndexCommand::Status)) => index::status(&ctx),
         Some(Command::Index(IndexCommand::ExportReference)) => index::export_reference(&ctx),
+        Some(Command::Index(IndexCommand::Watch { full_every })) => index::watch(&ctx, full_every),
         Some(Command::Db(DbCommand::Migrate { dry_run })) => db::migrate(&ctx, dry_run),
         Some(Command::Advisory(cmd)) => advisory::advisory(&ctx, cmd),
         Some(Command::Audit(AuditCommand::Verify { expect_head })) => {
@@ -366,6 +402,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Failure> {
             )),
         },
         Some(Command::Db(DbCommand::Status)) => db::status(&ctx),
+        Some(Command::Db(DbCommand::Copy { from, to })) => db::copy(&ctx, &from, to.as_deref()),
         Some(Command::Sessions(SessionsCommand::List {
             status,
             workflow_type,

@@ -1,7 +1,9 @@
 //! `rmos reviewers …`: who may review, and with which SSH keys they sign.
 
 use super::{print_json, Ctx, Failure};
-use crate::store::advisory::{add_signer, remove_signer, SignaturePolicy};
+use crate::store::advisory::{
+    add_signer, remove_signer, AllowedSigners, PgReviews, SignaturePolicy,
+};
 use crate::text::sanitize;
 use clap::Subcommand;
 use serde_json::{json, Value};
@@ -16,8 +18,9 @@ pub enum ReviewersCommand {
         /// The reviewer name (as `RMOS_REVIEWER` or the login name says it)
         name: String,
         /// One OpenSSH public key line (`ssh-ed25519 AAAA… comment`), or a .pub file
+        /// (optional with --db: the role then goes into the shared database's reviewers table)
         #[arg(long, value_name = "KEY")]
-        key: String,
+        key: Option<String>,
     },
     /// Remove NAME's reviewer role and retire their keys (past signatures stay valid)
     Remove {
@@ -31,9 +34,76 @@ pub enum ReviewersCommand {
 
 pub fn reviewers(ctx: &Ctx, cmd: ReviewersCommand) -> Result<ExitCode, Failure> {
     let config_path = ctx.root.data_dir.join("config.json");
+    if let Some(t) = &ctx.root.db {
+        match &cmd {
+            ReviewersCommand::Add { name, key: None } => {
+                let store = PgReviews::open(t)?;
+                let changed = store.set_role(name, "reviewer")?;
+                tell!(
+                    "{} {} the reviewer role in the reviewers table of the {} (from now on only the names listed there may decide)",
+                    sanitize(name),
+                    if changed { "now has" } else { "already had" },
+                    t.label()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            ReviewersCommand::Add { name, key: Some(_) } => {
+                // The role in the shared table; the key below, in this host's allowed_signers.
+                let store = PgReviews::open(t)?;
+                if store.set_role(name, "reviewer")? {
+                    tell!(
+                        "{} now has the reviewer role in the reviewers table of the {}",
+                        sanitize(name),
+                        t.label()
+                    );
+                }
+            }
+            ReviewersCommand::Remove { name, .. } => {
+                let store = PgReviews::open(t)?;
+                if store.remove_role(name)? {
+                    tell!(
+                        "{} no longer has a role in the reviewers table of the {}",
+                        sanitize(name),
+                        t.label()
+                    );
+                } else {
+                    tell!(
+                        "{} had no role in the reviewers table of the {}",
+                        sanitize(name),
+                        t.label()
+                    );
+                }
+                if !allowed_signers_lists(&config_path, name) {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            ReviewersCommand::List => {
+                let store = PgReviews::open(t)?;
+                let roles = store.roles()?;
+                if ctx.json {
+                    print_json(
+                        &json!({"database": t.label(), "reviewers": roles.iter().map(|(n, r)| json!({"name": n, "role": r})).collect::<Vec<_>>()}),
+                    )?;
+                    return Ok(ExitCode::SUCCESS);
+                }
+                if roles.is_empty() {
+                    say!("the reviewers table of the {} is empty: config.json decides who may review", t.label());
+                }
+                for (n, r) in &roles {
+                    say!("{}  {}", sanitize(n), sanitize(r));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
     match cmd {
         ReviewersCommand::List => list(ctx),
         ReviewersCommand::Add { name, key } => {
+            let Some(key) = key else {
+                return Err(Failure::usage(
+                    "--key is required: the reviewer's OpenSSH public key (or, with --db, leave it out to add the role to the shared database only)",
+                ));
+            };
             // A path to a .pub file is read; anything else is the key itself.
             let key_text = if !key
                 .trim_start()
@@ -194,4 +264,15 @@ fn list(ctx: &Ctx) -> Result<ExitCode, Failure> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether this host's allowed_signers lists keys of `name` (to retire them too).
+fn allowed_signers_lists(config_path: &std::path::Path, name: &str) -> bool {
+    AllowedSigners::load(&crate::store::advisory::allowed_signers_path(config_path))
+        .map(|s| {
+            s.entries
+                .iter()
+                .any(|e| e.principals.iter().any(|p| p == name))
+        })
+        .unwrap_or(false)
 }

@@ -31,6 +31,17 @@ pub fn embedded() -> Vec<Migration> {
         .collect()
 }
 
+/// The PostgreSQL migrations (`migrations/postgres/`) compiled into this binary, in order.
+pub fn embedded_postgres() -> Vec<Migration> {
+    PG_MIGRATIONS
+        .iter()
+        .map(|(file, sql)| Migration {
+            name: file.strip_suffix(".sql").unwrap_or(file),
+            sql,
+        })
+        .collect()
+}
+
 /// SHA-256 of the SQL with CRLF and CR line endings normalized to LF.
 pub fn checksum(sql: &str) -> String {
     sha256_text(&sql.replace("\r\n", "\n").replace('\r', "\n"))
@@ -113,7 +124,16 @@ pub fn status(
     conn: &Connection,
     migrations: &[Migration],
 ) -> Result<Vec<MigrationStatus>, MigrationError> {
-    let rec = recorded(conn)?;
+    Ok(status_from(recorded(conn)?, migrations))
+}
+
+/// Status of every migration from the recorded bookkeeping rows (name, checksum, applied
+/// at): the embedded ones in order, then recorded ones this binary does not know. Shared by
+/// the SQLite and PostgreSQL runners.
+pub fn status_from(
+    rec: Vec<(String, String, String)>,
+    migrations: &[Migration],
+) -> Vec<MigrationStatus> {
     let mut out = Vec::new();
     for m in migrations {
         let sum = checksum(m.sql);
@@ -141,11 +161,11 @@ pub fn status(
             });
         }
     }
-    Ok(out)
+    out
 }
 
 /// Fail if any applied migration's text changed.
-fn refuse_changed(statuses: &[MigrationStatus]) -> Result<(), MigrationError> {
+pub fn refuse_changed(statuses: &[MigrationStatus]) -> Result<(), MigrationError> {
     for s in statuses {
         if let MigrationState::Changed { recorded_checksum } = &s.state {
             return Err(MigrationError::Changed {

@@ -4,6 +4,7 @@
 //! wait for each other instead of failing, and pending migrations applied on open.
 
 pub mod migrate;
+pub mod pg;
 
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};

@@ -4,8 +4,11 @@
 
 pub mod advisory;
 pub mod backups;
+pub mod dbcopy;
 pub mod guard;
 pub mod index;
+pub mod indexer;
+pub mod pg;
 pub mod reference_index;
 pub mod runs;
 pub mod scan;

@@ -119,6 +119,12 @@ pub trait RunCatalog: Send {
     fn set_interrupt(&self, check: Option<Interrupt>);
     /// Housekeeping after much change (statistics for the query planner); best effort.
     fn optimize(&self);
+    /// Where a run lives when its file is on another host (a shared index names the host
+    /// and its runs folder); `None` when it is in this host's folder or not indexed.
+    fn elsewhere(&self, run_id: &str) -> Result<Option<String>, IndexError> {
+        let _ = run_id;
+        Ok(None)
+    }
 }
 
 impl RunCatalog for RunIndex {
@@ -447,6 +453,11 @@ pub trait ChangeFeed: Send {
     /// Wait up to `timeout` for changes made elsewhere and say what changed (nothing
     /// when the time ran out). The first call only takes the starting point.
     fn next(&mut self, timeout: Duration) -> Changes;
+    /// Why changes made elsewhere are not coming in right now (a server database that
+    /// cannot be reached), for the console to show; `None` while all is well.
+    fn trouble(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What another connection changed in a shared database, by the signatures it carries.

@@ -39,6 +39,10 @@ pub enum SessionError {
     Invalid(String),
     #[error("workflow_sessions: {0}{advice}", advice = crate::advice::sqlite(.0))]
     Sql(#[from] rusqlite::Error),
+    #[error("workflow_sessions: {0}")]
+    Pg(#[from] crate::db::pg::PgError),
+    #[error("{0}")]
+    Db(#[from] crate::db::DbError),
 }
 
 /// Fields of a new session.
@@ -65,7 +69,7 @@ pub struct SessionUpdate {
     pub error_details: Option<Value>,
 }
 
-fn parse_json(text: Option<String>) -> Option<Value> {
+pub(crate) fn parse_json(text: Option<String>) -> Option<Value> {
     text.and_then(|t| serde_json::from_str(&t).ok())
 }
 
@@ -91,12 +95,12 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WorkflowSession> {
     })
 }
 
-const COLS: &str =
+pub(crate) const COLS: &str =
     "session_id, created_at_utc, updated_at_utc, workflow_type, current_step, status, \
     context_json, run_ids_json, machine_id, material_id, tool_id, user_id, state_data_json, \
     error_message, error_details_json";
 
-fn check_status(s: &str) -> Result<(), SessionError> {
+pub(crate) fn check_status(s: &str) -> Result<(), SessionError> {
     if STATUSES.contains(&s) {
         Ok(())
     } else {
@@ -109,14 +113,7 @@ fn check_status(s: &str) -> Result<(), SessionError> {
 
 /// Create a session (status `active`).
 pub fn create(conn: &Connection, new: NewSession) -> Result<WorkflowSession, SessionError> {
-    if new.workflow_type.trim().is_empty() || new.current_step.trim().is_empty() {
-        return Err(SessionError::Invalid(
-            "workflow_type and current_step are required".into(),
-        ));
-    }
-    let id = new
-        .session_id
-        .unwrap_or_else(|| format!("ws_{}", uuid::Uuid::new_v4().simple()));
+    let id = new_id(&new)?;
     let now = Timestamp::now().to_pydantic();
     conn.execute(
         "INSERT INTO workflow_sessions (session_id, created_at_utc, updated_at_utc, workflow_type,
@@ -159,6 +156,28 @@ pub fn update(
     }
     let tx = conn.unchecked_transaction()?;
     let mut s = get(&tx, session_id)?;
+    apply_update(&mut s, upd);
+    tx.execute(
+        "UPDATE workflow_sessions SET updated_at_utc = ?2, current_step = ?3, status = ?4,
+           run_ids_json = ?5, state_data_json = ?6, error_message = ?7, error_details_json = ?8
+         WHERE session_id = ?1",
+        params![
+            session_id,
+            Timestamp::now().to_pydantic(),
+            s.current_step,
+            s.status,
+            serde_json::to_string(&s.run_ids).expect("strings serialize"),
+            s.state_data.as_ref().map(Value::to_string),
+            s.error_message,
+            s.error_details.as_ref().map(Value::to_string),
+        ],
+    )?;
+    tx.commit()?;
+    get(conn, session_id)
+}
+
+/// Merge an update into a session (both backends).
+pub(crate) fn apply_update(s: &mut WorkflowSession, upd: SessionUpdate) {
     if let Some(step) = upd.current_step {
         s.current_step = step;
     }
@@ -179,23 +198,19 @@ pub fn update(
     if upd.error_details.is_some() {
         s.error_details = upd.error_details;
     }
-    tx.execute(
-        "UPDATE workflow_sessions SET updated_at_utc = ?2, current_step = ?3, status = ?4,
-           run_ids_json = ?5, state_data_json = ?6, error_message = ?7, error_details_json = ?8
-         WHERE session_id = ?1",
-        params![
-            session_id,
-            Timestamp::now().to_pydantic(),
-            s.current_step,
-            s.status,
-            serde_json::to_string(&s.run_ids).expect("strings serialize"),
-            s.state_data.as_ref().map(Value::to_string),
-            s.error_message,
-            s.error_details.as_ref().map(Value::to_string),
-        ],
-    )?;
-    tx.commit()?;
-    get(conn, session_id)
+}
+
+/// Check a new session's required fields and give it an id.
+pub(crate) fn new_id(new: &NewSession) -> Result<String, SessionError> {
+    if new.workflow_type.trim().is_empty() || new.current_step.trim().is_empty() {
+        return Err(SessionError::Invalid(
+            "workflow_type and current_step are required".into(),
+        ));
+    }
+    Ok(new
+        .session_id
+        .clone()
+        .unwrap_or_else(|| format!("ws_{}", uuid::Uuid::new_v4().simple())))
 }
 
 /// Sessions, newest first, optionally by status and workflow type.

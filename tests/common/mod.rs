@@ -79,6 +79,7 @@ pub fn batch_file(dir: &Path, n: usize) -> std::path::PathBuf {
 pub mod console;
 pub mod gate;
 pub mod kill;
+pub mod pg;
 pub mod skip;
 pub mod tmux;
 
@@ -94,6 +95,7 @@ pub fn rmos_cmd(data: &Path) -> std::process::Command {
         "ART_STUDIO_SNAPSHOTS_DIR",
         "CAM_BACKUP_DIR",
         "RMOS_REVIEWER",
+        "RMOS_DB_URL",
     ] {
         c.env_remove(var);
     }

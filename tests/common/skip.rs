@@ -6,7 +6,7 @@
 //! `RMOS_REQUIRE_PRIVILEGED_TESTS` (set by `.ci/run` as root where tmpfs mounts work) for
 //! root and mounts; `RMOS_REQUIRE_USER_NAMESPACES` (set by `.ci/run` where `unshare --user`
 //! works) for user namespaces; `CI` for the tools `.ci/run` installs (tmux, sqlite3, OpenSSH's
-//! ssh-keygen, ssh-agent and ssh-add).
+//! ssh-keygen, ssh-agent and ssh-add, PostgreSQL's server programs).
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -24,33 +24,10 @@ impl AdvisoryStore {
     /// Store content (create-only, by hash) and register the asset as pending.
     pub fn add(&self, new: NewAsset) -> Result<AdvisoryAsset, AdvisoryError> {
         self.writable()?;
-        let asset_type = new
-            .asset_type
-            .ok_or_else(|| AdvisoryError::Invalid("an asset type is required".into()))?;
-        if new.content.is_empty() {
-            return Err(AdvisoryError::Invalid("the content is empty".into()));
-        }
-        if new.content.len() as u64 > MAX_ASSET_BYTES {
-            return Err(AdvisoryError::Invalid(too_large(new.content.len() as u64)));
-        }
-        if let Some(c) = new.confidence {
-            if !(0.0..=1.0).contains(&c) {
-                return Err(AdvisoryError::Invalid(format!(
-                    "confidence {c} must be between 0 and 1"
-                )));
-            }
-        }
-        let hash = sha256_bytes(&new.content);
-        let ext = new.extension.trim_start_matches('.');
-        let rel = format!(
-            "advisory/blobs/{}/{}/{}{}{}",
-            &hash[..2],
-            &hash[2..4],
-            hash,
-            if ext.is_empty() { "" } else { "." },
-            ext
-        );
-        let path = self.blob_path(&rel);
+        let p = prepare(new)?;
+        let (new, id, asset_type, hash, rel) = (&p.new, &p.id, p.asset_type, &p.hash, &p.rel);
+        let (w, h, created, source) = (p.width, p.height, &p.created, &p.source);
+        let path = self.blob_path(rel);
         self.refuse_links(&[
             path.parent().unwrap_or(&self.data_dir).to_path_buf(),
             self.data_dir.join("advisory/.staging"),
@@ -65,31 +42,6 @@ impl AdvisoryStore {
                 return Err(AdvisoryError::Io { op, path, source })
             }
         }
-        let id = new
-            .asset_id
-            .unwrap_or_else(|| format!("adv_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
-        if !id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-            || id.is_empty()
-            || id.len() > 64
-        {
-            return Err(AdvisoryError::Invalid(format!(
-                "asset id {id:?} must be 1-64 characters of A-Z a-z 0-9 _ -"
-            )));
-        }
-        let (w, h) = match asset_type {
-            AssetType::Image => {
-                image_size(&new.content).map_or((None, None), |(w, h)| (Some(w), Some(h)))
-            }
-            _ => (None, None),
-        };
-        let created = new.created_at.unwrap_or_else(Timestamp::now).to_pydantic();
-        let source = new.source.unwrap_or_else(|| match asset_type {
-            AssetType::Image => "ai_graphics".into(),
-            AssetType::Explanation | AssetType::Analysis => "ai_analysis".into(),
-            _ => "ai_suggestion".into(),
-        });
         let inserted = self.conn.execute(
             "INSERT OR IGNORE INTO advisory_assets (asset_id, asset_type, source, provider, model, prompt, prompt_hash,
                request_id, run_id, content_hash, content_path, content_size, mime, image_width, image_height,
@@ -118,9 +70,9 @@ impl AdvisoryStore {
             ],
         )?;
         if inserted == 0 {
-            return Err(AdvisoryError::Exists(id));
+            return Err(AdvisoryError::Exists(id.clone()));
         }
-        self.get(&id)
+        self.get(id)
     }
     /// Read an asset's content and check it against its hash.
     pub fn content(&self, asset: &AdvisoryAsset) -> Result<Vec<u8>, AdvisoryError> {
@@ -137,16 +89,7 @@ impl AdvisoryStore {
         // refused, never opened in a way that blocks), and size first: a blob replaced by
         // something huge is refused, not loaded.
         let bytes = crate::fsio::read::read_regular(&path, MAX_ASSET_BYTES).map_err(unreadable)?;
-        let actual = sha256_bytes(&bytes);
-        if actual != asset.content_hash {
-            return Err(AdvisoryError::Corrupted {
-                asset_id: asset.asset_id.clone(),
-                detail: format!(
-                    "stored bytes hash to {actual}, expected {}",
-                    asset.content_hash
-                ),
-            });
-        }
+        check_content(asset, &bytes)?;
         Ok(bytes)
     }
     /// Attach an approved asset to a run by writing the reference's advisory link file
@@ -172,53 +115,154 @@ impl AdvisoryStore {
             )));
         }
         self.content(&asset)?;
-        let (run, path) = runs.get(run_id)?;
-        let partition_dir = path
-            .parent()
-            .expect("artifact files live in a partition")
-            .to_path_buf();
-        let key = ArtifactKey {
-            partition: partition_dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            // The link names the content by its SHA-256, as the reference's links do: its
-            // run-scoped blob browser resolves `advisory_id` in its content-addressed store
-            // (`advisory export` puts the bytes there); rmos resolves either key.
-            file_name: format!(
-                "{}_advisory_{}.json",
-                safe_id(&run.run_id),
-                safe_id(&asset.content_hash)
+        write_attach_link(runs, &asset, run_id)
+    }
+}
+
+/// An asset checked and filled in, ready to be stored (both backends).
+pub(crate) struct Prepared {
+    pub new: NewAsset,
+    pub id: String,
+    pub asset_type: AssetType,
+    pub hash: String,
+    /// Where the blob goes below the data root (recorded in every backend).
+    pub rel: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub created: String,
+    pub source: String,
+}
+
+/// Check a new asset and fill in its id, hash, blob path, image size, time and source.
+pub(crate) fn prepare(new: NewAsset) -> Result<Prepared, AdvisoryError> {
+    let asset_type = new
+        .asset_type
+        .ok_or_else(|| AdvisoryError::Invalid("an asset type is required".into()))?;
+    if new.content.is_empty() {
+        return Err(AdvisoryError::Invalid("the content is empty".into()));
+    }
+    if new.content.len() as u64 > MAX_ASSET_BYTES {
+        return Err(AdvisoryError::Invalid(too_large(new.content.len() as u64)));
+    }
+    if let Some(c) = new.confidence {
+        if !(0.0..=1.0).contains(&c) {
+            return Err(AdvisoryError::Invalid(format!(
+                "confidence {c} must be between 0 and 1"
+            )));
+        }
+    }
+    let hash = sha256_bytes(&new.content);
+    let ext = new.extension.trim_start_matches('.');
+    let rel = format!(
+        "advisory/blobs/{}/{}/{}{}{}",
+        &hash[..2],
+        &hash[2..4],
+        hash,
+        if ext.is_empty() { "" } else { "." },
+        ext
+    );
+    let id = new
+        .asset_id
+        .clone()
+        .unwrap_or_else(|| format!("adv_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || id.is_empty()
+        || id.len() > 64
+    {
+        return Err(AdvisoryError::Invalid(format!(
+            "asset id {id:?} must be 1-64 characters of A-Z a-z 0-9 _ -"
+        )));
+    }
+    let (width, height) = match asset_type {
+        AssetType::Image => {
+            image_size(&new.content).map_or((None, None), |(w, h)| (Some(w), Some(h)))
+        }
+        _ => (None, None),
+    };
+    let created = new.created_at.unwrap_or_else(Timestamp::now).to_pydantic();
+    let source = new.source.clone().unwrap_or_else(|| match asset_type {
+        AssetType::Image => "ai_graphics".into(),
+        AssetType::Explanation | AssetType::Analysis => "ai_analysis".into(),
+        _ => "ai_suggestion".into(),
+    });
+    Ok(Prepared {
+        new,
+        id,
+        asset_type,
+        hash,
+        rel,
+        width,
+        height,
+        created,
+        source,
+    })
+}
+
+/// Check content read back against the asset's hash.
+pub(crate) fn check_content(asset: &AdvisoryAsset, bytes: &[u8]) -> Result<(), AdvisoryError> {
+    let actual = sha256_bytes(bytes);
+    if actual != asset.content_hash {
+        return Err(AdvisoryError::Corrupted {
+            asset_id: asset.asset_id.clone(),
+            detail: format!(
+                "stored bytes hash to {actual}, expected {}",
+                asset.content_hash
             ),
-        };
-        let link = partition_dir.join(&key.file_name);
-        let mut r = AdvisoryInputRef::new(&asset.content_hash, asset.asset_type.link_kind());
-        r.request_id = asset.request_id.clone();
-        r.engine_id = asset.provider.clone();
-        r.engine_version = asset.model.clone();
-        r.status = "REVIEWED".into();
-        r.notes = asset.review_note.clone();
-        r.updated_at_utc = asset.reviewed_at.clone();
-        let mut v = serde_json::to_value(&r).expect("ref serializes");
-        crate::domain::run::pydantic_floats(&mut v);
-        let bytes = serde_json::to_vec_pretty(&v).expect("JSON");
-        let staging = runs
-            .root()
-            .join(crate::store::runs::PRIVATE_DIR)
-            .join("staging");
-        for part in [&staging, &partition_dir] {
-            durable::refuse_links_below(runs.root(), part).map_err(|source| AdvisoryError::Io {
-                op: "write in",
-                path: part.to_path_buf(),
-                source,
-            })?;
-        }
-        match durable::create_new(&staging, &link, &bytes) {
-            Ok(()) => Ok((key, true)),
-            Err(CreateError::Exists) => Ok((key, false)),
-            Err(CreateError::Io { op, path, source }) => {
-                Err(AdvisoryError::Io { op, path, source })
-            }
-        }
+        });
+    }
+    Ok(())
+}
+
+/// Write the reference's advisory link file for an approved, verified asset next to the
+/// run (durably, create-only); attaching twice is a no-op.
+pub(crate) fn write_attach_link(
+    runs: &RunStore,
+    asset: &AdvisoryAsset,
+    run_id: &str,
+) -> Result<(ArtifactKey, bool), AdvisoryError> {
+    // The link names the content by its SHA-256, as the reference's links do: its
+    // run-scoped blob browser resolves `advisory_id` in its content-addressed store
+    // (`advisory export` puts the bytes there); rmos resolves either key.
+    let key_id = asset.content_hash.as_str();
+    let (run, path) = runs.get(run_id)?;
+    let partition_dir = path
+        .parent()
+        .expect("artifact files live in a partition")
+        .to_path_buf();
+    let key = ArtifactKey {
+        partition: partition_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        file_name: format!("{}_advisory_{}.json", safe_id(&run.run_id), safe_id(key_id)),
+    };
+    let link = partition_dir.join(&key.file_name);
+    let mut r = AdvisoryInputRef::new(key_id, asset.asset_type.link_kind());
+    r.request_id = asset.request_id.clone();
+    r.engine_id = asset.provider.clone();
+    r.engine_version = asset.model.clone();
+    r.status = "REVIEWED".into();
+    r.notes = asset.review_note.clone();
+    r.updated_at_utc = asset.reviewed_at.clone();
+    let mut v = serde_json::to_value(&r).expect("ref serializes");
+    crate::domain::run::pydantic_floats(&mut v);
+    let bytes = serde_json::to_vec_pretty(&v).expect("JSON");
+    let staging = runs
+        .root()
+        .join(crate::store::runs::PRIVATE_DIR)
+        .join("staging");
+    for part in [&staging, &partition_dir] {
+        durable::refuse_links_below(runs.root(), part).map_err(|source| AdvisoryError::Io {
+            op: "write in",
+            path: part.to_path_buf(),
+            source,
+        })?;
+    }
+    match durable::create_new(&staging, &link, &bytes) {
+        Ok(()) => Ok((key, true)),
+        Err(CreateError::Exists) => Ok((key, false)),
+        Err(CreateError::Io { op, path, source }) => Err(AdvisoryError::Io { op, path, source }),
     }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub(crate) const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// The fields of a record that its hash (and its signature) cover: everything but the hash
 /// itself and the signature.
@@ -20,8 +20,66 @@ pub(super) fn record_fields(d: &ReviewDecision) -> Value {
     v
 }
 
-pub(super) fn record_hash(d: &ReviewDecision) -> String {
+pub(crate) fn record_hash(d: &ReviewDecision) -> String {
     sha256_json(&record_fields(d))
+}
+
+/// The reason a decision records: none for an approval; one of [`REJECTION_REASONS`]
+/// (lower-cased) for a rejection, which needs one.
+pub(crate) fn decision_reason(
+    approve: bool,
+    reason: Option<&str>,
+) -> Result<Option<String>, AdvisoryError> {
+    match (approve, reason.map(str::trim).filter(|r| !r.is_empty())) {
+        (true, _) => Ok(None),
+        (false, None) => Err(AdvisoryError::Refused(format!(
+            "a rejection needs a reason: one of {}",
+            REJECTION_REASONS.join(", ")
+        ))),
+        (false, Some(r)) => {
+            let r = r.to_lowercase();
+            if !REJECTION_REASONS.contains(&r.as_str()) {
+                return Err(AdvisoryError::Refused(format!(
+                    "unknown reason {r:?}: use one of {}",
+                    REJECTION_REASONS.join(", ")
+                )));
+            }
+            Ok(Some(r))
+        }
+    }
+}
+
+/// Walk chain records (oldest first): `Some((seq, why))` at the first one missing, out of
+/// order or edited.
+pub(crate) fn walk_chain(rows: &[ReviewDecision]) -> Option<(i64, String)> {
+    let mut prev = GENESIS.to_owned();
+    for (i, d) in rows.iter().enumerate() {
+        let expected_seq = i as i64 + 1;
+        if d.seq != expected_seq {
+            return Some((
+                d.seq,
+                format!(
+                    "record {expected_seq} is missing (next record is {})",
+                    d.seq
+                ),
+            ));
+        }
+        if d.prev_hash != prev {
+            return Some((
+                d.seq,
+                "its prev_hash does not match the record before it (deleted or reordered records)"
+                    .into(),
+            ));
+        }
+        if record_hash(d) != d.record_hash {
+            return Some((
+                d.seq,
+                "its content does not match its hash (the record was edited)".into(),
+            ));
+        }
+        prev = d.record_hash.clone();
+    }
+    None
 }
 
 impl AdvisoryStore {
@@ -81,25 +139,7 @@ impl AdvisoryStore {
             // overwritten by a decision made without seeing it.
             self.refuse_if_reviewed_there(asset_id)?;
         }
-        let reason = match (approve, reason.map(str::trim).filter(|r| !r.is_empty())) {
-            (true, _) => None,
-            (false, None) => {
-                return Err(AdvisoryError::Refused(format!(
-                    "a rejection needs a reason: one of {}",
-                    REJECTION_REASONS.join(", ")
-                )))
-            }
-            (false, Some(r)) => {
-                let r = r.to_lowercase();
-                if !REJECTION_REASONS.contains(&r.as_str()) {
-                    return Err(AdvisoryError::Refused(format!(
-                        "unknown reason {r:?}: use one of {}",
-                        REJECTION_REASONS.join(", ")
-                    )));
-                }
-                Some(r)
-            }
-        };
+        let reason = decision_reason(approve, reason)?;
         // One lock spans the append and the head file: the head always names the newest
         // committed record, however many reviewers decide at once.
         let lock_path = self.data_dir.join("advisory").join("audit.lock");
@@ -243,6 +283,14 @@ impl AdvisoryStore {
             )
             .optional()?)
     }
+    /// Every chain record, oldest first (`rmos db copy`).
+    pub fn all_decisions(&self) -> Result<Vec<ReviewDecision>, AdvisoryError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DECISION_COLS} FROM review_decisions ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([], decision_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
     /// The newest record of the chain (`None` when no decision was made yet).
     pub fn chain_head(&self) -> Result<Option<ReviewDecision>, AdvisoryError> {
         Ok(self
@@ -307,28 +355,8 @@ impl AdvisoryStore {
         let rows: Vec<ReviewDecision> = stmt
             .query_map([], decision_row)?
             .collect::<Result<_, _>>()?;
-        let mut prev = GENESIS.to_owned();
-        for (i, d) in rows.iter().enumerate() {
-            let expected_seq = i as i64 + 1;
-            if d.seq != expected_seq {
-                return Ok(Err((
-                    d.seq,
-                    format!(
-                        "record {expected_seq} is missing (next record is {})",
-                        d.seq
-                    ),
-                )));
-            }
-            if d.prev_hash != prev {
-                return Ok(Err((d.seq, "its prev_hash does not match the record before it (deleted or reordered records)".into())));
-            }
-            if record_hash(d) != d.record_hash {
-                return Ok(Err((
-                    d.seq,
-                    "its content does not match its hash (the record was edited)".into(),
-                )));
-            }
-            prev = d.record_hash.clone();
+        if let Some(broken) = walk_chain(&rows) {
+            return Ok(Err(broken));
         }
         // The chain alone cannot show that its newest records were cut off: the head file
         // written with each decision remembers the newest record. A chain with records but
@@ -375,7 +403,7 @@ fn chain_end(conn: &Connection) -> Result<Option<(i64, String)>, AdvisoryError> 
 }
 
 /// "12 s ago", "3 min ago", … for a decision time (its text when it does not parse).
-pub(super) fn ago(at: &str) -> String {
+pub(crate) fn ago(at: &str) -> String {
     match Timestamp::parse(at) {
         Ok(t) => {
             let secs = (Timestamp::now().utc() - t.utc()).num_seconds().max(0);

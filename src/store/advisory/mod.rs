@@ -12,11 +12,13 @@ mod assets;
 mod attachments;
 mod chain;
 mod import;
+mod pg;
 mod reference;
 mod roles;
 mod signing;
 
 pub use import::{ImportReport, ImportedExtras};
+pub use pg::PgReviews;
 pub use reference::{ExportReport, ImportedReview, ReferenceFile};
 pub use roles::{
     add_signer, allowed_signers_path, check_reviewer_name, remove_signer, reviewer_identity,
@@ -235,6 +237,8 @@ pub enum AdvisoryError {
     Db(#[from] crate::db::DbError),
     #[error("advisory database: {0}{advice}", advice = crate::advice::sqlite(.0))]
     Sql(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Pg(#[from] crate::db::pg::PgError),
     #[error("cannot {op} {path}: {source}{}", crate::advice::io(.source))]
     Io {
         op: &'static str,

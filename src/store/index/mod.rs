@@ -14,12 +14,14 @@
 //! counts, the index choice), `filter_sql.rs` (a filter as an SQL condition).
 
 mod filter_sql;
+mod pg;
 mod query;
 mod reconcile;
 mod sort;
 mod timeline;
 
-pub use filter_sql::{field_index, filter_sql};
+pub use filter_sql::{field_index, filter_sql, filter_sql_pg, SqlValue};
+pub use pg::{PgCatalog, PublishStats};
 pub use reconcile::peak_rss_kb;
 pub use sort::{Sort, SortKey};
 pub use timeline::{Bucket, StackBy, TimelineBin};
@@ -50,6 +52,14 @@ pub enum IndexError {
     Store(#[from] StoreError),
     #[error("invalid cursor {cursor:?}: expected \"<created_at_utc>|<run_id>\" as printed in next_cursor")]
     BadCursor { cursor: String },
+    #[error("{0}")]
+    Pg(#[from] crate::db::pg::PgError),
+    #[error("the host name {host:?} already publishes the runs folder {runs_root} into the shared index, and this is {ours}: give each artifact host its own name (RMOS_HOST=NAME)")]
+    HostTaken {
+        host: String,
+        runs_root: String,
+        ours: String,
+    },
     /// The query was stopped by its interrupt check (a newer one replaced it).
     #[error("the query was interrupted (a newer one replaced it)")]
     Interrupted,

@@ -49,6 +49,11 @@ impl SortKey {
         }
     }
 
+    /// The column a sorted page orders by (the same name in PostgreSQL's index table).
+    pub(super) fn column(self) -> Option<&'static str> {
+        self.expr()
+    }
+
     fn index(self) -> Option<&'static str> {
         match self {
             SortKey::Time => None,

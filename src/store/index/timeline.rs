@@ -66,7 +66,7 @@ impl StackBy {
         }
     }
 
-    fn column(self) -> &'static str {
+    pub(super) fn column(self) -> &'static str {
         match self {
             StackBy::Risk => "risk_key",
             StackBy::Status => "upper(status)",
@@ -103,6 +103,47 @@ fn counts_suffice(filter: &Filter) -> bool {
     })
 }
 
+/// The empty bins of a timeline (both databases): the first bucket's start, the width,
+/// and `buckets` bins ending with the one holding `end_us`.
+pub(super) fn empty_bins(
+    bucket: Bucket,
+    buckets: usize,
+    end_us: i64,
+    by: StackBy,
+) -> (i64, i64, Vec<TimelineBin>) {
+    let buckets = buckets.clamp(1, 10_000);
+    let width = bucket.micros();
+    let last = bucket.floor(end_us);
+    let first = last - (buckets as i64 - 1) * width;
+    let bins = (0..buckets)
+        .map(|i| TimelineBin {
+            start_us: first + i as i64 * width,
+            counts: vec![0; by.layers().len()],
+            total: 0,
+        })
+        .collect();
+    (first, width, bins)
+}
+
+/// Count `n` runs of layer `key` into bin `i` (anything unknown is the last layer).
+pub(super) fn add_to_bins(
+    bins: &mut [TimelineBin],
+    by: StackBy,
+    i: i64,
+    key: Option<&str>,
+    n: u64,
+) {
+    let layers = by.layers();
+    let Some(bin) = usize::try_from(i).ok().and_then(|i| bins.get_mut(i)) else {
+        return;
+    };
+    let layer = key
+        .and_then(|k| layers.iter().position(|l| *l == k))
+        .unwrap_or(layers.len() - 1);
+    bin.counts[layer] += n;
+    bin.total += n;
+}
+
 impl RunIndex {
     /// `buckets` consecutive buckets ending with the one holding `end_us`, each with the
     /// valid runs matching `filter` counted per layer. Empty buckets are included.
@@ -115,18 +156,8 @@ impl RunIndex {
         by: StackBy,
         now: DateTime<Utc>,
     ) -> Result<Vec<TimelineBin>, IndexError> {
-        let buckets = buckets.clamp(1, 10_000);
-        let width = bucket.micros();
-        let last = bucket.floor(end_us);
-        let first = last - (buckets as i64 - 1) * width;
-        let layers = by.layers();
-        let mut bins: Vec<TimelineBin> = (0..buckets)
-            .map(|i| TimelineBin {
-                start_us: first + i as i64 * width,
-                counts: vec![0; layers.len()],
-                total: 0,
-            })
-            .collect();
+        let (first, width, mut bins) = empty_bins(bucket, buckets, end_us, by);
+        let last = first + (bins.len() as i64 - 1) * width;
         let (cond, mut params) = filter_sql(filter, now);
         // Unfiltered, or filtered by risk and status only: the hourly counts (migration
         // 0010) hold the answer, one row per hour and combination; otherwise every run of
@@ -163,15 +194,7 @@ impl RunIndex {
         }))?;
         for row in rows {
             let (i, key, n) = self.sql(row)?;
-            let Some(bin) = usize::try_from(i).ok().and_then(|i| bins.get_mut(i)) else {
-                continue;
-            };
-            let layer = key
-                .as_deref()
-                .and_then(|k| layers.iter().position(|l| *l == k))
-                .unwrap_or(layers.len() - 1);
-            bin.counts[layer] += n as u64;
-            bin.total += n as u64;
+            add_to_bins(&mut bins, by, i, key.as_deref(), n as u64);
         }
         Ok(bins)
     }
