@@ -805,6 +805,16 @@ fn two_hosts_publish_into_one_index_and_restarts_are_idempotent() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("is on host host-a"), "{err}");
+    // So does the console's details pane on host B, for a row it lists from host A.
+    let row = b.find("run_alpha01").unwrap().unwrap();
+    let details = rmos::tui::worker::load_details(&*b, &row.partition, &row.file_name);
+    let said = details.error.unwrap_or_default();
+    assert!(
+        details.artifact.is_none()
+            && said.contains("host-a")
+            && said.contains("not on this machine"),
+        "{said}"
+    );
     // A second runs folder cannot take an existing host name.
     let dir_c = tempfile::tempdir().unwrap();
     let err = host_root(dir_c.path(), &db, "host-a")

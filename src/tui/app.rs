@@ -125,6 +125,8 @@ pub struct App {
     pub warning: Option<String>,
     /// What is not watched live (scanned every second instead), if anything.
     pub watch_problem: Option<String>,
+    /// Why the shared (server) database cannot be reached right now, if it cannot.
+    pub shared_trouble: Option<String>,
     /// The data root is read-only for this user (browse only; the index lives in a cache).
     pub read_only: bool,
     /// Offset of local time from UTC, for display (injected: views read no clock).
@@ -207,6 +209,7 @@ impl App {
             error: None,
             warning: None,
             watch_problem: None,
+            shared_trouble: None,
             read_only: false,
             utc_offset_secs: 0,
             epoch_secs: 0,
@@ -518,6 +521,29 @@ impl App {
             }
             Msg::Notice(text) => {
                 self.say(text, false);
+                Vec::new()
+            }
+            Msg::SharedTrouble(trouble) => {
+                let recovered = trouble.is_none() && self.shared_trouble.is_some();
+                match &trouble {
+                    Some(text) => self.say(
+                        format!("{text} · what is shown stays; updates resume by themselves"),
+                        true,
+                    ),
+                    None if recovered => {
+                        self.say("shared database reachable again: brought up to date", false)
+                    }
+                    None => {}
+                }
+                self.shared_trouble = trouble;
+                if recovered {
+                    // What others did meanwhile: read everything shown again.
+                    let mut cmds = self.refresh();
+                    if self.queue.loaded && !self.queue.busy {
+                        cmds.push(Cmd::Queue(QueueCmd::Load(self.queue.status)));
+                    }
+                    return cmds;
+                }
                 Vec::new()
             }
             Msg::WatchStatus(problem) => {
@@ -3497,6 +3523,28 @@ mod tests {
         assert!(app.sort.is_default());
         assert!(app.follow);
         assert!(matches!(&cmds[0], Cmd::Query(QueryCmd::Page { sort, .. }) if sort.is_default()));
+    }
+
+    #[test]
+    fn an_unreachable_shared_database_keeps_the_list_says_so_and_catches_up_after() {
+        let mut app = app_with(3, false);
+        let cmds = app.update(Msg::SharedTrouble(Some(
+            "the shared database at db1 cannot be reached".into(),
+        )));
+        assert!(
+            cmds.is_empty(),
+            "nothing is asked of a database out of reach"
+        );
+        assert_eq!(app.list.rows.len(), 3, "what is shown stays");
+        assert!(app.message.as_ref().unwrap().1);
+        assert!(app.shared_trouble.is_some());
+        // Back: everything shown is read again (others may have decided meanwhile).
+        let cmds = app.update(Msg::SharedTrouble(None));
+        assert!(app.shared_trouble.is_none());
+        assert!(cmds
+            .iter()
+            .any(|c| matches!(c, Cmd::Query(QueryCmd::Count { .. }))));
+        assert!(app.message.as_ref().unwrap().0.contains("reachable again"));
     }
 
     #[test]

@@ -136,6 +136,9 @@ pub enum Msg {
         unreadable: Vec<String>,
     },
     ReconcileFailed(String),
+    /// The shared database cannot be reached (why), or can again (`None`): what is shown
+    /// stays, and changes come in again by themselves once it can.
+    SharedTrouble(Option<String>),
     /// Live watching changed: `None` when every partition is watched, else what is not.
     WatchStatus(Option<String>),
     /// Something the user should know, shown like any status message.

@@ -625,6 +625,10 @@ fn render_header(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme) {
         // Not live everywhere: updates arrive by the once-a-second scan.
         spans.push(Span::styled("  [scanning]", theme.error()));
     }
+    if app.shared_trouble.is_some() {
+        // The server database is out of reach: what is shown is as it was.
+        spans.push(Span::styled("  [offline: reconnecting]", theme.error()));
+    }
     if app.follow && app.details.is_some() && app.new_runs > 0 {
         // Following is paused while details are open: the run being read stays put.
         spans.push(Span::styled(
@@ -2358,6 +2362,14 @@ fn render_queue(f: &mut Frame<'_>, area: Rect, app: &App, theme: Theme, gfx: &mu
                 format!("   {} marked", q.marked.len())
             },
             theme.key(),
+        ),
+        Span::styled(
+            if app.shared_trouble.is_some() {
+                "   [offline: reconnecting]"
+            } else {
+                ""
+            },
+            theme.error(),
         ),
     ]);
     f.render_widget(Paragraph::new(header), rows[0]);

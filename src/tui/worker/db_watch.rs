@@ -13,20 +13,31 @@ use tokio::sync::mpsc::UnboundedSender;
 pub fn spawn_db_watch(mut feed: Box<dyn ChangeFeed>, out: UnboundedSender<Msg>) {
     std::thread::Builder::new()
         .name("rmos-db-watch".into())
-        .spawn(move || loop {
-            let changes = feed.next(Duration::from_secs(1));
-            if out.is_closed() {
-                return;
-            }
-            if changes.any()
-                && out
-                    .send(Msg::SharedChange {
-                        runs: changes.runs,
-                        review: changes.review,
-                    })
-                    .is_err()
-            {
-                return;
+        .spawn(move || {
+            // Whether the shared database is reachable: said once when it changes.
+            let mut trouble: Option<String> = None;
+            loop {
+                let changes = feed.next(Duration::from_secs(1));
+                if out.is_closed() {
+                    return;
+                }
+                let now = feed.trouble();
+                if now != trouble {
+                    trouble = now.clone();
+                    if out.send(Msg::SharedTrouble(now)).is_err() {
+                        return;
+                    }
+                }
+                if changes.any()
+                    && out
+                        .send(Msg::SharedChange {
+                            runs: changes.runs,
+                            review: changes.review,
+                        })
+                        .is_err()
+                {
+                    return;
+                }
             }
         })
         .expect("spawn the database watch thread");

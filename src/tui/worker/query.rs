@@ -407,7 +407,18 @@ pub fn load_details(index: &dyn RunCatalog, partition: &str, file_name: &str) ->
             file_name: file_name.to_owned(),
             path: path.display().to_string(),
             artifact: None,
-            error: Some(reason),
+            // A shared index lists other hosts' runs: their files are read there.
+            error: Some(
+                match file_name
+                    .strip_suffix(".json")
+                    .and_then(|id| index.elsewhere(id).ok().flatten())
+                {
+                    Some(there) => format!(
+                        "this run's file lives on {there}, not on this machine: open it there (rmos logs show on that host)"
+                    ),
+                    None => reason,
+                },
+            ),
             verify: "invalid".into(),
             verify_detail: None,
             children: Vec::new(),
