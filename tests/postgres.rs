@@ -1401,3 +1401,44 @@ fn the_password_comes_from_pgpassword_or_pgpass() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(!err.contains("hunter2") && err.contains("***"), "{err}");
 }
+
+/// The console itself on PostgreSQL (its event loop, headless): it starts (the driver's
+/// runtime is never started inside the console's), lists both hosts' runs, and a
+/// decision made on another host shows in its review queue within a second or two.
+#[test]
+fn a_console_on_postgres_shows_both_hosts_and_another_hosts_decision() {
+    use crossterm::event::KeyCode;
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    generated_runs(dir_a.path(), "alpha", 5);
+    generated_runs(dir_b.path(), "beta", 4);
+    let root_a = host_root(dir_a.path(), &db, "host-a");
+    let root_b = host_root(dir_b.path(), &db, "host-b");
+    // Host B's indexer has published its runs; host A's console publishes its own.
+    let mut b = root_b.catalog().unwrap();
+    b.reconcile(ReconcileMode::Quick, &mut |_| {}).unwrap();
+    let mut store_b = root_b.reviews().unwrap();
+    let asset = store_b.add(explanation("from host B")).unwrap();
+    let console = common::console::Console::start_root(
+        root_a.clone(),
+        rmos::tui::worker::ReconcileTiming {
+            quick: Duration::from_millis(200),
+            ..Default::default()
+        },
+    );
+    let long = Duration::from_secs(15);
+    console.wait("both hosts' runs", long, |s| s.count == Some(9));
+    console.key(KeyCode::Char('2'));
+    console.wait("the pending asset", long, |s| {
+        s.queue_counts == Some((1, 0, 0))
+    });
+    store_b
+        .decide(&ReviewerPolicy::default(), &approve("ana", &asset.asset_id))
+        .unwrap();
+    let took = console.wait("host B's decision", long, |s| {
+        s.queue_counts == Some((0, 1, 0))
+    });
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+}

@@ -121,9 +121,16 @@ pub async fn run_loop<B: Backend>(
     );
     // Changes other processes commit to the shared databases (runs indexed elsewhere,
     // decisions, new assets) show within a second.
-    let feed = cfg
-        .root
-        .change_feed(index_db.as_deref(), cfg.timing.shared_poll, own_mark);
+    // Opened on a thread of its own: a server database's driver runs its own runtime,
+    // which may not start inside the console's.
+    let feed = std::thread::scope(|s| {
+        s.spawn(|| {
+            cfg.root
+                .change_feed(index_db.as_deref(), cfg.timing.shared_poll, own_mark)
+        })
+        .join()
+        .expect("opening the change feed")
+    });
     worker::spawn_db_watch(feed, tx.clone());
     // Preferences are small files: read once here, written and re-read on threads.
     let prefs_tx = tx;
