@@ -546,7 +546,7 @@ impl<'a> Parser<'a> {
         parse_time(&v).ok_or_else(|| ParseError {
             pos: at,
             message: format!(
-                "{v:?} is not a time: use an age like 30m, 12h, 2d, 1w or a date like 2025-12-24"
+                "{v:?} is not a time: use an age like 30m, 12h, 2d, 1w, a date like 2025-12-24 or a UTC time like 2025-12-24T10:00 or 2025-12-24T10:00:30.5Z (to the microsecond)"
             ),
         })
     }
@@ -567,6 +567,11 @@ fn parse_time(v: &str) -> Option<TimeSpec> {
         return Some(TimeSpec::Date(d));
     }
     let t = v.trim_end_matches(['Z', 'z']);
+    // Times are kept to the microsecond: a finer fraction would be cut, and select an
+    // instant before the one written.
+    if t.rsplit_once('.').is_some_and(|(_, frac)| frac.len() > 6) {
+        return None;
+    }
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(t, fmt) {
             return Some(TimeSpec::At(dt));
@@ -825,6 +830,9 @@ mod tests {
             hour_end,
             "the hour, not a µs more"
         );
+        // Finer than a microsecond is refused, not cut.
+        let err = Filter::parse("since:2025-12-23T10:00:00.0000001Z").unwrap_err();
+        assert!(err.message.contains("to the microsecond"), "{err:?}");
     }
 
     use super::*;

@@ -221,8 +221,8 @@ fn full_lifecycle_with_history_and_attach_gate() {
         .collect();
     assert_eq!(
         keys.len(),
-        18,
-        "every AdvisoryInputRef field is written: {keys:?}"
+        19,
+        "every AdvisoryInputRef field is written, and the rmos asset: {keys:?}"
     );
     let details = json_out(&rmos(
         data,
@@ -596,4 +596,62 @@ fn a_decision_made_meanwhile_by_someone_else_is_not_overridden() {
     bob.decide(&policy, &req("bob", false, now.decision_seq))
         .unwrap();
     assert_eq!(bob.get(&asset.asset_id).unwrap().state.as_str(), "rejected");
+}
+
+/// Two assets with the same bytes: a run's link (named by the content) holds one of them,
+/// a second attach says which one it holds, and a lookup by the content is refused as
+/// ambiguous rather than answered with either.
+#[test]
+fn assets_sharing_content_are_never_taken_for_each_other() {
+    let root = common::store_example_copy();
+    let data = root.path();
+    let run = "run_5eed0000000000000000000000000006";
+    let a = add(
+        data,
+        &[
+            "--type",
+            "EXPLANATION",
+            "--text",
+            "same words",
+            "--provider",
+            "p1",
+        ],
+    );
+    let b = add(
+        data,
+        &[
+            "--type",
+            "EXPLANATION",
+            "--text",
+            "same words",
+            "--provider",
+            "p2",
+        ],
+    );
+    for id in [&a, &b] {
+        let out = rmos(data, "alice", &["advisory", "approve", id]);
+        assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    }
+    let out = rmos(data, "alice", &["advisory", "attach", &a, "--run", run]);
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    let out = rmos(data, "alice", &["advisory", "attach", &b, "--run", run]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err(&out).contains(&format!("as asset {a}")),
+        "names the asset the run links: {}",
+        err(&out)
+    );
+    // The run's link names the content and the asset attached.
+    let details = json_out(&rmos(data, "alice", &["--json", "logs", "show", run]));
+    let link = &details["advisory_inputs"][0];
+    assert_eq!(link["rmos_asset_id"], a.as_str());
+    let sha = link["advisory_id"].as_str().unwrap().to_owned();
+    assert_eq!(sha.len(), 64);
+    let out = rmos(data, "alice", &["advisory", "show", &sha]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        err(&out).contains("several assets") && err(&out).contains(&a) && err(&out).contains(&b),
+        "{}",
+        err(&out)
+    );
 }

@@ -1184,3 +1184,107 @@ fn hourly_counts_answer_the_timeline_exactly_as_the_rows_do() {
         .unwrap();
     assert_eq!(counted, valid);
 }
+
+/// A rebuild killed after dropping the secondary indexes and the hourly counts' triggers
+/// (a hung-up SSH session) is finished by the next open: everything is back and counted.
+#[test]
+fn an_interrupted_rebuild_is_finished_by_the_next_open() {
+    let (root, index, _everything, _now) = agreement_fixture();
+    let conn = index.connection();
+    let objects = |kind: &str| -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare("SELECT name, sql FROM sqlite_master WHERE type = ?1 AND tbl_name = 'run_index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let (indexes, triggers) = (objects("index"), objects("trigger"));
+    assert!(
+        indexes.len() >= 10 && triggers.len() == 4,
+        "{indexes:?} {triggers:?}"
+    );
+    // What a rebuild does first, by a process that is gone (no such pid).
+    let restore = json!({"pid": 2_147_483_000u64, "indexes": indexes, "triggers": triggers});
+    conn.execute(
+        "INSERT INTO run_index_meta (key, value) VALUES ('rebuild_restore', ?1)",
+        [restore.to_string()],
+    )
+    .unwrap();
+    for (name, _) in indexes.iter().chain(&triggers) {
+        let kind = if triggers.iter().any(|(t, _)| t == name) {
+            "TRIGGER"
+        } else {
+            "INDEX"
+        };
+        conn.execute_batch(&format!("DROP {kind} \"{name}\""))
+            .unwrap();
+    }
+    conn.execute_batch("DELETE FROM run_index_hourly").unwrap();
+    drop(index);
+    let index = open(root.path());
+    let conn = index.connection();
+    let again = |kind: &str| -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = ?1 AND tbl_name = 'run_index' AND sql IS NOT NULL ORDER BY name")
+            .unwrap();
+        stmt.query_map([kind], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let names = |v: &[(String, String)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(again("index"), names(&indexes));
+    assert_eq!(again("trigger"), names(&triggers));
+    let counted: i64 = conn
+        .query_row(
+            "SELECT coalesce(sum(n), 0) FROM run_index_hourly",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let valid: i64 = conn
+        .query_row("SELECT count(*) FROM run_index WHERE valid = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(counted, valid);
+    let marker: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM run_index_meta WHERE key = 'rebuild_restore'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(marker, 0, "finished: the mark is gone");
+}
+
+/// A sorted page asked from a row that is gone (deleted meanwhile) answers nothing rather
+/// than rows from the wrong place of the order.
+#[test]
+fn a_sorted_page_from_a_vanished_row_answers_nothing() {
+    use rmos::store::index::{Direction, PageRequest, Sort, SortKey};
+    let (_root, index, _everything, now) = agreement_fixture();
+    let gone = Cursor {
+        created_us: 1_764_000_000_000_000,
+        run_id: "run_vanished".into(),
+    };
+    for key in [SortKey::Risk, SortKey::Score, SortKey::Tool] {
+        let (rows, more) = index
+            .page(&PageRequest {
+                filter: Filter::default(),
+                include_invalid: true,
+                direction: Direction::Older,
+                bound: Some((gone.clone(), false)),
+                limit: 10,
+                now,
+                sort: Sort {
+                    key,
+                    descending: true,
+                },
+            })
+            .unwrap();
+        assert!(rows.is_empty() && !more, "{key:?}: {}", rows.len());
+    }
+}

@@ -207,6 +207,11 @@ pub struct AdvisoryInputRef {
     pub promoted: bool,
     #[serde(default)]
     pub promoted_candidate_id: Option<String>,
+    /// The rmos asset a link written by `rmos advisory attach` names (its `advisory_id` is
+    /// the content hash, as the reference's links; several assets can share a content).
+    /// Not in the reference's model, which ignores it; absent from everything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rmos_asset_id: Option<String>,
 }
 
 impl AdvisoryInputRef {
@@ -231,6 +236,7 @@ impl AdvisoryInputRef {
             updated_at_utc: None,
             promoted: false,
             promoted_candidate_id: None,
+            rmos_asset_id: None,
         }
     }
 }

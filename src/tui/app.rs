@@ -2116,12 +2116,15 @@ impl App {
                     return Vec::new();
                 };
                 let pos = self.list.position(&key);
-                let older = pos.and_then(|p| self.list.rows.get(p + 1));
-                match older {
+                // The row below; in a sorted list it may be the newer one: the changes
+                // always read from the older run to the newer.
+                let below = pos.and_then(|p| self.list.rows.get(p + 1));
+                match below {
+                    Some(o) if o.key() > key => (key.run_id.clone(), o.run_id.clone()),
                     Some(o) => (o.run_id.clone(), key.run_id.clone()),
                     None => {
                         self.say(
-                            "no older run listed to compare with: mark two runs with Space, then d",
+                            "no run listed below to compare with: mark two runs with Space, then d",
                             false,
                         );
                         return Vec::new();
@@ -3368,7 +3371,27 @@ mod tests {
         assert!(app.marks.is_empty());
         app.update(key('G'));
         assert!(app.update(key('d')).is_empty());
-        assert!(app.message.as_ref().unwrap().0.contains("no older run"));
+        assert!(app
+            .message
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("no run listed below"));
+        // Oldest first (time ascending): the row below is newer, and still the changes
+        // read from the older run to the newer.
+        app.update(key('g'));
+        app.sort = Sort {
+            key: SortKey::Time,
+            descending: false,
+        };
+        app.list.rows.reverse();
+        assert_eq!(
+            app.update(key('d')),
+            vec![Cmd::Query(QueryCmd::Diff {
+                a: "run_0003".into(),
+                b: "run_0002".into()
+            })]
+        );
     }
 
     #[test]

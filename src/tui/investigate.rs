@@ -75,9 +75,10 @@ pub fn links_of(a: &RunArtifact, children: &[String]) -> Vec<Link> {
         push(LinkKind::Child, c, String::new());
     }
     for r in &a.advisory_inputs {
+        // The rmos asset a link names, else its key (a content hash or an asset id).
         push(
             LinkKind::Advisory,
-            &r.advisory_id,
+            r.rmos_asset_id.as_deref().unwrap_or(&r.advisory_id),
             format!("{}, {}", r.kind, r.status),
         );
     }
@@ -158,7 +159,8 @@ mod tests {
         j["advisory_inputs"] = serde_json::json!([
             {"advisory_id": "adv_1", "kind": "explanation", "status": "REVIEWED"},
             {"advisory_id": "adv_1", "kind": "explanation", "status": "REVIEWED"},
-            {"advisory_id": "  ", "kind": "explanation"}
+            {"advisory_id": "  ", "kind": "explanation"},
+            {"advisory_id": "ab".repeat(32), "kind": "advisory", "rmos_asset_id": "adv_9"}
         ]);
         let a = artifact(j);
         let links = links_of(&a, &["run_c2".into(), "run_c1".into(), "".into()]);
@@ -172,6 +174,8 @@ mod tests {
                 (LinkKind::Child, "run_c2"),
                 (LinkKind::Child, "run_c1"),
                 (LinkKind::Advisory, "adv_1"),
+                // A link rmos attached names the content; the asset it names is opened.
+                (LinkKind::Advisory, "adv_9"),
             ]
         );
         assert!(links[4].note.contains("explanation"));

@@ -40,6 +40,9 @@ pub struct TimelineState {
     seq: u64,
     /// How many buckets fit the terminal (set by the caller from the view's geometry).
     pub capacity: usize,
+    /// The span terms the last `Enter` added to the list's filter: the next `Enter`
+    /// replaces these, never a `since:`/`until:` the user typed.
+    applied: Option<[Term; 2]>,
 }
 
 impl Default for TimelineState {
@@ -55,6 +58,7 @@ impl Default for TimelineState {
             error: None,
             seq: 0,
             capacity: 30,
+            applied: None,
         }
     }
 }
@@ -230,10 +234,15 @@ impl TimelineState {
                     message: Some("no runs in this bucket".into()),
                     ..Default::default()
                 },
-                Some(b) => TimelineOutcome {
-                    apply: Some(span_filter(filter, self.bucket, b.start_us)),
-                    ..Default::default()
-                },
+                Some(b) => {
+                    let (f, added) =
+                        span_filter(filter, self.bucket, b.start_us, self.applied.as_ref());
+                    self.applied = Some(added);
+                    TimelineOutcome {
+                        apply: Some(f),
+                        ..Default::default()
+                    }
+                }
                 None => TimelineOutcome::default(),
             },
             // View switches, help and quit are the console's.
@@ -271,9 +280,17 @@ pub fn bucket_label(b: Bucket, start_us: i64) -> String {
     }
 }
 
-/// The list's filter and the bucket's span: whole days as dates, hours to the last
-/// microsecond (`until:` includes the instant it names).
-pub fn span_filter(filter: &Filter, bucket: Bucket, start_us: i64) -> Filter {
+/// The list's filter narrowed to the bucket's span: whole days as dates, hours to the last
+/// microsecond (`until:` includes the instant it names). The terms an earlier `Enter` added
+/// (`previous`) give way; the user's own `since:`/`until:` stay (the list is their
+/// intersection with the bucket, as the bar counted). Returns the filter and the two terms
+/// added.
+pub fn span_filter(
+    filter: &Filter,
+    bucket: Bucket,
+    start_us: i64,
+    previous: Option<&[Term; 2]>,
+) -> (Filter, [Term; 2]) {
     let start = utc(start_us);
     let end = utc(start_us + bucket.micros() - 1);
     let (since, until) = match bucket {
@@ -287,25 +304,21 @@ pub fn span_filter(filter: &Filter, bucket: Bucket, start_us: i64) -> Filter {
         ),
     };
     let mut out = filter.clone();
-    // Earlier spans from the timeline give way to this one.
-    out.terms.retain(|t| {
-        !matches!(
-            t,
-            Term {
-                negated: false,
-                predicate: Predicate::Since(_) | Predicate::Until(_)
-            }
-        )
-    });
-    out.terms.push(Term {
-        negated: false,
-        predicate: Predicate::Since(since),
-    });
-    out.terms.push(Term {
-        negated: false,
-        predicate: Predicate::Until(until),
-    });
-    out
+    if let Some(prev) = previous {
+        out.terms.retain(|t| !prev.contains(t));
+    }
+    let added = [
+        Term {
+            negated: false,
+            predicate: Predicate::Since(since),
+        },
+        Term {
+            negated: false,
+            predicate: Predicate::Until(until),
+        },
+    ];
+    out.terms.extend(added.iter().cloned());
+    (out, added)
 }
 
 #[cfg(test)]
@@ -403,21 +416,32 @@ mod tests {
     }
 
     #[test]
-    fn an_hour_span_ends_at_its_last_microsecond_and_replaces_an_earlier_span() {
+    fn an_hour_span_ends_at_its_last_microsecond_keeps_the_user_s_span_and_replaces_its_own() {
         let start = 100 * DAY + 10 * 3_600_000_000;
         let f = Filter::parse("since:2d tool:x").unwrap();
-        let s = span_filter(&f, Bucket::Hour, start);
+        let (s, added) = span_filter(&f, Bucket::Hour, start, None);
         let text = s.to_string();
         assert!(
-            text.starts_with("tool:x since:1970-04-11T10:00:00Z"),
-            "{text}"
+            text.starts_with("since:2d tool:x since:1970-04-11T10:00:00Z"),
+            "the user's since:2d stays: {text}"
         );
         assert!(
             text.ends_with("until:1970-04-11T10:59:59.999999Z"),
             "{text}"
         );
         assert_eq!(Filter::parse(&text).unwrap(), s);
-        let week = span_filter(&Filter::default(), Bucket::Week, Bucket::Week.floor(start));
+        // Enter on another bucket: the span it added before gives way, the user's stays.
+        let (again, _) = span_filter(&s, Bucket::Hour, start + 3_600_000_000, Some(&added));
+        assert_eq!(
+            again.to_string(),
+            "since:2d tool:x since:1970-04-11T11:00:00Z until:1970-04-11T11:59:59.999999Z"
+        );
+        let (week, _) = span_filter(
+            &Filter::default(),
+            Bucket::Week,
+            Bucket::Week.floor(start),
+            None,
+        );
         assert_eq!(
             week.to_string(),
             "since:1970-04-06 until:1970-04-12",

@@ -240,6 +240,7 @@ pub(crate) fn write_attach_link(
     };
     let link = partition_dir.join(&key.file_name);
     let mut r = AdvisoryInputRef::new(key_id, asset.asset_type.link_kind());
+    r.rmos_asset_id = Some(asset.asset_id.clone());
     r.request_id = asset.request_id.clone();
     r.engine_id = asset.provider.clone();
     r.engine_version = asset.model.clone();
@@ -262,7 +263,22 @@ pub(crate) fn write_attach_link(
     }
     match durable::create_new(&staging, &link, &bytes) {
         Ok(()) => Ok((key, true)),
-        Err(CreateError::Exists) => Ok((key, false)),
+        // Linked before: by this asset (a repeat), or by another asset of the same
+        // content, which the link file (named by the content) cannot hold twice.
+        Err(CreateError::Exists) => {
+            let other = std::fs::read(&link)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<AdvisoryInputRef>(&b).ok())
+                .and_then(|r| r.rmos_asset_id)
+                .filter(|id| *id != asset.asset_id);
+            match other {
+                Some(other) => Err(AdvisoryError::Refused(format!(
+                    "{} already links this content (SHA-256 {}) as asset {other}: one run links one content once; {} has the same bytes",
+                    run.run_id, asset.content_hash, asset.asset_id
+                ))),
+                None => Ok((key, false)),
+            }
+        }
         Err(CreateError::Io { op, path, source }) => Err(AdvisoryError::Io { op, path, source }),
     }
 }

@@ -436,19 +436,23 @@ impl AdvisoryStore {
         }
         let is_hash = id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit());
         if is_hash {
-            let by_content = self
-                .conn
-                .query_row(
-                    &format!(
-                        "SELECT {COLS} FROM {FROM} WHERE a.content_hash = ?1 \
-                         ORDER BY a.created_at DESC, a.asset_id DESC LIMIT 1"
-                    ),
-                    [id.to_ascii_lowercase()],
-                    from_row,
-                )
-                .optional()?;
-            if let Some(a) = by_content {
-                return Ok(a);
+            let mut stmt = self.conn.prepare(&format!(
+                "SELECT {COLS} FROM {FROM} WHERE a.content_hash = ?1 \
+                 ORDER BY a.created_at DESC, a.asset_id DESC LIMIT 5"
+            ))?;
+            let mut found: Vec<AdvisoryAsset> = stmt
+                .query_map([id.to_ascii_lowercase()], from_row)?
+                .collect::<Result<_, _>>()?;
+            match found.len() {
+                0 => {}
+                1 => return Ok(found.remove(0)),
+                _ => {
+                    let ids: Vec<&str> = found.iter().map(|a| a.asset_id.as_str()).collect();
+                    return Err(AdvisoryError::Invalid(format!(
+                        "content {id} belongs to several assets ({}): name the asset by its id",
+                        ids.join(", ")
+                    )));
+                }
             }
         }
         Err(AdvisoryError::NotFound(id.to_owned()))

@@ -331,11 +331,15 @@ impl RunIndex {
     /// over the run files of `store`. Which database to use (the shared one, or a private
     /// cache when it cannot be written) is the caller's choice: `DataRoot::open_index`.
     pub fn open_at(db_path: &Path, store: RunStore) -> Result<RunIndex, IndexError> {
-        Ok(RunIndex {
+        let index = RunIndex {
             conn: db::open(db_path)?,
             store,
             db_path: db_path.to_path_buf(),
-        })
+        };
+        // A rebuild that died half way (indexes and triggers dropped) is finished here;
+        // best effort: a read-only index keeps answering as it can.
+        let _ = index.heal_rebuild();
+        Ok(index)
     }
 
     /// Whether opening failed for lack of space (or a failing disk) where the database is.

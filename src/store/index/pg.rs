@@ -505,15 +505,14 @@ impl PgCatalog {
         if let Some((c, inclusive)) = &req.bound {
             let eq = if *inclusive { "=" } else { "" };
             let n = params.len();
-            match col
-                .map(|col| self.sort_value(col, c))
-                .transpose()?
-                .flatten()
-            {
-                Some(v) => {
+            match col {
+                Some(col) => {
+                    // A row gone meanwhile has no place in this order (as on SQLite).
+                    let Some(v) = self.sort_value(col, c)? else {
+                        return Ok((Vec::new(), false));
+                    };
                     sql.push_str(&format!(
-                        " AND ({}, created_us, run_id) {cmp}{eq} (${}, ${}, ${})",
-                        col.expect("a sort column"),
+                        " AND ({col}, created_us, run_id) {cmp}{eq} (${}, ${}, ${})",
                         n + 1,
                         n + 2,
                         n + 3

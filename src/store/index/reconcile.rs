@@ -499,6 +499,77 @@ pub fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// The meta key holding what a running rebuild dropped (its pid, indexes, triggers).
+const REBUILD_RESTORE: &str = "rebuild_restore";
+
+/// `CREATE INDEX …` / `CREATE TRIGGER …` as stored by SQLite, made idempotent.
+fn if_not_exists(sql: &str) -> String {
+    for kind in ["CREATE INDEX ", "CREATE TRIGGER ", "CREATE UNIQUE INDEX "] {
+        if let Some(rest) = sql.strip_prefix(kind) {
+            if !rest.starts_with("IF NOT EXISTS") {
+                return format!("{kind}IF NOT EXISTS {rest}");
+            }
+        }
+    }
+    sql.to_owned()
+}
+
+impl RunIndex {
+    /// Finish a rebuild that stopped after dropping the secondary indexes and the hourly
+    /// counts' triggers (its process is gone): create what is missing and count again.
+    /// Best effort (a read-only index is left as it is); a rebuild still running (its
+    /// process alive) is left alone.
+    pub fn heal_rebuild(&self) -> Result<bool, IndexError> {
+        let Some(text) = self.meta_get(REBUILD_RESTORE)? else {
+            return Ok(false);
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        if let Some(pid) = v["pid"].as_u64() {
+            // SAFETY: signal 0 only checks that the process exists.
+            let alive = pid != u64::from(std::process::id())
+                && pid > 0
+                && pid <= i32::MAX as u64
+                && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
+            if alive {
+                return Ok(false);
+            }
+        }
+        let list = |k: &str| -> Vec<String> {
+            v[k].as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.get(1).and_then(|s| s.as_str()).map(if_not_exists))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut batch = String::from("BEGIN IMMEDIATE;");
+        for sql in list("indexes") {
+            batch.push_str(&sql);
+            batch.push(';');
+        }
+        batch.push_str(
+            "DELETE FROM run_index_hourly; \
+             INSERT INTO run_index_hourly (hour, risk_key, status, n) \
+             SELECT (created_us - ((created_us % 3600000000) + 3600000000) % 3600000000) / 3600000000, \
+                    coalesce(risk_key, ''), coalesce(status, ''), count(*) \
+             FROM run_index WHERE valid = 1 GROUP BY 1, 2, 3;",
+        );
+        for sql in list("triggers") {
+            batch.push_str(&sql);
+            batch.push(';');
+        }
+        batch.push_str(&format!(
+            "DELETE FROM run_index_meta WHERE key = '{REBUILD_RESTORE}'; COMMIT;"
+        ));
+        if let Err(e) = self.conn.execute_batch(&batch) {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(self.sql::<()>(Err(e)).unwrap_err());
+        }
+        Ok(true)
+    }
+}
+
 /// Rows written per transaction during reconcile.
 const BATCH: usize = 2_000;
 
@@ -586,7 +657,7 @@ impl RunIndex {
     /// Forget everything (the files are untouched).
     pub fn clear(&mut self) -> Result<(), IndexError> {
         let r = self.conn.execute_batch(
-            "BEGIN IMMEDIATE; DELETE FROM run_index_hourly; DELETE FROM run_index; DELETE FROM run_index_partitions; DELETE FROM run_index_meta; COMMIT;",
+            "BEGIN IMMEDIATE; DELETE FROM run_index_hourly; DELETE FROM run_index; DELETE FROM run_index_partitions; DELETE FROM run_index_meta WHERE key <> 'rebuild_restore'; COMMIT;",
         );
         self.sql(r)
     }
@@ -813,6 +884,14 @@ impl RunIndex {
             let rows = self.sql(stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))))?;
             self.sql(rows.collect())?
         };
+        // What is about to be dropped, kept until it is back: a rebuild that dies on the
+        // way (a hung-up SSH session) is finished by the next open (`heal_rebuild`).
+        let restore = serde_json::json!({
+            "pid": std::process::id(),
+            "indexes": indexes,
+            "triggers": triggers,
+        });
+        self.meta_set(REBUILD_RESTORE, &restore.to_string())?;
         for (name, _) in &indexes {
             self.sql(
                 self.conn
@@ -835,7 +914,7 @@ impl RunIndex {
         let hwm_load = if timing { peak_rss_kb() } else { 0 };
         // Recreate the indexes whatever happened, so queries stay fast.
         for (_, sql) in &indexes {
-            self.sql(self.conn.execute_batch(sql))?;
+            self.sql(self.conn.execute_batch(&if_not_exists(sql)))?;
         }
         // Count every row once, and keep counting from here: in one transaction, so a
         // row another process adds meanwhile is either counted here or by its trigger.
@@ -847,10 +926,12 @@ impl RunIndex {
              FROM run_index WHERE valid = 1 GROUP BY 1, 2, 3;",
         );
         for (_, sql) in &triggers {
-            recount.push_str(sql);
+            recount.push_str(&if_not_exists(sql));
             recount.push(';');
         }
-        recount.push_str("COMMIT;");
+        recount.push_str(&format!(
+            "DELETE FROM run_index_meta WHERE key = '{REBUILD_RESTORE}'; COMMIT;"
+        ));
         if let Err(e) = self.conn.execute_batch(&recount) {
             let _ = self.conn.execute_batch("ROLLBACK");
             return Err(self.sql::<()>(Err(e)).unwrap_err());

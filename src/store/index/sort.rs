@@ -125,16 +125,15 @@ impl RunIndex {
         if let Some((c, inclusive)) = &req.bound {
             let eq = if *inclusive { "=" } else { "" };
             // The bound row's own key, read from the index (a cursor names a row by its
-            // time and id); a row gone meanwhile bounds by time alone.
-            match self.sort_value(expr, c)? {
-                Some(v) => {
-                    sql.push_str(&format!(
-                        " AND ({expr}, created_us, run_id) {cmp}{eq} (?, ?, ?)"
-                    ));
-                    params.push(v);
-                }
-                None => sql.push_str(&format!(" AND (created_us, run_id) {cmp}{eq} (?, ?)")),
-            }
+            // time and id). A row gone meanwhile has no place in this order: nothing is
+            // answered from it (the console then reads the page around its selection).
+            let Some(v) = self.sort_value(expr, c)? else {
+                return Ok((Vec::new(), false));
+            };
+            sql.push_str(&format!(
+                " AND ({expr}, created_us, run_id) {cmp}{eq} (?, ?, ?)"
+            ));
+            params.push(v);
             params.push(rusqlite::types::Value::Integer(c.created_us));
             params.push(rusqlite::types::Value::Text(c.run_id.clone()));
         }
