@@ -170,16 +170,7 @@ fn print_breakdown(b: &crate::scoring::explain::Breakdown) {
         "measured"
     );
     for r in &b.rows {
-        let measured: Vec<String> = r
-            .measured
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k} {}",
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                )
-            })
-            .collect();
+        let measured = r.measured_text();
         let line = format!(
             "    {:<11} {:>6} {:>6}  {:<6}  {:<28}  {}",
             sanitize(&r.label),
@@ -187,7 +178,7 @@ fn print_breakdown(b: &crate::scoring::explain::Breakdown) {
                 .map_or_else(|| "-".to_owned(), |w| format!("{w:.2}")),
             num(r.score),
             r.bucket().unwrap_or("-"),
-            sanitize(&measured.join(", ")),
+            sanitize(&measured),
             sanitize(r.warning.as_deref().unwrap_or(""))
         );
         say!("{}", line.trim_end());

@@ -33,6 +33,20 @@ pub struct ComponentRow {
 }
 
 impl ComponentRow {
+    /// What was measured, in words: `chipload_mm 0.0395, heat_index 3.0`.
+    pub fn measured_text(&self) -> String {
+        self.measured
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k} {}",
+                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
     /// The component's own bucket, as the scorer assigns it.
     pub fn bucket(&self) -> Option<&'static str> {
         self.score.map(|s| {

@@ -1437,16 +1437,7 @@ fn scoring_lines(
     )));
     for r in &b.rows {
         let bucket = r.bucket().unwrap_or("-");
-        let measured: Vec<String> = r
-            .measured
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k} {}",
-                    v.as_str().map_or_else(|| v.to_string(), str::to_owned)
-                )
-            })
-            .collect();
+        let measured = r.measured_text();
         lines.push(Line::from(vec![
             Span::raw(format!(
                 "{:<11}{:>6}{:>7} ",
@@ -1456,7 +1447,7 @@ fn scoring_lines(
                 num(r.score)
             )),
             Span::styled(format!("{bucket:<7}"), theme.risk(bucket)),
-            Span::raw(sanitize(&measured.join(", "))),
+            Span::raw(sanitize(&measured)),
         ]));
         if let Some(w) = r.warning.as_deref().filter(|w| !w.trim().is_empty()) {
             lines.push(Line::from(vec![
