@@ -1863,30 +1863,24 @@ impl App {
         let Some(sel) = self.links_menu else {
             return Vec::new();
         };
-        let last = links.len().saturating_sub(1);
-        let page = super::view::picker_rows(self.height).max(1);
-        let to = match super::keymap::LINKS.action(&key) {
-            Some(DialogAction::Down) => (sel + 1).min(last),
-            Some(DialogAction::Up) => sel.saturating_sub(1),
-            Some(DialogAction::PageDown) => (sel + page).min(last),
-            Some(DialogAction::PageUp) => sel.saturating_sub(page),
-            Some(DialogAction::First) => 0,
-            Some(DialogAction::Last) => last,
-            Some(DialogAction::Cancel) => {
-                self.links_menu = None;
-                return Vec::new();
+        let page = super::view::picker_rows(self.height);
+        match menu_key(super::keymap::LINKS.action(&key), sel, links.len(), page) {
+            MenuKey::To(to) => {
+                self.links_menu = Some(to);
+                Vec::new()
             }
-            Some(DialogAction::Accept) => {
+            MenuKey::Cancel => {
                 self.links_menu = None;
-                return match links.get(sel).cloned() {
+                Vec::new()
+            }
+            MenuKey::Accept => {
+                self.links_menu = None;
+                match links.get(sel).cloned() {
                     Some(link) => self.follow(link),
                     None => Vec::new(),
-                };
+                }
             }
-            None => sel,
-        };
-        self.links_menu = Some(to);
-        Vec::new()
+        }
     }
 
     /// The records view shown, if one is.
@@ -2299,20 +2293,14 @@ impl App {
         let Some(sel) = self.picker else {
             return Vec::new();
         };
-        let page = super::view::picker_rows(self.height).max(1);
-        let last = n.saturating_sub(1);
-        let to = match super::keymap::PICKER.action(&key) {
-            Some(DialogAction::Down) => (sel + 1).min(last),
-            Some(DialogAction::Up) => sel.saturating_sub(1),
-            Some(DialogAction::PageDown) => (sel + page).min(last),
-            Some(DialogAction::PageUp) => sel.saturating_sub(page),
-            Some(DialogAction::First) => 0,
-            Some(DialogAction::Last) => last,
-            Some(DialogAction::Cancel) => {
+        let page = super::view::picker_rows(self.height);
+        let to = match menu_key(super::keymap::PICKER.action(&key), sel, n, page) {
+            MenuKey::To(to) => to,
+            MenuKey::Cancel => {
                 self.picker = None;
                 return Vec::new();
             }
-            Some(DialogAction::Accept) => {
+            MenuKey::Accept => {
                 let Some((name, expr)) = self.saved_filters.get(sel).cloned() else {
                     return Vec::new();
                 };
@@ -2334,11 +2322,34 @@ impl App {
                 self.say(format!("filter @{name}: {expr}"), false);
                 return cmds;
             }
-            None => sel,
         };
         self.picker = Some(to);
         Vec::new()
     }
+}
+
+/// What a key does in a list menu (the saved-filter picker, the links menu).
+enum MenuKey {
+    /// Highlight this row.
+    To(usize),
+    Accept,
+    Cancel,
+}
+
+/// The key's effect on a menu of `len` rows, `sel` highlighted, `page` rows to a page.
+fn menu_key(action: Option<DialogAction>, sel: usize, len: usize, page: usize) -> MenuKey {
+    let (last, page) = (len.saturating_sub(1), page.max(1));
+    MenuKey::To(match action {
+        Some(DialogAction::Down) => (sel + 1).min(last),
+        Some(DialogAction::Up) => sel.saturating_sub(1),
+        Some(DialogAction::PageDown) => (sel + page).min(last),
+        Some(DialogAction::PageUp) => sel.saturating_sub(page),
+        Some(DialogAction::First) => 0,
+        Some(DialogAction::Last) => last,
+        Some(DialogAction::Accept) => return MenuKey::Accept,
+        Some(DialogAction::Cancel) => return MenuKey::Cancel,
+        None => sel,
+    })
 }
 
 /// Alt-b / Alt-f: word motion in a text line (not Esc then the key).
