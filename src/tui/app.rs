@@ -646,10 +646,6 @@ impl App {
                 if review && self.queue.loaded && !self.queue.busy {
                     cmds.push(Cmd::Queue(QueueCmd::Load(self.queue.status)));
                 }
-                // Sessions live in the same database: the view shown is read again.
-                if let Some(kind) = self.records_kind() {
-                    cmds.push(Cmd::Query(QueryCmd::Records(kind)));
-                }
                 cmds
             }
             Msg::Decided { outcomes } => {

@@ -319,13 +319,18 @@ impl RunIndex {
     /// Which of `run_ids` are in more than one file (the same run_id in several
     /// partitions: which record is the real one cannot be told).
     pub fn duplicated(&self, run_ids: &[&str]) -> Result<Vec<String>, IndexError> {
+        // One query for the page (through the run_id index), not one per row.
         let mut out = Vec::new();
-        let mut stmt = self.sql(self.conn.prepare_cached(
-            "SELECT count(*) > 1 FROM (SELECT 1 FROM run_index WHERE run_id = ?1 LIMIT 2)",
-        ))?;
-        for id in run_ids {
-            if self.sql(stmt.query_row([id], |r| r.get::<_, bool>(0)))? {
-                out.push((*id).to_owned());
+        for chunk in run_ids.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT run_id FROM run_index WHERE run_id IN ({marks}) \
+                 GROUP BY run_id HAVING count(*) > 1"
+            );
+            let mut stmt = self.sql(self.conn.prepare(&sql))?;
+            let rows = self.sql(stmt.query_map(params_from_iter(chunk.iter()), |r| r.get(0)))?;
+            for id in rows {
+                out.push(self.sql(id)?);
             }
         }
         out.sort();
