@@ -20,6 +20,42 @@ pub(super) fn record_fields(d: &ReviewDecision) -> Value {
     v
 }
 
+/// The decision record that follows the chain's end `last` (its seq and record hash;
+/// `None`: the chain is empty), hashed: the one place both databases build a record.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn next_record(
+    last: Option<(i64, String)>,
+    asset_id: &str,
+    content_hash: &str,
+    approve: bool,
+    reason: Option<String>,
+    note: Option<&str>,
+    reviewer: &str,
+    imported: Option<ImportedReview>,
+) -> ReviewDecision {
+    let (seq, prev) = last
+        .map(|(s, h)| (s + 1, h))
+        .unwrap_or((1, GENESIS.to_owned()));
+    let mut d = ReviewDecision {
+        seq,
+        asset_id: asset_id.to_owned(),
+        content_hash: content_hash.to_owned(),
+        decision: if approve { "approved" } else { "rejected" }.into(),
+        reason,
+        note: note.map(str::to_owned),
+        reviewer: reviewer.to_owned(),
+        decided_at: Timestamp::now().to_pydantic(),
+        prev_hash: prev,
+        record_hash: String::new(),
+        signature: None,
+        signer: None,
+        imported,
+        written_back: Vec::new(),
+    };
+    d.record_hash = record_hash(&d);
+    d
+}
+
 pub(crate) fn record_hash(d: &ReviewDecision) -> String {
     sha256_json(&record_fields(d))
 }
@@ -172,27 +208,16 @@ impl AdvisoryStore {
                 });
             }
         }
-        let (seq, prev) = last
-            .clone()
-            .map(|(s, h)| (s + 1, h))
-            .unwrap_or((1, GENESIS.to_owned()));
-        let mut d = ReviewDecision {
-            seq,
-            asset_id: asset_id.to_owned(),
-            content_hash: asset.content_hash.clone(),
-            decision: if approve { "approved" } else { "rejected" }.into(),
-            reason: reason.clone(),
-            note: note.map(str::to_owned),
-            reviewer: reviewer.to_owned(),
-            decided_at: Timestamp::now().to_pydantic(),
-            prev_hash: prev,
-            record_hash: String::new(),
-            signature: None,
-            signer: None,
+        let mut d = next_record(
+            last.clone(),
+            asset_id,
+            &asset.content_hash,
+            approve,
+            reason.clone(),
+            note,
+            reviewer,
             imported,
-            written_back: Vec::new(),
-        };
-        d.record_hash = record_hash(&d);
+        );
         if policy.signatures != SignaturePolicy::Off {
             // The agent may take a while (over `ssh -A`, or asking its owner to confirm):
             // sign outside the write transaction, so other writers of the database are not

@@ -6,7 +6,7 @@
 //! transaction. A decision is reported as made only once its transaction committed.
 
 use super::assets::{check_content, prepare, write_attach_link};
-use super::chain::{ago, decision_reason, record_hash, walk_chain, DECISION_COLS, GENESIS};
+use super::chain::{ago, decision_reason, next_record, walk_chain, DECISION_COLS};
 use super::*;
 use crate::db::pg::{PgConn, PgError, PgTarget, CHANNEL};
 use crate::store::runs::ArtifactKey;
@@ -566,27 +566,17 @@ impl crate::store::seam::ReviewStore for PgReviews {
                     });
                 }
             }
-            let (seq, prev) = chain_end(&mut tx)
-                .map_err(sql)?
-                .map(|(s, h)| (s + 1, h))
-                .unwrap_or((1, GENESIS.to_owned()));
-            let mut d = ReviewDecision {
-                seq,
-                asset_id: asset_id.to_owned(),
-                content_hash: asset.content_hash.clone(),
-                decision: if approve { "approved" } else { "rejected" }.into(),
-                reason: reason.clone(),
-                note: note.map(str::to_owned),
-                reviewer: reviewer.to_owned(),
-                decided_at: Timestamp::now().to_pydantic(),
-                prev_hash: prev,
-                record_hash: String::new(),
-                signature: None,
-                signer: None,
-                imported: None,
-                written_back: Vec::new(),
-            };
-            d.record_hash = record_hash(&d);
+            let last = chain_end(&mut tx).map_err(sql)?;
+            let mut d = next_record(
+                last,
+                asset_id,
+                &asset.content_hash,
+                approve,
+                reason.clone(),
+                note,
+                reviewer,
+                None,
+            );
             // Signed under the lock (the agent may take a moment; other deciders wait).
             if let Some(signed) = policy.sign(&d)? {
                 d.signature = Some(signed.pem);
