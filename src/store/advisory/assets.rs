@@ -102,21 +102,31 @@ impl AdvisoryStore {
     ) -> Result<(ArtifactKey, bool), AdvisoryError> {
         self.writable()?;
         let asset = self.get(asset_id)?;
-        // The gate into a workflow trusts the approval only from an intact chain.
-        if let Err((seq, why)) = self.verify_chain()? {
-            return Err(AdvisoryError::Refused(format!(
-                "the review decision chain is broken at record {seq} ({why}); no asset is attached until `rmos audit verify` passes"
-            )));
-        }
-        if !asset.approved_for_workflow {
-            return Err(AdvisoryError::Refused(format!(
-                "{asset_id} is {}: only approved assets may enter a workflow (rmos advisory approve {asset_id})",
-                asset.state.as_str()
-            )));
-        }
+        attach_gate(self.verify_chain()?, &asset)?;
         self.content(&asset)?;
         write_attach_link(runs, &asset, run_id)
     }
+}
+
+/// The gate into a workflow (both databases): the approval is trusted only from an intact
+/// decision chain, and only an approved asset passes.
+pub(crate) fn attach_gate(
+    chain: Result<u64, (i64, String)>,
+    asset: &AdvisoryAsset,
+) -> Result<(), AdvisoryError> {
+    if let Err((seq, why)) = chain {
+        return Err(AdvisoryError::Refused(format!(
+            "the review decision chain is broken at record {seq} ({why}); no asset is attached until `rmos audit verify` passes"
+        )));
+    }
+    if !asset.approved_for_workflow {
+        let id = &asset.asset_id;
+        return Err(AdvisoryError::Refused(format!(
+            "{id} is {}: only approved assets may enter a workflow (rmos advisory approve {id})",
+            asset.state.as_str()
+        )));
+    }
+    Ok(())
 }
 
 /// An asset checked and filled in, ready to be stored (both backends).

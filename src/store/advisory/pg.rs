@@ -5,7 +5,7 @@
 //! lock. The chain head is kept in `review_chain_head`, written in the decision's own
 //! transaction. A decision is reported as made only once its transaction committed.
 
-use super::assets::{check_content, prepare, write_attach_link};
+use super::assets::{attach_gate, check_content, prepare, write_attach_link};
 use super::chain::{ago, decision_reason, next_record, walk_chain, DECISION_COLS};
 use super::*;
 use crate::db::pg::{PgConn, PgError, PgTarget, CHANNEL};
@@ -608,17 +608,7 @@ impl crate::store::seam::ReviewStore for PgReviews {
     ) -> Result<(ArtifactKey, bool), AdvisoryError> {
         self.writable()?;
         let asset = self.get(asset_id)?;
-        if let Err((seq, why)) = self.verify_chain()? {
-            return Err(AdvisoryError::Refused(format!(
-                "the review decision chain is broken at record {seq} ({why}); no asset is attached until `rmos audit verify` passes"
-            )));
-        }
-        if !asset.approved_for_workflow {
-            return Err(AdvisoryError::Refused(format!(
-                "{asset_id} is {}: only approved assets may enter a workflow (rmos advisory approve {asset_id})",
-                asset.state.as_str()
-            )));
-        }
+        attach_gate(self.verify_chain()?, &asset)?;
         self.content(&asset)?;
         write_attach_link(runs, &asset, run_id)
     }
