@@ -1442,3 +1442,44 @@ fn a_console_on_postgres_shows_both_hosts_and_another_hosts_decision() {
     });
     assert!(took < Duration::from_secs(3), "took {took:?}");
 }
+
+/// `db copy`'s decisions: appended only where they continue the chain and hash to what
+/// they say (checked before the commit), and a shorter copy never moves the head back.
+#[test]
+fn copied_decisions_must_continue_the_chain_and_never_move_its_head_back() {
+    let Some(db) = common::pg::database() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = DataRoot::at(dir.path());
+    let mut local = sqlite.reviews().unwrap();
+    for text in ["one", "two"] {
+        let a = local.add(explanation(text)).unwrap();
+        local
+            .decide(&ReviewerPolicy::default(), &approve("ana", &a.asset_id))
+            .unwrap();
+    }
+    let records = sqlite.open_advisory().unwrap().all_decisions().unwrap();
+    assert_eq!(records.len(), 2);
+    let pg_root = DataRoot::at(tempfile::tempdir().unwrap().path())
+        .with_db(Some(&db.conninfo))
+        .unwrap();
+    let pg = rmos::store::advisory::PgReviews::open(pg_root.db.as_ref().unwrap()).unwrap();
+    assert_eq!(pg.copy_decisions(&records).unwrap(), 2);
+    // A shorter copy appends nothing and leaves the head where it was.
+    assert_eq!(pg.copy_decisions(&records[..1]).unwrap(), 0);
+    assert_eq!(pg_root.reviews().unwrap().verify_chain().unwrap(), Ok(2));
+    // A record edited on the way is refused, and nothing of the copy is kept.
+    let Some(fresh) = common::pg::database() else {
+        return;
+    };
+    let fresh_root = DataRoot::at(tempfile::tempdir().unwrap().path())
+        .with_db(Some(&fresh.conninfo))
+        .unwrap();
+    let fresh_pg = rmos::store::advisory::PgReviews::open(fresh_root.db.as_ref().unwrap()).unwrap();
+    let mut edited = records.clone();
+    edited[1].reviewer = "mallory".into();
+    let err = fresh_pg.copy_decisions(&edited).unwrap_err().to_string();
+    assert!(err.contains("does not hash"), "{err}");
+    assert_eq!(fresh_root.reviews().unwrap().chain_head().unwrap(), None);
+}

@@ -2141,3 +2141,54 @@ fn a_blob_whose_bytes_do_not_hash_to_its_name_is_reported_and_left_alone() {
     let text = String::from_utf8_lossy(&o.stderr);
     assert!(text.contains("not exported"), "{text}");
 }
+
+/// A folder of the reference's asset store replaced by a symbolic link: export writes
+/// nothing through it (the file would land outside the store), and says so.
+#[test]
+fn export_writes_nothing_through_a_linked_folder_of_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let text = dir.path().join("e.txt");
+    std::fs::write(&text, "explained").unwrap();
+    ok_out(&rmos_as(
+        &data,
+        "alice",
+        &[
+            "advisory",
+            "add",
+            "--type",
+            "EXPLANATION",
+            "--file",
+            text.to_str().unwrap(),
+        ],
+    ));
+    let store = dir.path().join("ref_assets");
+    std::fs::create_dir_all(&store).unwrap();
+    let year = chrono::Utc::now().format("%Y").to_string();
+    std::os::unix::fs::symlink(&outside, store.join(&year)).unwrap();
+    let out = rmos_as(
+        &data,
+        "alice",
+        &[
+            "--json",
+            "advisory",
+            "export",
+            "--all",
+            "--to",
+            store.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing was written outside the store"
+    );
+}

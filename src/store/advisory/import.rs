@@ -74,14 +74,16 @@ impl AdvisoryStore {
         importer: &str,
         may_decide: bool,
     ) -> Result<ImportOutcome, AdvisoryError> {
-        let v: Value = serde_json::from_slice(&durable::read_bounded(file).map_err(|source| {
-            AdvisoryError::Io {
-                op: "read",
-                path: file.to_path_buf(),
-                source,
-            }
-        })?)
-        .map_err(|e| AdvisoryError::Invalid(crate::store::runs::describe_json_error(&e)))?;
+        let bytes = durable::read_bounded(file).map_err(|source| AdvisoryError::Io {
+            op: "read",
+            path: file.to_path_buf(),
+            source,
+        })?;
+        // What parsing it would cost in memory is bounded before it is parsed.
+        crate::fsio::read::check_json_budget(&bytes)
+            .map_err(|e| AdvisoryError::Invalid(e.to_string()))?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| AdvisoryError::Invalid(crate::store::runs::describe_json_error(&e)))?;
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
         let id = s("asset_id").ok_or_else(|| AdvisoryError::Invalid("missing asset_id".into()))?;
         let stem = file
@@ -351,7 +353,7 @@ impl AdvisoryStore {
             None => "without naming a reviewer".into(),
         };
         let claimed_at = match s("reviewed_at_utc") {
-            Some(t) => format!("at {t}"),
+            Some(t) => format!("at {t:?}"),
             None => "with no review time".into(),
         };
         if !may_decide {

@@ -6,7 +6,9 @@
 //! transaction. A decision is reported as made only once its transaction committed.
 
 use super::assets::{attach_gate, check_content, prepare, write_attach_link};
-use super::chain::{ago, decision_reason, next_record, walk_chain, DECISION_COLS};
+use super::chain::{
+    ago, decision_reason, next_record, record_hash, walk_chain, DECISION_COLS, GENESIS,
+};
 use super::*;
 use crate::db::pg::{PgConn, PgError, PgTarget, CHANNEL};
 use crate::store::runs::ArtifactKey;
@@ -201,8 +203,10 @@ impl PgReviews {
         extras: &ImportedExtras,
         content: &[u8],
     ) -> Result<bool, AdvisoryError> {
+        // The bytes must be what the asset says they are, before they are stored under it.
+        check_content(asset, content)?;
         let t = self.target().clone();
-        Ok(self.conn.write(|c| {
+        let copied = self.conn.write(|c| {
             let sql = |e| t.sql_error(e);
             let mut tx = c.transaction().map_err(sql)?;
             tx.execute(
@@ -256,7 +260,25 @@ impl PgReviews {
                 .map_err(sql)?;
             tx.commit().map_err(sql)?;
             Ok::<_, PgError>(n > 0)
-        })?)
+        })?;
+        if !copied {
+            // An asset of this id is there already: only the same content may be.
+            let there: Option<String> = self.conn.read(|c| {
+                Ok(c.query_opt(
+                    "SELECT content_hash FROM advisory_assets WHERE asset_id = $1",
+                    &[&asset.asset_id],
+                )?
+                .map(|r| r.get(0)))
+            })?;
+            if there.as_deref() != Some(asset.content_hash.as_str()) {
+                return Err(AdvisoryError::Refused(format!(
+                    "{} already holds an asset {} with other content: copy into an empty database",
+                    t.label(),
+                    crate::text::sanitize(&asset.asset_id)
+                )));
+            }
+        }
+        Ok(copied)
     }
 
     /// Append copied chain records as they are (`rmos db copy`), in order, after checking
@@ -269,6 +291,8 @@ impl PgReviews {
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CHAIN_LOCK])
                 .map_err(sql)?;
             let last = chain_end(&mut tx).map_err(sql)?;
+            // The end the next appended record must continue (seq and record hash).
+            let mut end = last.clone().unwrap_or((0, GENESIS.to_owned()));
             let mut n = 0;
             for d in records {
                 if last.as_ref().is_some_and(|(s, _)| d.seq <= *s) {
@@ -289,11 +313,24 @@ impl PgReviews {
                     }
                     continue;
                 }
+                // Checked before anything is committed: each record continues the chain
+                // and hashes to what it says.
+                if d.seq != end.0 + 1 || d.prev_hash != end.1 || record_hash(d) != d.record_hash
+                {
+                    return Err(AdvisoryError::Refused(format!(
+                        "decision #{} does not continue the chain (after #{}) or does not hash to its record hash: nothing was copied; run `rmos audit verify` on the source",
+                        d.seq, end.0
+                    )));
+                }
                 insert_decision(&mut tx, d).map_err(sql)?;
+                end = (d.seq, d.record_hash.clone());
                 n += 1;
             }
-            if let Some(d) = records.last() {
-                set_head(&mut tx, d).map_err(sql)?;
+            // The head moves only forward, to the last record appended.
+            if n > 0 {
+                if let Some(d) = records.last() {
+                    set_head(&mut tx, d).map_err(sql)?;
+                }
             }
             tx.execute("SELECT pg_notify($1, 'review')", &[&CHANNEL])
                 .map_err(sql)?;

@@ -288,8 +288,14 @@ impl AdvisoryStore {
     fn read_doc(path: &Path) -> Result<Value, String> {
         let bytes = durable::read_bounded(path)
             .map_err(|e| format!("cannot read it: {e}{}", crate::advice::io(&e)))?;
-        let v: Value =
-            serde_json::from_slice(&bytes).map_err(|e| format!("it is not JSON: {e}"))?;
+        // What parsing it would cost in memory is bounded before it is parsed.
+        crate::fsio::read::check_json_budget(&bytes).map_err(|e| e.to_string())?;
+        let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "it is not JSON: {}",
+                crate::store::runs::describe_json_error(&e)
+            )
+        })?;
         if !v.is_object() {
             return Err("it is not a JSON object".into());
         }
@@ -308,7 +314,7 @@ impl AdvisoryStore {
             if now != link.review {
                 return Err(AdvisoryError::Refused(format!(
                     "the reference's file {} now says {} (it said {} when rmos last synced it): nothing was recorded; run `rmos advisory import {}` to bring that review in, then decide again",
-                    link.path().display(),
+                    crate::text::sanitize(&link.path().display().to_string()),
                     describe_review(&now),
                     describe_review(&link.review),
                     link.root.display()
@@ -376,7 +382,7 @@ impl AdvisoryStore {
                 }
             }
         }
-        self.replace_file(&path, &file_text(&doc))
+        self.replace_file(&link.root, &path, &file_text(&doc))
             .map_err(|e| e.to_string())?;
         self.set_link(&asset.asset_id, &link.root, &link.rel, target, seq, None)
             .map_err(|e| e.to_string())?;
@@ -386,14 +392,17 @@ impl AdvisoryStore {
     /// Atomically replace (or create) a file of the reference's store: staged and fsynced
     /// in its own folder (a dot-name the reference's `adv_*.json` listing skips), renamed
     /// over, the folder fsynced.
-    fn replace_file(&self, path: &Path, bytes: &[u8]) -> Result<(), AdvisoryError> {
+    fn replace_file(&self, root: &Path, path: &Path, bytes: &[u8]) -> Result<(), AdvisoryError> {
         let dir = path.parent().unwrap_or(Path::new("."));
         let io = |op: &'static str| {
             let path = path.to_path_buf();
             move |source| AdvisoryError::Io { op, path, source }
         };
+        // No folder between the store's root and the file may be a symbolic link: the
+        // write would land outside the store.
+        durable::refuse_links_below(root, dir).map_err(io("write in"))?;
         durable::ensure_dir(dir).map_err(io("create the folder of"))?;
-        durable::refuse_link(path).map_err(io("replace"))?;
+        durable::refuse_links_below(root, path).map_err(io("replace"))?;
         let staged = durable::stage(
             dir,
             &path
@@ -630,6 +639,8 @@ impl AdvisoryStore {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let dir = content_path.parent().unwrap_or(root);
+                durable::refuse_links_below(root, dir)
+                    .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
                 durable::create_new(dir, &content_path, &content).map_err(|e| match e {
                     CreateError::Exists => format!(
                         "{} appeared meanwhile: export again",
@@ -643,6 +654,8 @@ impl AdvisoryStore {
             Err(e) => return Err(format!("cannot read {}: {e}", content_path.display())),
         }
         let dir = path.parent().unwrap_or(root);
+        durable::refuse_links_below(root, dir)
+            .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
         durable::create_new(dir, &path, &file_text(&doc)).map_err(|e| match e {
             CreateError::Exists => format!("{} appeared meanwhile: export again", path.display()),
             CreateError::Io { op, path, source } => {

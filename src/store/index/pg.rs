@@ -240,7 +240,7 @@ impl PgCatalog {
         if let Some(other) = claimed.filter(|r| *r != root && may_publish) {
             return Err(IndexError::HostTaken {
                 host: cat.host.clone(),
-                runs_root: other,
+                runs_root: crate::text::sanitize(&other),
                 ours: root,
             });
         }
@@ -467,9 +467,11 @@ impl PgCatalog {
         if rows.is_empty() || rows.iter().any(|(h, _)| *h == host) {
             return Ok(None);
         }
+        // Written by other hosts: shown only with control characters escaped.
         Ok(Some(format!(
             "host {} (runs folder {})",
-            rows[0].0, rows[0].1
+            crate::text::sanitize(&rows[0].0),
+            crate::text::sanitize(&rows[0].1)
         )))
     }
 
