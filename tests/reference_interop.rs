@@ -2192,3 +2192,34 @@ fn export_writes_nothing_through_a_linked_folder_of_the_store() {
         "nothing was written outside the store"
     );
 }
+
+/// Import takes a content file only when it is the asset's without doubt: a record that
+/// claims no content_hash (nothing to check the bytes against) and a record with two
+/// content files are reported and not imported; the others are.
+#[test]
+fn import_refuses_content_it_cannot_vouch_for() {
+    let captured = read_behaviour("advisory_assets.json");
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("advisory_assets");
+    for (rel, text) in captured["files"].as_object().unwrap() {
+        let p = tree.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text.as_str().unwrap()).unwrap();
+    }
+    let day = tree.join("2026/11/02");
+    let first = day.join("adv_000000000a01.json");
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(&first).unwrap()).unwrap();
+    doc.as_object_mut().unwrap().remove("content_hash");
+    std::fs::write(&first, serde_json::to_vec(&doc).unwrap()).unwrap();
+    std::fs::write(day.join("adv_000000000a02_content.txt"), b"another").unwrap();
+    let out = rmos_as(
+        &dir.path().join("data"),
+        "alice",
+        &["--json", "advisory", "import", tree.to_str().unwrap()],
+    );
+    let report = stdout_json(&out);
+    assert_eq!(report["imported"], 2, "{report}");
+    let problems = report["problems"].to_string();
+    assert!(problems.contains("claims no content_hash"), "{problems}");
+    assert!(problems.contains("several content files"), "{problems}");
+}

@@ -120,13 +120,31 @@ impl AdvisoryStore {
             .or_else(|| s("asset_type"))
             .and_then(|t| AssetType::parse(&t))
             .ok_or_else(|| AdvisoryError::Invalid("unknown asset_type".into()))?;
-        let content_file = std::fs::read_dir(file.parent().unwrap_or(Path::new(".")))
-            .ok()
-            .and_then(|rd| {
-                rd.flatten().map(|e| e.path()).find(|p| {
-                    p.file_stem().and_then(|x| x.to_str()) == Some(&format!("{stem}_content"))
+        let mut found: Vec<std::path::PathBuf> =
+            std::fs::read_dir(file.parent().unwrap_or(Path::new(".")))
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| e.path())
+                        .filter(|p| {
+                            p.file_stem().and_then(|x| x.to_str())
+                                == Some(&format!("{stem}_content"))
+                        })
+                        .collect()
                 })
-            });
+                .unwrap_or_default();
+        // Which of several content files is the asset's cannot be told: none is taken.
+        if found.len() > 1 {
+            found.sort();
+            return Err(AdvisoryError::Invalid(format!(
+                "several content files for {stem}: {}; keep the one the asset's content_hash names",
+                found
+                    .iter()
+                    .map(|p| crate::text::sanitize(&p.display().to_string()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let content_file = found.pop();
         let (content, ext) = match (&content_file, v.get("suggestion_data")) {
             (Some(p), _) => (
                 durable::read_bounded(p).map_err(|source| AdvisoryError::Io {
@@ -148,15 +166,20 @@ impl AdvisoryStore {
         };
         // The hash the file claims must be the content's (the reference's save_asset
         // refuses a mismatch too): tampered content is not imported.
+        // A content file is taken only with the hash that vouches for it (the reference's
+        // model requires one).
         if content_file.is_some() {
-            if let Some(claimed) = s("content_hash") {
-                let actual = sha256_bytes(&content);
-                if !claimed.eq_ignore_ascii_case(&actual) {
-                    return Err(AdvisoryError::Invalid(format!(
-                        "the content hashes to {actual} but the file claims content_hash {}: not imported (the content or the record was changed)",
-                        crate::text::shorten(&crate::text::sanitize(&claimed), 80)
-                    )));
-                }
+            let Some(claimed) = s("content_hash") else {
+                return Err(AdvisoryError::Invalid(
+                    "the file claims no content_hash, so its content cannot be checked: not imported".into(),
+                ));
+            };
+            let actual = sha256_bytes(&content);
+            if !claimed.eq_ignore_ascii_case(&actual) {
+                return Err(AdvisoryError::Invalid(format!(
+                    "the content hashes to {actual} but the file claims content_hash {}: not imported (the content or the record was changed)",
+                    crate::text::shorten(&crate::text::sanitize(&claimed), 80)
+                )));
             }
         }
         let mime = kept("mime").unwrap_or_else(|| {
