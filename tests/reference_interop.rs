@@ -2193,9 +2193,9 @@ fn export_writes_nothing_through_a_linked_folder_of_the_store() {
     );
 }
 
-/// Import takes a content file only when it is the asset's without doubt: a record that
-/// claims no content_hash (nothing to check the bytes against) and a record with two
-/// content files are reported and not imported; the others are.
+/// Import takes a content file only when it is the asset's without doubt: a record with
+/// two content files is reported and not imported; a record that claims no content_hash
+/// (nothing ties its review to the bytes) comes in pending, its review not taken.
 #[test]
 fn import_refuses_content_it_cannot_vouch_for() {
     let captured = read_behaviour("advisory_assets.json");
@@ -2218,8 +2218,19 @@ fn import_refuses_content_it_cannot_vouch_for() {
         &["--json", "advisory", "import", tree.to_str().unwrap()],
     );
     let report = stdout_json(&out);
-    assert_eq!(report["imported"], 2, "{report}");
+    assert_eq!(report["imported"], 3, "{report}");
     let problems = report["problems"].to_string();
-    assert!(problems.contains("claims no content_hash"), "{problems}");
     assert!(problems.contains("several content files"), "{problems}");
+    // The record without a content_hash comes in, its review does not.
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("adv_000000000a01") && notes.contains("claims no content_hash"),
+        "{notes}"
+    );
+    let shown = stdout_json(&rmos_as(
+        &dir.path().join("data"),
+        "alice",
+        &["--json", "advisory", "show", "adv_000000000a01"],
+    ));
+    assert_eq!(shown["status"], "pending", "{shown}");
 }

@@ -166,22 +166,20 @@ impl AdvisoryStore {
         };
         // The hash the file claims must be the content's (the reference's save_asset
         // refuses a mismatch too): tampered content is not imported.
-        // A content file is taken only with the hash that vouches for it (the reference's
-        // model requires one).
+        // The hash the file claims must be the content's (the reference's save_asset
+        // refuses a mismatch too): tampered content is not imported.
         if content_file.is_some() {
-            let Some(claimed) = s("content_hash") else {
-                return Err(AdvisoryError::Invalid(
-                    "the file claims no content_hash, so its content cannot be checked: not imported".into(),
-                ));
-            };
-            let actual = sha256_bytes(&content);
-            if !claimed.eq_ignore_ascii_case(&actual) {
-                return Err(AdvisoryError::Invalid(format!(
-                    "the content hashes to {actual} but the file claims content_hash {}: not imported (the content or the record was changed)",
-                    crate::text::shorten(&crate::text::sanitize(&claimed), 80)
-                )));
+            if let Some(claimed) = s("content_hash") {
+                let actual = sha256_bytes(&content);
+                if !claimed.eq_ignore_ascii_case(&actual) {
+                    return Err(AdvisoryError::Invalid(format!(
+                        "the content hashes to {actual} but the file claims content_hash {}: not imported (the content or the record was changed)",
+                        crate::text::shorten(&crate::text::sanitize(&claimed), 80)
+                    )));
+                }
             }
         }
+
         let mime = kept("mime").unwrap_or_else(|| {
             match ext.as_str() {
                 "png" => "image/png",
@@ -226,7 +224,16 @@ impl AdvisoryStore {
         // The file as it is now is what rmos last read of it.
         self.set_link(&asset.asset_id, root, &rel, &review_fields(&v), None, None)?;
         let notes = if v.get("reviewed").and_then(Value::as_bool) == Some(true) {
-            self.apply_file_review(&asset, file, &v, policy, importer, may_decide, true)?
+            // A review is taken only when a claimed content_hash ties it to the bytes read
+            // from a content file: otherwise the asset comes in, its review does not.
+            let refusal = if !may_decide {
+                Some(cannot_decide(importer))
+            } else if content_file.is_some() && s("content_hash").is_none() {
+                Some("the file claims no content_hash tying its review to the content".into())
+            } else {
+                None
+            };
+            self.apply_file_review(&asset, file, &v, policy, importer, refusal, true)?
         } else {
             Vec::new()
         };
@@ -321,8 +328,8 @@ impl AdvisoryStore {
                     newest.unwrap_or_default()
                 ));
             }
-            let applied =
-                self.apply_file_review(asset, file, v, policy, importer, may_decide, false);
+            let refusal = (!may_decide).then(|| cannot_decide(importer));
+            let applied = self.apply_file_review(asset, file, v, policy, importer, refusal, false);
             if applied.is_err() || self.target_review(asset)?.1 == newest {
                 // Not brought in (the importer may not decide, or the decision was refused):
                 // the file still counts as changed, so a reviewer's import applies it later.
@@ -356,7 +363,7 @@ impl AdvisoryStore {
         v: &Value,
         policy: &ReviewerPolicy,
         importer: &str,
-        may_decide: bool,
+        refusal: Option<String>,
         fresh: bool,
     ) -> Result<Vec<String>, AdvisoryError> {
         // What the asset is left as when the review cannot be recorded.
@@ -379,9 +386,9 @@ impl AdvisoryStore {
             Some(t) => format!("at {t:?}"),
             None => "with no review time".into(),
         };
-        if !may_decide {
+        if let Some(why) = refusal {
             notes.push(format!(
-                "{id}: the file says {verdict} {claimed_by} {claimed_at}; {left} because {importer} may not decide here (a reviewer can import it again)"
+                "{id}: the file says {verdict} {claimed_by} {claimed_at}; {left} because {why}"
             ));
             return Ok(notes);
         }
@@ -519,4 +526,9 @@ impl AdvisoryStore {
             meta: serde_json::from_str(&meta).unwrap_or_default(),
         })
     }
+}
+
+/// Why an importer's file review is not recorded: they may not decide here.
+fn cannot_decide(importer: &str) -> String {
+    format!("{importer} may not decide here (a reviewer can import it again)")
 }
