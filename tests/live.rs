@@ -137,3 +137,160 @@ fn a_decision_elsewhere_shows_in_every_queue_and_is_not_decided_again() {
     assert!(ids.iter().all(|i| i != &more[0]));
     bob.stop();
 }
+
+/// Write run `id`, created on `day` at `minute` past noon, the way another program would:
+/// plainly (`rename` false: created, written, closed in place) or as a temporary renamed
+/// into place.
+fn drop_run(data: &Path, day: &str, minute: usize, id: &str, rename: bool) {
+    let mut v = common::read_json("examples/red_blocked_art_studio_run.json");
+    v["run_id"] = serde_json::json!(id);
+    v["created_at_utc"] = serde_json::json!(format!("{day}T12:{minute:02}:00+00:00"));
+    let part = DataRoot::at(data).runs_dir.join(day);
+    std::fs::create_dir_all(&part).unwrap();
+    let bytes = serde_json::to_vec_pretty(&v).unwrap();
+    if rename {
+        let tmp = part.join(format!(".{id}.tmp"));
+        std::fs::write(&tmp, &bytes).unwrap();
+        std::fs::rename(&tmp, part.join(format!("{id}.json"))).unwrap();
+    } else {
+        std::fs::write(part.join(format!("{id}.json")), &bytes).unwrap();
+    }
+}
+
+/// Wait until a watcher of `data` vouches for its index (it answers once its watches are
+/// set after the first pass).
+fn wait_for_vouching(data: &Path) {
+    use rmos::store::vouch::{ask, Answer};
+    let root = DataRoot::at(data);
+    let location = root.catalog().unwrap().location();
+    let start = std::time::Instant::now();
+    loop {
+        match ask(&root.runs_dir, &location, Duration::from_secs(2)) {
+            Answer::Vouched => return,
+            other if start.elapsed() > WITHIN => panic!("no watcher vouched: {other:?}"),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// `rmos logs recent` right after a write: it must list `id`. Returns how freshness was
+/// established (the CLI's debug line).
+fn recent_lists(data: &Path, id: &str) -> String {
+    let out = common::rmos_cmd(data)
+        .args(["logs", "recent", "--limit", "3"])
+        .env("RMOS_DEBUG_TIMING", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stdout.contains(id),
+        "a run written a moment ago is listed: {id}\n{stdout}\n{stderr}"
+    );
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("rmos: freshness: "))
+        .map(|l| l.split(' ').next().unwrap_or("").to_owned())
+        .unwrap_or_default()
+}
+
+/// Runs written one after another, each newer than the last, alternating plain writes and
+/// renames, every fifth in a partition that did not exist a moment before.
+fn write_and_list(data: &Path, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            let day = format!("2031-{:02}-01", 1 + i / 5);
+            let id = format!("run_{:032x}", 0xfeed_0000u64 + i as u64);
+            // Created later than every earlier one: the minute is the write order.
+            drop_run(data, &day, i, &id, i % 2 == 0);
+            recent_lists(data, &id)
+        })
+        .collect()
+}
+
+#[test]
+fn a_running_console_vouches_for_what_the_cli_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let batch = common::batch_file(dir.path(), 5);
+    assert_eq!(
+        rmos(&data, "x", &["score", "--batch", batch.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0)
+    );
+    // Only the watcher's events keep this console current: no periodic pass would.
+    let c = Console::start_with(
+        data.clone(),
+        ReconcileTiming {
+            quick: Duration::from_secs(3600),
+            full: Duration::from_secs(3600),
+            ..ReconcileTiming::default()
+        },
+    );
+    c.wait("the first 5 runs", WITHIN, |s| s.count == Some(5));
+    wait_for_vouching(&data);
+    let how = write_and_list(&data, 15);
+    // Every run was listed (asserted inside); the watcher vouched for the index, so the
+    // CLI listed no folder (on a loaded machine an answer may come too late: then the CLI
+    // compared the folders itself, still correct).
+    let vouched = how.iter().filter(|h| *h == "Vouched").count();
+    assert!(vouched >= 8, "vouched {vouched} of 15: {how:?}");
+    c.wait("all 20 runs", WITHIN, |s| s.count == Some(20));
+    c.stop();
+    // The console is gone. (In this harness its reconciler thread outlives it until
+    // something wakes it: the first question does, and it leaves without answering. A
+    // console process that quits takes it along.)
+    let last = format!("run_{:032x}", 0xfeed_0000u64 + 14);
+    let how = recent_lists(&data, &last);
+    assert_ne!(how, "Vouched");
+    // Nobody holds the lock now: the CLI knows at once and looks itself.
+    assert_eq!(recent_lists(&data, &last), "NoWatcher");
+    drop_run(&data, "2031-12-31", 0, "run_late", false);
+    assert_eq!(recent_lists(&data, "run_late"), "NoWatcher");
+}
+
+#[test]
+fn a_console_that_cannot_watch_vouches_for_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let batch = common::batch_file(dir.path(), 3);
+    rmos(&data, "x", &["score", "--batch", batch.to_str().unwrap()]);
+    let c = Console::start_with(
+        data.clone(),
+        ReconcileTiming {
+            no_watch: true,
+            ..ReconcileTiming::default()
+        },
+    );
+    c.wait("the first 3 runs", WITHIN, |s| s.count == Some(3));
+    drop_run(&data, "2031-02-01", 0, "run_unwatched", true);
+    assert_eq!(recent_lists(&data, "run_unwatched"), "NoWatcher");
+    c.stop();
+}
+
+#[test]
+fn the_headless_indexer_vouches_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let batch = common::batch_file(dir.path(), 3);
+    rmos(&data, "x", &["score", "--batch", batch.to_str().unwrap()]);
+    let mut watcher = common::rmos_cmd(&data)
+        .args(["index", "watch"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut std::process::Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut watcher);
+    wait_for_vouching(&data);
+    let how = write_and_list(&data, 6);
+    let vouched = how.iter().filter(|h| *h == "Vouched").count();
+    assert!(vouched >= 3, "vouched {vouched} of 6: {how:?}");
+}

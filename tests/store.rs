@@ -548,3 +548,37 @@ fn sigkilled_writer_never_leaves_partial_artifacts() {
         "{kills} kills ({mid_write} with a staged file left: mid-write), {valid} complete artifacts, no partial file (seed {seed})"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// The compact listing a folder comparison uses names exactly the artifact-like files
+    /// (never a folder, a hidden file or an advisory file), in the same order as sorting
+    /// the names, whatever prefixes they share and however long they are.
+    #[test]
+    fn a_partition_listing_is_every_artifact_name_in_order(
+        names in proptest::collection::btree_set("run_(day0{0,12})?[a-c0-9_]{0,14}", 0..60),
+        prefix_all in proptest::bool::ANY,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let part = dir.path().join("2031-01-01");
+        std::fs::create_dir_all(&part).unwrap();
+        let mut expected = Vec::new();
+        for n in &names {
+            let n = if prefix_all { format!("run_sharedprefix_{n}") } else { n.clone() };
+            let file = format!("{n}.json");
+            std::fs::write(part.join(&file), b"{}").unwrap();
+            expected.push(file);
+        }
+        std::fs::create_dir(part.join("folder.json")).unwrap();
+        std::fs::write(part.join(".hidden.json"), b"").unwrap();
+        std::fs::write(part.join("x_advisory_y.json"), b"").unwrap();
+        expected.sort();
+        let got: Vec<String> = RunStore::new(dir.path())
+            .partition_entries("2031-01-01")
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        proptest::prop_assert_eq!(got, expected);
+    }
+}

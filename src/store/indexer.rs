@@ -108,6 +108,9 @@ fn watch_loop(
     let mut established: HashSet<(String, u64)> = HashSet::new();
     let mut touched: HashSet<String> = HashSet::new();
     let mut files: HashMap<String, HashSet<String>> = HashMap::new();
+    // Readers' questions (`store::vouch`), answered after the pass that follows them.
+    let mut questions: Vec<String> = Vec::new();
+    let mut unvouched_passes = 0u32;
     loop {
         let started = Instant::now();
         if !files.is_empty() {
@@ -133,9 +136,19 @@ fn watch_loop(
         } else {
             HashSet::new()
         };
-        let mut stats = catalog.reconcile_watched(mode, &touched, &watched, &skip, &mut |_| {})?;
+        let result = catalog.reconcile_watched(mode, &touched, &watched, &skip, &mut |_| {});
+        let mut stats = match result {
+            Ok(s) => s,
+            Err(e) => {
+                let location = catalog.location();
+                for t in questions.drain(..) {
+                    watch.answer(&t, &location, Err("the last pass failed".into()));
+                }
+                return Err(e);
+            }
+        };
         touched.clear();
-        established = watched_now.into_iter().collect();
+        established = watched_now.iter().map(|(p, i)| (p.clone(), *i)).collect();
         if stats.changed() || mode == ReconcileMode::Full {
             log(
                 "info",
@@ -167,10 +180,24 @@ fn watch_loop(
             }
         }
         mode = ReconcileMode::Quick;
+        let mut again = false;
+        if !questions.is_empty() {
+            let verdict = super::watch::vouch_verdict(&watch, &watched_now);
+            if verdict.is_ok() || unvouched_passes >= 2 {
+                let location = catalog.location();
+                for t in questions.drain(..) {
+                    watch.answer(&t, &location, verdict.clone());
+                }
+                unvouched_passes = 0;
+            } else {
+                unvouched_passes += 1;
+                again = true;
+            }
+        }
         // Wait for events (or the quick pass), then take everything that arrived.
         let deadline = Instant::now() + timing.quick;
-        let mut got_any = false;
-        while !stop.load(Ordering::Relaxed) {
+        let mut got_any = again;
+        while !stop.load(Ordering::Relaxed) && !again {
             let left = deadline.saturating_duration_since(Instant::now());
             let wait = if got_any {
                 // Events come in bursts: a moment more gathers the rest of the burst.
@@ -195,6 +222,32 @@ fn watch_loop(
                         }
                     }
                     got_any = true;
+                }
+                Ok(WatchEvent::Question(t)) => {
+                    // A reader is waiting: no gathering of a burst.
+                    if !questions.contains(&t) {
+                        questions.push(t);
+                    }
+                    while let Ok(ev) = rx.try_recv() {
+                        match ev {
+                            WatchEvent::Full => mode = ReconcileMode::Full,
+                            WatchEvent::Question(t) if !questions.contains(&t) => questions.push(t),
+                            WatchEvent::Question(_) => {}
+                            WatchEvent::Changed(paths) => {
+                                for (p, f) in paths {
+                                    match f {
+                                        Some(f) => {
+                                            files.entry(p).or_default().insert(f);
+                                        }
+                                        None => {
+                                            touched.insert(p);
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    break;
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {
                     if got_any || Instant::now() >= deadline {

@@ -16,6 +16,7 @@ pub mod seam;
 pub mod sessions;
 pub mod snapshots;
 pub mod verify;
+pub mod vouch;
 pub mod watch;
 
 pub use runs::{ArtifactKey, RunStore, StoreError};

@@ -204,6 +204,90 @@ pub struct PartitionEntry {
     pub ino: u64,
 }
 
+/// A partition's artifact-like entries ([`RunStore::partition_listing`]).
+#[derive(Debug, Default)]
+pub struct Listing {
+    names: String,
+    items: Vec<ListItem>,
+    raws: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug)]
+struct ListItem {
+    /// The name is `names[start..end]`.
+    start: u32,
+    end: u32,
+    /// Index into `raws` when the name is not UTF-8 (u32::MAX: it is).
+    raw: u32,
+    ino: u64,
+    /// Sort key (see [`Listing::sort`]).
+    key: u64,
+}
+
+impl ListItem {
+    fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+impl Listing {
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Put the entries in name order.
+    pub fn sort(&mut self) {
+        let names = self.names.as_bytes();
+        // Names in a partition share a long prefix (`run_`, often more): each is first
+        // compared by the eight bytes after the prefix they all share, as one integer (no
+        // name holds a NUL byte, so zero padding keeps the order), and only on a tie byte
+        // by byte.
+        let first = self.items.first().map_or(&[][..], |i| &names[i.range()]);
+        let shared = self.items.iter().fold(first.len(), |n, i| {
+            first[..n]
+                .iter()
+                .zip(&names[i.range()])
+                .take_while(|(a, b)| a == b)
+                .count()
+        });
+        for i in &mut self.items {
+            let rest = &names[i.start as usize + shared..i.end as usize];
+            let mut k = [0u8; 8];
+            let n = rest.len().min(8);
+            k[..n].copy_from_slice(&rest[..n]);
+            i.key = u64::from_be_bytes(k);
+        }
+        self.items.sort_unstable_by(|a, b| {
+            a.key
+                .cmp(&b.key)
+                .then_with(|| names[a.range()].cmp(&names[b.range()]))
+        });
+    }
+
+    /// The `i`-th name (escaped when it is not UTF-8).
+    pub fn name(&self, i: usize) -> &str {
+        &self.names[self.items[i].range()]
+    }
+
+    pub fn ino(&self, i: usize) -> u64 {
+        self.items[i].ino
+    }
+
+    /// The `i`-th entry as a [`PartitionEntry`].
+    pub fn entry(&self, i: usize) -> PartitionEntry {
+        let it = &self.items[i];
+        PartitionEntry {
+            name: self.name(i).to_owned(),
+            raw: (it.raw != u32::MAX).then(|| self.raws[it.raw as usize].clone()),
+            ino: it.ino,
+        }
+    }
+}
+
 /// Why an artifact file is not a valid record; its text is the reason shown to the user
 /// (and recorded for invalid files in the index).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -399,10 +483,70 @@ impl RunStore {
     /// no file is stat-ed (the inode comes with the listing), so a partition of 100,000
     /// files is listed in milliseconds. See [`RunStore::partition_files`] for sizes.
     pub fn partition_entries(&self, partition: &str) -> Result<Vec<PartitionEntry>, StoreError> {
+        let mut l = self.partition_listing(partition)?;
+        l.sort();
+        Ok((0..l.len()).map(|i| l.entry(i)).collect())
+    }
+
+    /// The artifact-like entries of one partition, held compactly (one buffer for all
+    /// names, no allocation per entry: comparing a folder of 100,000 files with the index
+    /// needs only this), in the order the file system lists them ([`Listing::sort`]). Folders are left out. A name that is not UTF-8 is kept under
+    /// an escaped form (it then reads as an invalid entry saying so), never skipped:
+    /// nothing in a partition is hidden. FIFOs, sockets, devices and symbolic links named
+    /// like artifacts are kept too; reading them is refused with what they are (see
+    /// `read_limited`).
+    pub fn partition_listing(&self, partition: &str) -> Result<Listing, StoreError> {
+        use crate::fsio::dir::{for_each_entry, EntryKind};
+        use std::os::unix::ffi::OsStrExt;
         let dir = self.partition_dir(partition);
-        let rd = match fs::read_dir(&dir) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        let mut l = Listing::default();
+        let listed = for_each_entry(&dir, |raw, ino, kind| {
+            let escaped;
+            let (name, raw) = match std::str::from_utf8(raw) {
+                Ok(n) => (n, None),
+                Err(_) => {
+                    escaped = escape_name(raw);
+                    (
+                        escaped.as_str(),
+                        Some(std::ffi::OsStr::from_bytes(raw).to_owned()),
+                    )
+                }
+            };
+            if !is_artifact_file_name(name) {
+                return;
+            }
+            let is_dir = match kind {
+                EntryKind::Dir => true,
+                EntryKind::NotDir => false,
+                EntryKind::Unknown => fs::symlink_metadata(dir.join(std::ffi::OsStr::from_bytes(
+                    raw.as_ref().map_or(name.as_bytes(), |r| r.as_bytes()),
+                )))
+                .map(|m| m.is_dir())
+                .unwrap_or(false),
+            };
+            if is_dir {
+                return;
+            }
+            let start = l.names.len() as u32;
+            l.names.push_str(name);
+            let raw_at = match raw {
+                Some(r) => {
+                    l.raws.push(r);
+                    l.raws.len() as u32 - 1
+                }
+                None => u32::MAX,
+            };
+            l.items.push(ListItem {
+                start,
+                end: l.names.len() as u32,
+                raw: raw_at,
+                ino,
+                key: 0,
+            });
+        });
+        match listed {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Listing::default()),
             Err(e) => {
                 return Err(StoreError::Io {
                     op: "list",
@@ -410,44 +554,8 @@ impl RunStore {
                     source: e,
                 })
             }
-        };
-        let mut out = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(StoreError::io("list", &dir))?;
-            if let Some(e) = Self::entry_of(&entry) {
-                out.push(e);
-            }
         }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
-    }
-
-    /// A directory entry as a [`PartitionEntry`], if it is named like an artifact and is not
-    /// a folder. A name that is not UTF-8 is kept under an escaped form (it then reads as an
-    /// invalid entry saying so), never skipped: nothing in a partition is hidden. FIFOs,
-    /// sockets, devices and symbolic links named like artifacts are kept too; reading them
-    /// is refused with what they are (see `read_limited`).
-    fn entry_of(entry: &fs::DirEntry) -> Option<PartitionEntry> {
-        use std::os::unix::fs::DirEntryExt;
-        let file_name = entry.file_name();
-        let (name, raw) = match file_name.to_str() {
-            Some(n) => (n.to_owned(), None),
-            None => (
-                escape_name(file_name.as_encoded_bytes()),
-                Some(file_name.clone()),
-            ),
-        };
-        if !is_artifact_file_name(&name) {
-            return None;
-        }
-        if entry.file_type().ok()?.is_dir() {
-            return None;
-        }
-        Some(PartitionEntry {
-            name,
-            raw,
-            ino: entry.ino(),
-        })
+        Ok(l)
     }
 
     /// Size, modification time and inode of one entry (`lstat`: a link is not followed).

@@ -16,6 +16,9 @@ pub enum WatchEvent {
     Changed(Vec<(String, Option<String>)>),
     /// Events were lost (overflow) or the watcher failed: compare every file.
     Full,
+    /// A reader asks to have the index vouched for (`store::vouch`): answer with
+    /// [`LiveWatch::answer`] once everything taken off the queue before it is indexed.
+    Question(String),
 }
 
 /// What the live watcher (and the reconciler driving it) went through, shared with whoever
@@ -85,6 +88,8 @@ pub struct LiveWatch {
     told: Option<String>,
     /// Start without a watcher (tests of the scanning fallback).
     disabled: bool,
+    /// Answers readers' questions (`store::vouch`) while its folder is watched.
+    responder: Option<crate::store::vouch::Responder>,
     /// Counts overflows; its stall switch holds the event handler.
     pub probe: Option<Arc<WatchProbe>>,
 }
@@ -106,6 +111,7 @@ impl LiveWatch {
             watched: Default::default(),
             told: None,
             disabled,
+            responder: None,
             probe: None,
         }
     }
@@ -119,6 +125,7 @@ impl LiveWatch {
         }
         let on_event = self.on_event.clone();
         let root = self.root.clone();
+        let questions = crate::store::vouch::sync_dir(&root);
         let probe = self.probe.clone();
         let handler = move |res: notify::Result<notify::Event>| {
             if let Some(p) = &probe {
@@ -142,6 +149,41 @@ impl LiveWatch {
                     }
                     WatchEvent::Full
                 }
+                // rmos's own folder in the runs folder (questions, reference index files)
+                // holds no runs: its changes start no pass.
+                Ok(ev)
+                    if !ev.paths.is_empty()
+                        && ev.paths.iter().all(|p| {
+                            p.strip_prefix(&root)
+                                .ok()
+                                .and_then(|r| r.components().next())
+                                == Some(std::path::Component::Normal(
+                                    crate::store::runs::PRIVATE_DIR.as_ref(),
+                                ))
+                        })
+                        && !ev.paths.iter().any(|p| p.parent() == Some(&questions)) =>
+                {
+                    return;
+                }
+                Ok(ev) if ev.paths.iter().any(|p| p.parent() == Some(&questions)) => {
+                    // A question is a file renamed into the folder; anything else there
+                    // (answers, temporaries, the lock) is no event for anyone. A rename
+                    // inside the folder is also reported as one event naming both ends:
+                    // the question was already told by its own "moved to" event.
+                    use notify::event::{ModifyKind, RenameMode};
+                    if ev.kind == notify::EventKind::Modify(ModifyKind::Name(RenameMode::Both)) {
+                        return;
+                    }
+                    for p in &ev.paths {
+                        let token = (p.parent() == Some(&questions))
+                            .then(|| p.file_name()?.to_str()?.strip_suffix(".req"))
+                            .flatten();
+                        if let Some(t) = token {
+                            on_event(WatchEvent::Question(t.to_owned()));
+                        }
+                    }
+                    return;
+                }
                 Ok(ev) => WatchEvent::Changed(touched_paths(&root, &ev.paths)),
                 Err(_) => WatchEvent::Full,
             };
@@ -150,6 +192,31 @@ impl LiveWatch {
         let w = notify::recommended_watcher(handler).map_err(|e| e.to_string())?;
         self.watcher = Some(w);
         Ok(())
+    }
+
+    /// Whether this watch can vouch for the index (given a pass that found no partition
+    /// outside the watched ones): watching, the runs folder and every partition watched,
+    /// and questions arriving. `Err` says why not.
+    pub fn can_vouch(&self) -> Result<(), String> {
+        if self.watcher.is_none() || self.root_watched.is_none() {
+            return Err("the runs folder is not watched".into());
+        }
+        if let Some(why) = &self.told {
+            return Err(why.clone());
+        }
+        if self.responder.is_none() {
+            return Err("questions are not watched".into());
+        }
+        Ok(())
+    }
+
+    /// Answer a reader's question (see [`WatchEvent::Question`]) about the catalog at
+    /// `location`, and clear out questions and answers their readers left behind.
+    pub fn answer(&self, token: &str, location: &str, verdict: Result<(), String>) {
+        if let Some(r) = &self.responder {
+            r.answer(token, location, verdict);
+            r.sweep();
+        }
     }
 
     /// The partitions watched now (their file changes arrive as events).
@@ -181,6 +248,7 @@ impl LiveWatch {
                         // New (or first) runs folder: everything is watched afresh.
                         self.watched.clear();
                         self.root_watched = None;
+                        self.responder = None;
                         match w.watch(&self.root, RecursiveMode::NonRecursive) {
                             Ok(()) => self.root_watched = root_ino,
                             Err(e) => {
@@ -218,6 +286,17 @@ impl LiveWatch {
                             }
                         }
                     }
+                    if self.responder.as_ref().is_some_and(|r| !r.dir().is_dir()) {
+                        // Its folder was removed (and its watch with it): start again.
+                        self.responder = None;
+                    }
+                    if self.responder.is_none() && self.root_watched.is_some() {
+                        // Questions are answered only while they arrive through this
+                        // watcher's queue (behind the changes they ask about).
+                        self.responder = crate::store::vouch::Responder::start(&self.root)
+                            .ok()
+                            .filter(|r| w.watch(r.dir(), RecursiveMode::NonRecursive).is_ok());
+                    }
                     match failed.as_slice() {
                         [] => None,
                         [(p, e, limit), rest @ ..] => Some(format!(
@@ -239,6 +318,24 @@ impl LiveWatch {
         }
         self.told = status.clone();
         Some(status)
+    }
+}
+
+/// Whether the index can be vouched for after a pass that began with `watched_at_start`
+/// watched (partition → folder inode): the watch complete, and every partition watched
+/// now already watched, on the same folder, before the pass compared it.
+pub fn vouch_verdict(
+    watch: &LiveWatch,
+    watched_at_start: &std::collections::HashMap<String, u64>,
+) -> Result<(), String> {
+    watch.can_vouch()?;
+    let now = watch.watched_partitions();
+    match now
+        .iter()
+        .find(|(p, ino)| watched_at_start.get(*p) != Some(ino))
+    {
+        Some((p, _)) => Err(format!("partition {p}/ has only just been watched")),
+        None => Ok(()),
     }
 }
 

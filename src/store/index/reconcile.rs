@@ -149,8 +149,8 @@ fn plan_partitions(
     work: &mpsc::SyncSender<Vec<ArtifactFile>>,
 ) -> Result<(), IndexError> {
     let conn = db::connect(db_path)?;
-    // Ordered by name (the unique index serves it): merged with the sorted listing as it
-    // streams, so a partition of 100,000 rows is never held in memory.
+    // Ordered by name (the covering index serves it): merged with the sorted listing as
+    // it streams, so a partition's rows are never held in memory.
     let mut by_stat = wrap(
         db_path,
         conn.prepare(
@@ -171,8 +171,8 @@ fn plan_partitions(
         ),
     )?;
     for (partition, dir_mtime, compare) in plan {
-        let entries = match store.partition_entries(&partition) {
-            Ok(entries) => entries,
+        let listing = match store.partition_listing(&partition) {
+            Ok(listing) => listing,
             Err(e) => {
                 let reason = match &e {
                     StoreError::Io { source, .. } => {
@@ -186,7 +186,9 @@ fn plan_partitions(
                 continue;
             }
         };
-        let file_count = entries.len();
+        let file_count = listing.len();
+        let mut listing = listing;
+        listing.sort();
         let mut todo = Vec::new();
         let mut removed = Vec::new();
         let mut inodes = Vec::new();
@@ -196,72 +198,92 @@ fn plan_partitions(
                 Compare::Stat => &mut by_stat,
             };
             let mut rows = wrap(db_path, stmt.query([&partition]))?;
-            // (file_name, ino, size, mtime): size and mtime only in a Stat pass.
-            type DbRow = (String, i64, Option<i64>, Option<i64>);
-            let mut next_row = || -> Result<Option<DbRow>, IndexError> {
+            // Each index row: (file_name, ino, size, mtime), size and mtime only in a Stat
+            // pass; the name is copied into one reused buffer (no allocation per row of a
+            // 100,000-row partition).
+            let mut row_name = String::new();
+            let (mut row_ino, mut row_size, mut row_mtime) = (0i64, None, None);
+            let mut next_row = |name: &mut String,
+                                ino: &mut i64,
+                                size: &mut Option<i64>,
+                                mtime: &mut Option<i64>|
+             -> Result<bool, IndexError> {
                 match wrap(db_path, rows.next())? {
-                    Some(r) => Ok(Some(wrap(
-                        db_path,
-                        (|| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))(),
-                    )?)),
-                    None => Ok(None),
+                    Some(r) => {
+                        wrap(
+                            db_path,
+                            (|| {
+                                name.clear();
+                                name.push_str(r.get_ref(0)?.as_str()?);
+                                *ino = r.get(1)?;
+                                *size = r.get(2)?;
+                                *mtime = r.get(3)?;
+                                Ok(())
+                            })(),
+                        )?;
+                        Ok(true)
+                    }
+                    None => Ok(false),
                 }
             };
-            let mut row = next_row()?;
-            let mut disk = entries.into_iter().peekable();
+            // The sorted listing and the index rows (in name order, from the covering
+            // index) are merged as the rows stream by: a row without a file was removed, a
+            // file without a row is new.
+            let mut have_row =
+                next_row(&mut row_name, &mut row_ino, &mut row_size, &mut row_mtime)?;
+            let mut at = 0usize;
             loop {
-                let order = match (disk.peek(), &row) {
-                    (None, None) => break,
-                    (Some(_), None) => std::cmp::Ordering::Less,
-                    (None, Some(_)) => std::cmp::Ordering::Greater,
-                    (Some(e), Some(r)) => e.name.as_str().cmp(r.0.as_str()),
+                let order = match (at < listing.len(), have_row) {
+                    (false, false) => break,
+                    (true, false) => std::cmp::Ordering::Less,
+                    (false, true) => std::cmp::Ordering::Greater,
+                    (true, true) => listing.name(at).cmp(row_name.as_str()),
                 };
-                match order {
-                    std::cmp::Ordering::Less => {
-                        let e = disk.next().expect("peeked");
-                        let path = store.entry_path(&partition, &e);
-                        todo.push(store.stat_entry(&partition, &e, path));
-                    }
-                    std::cmp::Ordering::Greater => {
-                        removed.push(row.take().expect("matched").0);
-                        row = next_row()?;
-                    }
-                    std::cmp::Ordering::Equal => {
-                        let e = disk.next().expect("peeked");
-                        let (name, ino, size, mtime) = row.take().expect("matched");
-                        row = next_row()?;
-                        let same_file = ino != 0 && ino == e.ino as i64;
-                        if compare == Compare::Names && same_file {
-                            continue;
-                        }
-                        if compare == Compare::Names && ino != 0 {
-                            // Another inode under the same name: replaced.
-                            let path = store.entry_path(&partition, &e);
-                            todo.push(store.stat_entry(&partition, &e, path));
-                            continue;
-                        }
-                        let path = store.entry_path(&partition, &e);
-                        let f = store.stat_entry(&partition, &e, path);
+                if order == std::cmp::Ordering::Greater {
+                    removed.push(row_name.clone());
+                    have_row =
+                        next_row(&mut row_name, &mut row_ino, &mut row_size, &mut row_mtime)?;
+                    continue;
+                }
+                let e_at = at;
+                at += 1;
+                if order == std::cmp::Ordering::Less {
+                    let e = listing.entry(e_at);
+                    let path = store.entry_path(&partition, &e);
+                    todo.push(store.stat_entry(&partition, &e, path));
+                    continue;
+                }
+                let (ino, size, mtime) = (row_ino, row_size, row_mtime);
+                let same_file = ino != 0 && ino == listing.ino(e_at) as i64;
+                if !(compare == Compare::Names && same_file) {
+                    let e = listing.entry(e_at);
+                    let path = store.entry_path(&partition, &e);
+                    let f = store.stat_entry(&partition, &e, path);
+                    if compare == Compare::Names && ino != 0 {
+                        // Another inode under the same name: replaced.
+                        todo.push(f);
+                    } else {
                         // A Names pass meets this only for rows indexed before inodes were
                         // recorded: their size and time are looked up once.
                         let (size, mtime) = match (size, mtime) {
                             (Some(s), Some(m)) => (s, m),
                             _ => wrap(
                                 db_path,
-                                size_of.query_row(params![partition, name], |r| {
+                                size_of.query_row(params![partition, row_name], |r| {
                                     Ok((r.get(0)?, r.get(1)?))
                                 }),
                             )?,
                         };
                         if f.size as i64 == size && f.mtime_ns == mtime && (ino == 0 || same_file) {
                             if ino == 0 {
-                                inodes.push((name, f.ino as i64));
+                                inodes.push((row_name.clone(), f.ino as i64));
                             }
                         } else {
                             todo.push(f);
                         }
                     }
                 }
+                have_row = next_row(&mut row_name, &mut row_ino, &mut row_size, &mut row_mtime)?;
             }
         }
         let planned = Msg::Planned {

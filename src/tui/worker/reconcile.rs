@@ -25,6 +25,8 @@ pub enum ReconcileReq {
     Full,
     /// The user asked for a full rescan.
     Rescan,
+    /// A reader asks to have the index vouched for (`store::vouch`).
+    Question(String),
 }
 
 /// Timing of the reconciler.
@@ -93,6 +95,7 @@ pub fn spawn_reconciler(
                         let _ = tx.send(match ev {
                             WatchEvent::Changed(paths) => ReconcileReq::Changed(paths),
                             WatchEvent::Full => ReconcileReq::Full,
+                            WatchEvent::Question(t) => ReconcileReq::Question(t),
                         });
                     }
                 },
@@ -120,6 +123,10 @@ pub fn spawn_reconciler(
             // The first pass always counts as a change: the list on screen may have been
             // read before commits that this connection already saw when it opened.
             let mut first_pass = true;
+            // Readers' questions taken off the queue, answered after the next pass; and how
+            // many passes in a row have not been able to vouch for them yet.
+            let mut questions: Vec<String> = Vec::new();
+            let mut unvouched_passes = 0u32;
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
@@ -156,6 +163,7 @@ pub fn spawn_reconciler(
                     }
                 });
                 let mut partitions = None;
+                let pass_ok = result.is_ok();
                 let sent = match result {
                     Ok(mut stats) => {
                         // Every partition watched at the start of this pass has now been
@@ -212,10 +220,36 @@ pub fn spawn_reconciler(
                         }
                     }
                 }
+                // Everything taken off the queue before the questions is indexed now. A
+                // partition that was not watched before this pass compared it may have had
+                // a file arrive unseen: one more pass (now watched) settles that.
+                let mut again = false;
+                if !questions.is_empty() {
+                    let verdict = if pass_ok {
+                        crate::store::watch::vouch_verdict(&watch, &watched_now)
+                    } else {
+                        Err("the last pass failed".to_owned())
+                    };
+                    if verdict.is_ok() || unvouched_passes >= 2 {
+                        let location = index.location();
+                        for t in questions.drain(..) {
+                            watch.answer(&t, &location, verdict.clone());
+                        }
+                        unvouched_passes = 0;
+                    } else {
+                        unvouched_passes += 1;
+                        again = true;
+                    }
+                }
                 // Wait for a change, a request or the next periodic pass.
                 event_pass = false;
                 folder_events = false;
-                mode = match rx.recv_timeout(timing.quick) {
+                let next = if again {
+                    Err(mpsc::RecvTimeoutError::Timeout)
+                } else {
+                    rx.recv_timeout(timing.quick)
+                };
+                mode = match next {
                     Ok(req) => {
                         // Only events that all name files may leave the folders out: an event
                         // on a folder (the runs folder swapped, a partition moved) says
@@ -245,15 +279,35 @@ pub fn spawn_reconciler(
                                 files_only = false;
                                 m = ReconcileMode::Full;
                             }
+                            ReconcileReq::Question(t) => {
+                                if !questions.contains(&t) {
+                                    questions.push(t);
+                                }
+                            }
                         };
-                        take(req);
                         // Let a burst of events settle, then run once for all of them; under
                         // a steady stream, at most one pass per MIN_EVENT_PASS (new runs still
-                        // show within a second, and the cost no longer follows the rate).
+                        // show within a second, and the cost no longer follows the rate). A
+                        // reader waiting on a question cuts the wait short.
                         let wait = timing
                             .debounce
                             .max(MIN_EVENT_PASS.saturating_sub(started.elapsed()));
-                        std::thread::sleep(wait);
+                        let until = Instant::now() + wait;
+                        let mut asked = matches!(req, ReconcileReq::Question(_));
+                        take(req);
+                        while !asked {
+                            let left = until.saturating_duration_since(Instant::now());
+                            if left.is_zero() {
+                                break;
+                            }
+                            match rx.recv_timeout(left) {
+                                Ok(more) => {
+                                    asked = matches!(more, ReconcileReq::Question(_));
+                                    take(more);
+                                }
+                                Err(_) => break,
+                            }
+                        }
                         while let Ok(more) = rx.try_recv() {
                             take(more);
                         }
@@ -262,7 +316,7 @@ pub fn spawn_reconciler(
                         m
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => {
-                        if last_full.elapsed() > timing.full {
+                        if last_full.elapsed() > timing.full && !again {
                             ReconcileMode::Full
                         } else {
                             ReconcileMode::Quick
