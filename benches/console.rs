@@ -154,6 +154,14 @@ fn busy_day(dir: &str) {
             std::fs::write(part.join(format!("{}.json", a.run_id)), a.to_file_bytes()).unwrap();
         }
     }
+    // Runs an earlier invocation wrote go: each measure below must see its own runs newest.
+    for e in std::fs::read_dir(&part).unwrap().flatten() {
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        if n.starts_with("run_cli") || n.starts_with("run_busy") {
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
     let bin = env!("CARGO_BIN_EXE_rmos");
     let index = std::process::Command::new(bin)
         .args(["--data", dir, "index", "rebuild"])
@@ -187,7 +195,8 @@ fn busy_day(dir: &str) {
             .parse()
             .expect("the console's pid");
     let hz = 100.0; // USER_HZ on Linux
-    let (c0, _) = proc_cost(pid);
+    let (c0, hwm0) = proc_cost(pid);
+    println!("console started: peak RSS {} MB", hwm0 / 1024);
     let start = Instant::now();
     let store = rmos::store::runs::RunStore::new(data.join("runs/rmos"));
     let mut n = 0u64;

@@ -788,7 +788,9 @@ pub fn reset(root: &DataRoot) -> Result<ResetReport, DemoError> {
             }
         }
     }
-    // The review queue and the database live only in the data root itself.
+    // The review queue and the database live only in the data root itself. (This process
+    // holds no connection to it now; the next one creates it afresh.)
+    crate::db::forget(&db);
     for p in &parts[3..] {
         match std::fs::symlink_metadata(p) {
             Ok(m) if m.is_dir() => std::fs::remove_dir_all(p).map_err(failed)?,

@@ -48,6 +48,59 @@ pub enum DbError {
         #[source]
         source: rusqlite::Error,
     },
+    #[error("the database {path} was {what} while rmos was running; nothing was written to it since. Restart rmos (a console keeps showing what it had read)")]
+    Replaced { path: PathBuf, what: &'static str },
+}
+
+/// The databases this process has opened, with the file each was (device, inode).
+///
+/// SQLite keeps one lock and shared-memory record per database *file* in a process. If
+/// the file is deleted or replaced while connections are open, a new connection would
+/// open another file under the same name and share its `-shm` with the old connections
+/// under a separate record: it finds no other process's lock on that `-shm`, resets it,
+/// and the old connections crash on their next read (SIGBUS). So a process never opens
+/// a database whose file changed, or reappears under a name it had, until it forgets the
+/// name ([`forget`], for a deliberate reset such as `rmos demo --fresh`).
+static OPENED: std::sync::Mutex<Vec<(PathBuf, u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// Refuse to open `path` if this process opened another file under that name before.
+fn check_same_file(path: &Path) -> Result<(), DbError> {
+    let opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dev, ino)) = opened.iter().find(|(p, _, _)| p == path) {
+        return match file_id(path) {
+            Some(id) if id == (*dev, *ino) => Ok(()),
+            Some(_) => Err(DbError::Replaced {
+                path: path.to_path_buf(),
+                what: "replaced by another file",
+            }),
+            None => Err(DbError::Replaced {
+                path: path.to_path_buf(),
+                what: "deleted",
+            }),
+        };
+    }
+    Ok(())
+}
+
+fn remember(path: &Path) {
+    if let Some((dev, ino)) = file_id(path) {
+        let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+        if !opened.iter().any(|(p, _, _)| p == path) {
+            opened.push((path.to_path_buf(), dev, ino));
+        }
+    }
+}
+
+/// Forget that this process opened `path` (its connections are closed and the file is
+/// about to be deleted on purpose): the next open may create it afresh.
+pub fn forget(path: &Path) {
+    let mut opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
+    opened.retain(|(p, _, _)| p != path);
 }
 
 /// How long a connection waits for another process's write lock.
@@ -55,6 +108,7 @@ pub const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15)
 
 /// Open a connection with rmos's settings, without migrating.
 pub fn connect(path: &Path) -> Result<Connection, DbError> {
+    check_same_file(path)?;
     if let Some(parent) = path.parent() {
         if !parent.as_os_str().is_empty() {
             std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
@@ -89,6 +143,9 @@ pub fn connect(path: &Path) -> Result<Connection, DbError> {
     // this keeps a rebuild's footprint near the cache size (37 MB instead of 120 MB).
     conn.pragma_update(None, "temp_store", "FILE")
         .map_err(open)?;
+    // Checked again now that the file exists (it may have been replaced meanwhile).
+    check_same_file(path)?;
+    remember(path);
     Ok(conn)
 }
 
@@ -193,5 +250,65 @@ impl DbError {
             self.sqlite_code(),
             Some(C::DatabaseBusy | C::DatabaseLocked)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database deleted or replaced under an open connection is never opened again by
+    /// the same process (that would reset the `-shm` the old connection still maps: a
+    /// SIGBUS on its next read); a deliberate reset forgets the name first.
+    #[test]
+    fn a_database_removed_or_replaced_while_open_is_not_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("data/rmos.db");
+        let first = open(&path).unwrap();
+        first
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .unwrap();
+        assert!(connect(&path).is_ok(), "the same file opens again");
+
+        std::fs::remove_file(&path).unwrap();
+        let err = connect(&path).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DbError::Replaced {
+                    what: "deleted",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("Restart rmos"), "{err}");
+        assert!(!path.exists(), "no new database was created");
+
+        std::fs::write(&path, b"").unwrap();
+        let err = open(&path).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DbError::Replaced {
+                    what: "replaced by another file",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // The old connection still reads what it had.
+        let n: i64 = first
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+
+        drop(first);
+        std::fs::remove_file(&path).unwrap();
+        forget(&path);
+        assert!(
+            open(&path).is_ok(),
+            "after forgetting, a fresh database is created"
+        );
     }
 }

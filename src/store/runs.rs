@@ -209,24 +209,27 @@ pub struct PartitionEntry {
 pub struct Listing {
     names: String,
     items: Vec<ListItem>,
-    raws: Vec<std::ffi::OsString>,
+    /// The names that are not UTF-8: (escaped name, inode, raw name). Rare; looked up for
+    /// the entries flagged [`ListItem::RAW`].
+    raws: Vec<(String, u64, std::ffi::OsString)>,
 }
 
 #[derive(Debug)]
 struct ListItem {
-    /// The name is `names[start..end]`.
+    /// The name is `names[start..end]` (`end` without the [`ListItem::RAW`] flag).
     start: u32,
     end: u32,
-    /// Index into `raws` when the name is not UTF-8 (u32::MAX: it is).
-    raw: u32,
     ino: u64,
     /// Sort key (see [`Listing::sort`]).
     key: u64,
 }
 
 impl ListItem {
+    /// Set in `end` when the name is not UTF-8 (its raw form is in `Listing::raws`).
+    const RAW: u32 = 1 << 31;
+
     fn range(&self) -> std::ops::Range<usize> {
-        self.start as usize..self.end as usize
+        self.start as usize..(self.end & !Self::RAW) as usize
     }
 }
 
@@ -255,7 +258,7 @@ impl Listing {
                 .count()
         });
         for i in &mut self.items {
-            let rest = &names[i.start as usize + shared..i.end as usize];
+            let rest = &names[i.range()][shared..];
             let mut k = [0u8; 8];
             let n = rest.len().min(8);
             k[..n].copy_from_slice(&rest[..n]);
@@ -266,6 +269,15 @@ impl Listing {
                 .cmp(&b.key)
                 .then_with(|| names[a.range()].cmp(&names[b.range()]))
         });
+        // The names laid out in the new order, so that walking the listing in order (the
+        // merge with the index rows) reads memory front to back.
+        let mut sorted = String::with_capacity(self.names.len());
+        for i in &mut self.items {
+            let start = sorted.len() as u32;
+            sorted.push_str(&self.names[i.range()]);
+            (i.start, i.end) = (start, sorted.len() as u32 | (i.end & ListItem::RAW));
+        }
+        self.names = sorted;
     }
 
     /// The `i`-th name (escaped when it is not UTF-8).
@@ -282,7 +294,14 @@ impl Listing {
         let it = &self.items[i];
         PartitionEntry {
             name: self.name(i).to_owned(),
-            raw: (it.raw != u32::MAX).then(|| self.raws[it.raw as usize].clone()),
+            raw: (it.end & ListItem::RAW != 0)
+                .then(|| {
+                    self.raws
+                        .iter()
+                        .find(|(escaped, ino, _)| *ino == it.ino && escaped == self.name(i))
+                        .map(|(_, _, raw)| raw.clone())
+                })
+                .flatten(),
             ino: it.ino,
         }
     }
@@ -500,6 +519,13 @@ impl RunStore {
         use std::os::unix::ffi::OsStrExt;
         let dir = self.partition_dir(partition);
         let mut l = Listing::default();
+        // Room for every entry up front (the folder's size bounds its names; pages never
+        // touched cost no memory): no copying as the listing grows.
+        if let Ok(m) = fs::metadata(&dir) {
+            let size = m.len().min(64 << 20) as usize;
+            l.names.reserve(size);
+            l.items.reserve(size / 24);
+        }
         let listed = for_each_entry(&dir, |raw, ino, kind| {
             let escaped;
             let (name, raw) = match std::str::from_utf8(raw) {
@@ -529,17 +555,14 @@ impl RunStore {
             }
             let start = l.names.len() as u32;
             l.names.push_str(name);
-            let raw_at = match raw {
-                Some(r) => {
-                    l.raws.push(r);
-                    l.raws.len() as u32 - 1
-                }
-                None => u32::MAX,
-            };
+            let mut end = l.names.len() as u32;
+            if let Some(r) = raw {
+                l.raws.push((name.to_owned(), ino, r));
+                end |= ListItem::RAW;
+            }
             l.items.push(ListItem {
                 start,
-                end: l.names.len() as u32,
-                raw: raw_at,
+                end,
                 ino,
                 key: 0,
             });

@@ -149,8 +149,10 @@ fn plan_partitions(
     work: &mpsc::SyncSender<Vec<ArtifactFile>>,
 ) -> Result<(), IndexError> {
     let conn = db::connect(db_path)?;
-    // Ordered by name (the covering index serves it): merged with the sorted listing as
-    // it streams, so a partition's rows are never held in memory.
+    // This connection reads each partition's rows once, front to back: a small page cache
+    // is enough (the default would keep a 100,000-row partition's pages, megabytes).
+    wrap(db_path, conn.pragma_update(None, "cache_size", -1000))?;
+    // Ordered by name (the covering index serves it), for the merge with the sorted listing.
     let mut by_stat = wrap(
         db_path,
         conn.prepare(
@@ -171,7 +173,27 @@ fn plan_partitions(
         ),
     )?;
     for (partition, dir_mtime, compare) in plan {
-        let listing = match store.partition_listing(&partition) {
+        // The folder is listed (and sorted) on another thread while this one reads the
+        // partition's index rows: on a folder of 100,000 files the two take about as long.
+        let stmt = match compare {
+            Compare::Names => &mut by_name,
+            Compare::Stat => &mut by_stat,
+        };
+        let (listed, rows) = std::thread::scope(|sc| {
+            let lister = sc.spawn(|| {
+                store.partition_listing(&partition).map(|mut l| {
+                    l.sort();
+                    l
+                })
+            });
+            // A folder's size is about 40 bytes per entry on ext4.
+            let expect = std::fs::metadata(store.partition_dir(&partition))
+                .map_or(0, |m| (m.len() / 40).min(1 << 20) as usize);
+            let rows = IndexRows::read(stmt, &partition, db_path, expect, compare == Compare::Stat);
+            (lister.join().expect("the listing thread"), rows)
+        });
+        let rows = rows?;
+        let listing = match listed {
             Ok(listing) => listing,
             Err(e) => {
                 let reason = match &e {
@@ -187,20 +209,11 @@ fn plan_partitions(
             }
         };
         let file_count = listing.len();
-        let mut listing = listing;
-        listing.sort();
         let mut todo = Vec::new();
         let mut removed = Vec::new();
         let mut inodes = Vec::new();
         {
-            let stmt = match compare {
-                Compare::Names => &mut by_name,
-                Compare::Stat => &mut by_stat,
-            };
-            let mut rows = wrap(db_path, stmt.query([&partition]))?;
-            // Each index row: (file_name, ino, size, mtime), size and mtime only in a Stat
-            // pass; the name is copied into one reused buffer (no allocation per row of a
-            // 100,000-row partition).
+            let mut next = 0usize;
             let mut row_name = String::new();
             let (mut row_ino, mut row_size, mut row_mtime) = (0i64, None, None);
             let mut next_row = |name: &mut String,
@@ -208,23 +221,15 @@ fn plan_partitions(
                                 size: &mut Option<i64>,
                                 mtime: &mut Option<i64>|
              -> Result<bool, IndexError> {
-                match wrap(db_path, rows.next())? {
-                    Some(r) => {
-                        wrap(
-                            db_path,
-                            (|| {
-                                name.clear();
-                                name.push_str(r.get_ref(0)?.as_str()?);
-                                *ino = r.get(1)?;
-                                *size = r.get(2)?;
-                                *mtime = r.get(3)?;
-                                Ok(())
-                            })(),
-                        )?;
-                        Ok(true)
-                    }
-                    None => Ok(false),
-                }
+                let Some(r) = rows.rows.get(next) else {
+                    return Ok(false);
+                };
+                name.clear();
+                name.push_str(&rows.names[r.0 as usize..r.1 as usize]);
+                *ino = r.2;
+                (*size, *mtime) = rows.stat.get(next).copied().unwrap_or((None, None));
+                next += 1;
+                Ok(true)
             };
             // The sorted listing and the index rows (in name order, from the covering
             // index) are merged as the rows stream by: a row without a file was removed, a
@@ -305,6 +310,48 @@ fn plan_partitions(
         }
     }
     Ok(())
+}
+
+/// A partition's index rows in name order, held compactly: one buffer for the names,
+/// (name range, ino) per row, and (size, mtime) per row in a Stat comparison only.
+struct IndexRows {
+    names: String,
+    rows: Vec<(u32, u32, i64)>,
+    stat: Vec<(Option<i64>, Option<i64>)>,
+}
+
+impl IndexRows {
+    /// Read them; `expect` is about how many there are (room made up front).
+    fn read(
+        stmt: &mut rusqlite::Statement<'_>,
+        partition: &str,
+        db_path: &std::path::Path,
+        expect: usize,
+        with_stat: bool,
+    ) -> Result<IndexRows, IndexError> {
+        let mut out = IndexRows {
+            names: String::with_capacity(expect * 24),
+            rows: Vec::with_capacity(expect),
+            stat: Vec::new(),
+        };
+        let mut rows = wrap(db_path, stmt.query([partition]))?;
+        while let Some(r) = wrap(db_path, rows.next())? {
+            let start = out.names.len() as u32;
+            wrap(
+                db_path,
+                (|| {
+                    out.names.push_str(r.get_ref(0)?.as_str()?);
+                    let end = out.names.len() as u32;
+                    out.rows.push((start, end, r.get(1)?));
+                    if with_stat {
+                        out.stat.push((r.get(2)?, r.get(3)?));
+                    }
+                    Ok(())
+                })(),
+            )?;
+        }
+        Ok(out)
+    }
 }
 
 struct PartitionState {
