@@ -109,8 +109,7 @@ fn watch_loop(
     let mut touched: HashSet<String> = HashSet::new();
     let mut files: HashMap<String, HashSet<String>> = HashMap::new();
     // Readers' questions (`store::vouch`), answered after the pass that follows them.
-    let mut questions: Vec<String> = Vec::new();
-    let mut unvouched_passes = 0u32;
+    let mut questions = super::watch::Questions::default();
     loop {
         let started = Instant::now();
         if !files.is_empty() {
@@ -140,10 +139,7 @@ fn watch_loop(
         let mut stats = match result {
             Ok(s) => s,
             Err(e) => {
-                let location = catalog.location();
-                for t in questions.drain(..) {
-                    watch.answer(&t, &location, Err("the last pass failed".into()));
-                }
+                questions.after_pass(&watch, &watched_now, &catalog.location(), false);
                 return Err(e);
             }
         };
@@ -180,20 +176,8 @@ fn watch_loop(
             }
         }
         mode = ReconcileMode::Quick;
-        let mut again = false;
-        if !questions.is_empty() {
-            let verdict = super::watch::vouch_verdict(&watch, &watched_now);
-            if verdict.is_ok() || unvouched_passes >= 2 {
-                let location = catalog.location();
-                for t in questions.drain(..) {
-                    watch.answer(&t, &location, verdict.clone());
-                }
-                unvouched_passes = 0;
-            } else {
-                unvouched_passes += 1;
-                again = true;
-            }
-        }
+        let again = !questions.is_empty()
+            && questions.after_pass(&watch, &watched_now, &catalog.location(), true);
         // Wait for events (or the quick pass), then take everything that arrived.
         let deadline = Instant::now() + timing.quick;
         let mut got_any = again;
@@ -225,14 +209,11 @@ fn watch_loop(
                 }
                 Ok(WatchEvent::Question(t)) => {
                     // A reader is waiting: no gathering of a burst.
-                    if !questions.contains(&t) {
-                        questions.push(t);
-                    }
+                    questions.push(t);
                     while let Ok(ev) = rx.try_recv() {
                         match ev {
                             WatchEvent::Full => mode = ReconcileMode::Full,
-                            WatchEvent::Question(t) if !questions.contains(&t) => questions.push(t),
-                            WatchEvent::Question(_) => {}
+                            WatchEvent::Question(t) => questions.push(t),
                             WatchEvent::Changed(paths) => {
                                 for (p, f) in paths {
                                     match f {

@@ -94,6 +94,10 @@ fn write_atomic(dir: &Path, name: &str, text: &str) -> io::Result<()> {
 /// `timeout` for an answer. Never fails: anything that goes wrong means "look for yourself".
 pub fn ask(runs_root: &Path, location: &str, timeout: Duration) -> Answer {
     let dir = sync_dir(runs_root);
+    // Questions are never written through a link leading out of the runs folder.
+    if crate::fsio::durable::refuse_links_below(runs_root, &dir).is_err() {
+        return Answer::NoWatcher;
+    }
     // Is anyone listening? A watcher holds a shared lock; taking it exclusively means no.
     let Ok(lock) = OpenOptions::new()
         .read(true)
@@ -251,6 +255,8 @@ impl Responder {
     /// missing and the shared lock taken.
     pub fn start(runs_root: &Path) -> io::Result<Responder> {
         let dir = sync_dir(runs_root);
+        // Neither `_rmos` nor `sync` may be a link leading out of the runs folder.
+        crate::fsio::durable::refuse_links_below(runs_root, &dir)?;
         if !dir.is_dir() {
             crate::fsio::durable::ensure_dir(&dir)?;
             use std::os::unix::fs::PermissionsExt;
@@ -258,7 +264,6 @@ impl Responder {
             // able to ask and answer (and, the folder being sticky, remove only their own).
             let _ = std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777));
         }
-        crate::fsio::durable::refuse_link(&dir)?;
         let lock_path = dir.join(LOCK_NAME);
         let lock = match OpenOptions::new()
             .read(true)
@@ -433,6 +438,19 @@ mod tests {
             Answer::Refused("watch degraded".into())
         );
         answerer.join().unwrap();
+    }
+
+    #[test]
+    fn a_linked_private_folder_is_neither_used_nor_written_through() {
+        let d = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), d.path().join("_rmos")).unwrap();
+        assert!(Responder::start(d.path()).is_err());
+        assert_eq!(
+            ask(d.path(), "x", Duration::from_secs(1)),
+            Answer::NoWatcher
+        );
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -321,6 +321,58 @@ impl LiveWatch {
     }
 }
 
+/// Readers' questions (`store::vouch`) a watcher has taken off its queue, answered after
+/// the pass that follows them: shared by every driver of a [`LiveWatch`].
+#[derive(Debug, Default)]
+pub struct Questions {
+    pending: Vec<String>,
+    /// Passes in a row that could not vouch yet (a partition only just watched).
+    unvouched: u32,
+}
+
+impl Questions {
+    /// Take a question (the same one told twice counts once).
+    pub fn push(&mut self, token: String) {
+        if !self.pending.contains(&token) {
+            self.pending.push(token);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// After a pass (`pass_ok`: it succeeded) that began with `watched_at_start` watched:
+    /// answer every pending question about the catalog at `location`, or, when the index
+    /// cannot be vouched for yet and fewer than three passes have tried, say that one more
+    /// pass should run at once (true).
+    pub fn after_pass(
+        &mut self,
+        watch: &LiveWatch,
+        watched_at_start: &std::collections::HashMap<String, u64>,
+        location: &str,
+        pass_ok: bool,
+    ) -> bool {
+        if self.pending.is_empty() {
+            return false;
+        }
+        let verdict = if pass_ok {
+            vouch_verdict(watch, watched_at_start)
+        } else {
+            Err("the last pass failed".to_owned())
+        };
+        if verdict.is_err() && self.unvouched < 2 {
+            self.unvouched += 1;
+            return true;
+        }
+        for t in self.pending.drain(..) {
+            watch.answer(&t, location, verdict.clone());
+        }
+        self.unvouched = 0;
+        false
+    }
+}
+
 /// Whether the index can be vouched for after a pass that began with `watched_at_start`
 /// watched (partition → folder inode): the watch complete, and every partition watched
 /// now already watched, on the same folder, before the pass compared it.

@@ -125,8 +125,7 @@ pub fn spawn_reconciler(
             let mut first_pass = true;
             // Readers' questions taken off the queue, answered after the next pass; and how
             // many passes in a row have not been able to vouch for them yet.
-            let mut questions: Vec<String> = Vec::new();
-            let mut unvouched_passes = 0u32;
+            let mut questions = crate::store::watch::Questions::default();
             loop {
                 let started = Instant::now();
                 let mut last_progress = Instant::now();
@@ -223,24 +222,8 @@ pub fn spawn_reconciler(
                 // Everything taken off the queue before the questions is indexed now. A
                 // partition that was not watched before this pass compared it may have had
                 // a file arrive unseen: one more pass (now watched) settles that.
-                let mut again = false;
-                if !questions.is_empty() {
-                    let verdict = if pass_ok {
-                        crate::store::watch::vouch_verdict(&watch, &watched_now)
-                    } else {
-                        Err("the last pass failed".to_owned())
-                    };
-                    if verdict.is_ok() || unvouched_passes >= 2 {
-                        let location = index.location();
-                        for t in questions.drain(..) {
-                            watch.answer(&t, &location, verdict.clone());
-                        }
-                        unvouched_passes = 0;
-                    } else {
-                        unvouched_passes += 1;
-                        again = true;
-                    }
-                }
+                let again = !questions.is_empty()
+                    && questions.after_pass(&watch, &watched_now, &index.location(), pass_ok);
                 // Wait for a change, a request or the next periodic pass.
                 event_pass = false;
                 folder_events = false;
@@ -279,11 +262,7 @@ pub fn spawn_reconciler(
                                 files_only = false;
                                 m = ReconcileMode::Full;
                             }
-                            ReconcileReq::Question(t) => {
-                                if !questions.contains(&t) {
-                                    questions.push(t);
-                                }
-                            }
+                            ReconcileReq::Question(t) => questions.push(t),
                         };
                         // Let a burst of events settle, then run once for all of them; under
                         // a steady stream, at most one pass per MIN_EVENT_PASS (new runs still
