@@ -6,6 +6,11 @@
 //! cargo bench --bench console -- --dir /tmp/rmos-bench-1000000 --reps 5
 //! ```
 //!
+//! `--others N` first opens N real `rmos` consoles on the same data root (in a private
+//! tmux server, killed at the end) and `--write-rate R` has another writer add R runs a
+//! second (into a partition of its own, removed afterwards) while the measure runs:
+//! several people on one shared host.
+//!
 //! With `--live N` (no `--dir` needed): live latency, the time from a run written by
 //! another writer (`RunStore::put`, as `rmos score` does) to the console's list showing
 //! it, over N runs on a copy of the reference's store (the default, once-a-second quick
@@ -16,7 +21,7 @@
 //! console runs in tmux on DIR while this process writes `--rate R` runs a second for
 //! `--secs S` seconds; the console's CPU (share of one core) and peak RSS are read from
 //! /proc. Then one more run is written and `rmos logs recent` is timed (wall clock and its
-//! own peak RSS).
+//! own peak RSS). `--others N` opens N more consoles on DIR, and their total is reported.
 //!
 //! ```sh
 //! cargo bench --bench console -- --busy-day /tmp/rmos-day-100k --rate 10 --secs 30
@@ -177,26 +182,37 @@ fn busy_day(dir: &str) {
             .output()
             .expect("tmux")
     };
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "b",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &format!("{bin} --data {dir}"),
-    ]);
+    // The measured console, plus `--others N` more on the same root (people sharing a host).
+    let consoles = 1 + arg("--others")
+        .map(|v| v.parse::<usize>().unwrap())
+        .unwrap_or(0);
+    for i in 0..consoles {
+        tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &format!("b{i}"),
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &format!("{bin} --data {dir}"),
+        ]);
+    }
     std::thread::sleep(Duration::from_secs(4));
-    let pid: u32 =
-        String::from_utf8_lossy(&tmux(&["list-panes", "-t", "b", "-F", "#{pane_pid}"]).stdout)
+    let pids: Vec<u32> = (0..consoles)
+        .map(|i| {
+            String::from_utf8_lossy(
+                &tmux(&["list-panes", "-t", &format!("b{i}"), "-F", "#{pane_pid}"]).stdout,
+            )
             .trim()
             .parse()
-            .expect("the console's pid");
+            .expect("a console's pid")
+        })
+        .collect();
     let hz = 100.0; // USER_HZ on Linux
-    let (c0, hwm0) = proc_cost(pid);
-    println!("console started: peak RSS {} MB", hwm0 / 1024);
+    let before: Vec<(u64, u64)> = pids.iter().map(|p| proc_cost(*p)).collect();
+    println!("console started: peak RSS {} MB", before[0].1 / 1024);
     let start = Instant::now();
     let store = rmos::store::runs::RunStore::new(data.join("runs/rmos"));
     let mut n = 0u64;
@@ -210,12 +226,21 @@ fn busy_day(dir: &str) {
         }
     }
     let wall = start.elapsed().as_secs_f64();
-    let (c1, hwm) = proc_cost(pid);
+    let after: Vec<(u64, u64)> = pids.iter().map(|p| proc_cost(*p)).collect();
+    let share = |i: usize| (after[i].0 - before[i].0) as f64 / hz / wall * 100.0;
     println!(
         "console on a {day_runs}-run day, {n} new runs at {rate}/s for {wall:.0} s: {:.1} % of a core, peak RSS {} MB",
-        (c1 - c0) as f64 / hz / wall * 100.0,
-        hwm / 1024
+        share(0),
+        after[0].1 / 1024
     );
+    if consoles > 1 {
+        let total: f64 = (0..consoles).map(share).sum();
+        let peak = after.iter().map(|c| c.1).max().unwrap_or(0);
+        println!(
+            "all {consoles} consoles together: {total:.1} % of a core; the largest peak RSS {} MB",
+            peak / 1024
+        );
+    }
     // The CLI after one new file in that day: first with the console still open (a
     // watcher vouches for the index), then with no watcher (the folder is compared).
     std::thread::sleep(Duration::from_secs(1));
@@ -281,6 +306,14 @@ fn main() {
     let dir = arg("--dir").expect("--dir DATA_ROOT (or --live N)");
     let reps: usize = arg("--reps").map(|r| r.parse().unwrap()).unwrap_or(5);
     let filter = arg("--filter").unwrap_or_else(|| "risk:red".into());
+    let others: usize = arg("--others").map(|r| r.parse().unwrap()).unwrap_or(0);
+    let write_rate: f64 = arg("--write-rate")
+        .map(|r| r.parse().unwrap())
+        .unwrap_or(0.0);
+    // Other people on the same data root: real consoles in a private tmux server,
+    // started and settled before the measure, killed when it ends.
+    let _others = (others > 0).then(|| OtherConsoles::start(&dir, others));
+    let _writer = (write_rate > 0.0).then(|| Writer::start(&dir, write_rate));
     let mut first = Vec::new();
     let mut filtered = Vec::new();
     for _ in 0..reps {
@@ -332,7 +365,7 @@ fn main() {
         while seen.lock().unwrap().first.is_none() {
             std::thread::sleep(Duration::from_millis(1));
         }
-        tx.send(key('/')).unwrap();
+        tx.send(key('f')).unwrap();
         std::thread::sleep(Duration::from_millis(50));
         let chars: Vec<char> = filter.chars().collect();
         for c in &chars[..chars.len() - 1] {
@@ -359,10 +392,109 @@ fn main() {
     filtered.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!("data root                 {dir}");
+    if others > 0 || write_rate > 0.0 {
+        println!(
+            "meanwhile                 {others} other consoles open on it, {write_rate} new runs/s written"
+        );
+    }
     println!(
         "first frame with rows     median {:.1} ms, max {:.1} ms ({reps} starts)",
         ms(first[reps / 2]),
         ms(first[reps - 1])
     );
     println!("filter '{filter}' latency median {:.1} ms, max {:.1} ms (last keystroke to filtered page drawn)", ms(filtered[reps / 2]), ms(filtered[reps - 1]));
+}
+
+/// N real `rmos` consoles on one data root, each in its own window of a private tmux
+/// server; the server is killed on drop.
+struct OtherConsoles {
+    sock: String,
+}
+
+impl OtherConsoles {
+    fn start(dir: &str, n: usize) -> Self {
+        let bin = env!("CARGO_BIN_EXE_rmos");
+        let sock = format!("rmos-bench-others-{}", std::process::id());
+        for i in 0..n {
+            let status = std::process::Command::new("tmux")
+                .args(["-L", &sock, "new-session", "-d", "-s", &format!("o{i}")])
+                .args(["-x", "120", "-y", "40", &format!("{bin} --data {dir}")])
+                .status()
+                .expect("tmux (the --others mode runs real consoles in tmux)");
+            assert!(status.success(), "tmux could not start console {i}");
+        }
+        // Let them start, reconcile and settle into watching.
+        std::thread::sleep(Duration::from_secs(5));
+        let panes = std::process::Command::new("tmux")
+            .args(["-L", &sock, "list-panes", "-a", "-F", "#{pane_dead}"])
+            .output()
+            .unwrap();
+        let live = String::from_utf8_lossy(&panes.stdout)
+            .lines()
+            .filter(|l| l.trim() == "0")
+            .count();
+        assert_eq!(live, n, "every other console is still running");
+        OtherConsoles { sock }
+    }
+}
+
+impl Drop for OtherConsoles {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("tmux")
+            .args(["-L", &self.sock, "kill-server"])
+            .status();
+    }
+}
+
+/// Another writer adding runs at a steady rate (as `rmos score` does) into a partition
+/// of its own, which is removed again when the measure ends.
+struct Writer {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<u64>>,
+    part: std::path::PathBuf,
+}
+
+impl Writer {
+    fn start(dir: &str, rate: f64) -> Self {
+        let runs = std::path::Path::new(dir).join("runs/rmos");
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let bytes =
+            std::fs::read(fixtures.join("examples/red_blocked_art_studio_run.json")).unwrap();
+        let mut a = rmos::domain::RunArtifact::from_json_slice(&bytes).unwrap();
+        a.created_at_utc = rmos::domain::Timestamp::parse("2031-06-01T12:00:00Z").unwrap();
+        let part = runs.join("2031-06-01");
+        let store = rmos::store::runs::RunStore::new(runs);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            let mut n = 0u64;
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                a.run_id = format!("run_w{}_{n:08}", std::process::id());
+                store.put(&a).unwrap();
+                n += 1;
+                let due = Duration::from_secs_f64(n as f64 / rate);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            }
+            n
+        });
+        Writer {
+            stop,
+            thread: Some(thread),
+            part,
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let n = t.join().unwrap_or(0);
+            println!("writer                    {n} runs written (removed again)");
+        }
+        let _ = std::fs::remove_dir_all(&self.part);
+    }
 }
