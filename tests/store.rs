@@ -132,6 +132,79 @@ fn get_merges_advisory_link_files_like_the_reference() {
 }
 
 #[test]
+fn get_reads_the_newest_partition_whose_file_loads() {
+    // The same run_id in three day folders (the reference allows it across partitions):
+    // `get` takes the newest copy that parses, as the reference's `get()` does, and says
+    // which file was unreadable when none parses.
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs/rmos");
+    let id = "run_same_id_in_three_days";
+    for (day, score) in [
+        ("2025-01-01", 10.0),
+        ("2025-01-02", 20.0),
+        ("2025-01-03", 30.0),
+    ] {
+        let mut a = artifact(id, &format!("{day}T10:00:00Z"));
+        a.decision.score = Some(score);
+        std::fs::create_dir_all(runs.join(day)).unwrap();
+        std::fs::write(runs.join(day).join(format!("{id}.json")), a.to_file_bytes()).unwrap();
+    }
+    // Folders that are not partitions are never looked in.
+    std::fs::create_dir_all(runs.join("2025-13-01")).unwrap();
+    std::fs::write(runs.join("2025-13-01").join(format!("{id}.json")), b"{}").unwrap();
+    let store = RunStore::new(runs.clone());
+    let (a, path) = store.get(id).unwrap();
+    assert_eq!(
+        (
+            a.decision.score,
+            path.parent().unwrap().ends_with("2025-01-03")
+        ),
+        (Some(30.0), true)
+    );
+
+    // The newest copy broken: the next older one is read.
+    std::fs::write(
+        runs.join("2025-01-03").join(format!("{id}.json")),
+        b"{not json",
+    )
+    .unwrap();
+    let (a, path) = store.get(id).unwrap();
+    assert_eq!(
+        (
+            a.decision.score,
+            path.parent().unwrap().ends_with("2025-01-02")
+        ),
+        (Some(20.0), true)
+    );
+
+    // None loads: the error names the newest broken file.
+    for day in ["2025-01-01", "2025-01-02"] {
+        std::fs::write(runs.join(day).join(format!("{id}.json")), b"[]").unwrap();
+    }
+    match store.get(id) {
+        Err(StoreError::Invalid { path, .. }) => {
+            assert!(path.parent().unwrap().ends_with("2025-01-03"), "{path:?}")
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    // A partition that is a link to elsewhere is not followed.
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    let mut a = artifact("run_behind_a_link", "2025-02-01T10:00:00Z");
+    a.decision.score = Some(1.0);
+    std::fs::write(outside.join("run_behind_a_link.json"), a.to_file_bytes()).unwrap();
+    std::os::unix::fs::symlink(&outside, runs.join("2025-02-01")).unwrap();
+    assert!(matches!(
+        store.get("run_behind_a_link"),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(!store
+        .partitions()
+        .unwrap()
+        .contains(&"2025-02-01".to_owned()));
+}
+
+#[test]
 fn invalid_files_are_reported_never_fatal_never_touched() {
     let root = store_example_copy();
     let runs = root.path().join("runs/rmos");

@@ -171,7 +171,21 @@ pub fn is_generated_run_id(run_id: &str) -> bool {
 
 /// Is `name` a partition directory name (`YYYY-MM-DD`, a real date)?
 pub fn is_partition_name(name: &str) -> bool {
-    name.len() == 10 && chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").is_ok()
+    let b = name.as_bytes();
+    if b.len() != 10 {
+        return false;
+    }
+    // The usual shape, `YYYY-MM-DD`, without the format parser (a store lists hundreds
+    // of these per command); anything else takes chrono's parse, which decides as before.
+    let digit = |i: usize| b[i].is_ascii_digit();
+    if b[4] == b'-' && b[7] == b'-' && [0, 1, 2, 3, 5, 6, 8, 9].into_iter().all(digit) {
+        let n = |r: std::ops::Range<usize>| {
+            b[r].iter()
+                .fold(0u32, |acc, d| acc * 10 + u32::from(d - b'0'))
+        };
+        return chrono::NaiveDate::from_ymd_opt(n(0..4) as i32, n(5..7), n(8..10)).is_some();
+    }
+    chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").is_ok()
 }
 
 /// Is `name` an artifact file name (not a link file, not hidden, not a temp file)?
@@ -452,30 +466,37 @@ impl RunStore {
 
     /// Partition names, ascending. A missing root is an empty store.
     pub fn partitions(&self) -> Result<Vec<String>, StoreError> {
-        let rd = match fs::read_dir(&self.root) {
-            Ok(rd) => rd,
+        let mut out = Vec::new();
+        let mut unknown = Vec::new();
+        let listed = crate::fsio::dir::for_each_entry(&self.root, |name, _, kind| {
+            let Ok(name) = std::str::from_utf8(name) else {
+                return;
+            };
+            if !is_partition_name(name) {
+                return;
+            }
+            // Symlinked partitions are not followed: the data root must not reach outside.
+            match kind {
+                crate::fsio::dir::EntryKind::Dir => out.push(name.to_owned()),
+                crate::fsio::dir::EntryKind::Unknown => unknown.push(name.to_owned()),
+                crate::fsio::dir::EntryKind::NotDir => {}
+            }
+        });
+        match listed {
+            Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => {
+            Err(source) => {
                 return Err(StoreError::Io {
                     op: "list",
                     path: self.root.clone(),
-                    source: e,
+                    source,
                 })
             }
-        };
-        let mut out = Vec::new();
-        for entry in rd {
-            let entry = entry.map_err(StoreError::io("list", &self.root))?;
-            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
-                continue;
-            };
-            if !is_partition_name(&name) {
-                continue;
-            }
-            // Symlinked partitions are not followed: the data root must not reach outside.
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => out.push(name),
-                _ => {}
+        }
+        // A file system that does not say what an entry is: ask (never following a link).
+        for name in unknown {
+            if fs::symlink_metadata(self.root.join(&name)).is_ok_and(|m| m.is_dir()) {
+                out.push(name);
             }
         }
         out.sort();
@@ -652,29 +673,49 @@ impl RunStore {
     /// with the partition's advisory link files merged into `advisory_inputs`.
     /// Returns the artifact and the path it came from.
     pub fn get(&self, run_id: &str) -> Result<(RunArtifact, PathBuf), StoreError> {
-        let (candidates, unchecked) = self.probe(run_id)?;
-        if let (true, Some(e)) = (candidates.is_empty(), unchecked) {
-            return Err(e); // not found where we could look; maybe where we could not
-        }
+        validate_lookup_id(run_id)?;
+        let name = format!("{}.json", safe_id(run_id));
+        let partitions = self.partitions()?;
+        let mut unchecked = None;
         let mut first_invalid = None;
-        for (partition, path) in candidates {
-            match read_artifact_file(&path) {
-                Ok(mut artifact) => {
-                    self.merge_advisory_links(&partition, &mut artifact);
-                    return Ok((artifact, path));
-                }
-                Err(reason) => {
-                    first_invalid.get_or_insert((path, reason.to_string()));
+        if !partitions.is_empty() {
+            // Newest first, stopping at the first file that loads: a run of a recent day
+            // costs a few lookups, not one per day folder of the store.
+            let root = crate::fsio::dir::Dir::open(&self.root)
+                .map_err(StoreError::io("list", &self.root))?;
+            for partition in partitions.into_iter().rev() {
+                let rel = Path::new(&partition).join(&name);
+                let path = self.root.join(&rel);
+                match root.stat(&rel) {
+                    Ok(Some(_)) => match read_artifact_file(&path) {
+                        Ok(mut artifact) => {
+                            self.merge_advisory_links(&partition, &mut artifact);
+                            return Ok((artifact, path));
+                        }
+                        Err(reason) => {
+                            first_invalid.get_or_insert((path, reason.to_string()));
+                        }
+                    },
+                    Ok(None) => {}
+                    Err(e) => {
+                        unchecked.get_or_insert(StoreError::Io {
+                            op: "check",
+                            path,
+                            source: e,
+                        });
+                    }
                 }
             }
         }
-        match first_invalid {
-            Some((path, reason)) => Err(StoreError::Invalid {
+        match (first_invalid, unchecked) {
+            (Some((path, reason)), _) => Err(StoreError::Invalid {
                 run_id: run_id.to_owned(),
                 path,
                 reason,
             }),
-            None => Err(StoreError::NotFound {
+            // Not found where we could look; maybe where we could not.
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(StoreError::NotFound {
                 run_id: run_id.to_owned(),
                 root: self.root.clone(),
             }),
@@ -729,15 +770,25 @@ impl RunStore {
     pub fn advisory_links(&self, partition: &str, run_id: &str) -> Vec<AdvisoryInputRef> {
         let prefix = format!("{}_advisory_", safe_id(run_id));
         let dir = self.partition_dir(partition);
-        let Ok(rd) = fs::read_dir(&dir) else {
+        // The whole partition is listed (as the reference's glob does); only the matching
+        // names are kept, so a day of thousands of runs costs no allocation per entry.
+        let mut names: Vec<String> = Vec::new();
+        let listed = crate::fsio::dir::for_each_entry(&dir, |name, _, kind| {
+            if kind == crate::fsio::dir::EntryKind::Dir
+                || !name.starts_with(prefix.as_bytes())
+                || !name.ends_with(b".json")
+            {
+                return;
+            }
+            if let Ok(name) = std::str::from_utf8(name) {
+                names.push(name.to_owned());
+            }
+        });
+        if listed.is_err() {
             return Vec::new();
-        };
-        let mut names: Vec<String> = rd
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
-            .filter(|n| n.starts_with(&prefix) && n.ends_with(".json"))
-            .collect();
+        }
+        // Regular files only (a link is not followed).
+        names.retain(|n| fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_file()));
         names.sort();
         names
             .into_iter()
@@ -850,4 +901,47 @@ pub fn mtime_ns(m: &fs::Metadata) -> i64 {
     m.mtime()
         .saturating_mul(1_000_000_000)
         .saturating_add(m.mtime_nsec())
+}
+
+#[cfg(test)]
+mod partition_name_tests {
+    use super::is_partition_name;
+    use proptest::prelude::*;
+
+    /// The fast path decides exactly as the format parser it stands in front of.
+    fn by_parser(name: &str) -> bool {
+        name.len() == 10 && chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").is_ok()
+    }
+
+    #[test]
+    fn usual_and_unusual_names() {
+        for (name, ok) in [
+            ("2025-01-31", true),
+            ("2024-02-29", true),
+            ("2025-02-29", false),
+            ("2025-13-01", false),
+            ("2025-00-10", false),
+            ("0000-01-01", true),
+            ("2025-1-011", false),
+            ("_rmos", false),
+            ("2025-01-3a", false),
+            ("2025/01/31", false),
+        ] {
+            assert_eq!(is_partition_name(name), ok, "{name}");
+            assert_eq!(by_parser(name), ok, "{name}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_the_format_parser(name in "[0-9+ -]{8,12}") {
+            prop_assert_eq!(is_partition_name(&name), by_parser(&name));
+        }
+
+        #[test]
+        fn agrees_on_dates_shaped_names(y in 0u32..10000, m in 0u32..14, d in 0u32..33) {
+            let name = format!("{y:04}-{m:02}-{d:02}");
+            prop_assert_eq!(is_partition_name(&name), by_parser(&name));
+        }
+    }
 }

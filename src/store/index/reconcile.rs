@@ -982,8 +982,12 @@ impl RunIndex {
         let t_load = t.elapsed();
         let hwm_load = if timing { peak_rss_kb() } else { 0 };
         // Recreate the indexes whatever happened, so queries stay fast.
-        for (_, sql) in &indexes {
+        for (name, sql) in &indexes {
+            let ti = std::time::Instant::now();
             self.sql(self.conn.execute_batch(&if_not_exists(sql)))?;
+            if timing {
+                eprintln!("rebuild timing: index {name} {:?}", ti.elapsed());
+            }
         }
         // Count every row once, and keep counting from here: in one transaction, so a
         // row another process adds meanwhile is either counted here or by its trigger.
