@@ -233,8 +233,10 @@ fn review_queue_at_80x24_scrolls_to_the_selection_and_keeps_the_place_after_a_de
     tmux.keys(&[&format!("{bin} --data {}", dir.path().display()), "Enter"]);
     tmux.wait_screen("the console", |s| s.contains("┌ runs"));
     tmux.keys(&["2", "s", "s", "s"]);
+    // The rows of "all" listed (the label changes at once; the rows arrive with the load,
+    // and a `j` on the empty list of a status shown a moment before moves nothing).
     tmux.wait_screen("all assets", |s| {
-        s.contains("showing all") && s.contains("status")
+        s.contains("showing all") && s.contains("status") && s.contains(ids[0].as_str())
     });
     for _ in 0..7 {
         tmux.keys(&["j"]);

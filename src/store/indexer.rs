@@ -135,6 +135,8 @@ fn watch_loop(
         } else {
             HashSet::new()
         };
+        // After a full pass or events on folders, every watch is checked against its folder.
+        let recheck = mode == ReconcileMode::Full || !touched.is_empty();
         let result = catalog.reconcile_watched(mode, &touched, &watched, &skip, &mut |_| {});
         let mut stats = match result {
             Ok(s) => s,
@@ -169,7 +171,7 @@ fn watch_loop(
         if mode == ReconcileMode::Full {
             last_full = Instant::now();
         }
-        if let Some(status) = watch.sync(&std::mem::take(&mut stats.partitions_on_disk)) {
+        if let Some(status) = watch.sync(&std::mem::take(&mut stats.partitions_on_disk), recheck) {
             match status {
                 Some(what) => log("warn", "watch_degraded", json!({"detail": what})),
                 None => log("info", "watching", json!({})),

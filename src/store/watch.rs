@@ -227,7 +227,12 @@ impl LiveWatch {
     /// Bring the watches in line with `partitions` (the folders on disk). Returns the new
     /// status when it changed since the last call: `Some(None)` when everything is watched
     /// again, `Some(Some(what))` describing what is not watched.
-    pub fn sync(&mut self, partitions: &[String]) -> Option<Option<String>> {
+    ///
+    /// `recheck`: look up the folder of every watched partition again (a folder replaced
+    /// under its name needs a new watch). Without it only partitions not watched yet are
+    /// looked at; callers pass it after a full pass or events on folders, which is how a
+    /// folder swapped in the runs folder shows (the runs folder itself is always checked).
+    pub fn sync(&mut self, partitions: &[String], recheck: bool) -> Option<Option<String>> {
         use notify::{RecursiveMode, Watcher};
         let status = if !self.root.is_dir() {
             // Nothing to watch yet: the quick pass notices the root appearing.
@@ -268,9 +273,23 @@ impl LiveWatch {
                         let _ = w.unwatch(&self.root.join(&p));
                         self.watched.remove(&p);
                     }
+                    // Folder inodes looked up relative to the open runs folder (one short
+                    // path walk each: this runs after every pass, over every partition).
+                    let root_dir = crate::fsio::dir::Dir::open(&self.root).ok();
                     for p in partitions {
+                        if !recheck && self.watched.contains_key(p) {
+                            continue;
+                        }
                         let dir = self.root.join(p);
-                        let ino = inode(&dir);
+                        let ino = match &root_dir {
+                            Some(r) => r
+                                .stat(std::path::Path::new(p))
+                                .ok()
+                                .flatten()
+                                .filter(|s| s.is_dir)
+                                .map(|s| s.ino),
+                            None => inode(&dir),
+                        };
                         if ino.is_some() && self.watched.get(p).copied() == ino {
                             continue;
                         }
