@@ -249,69 +249,35 @@ fn a_vouched_quick_reconcile_asks_only_when_a_folder_changed_and_then_compares_n
     write_run(&runs, "run_vouch_b", "2025-01-01T11:00:00Z", "GREEN");
     age_folder(&part, 3600);
     let mut index = open(root.path());
-    let mut asked = 0;
+    let asked = std::cell::Cell::new(0);
+    // One quick pass whose watcher answers `vouched` if asked; (questions so far, rows).
+    let pass = |index: &mut RunIndex, vouched: bool| {
+        let st = index
+            .reconcile_quick_vouched(
+                &mut || {
+                    asked.set(asked.get() + 1);
+                    vouched
+                },
+                &mut noop(),
+            )
+            .unwrap();
+        (asked.get(), st.files_seen, all(index, "", true).len())
+    };
     // Nobody vouches: the changed folder is compared.
-    index
-        .reconcile_quick_vouched(
-            &mut || {
-                asked += 1;
-                false
-            },
-            &mut noop(),
-        )
-        .unwrap();
-    assert_eq!((asked, all(&index, "", true).len()), (1, 2));
+    assert_eq!(pass(&mut index, false), (1, 2, 2));
     // Nothing changed since: no question at all.
-    index
-        .reconcile_quick_vouched(
-            &mut || {
-                asked += 1;
-                true
-            },
-            &mut noop(),
-        )
-        .unwrap();
-    assert_eq!(asked, 1);
+    assert_eq!(pass(&mut index, true), (1, 0, 2));
     // A new file: the question is asked; a watcher vouching means nothing is compared
     // here (the row is the watcher's to write).
     write_run(&runs, "run_vouch_c", "2025-01-01T12:00:00Z", "GREEN");
     age_folder(&part, 1800);
-    let st = index
-        .reconcile_quick_vouched(
-            &mut || {
-                asked += 1;
-                true
-            },
-            &mut noop(),
-        )
-        .unwrap();
-    assert_eq!(
-        (asked, st.files_seen, all(&index, "", true).len()),
-        (2, 0, 2)
-    );
+    assert_eq!(pass(&mut index, true), (2, 0, 2));
     // Not vouched: compared, and the new run is indexed.
-    index
-        .reconcile_quick_vouched(
-            &mut || {
-                asked += 1;
-                false
-            },
-            &mut noop(),
-        )
-        .unwrap();
-    assert_eq!((asked, all(&index, "", true).len()), (3, 3));
+    assert_eq!(pass(&mut index, false).0, 3);
+    assert_eq!(all(&index, "", true).len(), 3);
     // A partition removed is a change too.
     std::fs::remove_dir_all(&part).unwrap();
-    index
-        .reconcile_quick_vouched(
-            &mut || {
-                asked += 1;
-                false
-            },
-            &mut noop(),
-        )
-        .unwrap();
-    assert_eq!((asked, all(&index, "", true).len()), (4, 0));
+    assert_eq!(pass(&mut index, false), (4, 0, 0));
 }
 
 #[test]

@@ -90,9 +90,6 @@ impl StoreError {
     }
 }
 
-/// (partition, path) pairs holding one run_id, newest partition first.
-type Located = Vec<(String, PathBuf)>;
-
 /// The reference's file-name form of a run_id (`/` and `\` replaced by `_`).
 pub fn safe_id(run_id: &str) -> String {
     run_id.replace(['/', '\\'], "_")
@@ -632,30 +629,43 @@ impl RunStore {
     /// Every partition must be checked (a write's uniqueness depends on it): a partition
     /// that cannot be checked is an error.
     pub fn locate_all(&self, run_id: &str) -> Result<Vec<(String, PathBuf)>, StoreError> {
-        match self.probe(run_id)? {
-            (found, None) => Ok(found),
-            (_, Some(unchecked)) => Err(unchecked),
+        let mut found = Vec::new();
+        match self.probe(run_id, |p, path| {
+            found.push((p, path));
+            false
+        })? {
+            None => Ok(found),
+            Some(unchecked) => Err(unchecked),
         }
     }
 
-    /// The partitions holding `<run_id>.json`, newest first, and the first partition that
-    /// could not be checked (permissions), if any: reads use what was found elsewhere.
-    fn probe(&self, run_id: &str) -> Result<(Located, Option<StoreError>), StoreError> {
+    /// Look for `<run_id>.json` in every partition, newest first, calling `found` with each
+    /// partition holding it until `found` returns true (stop). Returns the first partition
+    /// that could not be checked (permissions), if any: callers use what was found elsewhere.
+    fn probe(
+        &self,
+        run_id: &str,
+        mut found: impl FnMut(String, PathBuf) -> bool,
+    ) -> Result<Option<StoreError>, StoreError> {
         validate_lookup_id(run_id)?;
         let name = format!("{}.json", safe_id(run_id));
-        let mut found = Vec::new();
         let mut unchecked = None;
         let partitions = self.partitions()?;
         if partitions.is_empty() {
-            return Ok((found, unchecked));
+            return Ok(unchecked);
         }
         // One open of the root, then a short relative lookup per partition.
         let root =
             crate::fsio::dir::Dir::open(&self.root).map_err(StoreError::io("list", &self.root))?;
         for p in partitions.into_iter().rev() {
-            let path = self.root.join(&p).join(&name);
-            match root.stat(&Path::new(&p).join(&name)) {
-                Ok(Some(_)) => found.push((p, path)),
+            let rel = Path::new(&p).join(&name);
+            let path = self.root.join(&rel);
+            match root.stat(&rel) {
+                Ok(Some(_)) => {
+                    if found(p, path) {
+                        break;
+                    }
+                }
                 Ok(None) => {}
                 Err(e) => {
                     unchecked.get_or_insert(StoreError::Io {
@@ -666,46 +676,29 @@ impl RunStore {
                 }
             }
         }
-        Ok((found, unchecked))
+        Ok(unchecked)
     }
 
     /// Load a run as the reference's `get()` does: the newest partition whose file parses,
     /// with the partition's advisory link files merged into `advisory_inputs`.
-    /// Returns the artifact and the path it came from.
+    /// Returns the artifact and the path it came from. The lookup stops at that partition:
+    /// a run of a recent day costs a few lookups, not one per day folder of the store.
     pub fn get(&self, run_id: &str) -> Result<(RunArtifact, PathBuf), StoreError> {
-        validate_lookup_id(run_id)?;
-        let name = format!("{}.json", safe_id(run_id));
-        let partitions = self.partitions()?;
-        let mut unchecked = None;
+        let mut loaded = None;
         let mut first_invalid = None;
-        if !partitions.is_empty() {
-            // Newest first, stopping at the first file that loads: a run of a recent day
-            // costs a few lookups, not one per day folder of the store.
-            let root = crate::fsio::dir::Dir::open(&self.root)
-                .map_err(StoreError::io("list", &self.root))?;
-            for partition in partitions.into_iter().rev() {
-                let rel = Path::new(&partition).join(&name);
-                let path = self.root.join(&rel);
-                match root.stat(&rel) {
-                    Ok(Some(_)) => match read_artifact_file(&path) {
-                        Ok(mut artifact) => {
-                            self.merge_advisory_links(&partition, &mut artifact);
-                            return Ok((artifact, path));
-                        }
-                        Err(reason) => {
-                            first_invalid.get_or_insert((path, reason.to_string()));
-                        }
-                    },
-                    Ok(None) => {}
-                    Err(e) => {
-                        unchecked.get_or_insert(StoreError::Io {
-                            op: "check",
-                            path,
-                            source: e,
-                        });
-                    }
-                }
+        let unchecked = self.probe(run_id, |partition, path| match read_artifact_file(&path) {
+            Ok(mut artifact) => {
+                self.merge_advisory_links(&partition, &mut artifact);
+                loaded = Some((artifact, path));
+                true
             }
+            Err(reason) => {
+                first_invalid.get_or_insert((path, reason.to_string()));
+                false
+            }
+        })?;
+        if let Some(found) = loaded {
+            return Ok(found);
         }
         match (first_invalid, unchecked) {
             (Some((path, reason)), _) => Err(StoreError::Invalid {
