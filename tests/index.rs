@@ -231,55 +231,6 @@ fn write_run_with(
     a
 }
 
-/// Set a folder's modification time `secs_ago` seconds in the past (settled).
-fn age_folder(dir: &Path, secs_ago: u64) {
-    let when = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
-    std::fs::File::open(dir)
-        .unwrap()
-        .set_modified(when)
-        .unwrap();
-}
-
-#[test]
-fn a_vouched_quick_reconcile_asks_only_when_a_folder_changed_and_then_compares_nothing() {
-    let root = tempfile::tempdir().unwrap();
-    let runs = root.path().join("runs/rmos");
-    let part = runs.join("2025-01-01");
-    write_run(&runs, "run_vouch_a", "2025-01-01T10:00:00Z", "GREEN");
-    write_run(&runs, "run_vouch_b", "2025-01-01T11:00:00Z", "GREEN");
-    age_folder(&part, 3600);
-    let mut index = open(root.path());
-    let asked = std::cell::Cell::new(0);
-    // One quick pass whose watcher answers `vouched` if asked; (questions so far, rows).
-    let pass = |index: &mut RunIndex, vouched: bool| {
-        let st = index
-            .reconcile_quick_vouched(
-                &mut || {
-                    asked.set(asked.get() + 1);
-                    vouched
-                },
-                &mut noop(),
-            )
-            .unwrap();
-        (asked.get(), st.files_seen, all(index, "", true).len())
-    };
-    // Nobody vouches: the changed folder is compared.
-    assert_eq!(pass(&mut index, false), (1, 2, 2));
-    // Nothing changed since: no question at all.
-    assert_eq!(pass(&mut index, true), (1, 0, 2));
-    // A new file: the question is asked; a watcher vouching means nothing is compared
-    // here (the row is the watcher's to write).
-    write_run(&runs, "run_vouch_c", "2025-01-01T12:00:00Z", "GREEN");
-    age_folder(&part, 1800);
-    assert_eq!(pass(&mut index, true), (2, 0, 2));
-    // Not vouched: compared, and the new run is indexed.
-    assert_eq!(pass(&mut index, false).0, 3);
-    assert_eq!(all(&index, "", true).len(), 3);
-    // A partition removed is a change too.
-    std::fs::remove_dir_all(&part).unwrap();
-    assert_eq!(pass(&mut index, false), (4, 0, 0));
-}
-
 #[test]
 fn reconcile_tracks_added_modified_deleted_and_invalid_files() {
     let root = store_example_copy();

@@ -294,3 +294,82 @@ fn the_headless_indexer_vouches_too() {
     let vouched = how.iter().filter(|h| *h == "Vouched").count();
     assert!(vouched >= 3, "vouched {vouched} of 6: {how:?}");
 }
+
+/// `rmos index watch` on `data`, killed on drop.
+struct Indexer(std::process::Child);
+
+impl Indexer {
+    fn start(data: &Path) -> Indexer {
+        let child = common::rmos_cmd(data)
+            .args(["index", "watch"])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let me = Indexer(child);
+        wait_for_vouching(data);
+        me
+    }
+}
+
+impl Drop for Indexer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_partition_folder_made_again_is_watched_again() {
+    // rm -rf + mkdir of a day folder: on ext4 the new folder often gets the old inode
+    // number back while its old watch is gone. The watcher must watch it afresh (a folder
+    // event named it), or it would vouch for an index missing the runs written there.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let day = "2031-01-01";
+    let first = format!("run_{:032x}", 0x5ea1);
+    drop_run(&data, day, 1, &first, true);
+    let _watcher = Indexer::start(&data);
+    recent_lists(&data, &first);
+    let part = DataRoot::at(&data).runs_dir.join(day);
+    std::fs::remove_dir_all(&part).unwrap();
+    std::fs::create_dir(&part).unwrap();
+    // Past the settle window, so the folder's time alone would not send a pass there.
+    std::thread::sleep(Duration::from_millis(2500));
+    for i in 0..3 {
+        let id = format!("run_{:032x}", 0x5ea2 + i);
+        drop_run(&data, day, 2 + i, &id, i % 2 == 0);
+        recent_lists(&data, &id);
+    }
+}
+
+#[test]
+fn a_file_rewritten_in_place_is_fresh_through_a_watcher() {
+    // A rewrite in place (same name, same inode) leaves the folder's time alone: only the
+    // watcher's file events know. The CLI asks the watcher, which has indexed the change.
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let day = "2031-01-01";
+    let id = format!("run_{:032x}", 0xed17);
+    drop_run(&data, day, 1, &id, true);
+    let _watcher = Indexer::start(&data);
+    std::thread::sleep(Duration::from_millis(2500));
+    let path = DataRoot::at(&data)
+        .runs_dir
+        .join(day)
+        .join(format!("{id}.json"));
+    for i in 0..2 {
+        let mut v = common::read_json("examples/red_blocked_art_studio_run.json");
+        v["run_id"] = serde_json::json!(id);
+        v["created_at_utc"] = serde_json::json!(format!("{day}T13:{:02}:00+00:00", 10 + i));
+        std::fs::write(&path, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+        let out = common::rmos_cmd(&data)
+            .args(["--json", "logs", "recent", "--limit", "1"])
+            .output()
+            .unwrap();
+        let listed = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            listed.contains(&format!("13:{:02}", 10 + i)),
+            "the rewritten run is listed as it is now: {listed}"
+        );
+    }
+}

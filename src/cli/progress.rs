@@ -37,39 +37,29 @@ pub fn with_progress<T>(
 /// a long pass).
 const VOUCH_WAIT: Duration = Duration::from_millis(300);
 
-/// Reconcile `index`, showing progress on a terminal. A quick reconcile looks at the
-/// partition folders' times; when some folder changed, it first asks a running watcher
-/// (an open console, `rmos index watch`) to vouch that the index already holds every
-/// change made before this call (`store::vouch`): then no folder is listed. Without such
-/// a watcher, or when it cannot vouch, the changed folders are compared.
+/// Reconcile `index`, showing progress on a terminal. A quick reconcile first asks a
+/// running watcher (an open console, `rmos index watch`) to vouch that the index already
+/// holds every change made before this call (`store::vouch`; its file events cover what
+/// folder times do not show, such as a file rewritten in place): then nothing is listed
+/// or stat-ed. Without such a watcher, or when it cannot vouch, the folders are compared.
 pub fn reconcile(
     index: &mut dyn RunCatalog,
     mode: ReconcileMode,
 ) -> Result<ReconcileStats, super::Failure> {
-    let stats = if mode == ReconcileMode::Quick && std::env::var_os("RMOS_NO_VOUCH").is_none() {
-        let (root, location) = (index.runs().root().to_path_buf(), index.location());
-        let timing = std::env::var_os("RMOS_DEBUG_TIMING").is_some();
-        let mut asked = false;
-        let mut vouch = || {
-            asked = true;
-            let t = Instant::now();
-            let answer = crate::store::vouch::ask(&root, &location, VOUCH_WAIT);
-            if timing {
-                tell!(
-                    "rmos: freshness: {answer:?} after {:.1} ms",
-                    t.elapsed().as_secs_f64() * 1e3
-                );
-            }
-            answer == crate::store::vouch::Answer::Vouched
-        };
-        let stats = with_progress(|cb| index.reconcile_quick_vouched(&mut vouch, cb))?;
-        if timing && !asked {
-            tell!("rmos: freshness: no folder changed");
+    if mode == ReconcileMode::Quick && std::env::var_os("RMOS_NO_VOUCH").is_none() {
+        let asked = Instant::now();
+        let answer = crate::store::vouch::ask(index.runs().root(), &index.location(), VOUCH_WAIT);
+        if std::env::var_os("RMOS_DEBUG_TIMING").is_some() {
+            tell!(
+                "rmos: freshness: {answer:?} after {:.1} ms",
+                asked.elapsed().as_secs_f64() * 1e3
+            );
         }
-        stats
-    } else {
-        with_progress(|cb| index.reconcile(mode, cb))?
-    };
+        if answer == crate::store::vouch::Answer::Vouched {
+            return Ok(ReconcileStats::default());
+        }
+    }
+    let stats = with_progress(|cb| index.reconcile(mode, cb))?;
     warn_unreadable(index, &stats);
     Ok(stats)
 }

@@ -137,6 +137,7 @@ fn watch_loop(
         };
         // After a full pass or events on folders, every watch is checked against its folder.
         let recheck = mode == ReconcileMode::Full || !touched.is_empty();
+        let renew = touched.clone();
         let result = catalog.reconcile_watched(mode, &touched, &watched, &skip, &mut |_| {});
         let mut stats = match result {
             Ok(s) => s,
@@ -171,12 +172,18 @@ fn watch_loop(
         if mode == ReconcileMode::Full {
             last_full = Instant::now();
         }
-        if let Some(status) = watch.sync(&std::mem::take(&mut stats.partitions_on_disk), recheck) {
+        if let Some(status) = watch.sync(
+            &std::mem::take(&mut stats.partitions_on_disk),
+            recheck,
+            &renew,
+        ) {
             match status {
                 Some(what) => log("warn", "watch_degraded", json!({"detail": what})),
                 None => log("info", "watching", json!({})),
             }
         }
+        // A folder watched afresh is compared once more before quick passes trust it.
+        established.retain(|(p, _)| !renew.contains(p));
         mode = ReconcileMode::Quick;
         let again = !questions.is_empty()
             && questions.after_pass(&watch, &watched_now, &catalog.location(), true);

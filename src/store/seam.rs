@@ -46,13 +46,6 @@ pub trait RunCatalog: Send {
         mode: ReconcileMode,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError>;
-    /// A quick reconcile that asks `vouch` (a running watcher, `store::vouch`) before it
-    /// compares any folder whose time changed; true: nothing is compared.
-    fn reconcile_quick_vouched(
-        &mut self,
-        vouch: &mut dyn FnMut() -> bool,
-        progress: &mut dyn FnMut(&ReconcileProgress),
-    ) -> Result<ReconcileStats, IndexError>;
     /// Reconcile, reading alone what a watcher named; `watched` partitions are trusted to
     /// report their changes, `skip` ones are left for a later pass.
     fn reconcile_watched(
@@ -147,13 +140,6 @@ impl RunCatalog for RunIndex {
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
         RunIndex::reconcile(self, mode, progress)
-    }
-    fn reconcile_quick_vouched(
-        &mut self,
-        vouch: &mut dyn FnMut() -> bool,
-        progress: &mut dyn FnMut(&ReconcileProgress),
-    ) -> Result<ReconcileStats, IndexError> {
-        RunIndex::reconcile_quick_vouched(self, vouch, progress)
     }
     fn reconcile_watched(
         &mut self,

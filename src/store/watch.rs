@@ -232,7 +232,16 @@ impl LiveWatch {
     /// under its name needs a new watch). Without it only partitions not watched yet are
     /// looked at; callers pass it after a full pass or events on folders, which is how a
     /// folder swapped in the runs folder shows (the runs folder itself is always checked).
-    pub fn sync(&mut self, partitions: &[String], recheck: bool) -> Option<Option<String>> {
+    ///
+    /// `renew`: partitions named by events on folders (deleted, created, moved): watched
+    /// afresh whatever their folder's inode says (a folder removed and made again often
+    /// gets the same inode number back, and its old watch is gone).
+    pub fn sync(
+        &mut self,
+        partitions: &[String],
+        recheck: bool,
+        renew: &std::collections::HashSet<String>,
+    ) -> Option<Option<String>> {
         use notify::{RecursiveMode, Watcher};
         let status = if !self.root.is_dir() {
             // Nothing to watch yet: the quick pass notices the root appearing.
@@ -277,6 +286,9 @@ impl LiveWatch {
                     // path walk each: this runs after every pass, over every partition).
                     let root_dir = crate::fsio::dir::Dir::open(&self.root).ok();
                     for p in partitions {
+                        if renew.contains(p) {
+                            self.watched.remove(p);
+                        }
                         if !recheck && self.watched.contains_key(p) {
                             continue;
                         }

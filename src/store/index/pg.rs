@@ -567,14 +567,6 @@ impl crate::store::seam::RunCatalog for PgCatalog {
         let stats = self.local.reconcile(mode, progress)?;
         self.after_reconcile(stats)
     }
-    fn reconcile_quick_vouched(
-        &mut self,
-        vouch: &mut dyn FnMut() -> bool,
-        progress: &mut dyn FnMut(&ReconcileProgress),
-    ) -> Result<ReconcileStats, IndexError> {
-        let stats = self.local.reconcile_quick_vouched(vouch, progress)?;
-        self.after_reconcile(stats)
-    }
     fn reconcile_watched(
         &mut self,
         mode: ReconcileMode,

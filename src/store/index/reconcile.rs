@@ -771,38 +771,6 @@ impl RunIndex {
         skip: &HashSet<String>,
         progress: &mut dyn FnMut(&ReconcileProgress),
     ) -> Result<ReconcileStats, IndexError> {
-        self.reconcile_gated(mode, touched, watched, skip, None, progress)
-    }
-
-    /// A quick pass that, once it knows some folder must be compared (its time changed),
-    /// first asks `vouch` whether a running watcher already holds every change made before
-    /// this call: when it answers true nothing is compared. When no folder changed, the
-    /// pass ends without asking (the folders' times are cheaper than a question).
-    pub fn reconcile_quick_vouched(
-        &mut self,
-        vouch: &mut dyn FnMut() -> bool,
-        progress: &mut dyn FnMut(&ReconcileProgress),
-    ) -> Result<ReconcileStats, IndexError> {
-        let none = HashSet::new();
-        self.reconcile_gated(
-            ReconcileMode::Quick,
-            &none,
-            &none,
-            &none,
-            Some(vouch),
-            progress,
-        )
-    }
-
-    fn reconcile_gated(
-        &mut self,
-        mode: ReconcileMode,
-        touched: &HashSet<String>,
-        watched: &HashSet<String>,
-        skip: &HashSet<String>,
-        vouch: Option<&mut dyn FnMut() -> bool>,
-        progress: &mut dyn FnMut(&ReconcileProgress),
-    ) -> Result<ReconcileStats, IndexError> {
         let root_text = self.store.root().display().to_string();
         if self.meta_get("runs_root")?.as_deref() != Some(root_text.as_str()) {
             // The index describes another runs directory (or none yet): start over. Checked
@@ -875,13 +843,6 @@ impl RunIndex {
                     Compare::Names
                 };
                 plan.push((partition.clone(), dir_mtime, compare));
-            }
-        }
-        if let Some(vouch) = vouch {
-            let gone = known.keys().any(|p| disk.binary_search(p).is_err());
-            if (!plan.is_empty() || gone) && vouch() {
-                stats.partitions_on_disk = disk;
-                return Ok(stats);
             }
         }
         let mut prog = ReconcileProgress {

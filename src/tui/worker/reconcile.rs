@@ -156,6 +156,7 @@ pub fn spawn_reconciler(
                 // After a full pass or events on folders, every watch is checked against
                 // its folder (a partition folder replaced under its name).
                 let recheck = mode == ReconcileMode::Full || folder_events || !touched.is_empty();
+                let renew = touched.clone();
                 let result = index.reconcile_watched(mode, &touched, &watched, &skip, &mut |p| {
                     if last_progress.elapsed() > Duration::from_millis(100)
                         || p.partitions_done == p.partitions_total
@@ -212,7 +213,10 @@ pub fn spawn_reconciler(
                 // Watches follow the partitions this pass found (none to go by after a
                 // failed pass: the watches stay as they are).
                 if let Some(p) = partitions {
-                    let status = watch.sync(&p, recheck);
+                    let status = watch.sync(&p, recheck, &renew);
+                    // A folder watched afresh is compared once more before quick passes
+                    // trust it.
+                    established.retain(|(p, _)| !renew.contains(p));
                     if let Some(probe) = &timing.probe {
                         probe.synced.fetch_add(1, Ordering::Relaxed);
                     }
