@@ -276,20 +276,7 @@ fn the_headless_indexer_vouches_too() {
     let data = dir.path().join("data");
     let batch = common::batch_file(dir.path(), 3);
     rmos(&data, "x", &["score", "--batch", batch.to_str().unwrap()]);
-    let mut watcher = common::rmos_cmd(&data)
-        .args(["index", "watch"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _guard = Kill(&mut watcher);
-    wait_for_vouching(&data);
+    let _watcher = Indexer::start(&data);
     let how = write_and_list(&data, 6);
     let vouched = how.iter().filter(|h| *h == "Vouched").count();
     assert!(vouched >= 3, "vouched {vouched} of 6: {how:?}");
@@ -311,6 +298,15 @@ impl Indexer {
     }
 }
 
+/// A data root holding one run `id` in `day`, with `rmos index watch` vouching for it.
+fn watched_root_with(day: &str, id: &str) -> (tempfile::TempDir, std::path::PathBuf, Indexer) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop_run(&data, day, 1, id, true);
+    let watcher = Indexer::start(&data);
+    (dir, data, watcher)
+}
+
 impl Drop for Indexer {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -323,12 +319,9 @@ fn a_partition_folder_made_again_is_watched_again() {
     // rm -rf + mkdir of a day folder: on ext4 the new folder often gets the old inode
     // number back while its old watch is gone. The watcher must watch it afresh (a folder
     // event named it), or it would vouch for an index missing the runs written there.
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
     let day = "2031-01-01";
     let first = format!("run_{:032x}", 0x5ea1);
-    drop_run(&data, day, 1, &first, true);
-    let _watcher = Indexer::start(&data);
+    let (_dir, data, _watcher) = watched_root_with(day, &first);
     recent_lists(&data, &first);
     let part = DataRoot::at(&data).runs_dir.join(day);
     std::fs::remove_dir_all(&part).unwrap();
@@ -346,12 +339,9 @@ fn a_partition_folder_made_again_is_watched_again() {
 fn a_file_rewritten_in_place_is_fresh_through_a_watcher() {
     // A rewrite in place (same name, same inode) leaves the folder's time alone: only the
     // watcher's file events know. The CLI asks the watcher, which has indexed the change.
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
     let day = "2031-01-01";
     let id = format!("run_{:032x}", 0xed17);
-    drop_run(&data, day, 1, &id, true);
-    let _watcher = Indexer::start(&data);
+    let (_dir, data, _watcher) = watched_root_with(day, &id);
     std::thread::sleep(Duration::from_millis(2500));
     let path = DataRoot::at(&data)
         .runs_dir

@@ -71,20 +71,18 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 /// Refuse to open `path` if this process opened another file under that name before.
 fn check_same_file(path: &Path) -> Result<(), DbError> {
     let opened = OPENED.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, dev, ino)) = opened.iter().find(|(p, _, _)| p == path) {
-        return match file_id(path) {
-            Some(id) if id == (*dev, *ino) => Ok(()),
-            Some(_) => Err(DbError::Replaced {
-                path: path.to_path_buf(),
-                what: "replaced by another file",
-            }),
-            None => Err(DbError::Replaced {
-                path: path.to_path_buf(),
-                what: "deleted",
-            }),
-        };
-    }
-    Ok(())
+    let Some((_, dev, ino)) = opened.iter().find(|(p, _, _)| p == path) else {
+        return Ok(());
+    };
+    let what = match file_id(path) {
+        Some(id) if id == (*dev, *ino) => return Ok(()),
+        Some(_) => "replaced by another file",
+        None => "deleted",
+    };
+    Err(DbError::Replaced {
+        path: path.to_path_buf(),
+        what,
+    })
 }
 
 fn remember(path: &Path) {

@@ -780,12 +780,11 @@ impl RunStore {
         if listed.is_err() {
             return Vec::new();
         }
-        // Regular files only (a link is not followed).
-        names.retain(|n| fs::symlink_metadata(dir.join(n)).is_ok_and(|m| m.is_file()));
         names.sort();
         names
             .into_iter()
             .filter_map(|n| {
+                // Regular files only, bounded: a link, FIFO or folder is refused by the read.
                 let bytes = read_limited(&dir.join(n)).ok()?;
                 serde_json::from_slice::<AdvisoryInputRef>(&bytes).ok()
             })
